@@ -1,0 +1,191 @@
+"""Configuration shared by the kernel, the server and the CLI, and store resolution.
+
+Store resolution (DESIGN §3), first match wins:
+
+1. an explicit URL: the ``JUPYTER_MM_STORE`` environment variable, else the ``store_url``
+   trait (``c.MMConfig.store_url``). ``sqlite:///path/mm.db`` or ``postgresql://…``.
+   The artifact root is ``JUPYTER_MM_ARTIFACTS`` / ``artifact_root``, defaulting to an
+   ``objects/`` directory next to a SQLite file (required for PostgreSQL);
+2. the nearest ``.jupyter_mm/`` directory walking up from the working directory;
+3. a new ``.jupyter_mm/`` at the git top level, else in the working directory (the server
+   passes its ``root_dir``). It holds ``mm.db``, ``objects/`` and a ``.gitignore`` of ``*``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from traitlets import Bool, Float, Int, List, Unicode
+from traitlets.config import Configurable
+
+from .errors import InvalidInput
+
+STORE_DIR_NAME = ".jupyter_mm"
+DB_FILE = "mm.db"
+OBJECTS_DIR = "objects"
+ENV_STORE = "JUPYTER_MM_STORE"
+ENV_ARTIFACTS = "JUPYTER_MM_ARTIFACTS"
+
+#: Environment variables recorded with their value (fnmatch patterns). Every other
+#: variable is recorded by name only; credential-looking names never get a value.
+DEFAULT_ENV_ALLOWLIST = [
+    "CUDA_*",
+    "CUDNN_*",
+    "NVIDIA_*",
+    "OMP_*",
+    "MKL_*",
+    "OPENBLAS_*",
+    "NUMEXPR_*",
+    "TF_*",
+    "TORCH_*",
+    "XLA_*",
+    "JAX_*",
+    "PYTHONHASHSEED",
+    "PYTHONPATH",
+    "PYTHONUTF8",
+    "LANG",
+    "LC_*",
+    "TZ",
+    "VIRTUAL_ENV",
+    "CONDA_DEFAULT_ENV",
+    "CONDA_PREFIX",
+    "JUPYTERHUB_USER",
+    "HOSTNAME",
+]
+
+
+class MMConfig(Configurable):
+    """Settings for jupyter-mm, readable from any Jupyter/IPython config file as
+    ``c.MMConfig.<name>`` and overridden by the environment variables named below."""
+
+    store_url = Unicode(
+        "",
+        help="Database URL of the store (sqlite:///… or postgresql://…). Empty: find or "
+        "create .jupyter_mm/ as in DESIGN §3. Overridden by $JUPYTER_MM_STORE.",
+    ).tag(config=True)
+
+    artifact_root = Unicode(
+        "",
+        help="Where blobs live: a local path or an fsspec URL (s3://bucket/prefix). Empty: "
+        "objects/ next to a SQLite database. Required with PostgreSQL. Overridden by "
+        "$JUPYTER_MM_ARTIFACTS.",
+    ).tag(config=True)
+
+    env_allowlist = List(
+        Unicode(),
+        default_value=DEFAULT_ENV_ALLOWLIST,
+        help="fnmatch patterns of environment variable names recorded with their value.",
+    ).tag(config=True)
+
+    capture_data = Bool(
+        True, help="Record files opened during a tracked cell (audit hook) and hash them."
+    ).tag(config=True)
+
+    data_ignore = List(
+        Unicode(),
+        default_value=[],
+        help="Extra fnmatch patterns of paths never recorded as data (site-packages, the "
+        "store, /proc, /dev and /sys are always ignored).",
+    ).tag(config=True)
+
+    progress_after = Float(
+        1.0, help="Show a progress bar when hashing takes longer than this many seconds."
+    ).tag(config=True)
+
+    large_output_bytes = Int(
+        4096,
+        help="Outputs larger than this are stored as separate blobs, once, however many "
+        "checkpoints carry them.",
+    ).tag(config=True)
+
+    busy_timeout = Float(
+        30.0, help="Seconds a SQLite writer waits for a lock before failing."
+    ).tag(config=True)
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    """Where the store is: a database URL and a blob root."""
+
+    url: str
+    artifact_root: str
+    #: the .jupyter_mm directory when the store is local and found/created by resolution
+    directory: Path | None = None
+
+
+def _git_toplevel(start: Path) -> Path | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=start,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return Path(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip() else None
+
+
+def find_store_dir(start: Path) -> Path | None:
+    """The nearest ``.jupyter_mm/`` directory at or above ``start``."""
+    start = start.resolve()
+    for directory in (start, *start.parents):
+        candidate = directory / STORE_DIR_NAME
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def ensure_store_dir(directory: Path) -> Path:
+    """Create ``directory`` (a ``.jupyter_mm``) with its ``objects/`` and ``.gitignore``."""
+    (directory / OBJECTS_DIR).mkdir(parents=True, exist_ok=True)
+    ignore = directory / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("*\n")
+    return directory
+
+
+def resolve_store(
+    config: MMConfig | None = None,
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    root_dir: str | os.PathLike[str] | None = None,
+    create: bool = True,
+) -> StoreLocation:
+    """Find the store as DESIGN §3 says. ``root_dir`` is where a new store goes when there
+    is no git repository (the server passes its root_dir; default: ``cwd``). With
+    ``create=False`` a missing store raises InvalidInput instead of being created."""
+    config = config or MMConfig()
+    here = Path(cwd or os.getcwd())
+    url = os.environ.get(ENV_STORE) or config.store_url
+    artifacts = os.environ.get(ENV_ARTIFACTS) or config.artifact_root
+    if url:
+        if url.startswith("sqlite:///"):
+            db_path = Path(url[len("sqlite:///") :])
+            if not artifacts:
+                artifacts = str(db_path.parent / OBJECTS_DIR)
+        elif not artifacts:
+            raise InvalidInput(
+                f"{ENV_ARTIFACTS} (or c.MMConfig.artifact_root) must be set when the store "
+                "is not SQLite."
+            )
+        return StoreLocation(url=url, artifact_root=artifacts)
+
+    directory = find_store_dir(here)
+    if directory is None:
+        if not create:
+            raise InvalidInput(
+                f"No {STORE_DIR_NAME}/ store found above {here}; run a tracked cell first or "
+                f"set {ENV_STORE}."
+            )
+        base = _git_toplevel(here) or Path(root_dir or here)
+        directory = ensure_store_dir(base.resolve() / STORE_DIR_NAME)
+    return StoreLocation(
+        url=f"sqlite:///{directory / DB_FILE}",
+        artifact_root=artifacts or str(directory / OBJECTS_DIR),
+        directory=directory,
+    )

@@ -1,0 +1,224 @@
+"""Plain entities: the only objects that cross the store boundary.
+
+These are frozen-ish dataclasses with JSON-friendly fields. The SQL store maps its ORM
+rows to and from them; no ORM object ever leaves ``jupyter_mm.store.sql``. The server's
+wire models are built from these (``to_dict``), the CLI prints them, the kernel creates them.
+
+Times are floats (seconds since the epoch, UTC) everywhere: cheap to produce in the hot
+path of tracking, exact through JSON, and trivially turned into datetimes for display.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+RunStatus = Literal["running", "finished", "failed", "crashed"]
+RUN_STATUSES: tuple[str, ...] = ("running", "finished", "failed", "crashed")
+
+#: Where a run's notebook checkpoint came from, best first.
+#: live    — the frontend (JupyterLab or ``jupyter mm run``) pushed the in-memory notebook
+#: file    — the .ipynb at the kernel's session path, as last saved
+#: history — reconstructed from the kernel session's execution history
+#: none    — no notebook could be captured (plain Python, ``start_run`` outside a kernel)
+CheckpointSource = Literal["live", "file", "history", "none"]
+
+DataRole = Literal["input", "output"]
+DataKind = Literal["file", "directory", "object"]
+
+Stage = Literal["none", "staging", "production", "archived"]
+STAGES: tuple[str, ...] = ("none", "staging", "production", "archived")
+
+
+class _Entity:
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]):  # type: ignore[no-untyped-def]
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class ExecutionEntry(_Entity):
+    """One execution in the kernel session before (and including) a tracked run."""
+
+    count: int | None
+    cell_id: str | None
+    source_hash: str
+
+
+@dataclass
+class ReproFlag(_Entity):
+    """A reason the run may not be reproducible from its checkpoint alone.
+
+    kind is one of ``out_of_order``, ``edited_since_run``, ``deleted_cell``,
+    ``never_run_above``, ``redacted_source``.
+    """
+
+    kind: str
+    message: str
+    cell_id: str | None = None
+
+
+@dataclass
+class Run(_Entity):
+    """A tracked execution (one ``%%track`` cell run or one ``start_run`` block)."""
+
+    id: str
+    name: str | None = None
+    status: str = "running"
+    start_time: float = 0.0
+    end_time: float | None = None
+    notebook_path: str | None = None
+    cell_id: str | None = None
+    user: str | None = None
+    host: str | None = None
+    pid: int | None = None
+    parent_id: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    note: str | None = None
+    #: digest of the checkpoint manifest blob (see capture.checkpoint), or None
+    checkpoint_digest: str | None = None
+    checkpoint_source: str = "none"
+    #: content-addressed id of the Environment record
+    environment_id: str | None = None
+    execution_log: list[ExecutionEntry] = field(default_factory=list)
+    flags: list[ReproFlag] = field(default_factory=list)
+    #: capture problems shown to the user as the run's single warning line
+    warnings: list[str] = field(default_factory=list)
+    #: set when the run failed: exception type and message, redacted
+    error: str | None = None
+
+    @property
+    def duration(self) -> float | None:
+        return None if self.end_time is None else self.end_time - self.start_time
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Run:
+        data = dict(data)
+        data["execution_log"] = [
+            e if isinstance(e, ExecutionEntry) else ExecutionEntry.from_dict(e)
+            for e in data.get("execution_log") or []
+        ]
+        data["flags"] = [
+            f if isinstance(f, ReproFlag) else ReproFlag.from_dict(f)
+            for f in data.get("flags") or []
+        ]
+        return super().from_dict(data)  # type: ignore[no-any-return]
+
+
+@dataclass
+class Param(_Entity):
+    """A named input value. Values are stored as their ``repr``-like string (as MLflow)."""
+
+    name: str
+    value: str
+
+
+@dataclass
+class Metric(_Entity):
+    name: str
+    value: float
+    step: int = 0
+    timestamp: float = 0.0
+
+
+@dataclass
+class DataRef(_Entity):
+    """A file, directory or in-memory object read or written by a run."""
+
+    name: str  # absolute path for files and directories, variable name for objects
+    role: str  # "input" | "output"
+    kind: str  # "file" | "directory" | "object"
+    size: int | None
+    algorithm: str  # e.g. "blake3"
+    digest: str
+    #: for objects: type name ("pandas.DataFrame"); for directories: file count
+    detail: str | None = None
+
+
+@dataclass
+class Artifact(_Entity):
+    name: str
+    digest: str  # blob digest in the object store
+    size: int
+    media_type: str = "application/octet-stream"
+
+
+@dataclass
+class Environment(_Entity):
+    """Kernel environment. ``id`` is the digest of the canonical JSON of the other fields."""
+
+    id: str
+    python: str
+    platform: str
+    packages: dict[str, str] = field(default_factory=dict)  # distribution -> version
+    modules: dict[str, str] = field(default_factory=dict)  # imported top-level module -> version
+    git: dict[str, Any] = field(default_factory=dict)  # commit, branch, dirty, diff_digest, remote
+    hardware: dict[str, Any] = field(default_factory=dict)
+    env_vars: dict[str, str | None] = field(default_factory=dict)  # None = name only
+    argv: list[str] = field(default_factory=list)
+    executable: str | None = None
+
+
+@dataclass
+class RunDetail(_Entity):
+    """Everything recorded for one run."""
+
+    run: Run
+    params: list[Param] = field(default_factory=list)
+    metrics: list[Metric] = field(default_factory=list)  # full history, ordered by (name, step)
+    data: list[DataRef] = field(default_factory=list)
+    artifacts: list[Artifact] = field(default_factory=list)
+    environment: Environment | None = None
+
+
+@dataclass
+class RunPage(_Entity):
+    """One page of a run listing; ``next_token`` is opaque (keyset paging) or None at the end."""
+
+    runs: list[Run]
+    next_token: str | None = None
+
+
+# -- registry (filled in by the registry issue; the shapes are fixed now) -----------------
+
+
+@dataclass
+class Model(_Entity):
+    name: str
+    description: str | None = None
+    created_time: float = 0.0
+
+
+@dataclass
+class ModelVersion(_Entity):
+    model: str
+    version: int
+    run_id: str
+    artifact: str  # artifact name within the run
+    digest: str
+    flavor: str
+    stage: str = "none"
+    aliases: list[str] = field(default_factory=list)
+    signature: dict[str, Any] | None = None
+    description: str | None = None
+    created_time: float = 0.0
+
+
+@dataclass
+class Event(_Entity):
+    """Append-only audit record."""
+
+    id: int
+    time: float
+    user: str | None
+    action: str  # register, transition, transition_refused, rollback, alias, unalias
+    model: str | None
+    version: int | None
+    from_stage: str | None = None
+    to_stage: str | None = None
+    reason: str | None = None

@@ -1,0 +1,185 @@
+"""The store contract.
+
+Modelled on MLflow's ``abstract_store.py``: one abstract class whose docstrings are the
+contract, and one contract test suite (``tests/store/test_contract.py``) that every
+implementation must pass. Callers (tracking, CLI, server) only ever see this interface and
+the entities in :mod:`jupyter_mm.entities`.
+
+General rules every implementation keeps:
+
+* Entities in, entities out. Returned objects are fresh copies; mutating them changes nothing.
+* Unknown ids raise :class:`~jupyter_mm.errors.NotFound`; malformed arguments raise
+  :class:`~jupyter_mm.errors.InvalidInput`. Nothing else escapes except
+  :class:`~jupyter_mm.errors.StoreError` for an unusable backend.
+* Every write method is atomic: it fully happens or not at all.
+* A row never names a blob that is not durable: blobs are written (temp file, fsync, rename)
+  before the transaction that references them commits.
+* Safe to use from several processes at once (SQLite: WAL, ``BEGIN IMMEDIATE``, busy
+  timeout; PostgreSQL: ordinary transactions). Instances are safe to share between threads.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..entities import (
+        Artifact,
+        DataRef,
+        Environment,
+        Metric,
+        Param,
+        Run,
+        RunDetail,
+        RunPage,
+    )
+    from .blobs import BlobStore
+
+
+class AbstractStore(ABC):
+    """Runs, their records, environments and blobs."""
+
+    #: URL the store was opened with (credentials removed), for display
+    url: str
+    #: the content-addressed object store holding checkpoints and artifacts
+    blobs: BlobStore
+
+    # -- runs ---------------------------------------------------------------------------
+
+    @abstractmethod
+    def create_run(self, run: Run) -> Run:
+        """Insert ``run`` (its ``id`` is chosen by the caller, normally ``ids.new_id()``).
+
+        Raises InvalidInput if the id exists already or the status is unknown, NotFound if
+        ``parent_id`` names no run. Returns the stored run.
+        """
+
+    @abstractmethod
+    def update_run(self, run: Run) -> Run:
+        """Replace the mutable fields of an existing run with those of ``run``.
+
+        Mutable: name, status, end_time, tags, note, checkpoint_digest, checkpoint_source,
+        environment_id, execution_log, flags, warnings, error. ``id``, ``start_time``,
+        ``user``, ``host``, ``pid`` and ``parent_id`` never change. Raises NotFound.
+        A referenced ``checkpoint_digest`` must already exist in ``blobs`` (InvalidInput
+        otherwise) and ``environment_id`` must name a stored environment.
+        """
+
+    @abstractmethod
+    def get_run(self, run_id: str) -> Run:
+        """The run with exactly this id. Raises NotFound."""
+
+    @abstractmethod
+    def resolve_run(self, ref: str) -> Run:
+        """Resolve a user reference: a full id, a unique id prefix (case-insensitive,
+        at least 4 characters) or ``latest`` (newest run by start). Raises NotFound when
+        nothing matches and AmbiguousReference when a prefix matches several runs.
+        """
+
+    @abstractmethod
+    def get_run_detail(self, run_id: str) -> RunDetail:
+        """The run with params, full metric history, data, artifacts and environment."""
+
+    @abstractmethod
+    def search_runs(
+        self,
+        *,
+        notebook_path: str | None = None,
+        status: str | None = None,
+        text: str | None = None,
+        order: str = "newest",
+        limit: int = 50,
+        page_token: str | None = None,
+    ) -> RunPage:
+        """Runs matching all the given filters, one page at a time.
+
+        ``text`` matches (case-insensitively) name, note, notebook path or id prefix.
+        ``order`` is ``newest`` (default) or ``oldest``. Paging is keyset-based: the cost of
+        a page does not grow with its position; ``next_token`` is None on the last page.
+        ``limit`` is 1..1000 (InvalidInput otherwise); a malformed token is InvalidInput.
+        """
+
+    @abstractmethod
+    def delete_run(self, run_id: str) -> None:
+        """Delete a run and its params, metrics, data and artifact rows (not the blobs;
+        ``gc`` collects those). Raises NotFound."""
+
+    @abstractmethod
+    def mark_crashed(self, host: str, alive: callable) -> list[str]:  # type: ignore[valid-type]
+        """Mark as ``crashed`` every ``running`` run recorded on ``host`` whose pid
+        ``alive(pid)`` reports dead. Returns the ids changed. Called when a store opens."""
+
+    # -- run records ------------------------------------------------------------------------
+
+    @abstractmethod
+    def log_batch(
+        self,
+        run_id: str,
+        *,
+        params: Sequence[Param] = (),
+        metrics: Sequence[Metric] = (),
+        data: Sequence[DataRef] = (),
+        artifacts: Sequence[Artifact] = (),
+    ) -> None:
+        """Record params, metric points, data references and artifacts in one transaction.
+
+        Params are unique by name: logging a name again with the same value is a no-op,
+        with a different value it overwrites (a notebook re-runs cells; the last value is
+        the one that produced the result). Metric points are append-only, unique by
+        (name, step, timestamp). Data refs are unique by (name, role); artifacts by name
+        (re-logging replaces). Artifact digests must exist in ``blobs``. Raises NotFound
+        for an unknown run.
+        """
+
+    @abstractmethod
+    def link_blobs(self, run_id: str, digests: Iterable[str]) -> None:
+        """Record that the run references these blobs (e.g. the parts of its checkpoint:
+        the manifest and the large outputs stored separately). Idempotent. Every digest must
+        exist in ``blobs`` (InvalidInput otherwise). ``gc`` keeps linked blobs and ``verify``
+        reports links to missing ones."""
+
+    @abstractmethod
+    def latest_metrics(self, run_ids: Iterable[str]) -> dict[str, dict[str, float]]:
+        """For each run id, ``{metric name: value at the highest step}`` (for listings)."""
+
+    @abstractmethod
+    def params_of(self, run_ids: Iterable[str]) -> dict[str, dict[str, str]]:
+        """For each run id, ``{param name: value}`` (for listings and DataFrames)."""
+
+    # -- environments -----------------------------------------------------------------------
+
+    @abstractmethod
+    def put_environment(self, env: Environment) -> str:
+        """Store an environment under its content id (``env.id``); idempotent."""
+
+    @abstractmethod
+    def get_environment(self, env_id: str) -> Environment:
+        """Raises NotFound."""
+
+    # -- maintenance ------------------------------------------------------------------------
+
+    @abstractmethod
+    def referenced_digests(self) -> set[str]:
+        """Every blob digest named by any row: checkpoints, linked blobs, artifacts,
+        model versions."""
+
+    @abstractmethod
+    def check_integrity(self) -> list[str]:
+        """Database-level problems, one human-readable line each (empty when healthy):
+        the engine's own integrity check, and rows naming missing runs/environments."""
+
+    @abstractmethod
+    def schema_version(self) -> str:
+        """The Alembic revision the database is at."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections. The store must not be used afterwards."""
+
+    def __enter__(self) -> AbstractStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
