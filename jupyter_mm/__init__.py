@@ -1,0 +1,72 @@
+"""jupyter-mm: model management where the work happens, in the notebook.
+
+``import jupyter_mm as mm`` is cheap: the public API is imported lazily on first use so
+that ``%load_ext jupyter_mm`` and ``jupyter lab`` start-up stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+try:
+    from importlib.metadata import version as _dist_version
+
+    __version__ = _dist_version("jupyter-mm")
+except Exception:  # pragma: no cover - running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"
+
+# public name -> module that defines it (imported on first attribute access)
+_LAZY: dict[str, str] = {
+    "start_run": "jupyter_mm.tracking",
+    "active_run": "jupyter_mm.tracking",
+    "log_param": "jupyter_mm.tracking",
+    "log_params": "jupyter_mm.tracking",
+    "log_metric": "jupyter_mm.tracking",
+    "log_metrics": "jupyter_mm.tracking",
+    "log_input": "jupyter_mm.tracking",
+    "log_artifact": "jupyter_mm.tracking",
+    "log_model": "jupyter_mm.tracking",
+    "runs": "jupyter_mm.tracking",
+    "get_run": "jupyter_mm.tracking",
+    "diff": "jupyter_mm.diffing",
+    "open_store": "jupyter_mm.store",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'jupyter_mm' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext jupyter_mm``: register ``%%track``, ``%mm`` and the frontend comm."""
+    from .magics import load_ipython_extension as _load
+
+    _load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from .magics import unload_ipython_extension as _unload
+
+    _unload(ipython)
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    from .server.app import MMExtensionApp
+
+    return [{"module": "jupyter_mm", "app": MMExtensionApp}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "jupyter-mm"}]
