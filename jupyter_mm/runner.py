@@ -23,6 +23,7 @@ after the cell tagged ``parameters`` (else at the top), replacing an earlier inj
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
 import os
 import time
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import zmq
 from nbformat import NotebookNode
 
 from .errors import InvalidInput, NotFound
@@ -164,7 +166,7 @@ def _load_notebook(path: Path) -> NotebookNode:
         raise NotFound(f"Notebook {path} does not exist.")
     try:
         nb = nbformat.read(str(path), as_version=4)
-    except Exception as exc:  # nbformat raises several unrelated types for bad files
+    except (OSError, ValueError, KeyError, nbformat.ValidationError) as exc:
         raise InvalidInput(f"{path} is not a readable notebook: {exc}.") from None
     # Old notebooks (nbformat < 4.5) have no cell ids; snapshots and runs need them.
     nbformat.validator.normalize(nb)
@@ -262,10 +264,9 @@ class _TrackingClient:
 
     def close_comm(self) -> None:
         if self.comm_id is not None and self.client.kc is not None:
-            try:
+            # the kernel may be gone already (dead, timed out); nothing to clean up then
+            with contextlib.suppress(OSError, RuntimeError, zmq.ZMQError):
                 self._send("comm_close", {"comm_id": self.comm_id, "data": {}})
-            except Exception:  # the kernel may be gone already; nothing to clean up then
-                pass
 
 
 def run_notebook(
@@ -290,7 +291,6 @@ def run_notebook(
     bad working directory.
     """
     from jupyter_client.kernelspec import NoSuchKernel
-    import zmq
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
