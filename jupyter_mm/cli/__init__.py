@@ -1,0 +1,127 @@
+"""``jupyter mm``: the command-line interface to a jupyter-mm store.
+
+Commands: ``run``, ``runs``, ``show``, ``diff``, ``checkout``, ``env``, ``verify``, ``gc``
+(``jupyter mm <command> --help`` for each). The store is found as the kernel finds it
+(DESIGN §3); ``--store URL`` overrides that for one invocation (and for the kernel that
+``run`` starts).
+
+Errors a user can cause print one line, ``jupyter mm: error: <message>``, on stderr and
+exit with status 2 (bad usage / input) or 1 (not found, failed cell, integrity problem).
+
+The ``--json`` outputs are a stable interface; their shapes are in :data:`JSON_SHAPES`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from ..config import ENV_STORE
+from ..errors import InvalidInput, MMError
+from . import execute, inspect, maintenance
+
+PROG = "jupyter mm"
+
+#: The documented shape of every ``--json`` output. Times are seconds since the epoch (UTC),
+#: durations seconds, sizes bytes; ``null`` where a value is unknown. New keys may be added;
+#: existing keys keep their meaning.
+JSON_SHAPES: dict[str, str] = {
+    "run (shared by every output that lists a run)": """\
+{"id": str, "name": str|null, "status": "running"|"finished"|"failed"|"crashed",
+ "start_time": float, "end_time": float|null, "duration": float|null,
+ "notebook_path": str|null, "cell_id": str|null, "user": str|null, "host": str|null,
+ "pid": int|null, "parent_id": str|null, "tags": {str: str}, "note": str|null,
+ "checkpoint_digest": str|null, "checkpoint_source": "live"|"file"|"history"|"none",
+ "environment_id": str|null, "flags": [{"kind": str, "message": str, "cell_id": str|null}],
+ "warnings": [str], "error": str|null}""",
+    "runs --json": """\
+{"runs": [<run> + {"params": {name: str}, "metrics": {name: float (value at the highest
+ step)}}], "count": int}""",
+    "show --json": """\
+{"run": <run> + {"execution_log": [{"count": int|null, "cell_id": str|null,
+ "source_hash": str}]},
+ "params": {name: str},
+ "metrics": {name: {"value": float, "step": int, "points": int}},
+ "data": [{"name": str, "role": "input"|"output", "kind": "file"|"directory"|"object",
+           "size": int|null, "algorithm": str, "digest": str, "detail": str|null}],
+ "artifacts": [{"name": str, "digest": str, "size": int, "media_type": str}],
+ "environment": {"id": str, "python": str, "platform": str, "executable": str|null,
+                 "packages": int (number of distributions), "git": {...}} | null,
+ "checkpoint": {"digest": str|null, "source": str},
+ "flags": [{"kind": str, "message": str, "cell_id": str|null}], "warnings": [str]}""",
+    "diff --json": "RunDiff.to_dict() of jupyter_mm.diffing (documented there)",
+    "env --json": """\
+{"run_id": str, "environment_id": str, "python": str, "platform": str,
+ "executable": str|null, "git": {...}, "packages": {distribution: version},
+ "requirements": str (the text `jupyter mm env` prints)}""",
+    "verify --json": """\
+{"ok": bool, "blobs": int (checked), "runs": int,
+ "problems": [{"kind": "corrupt_blob"|"missing_blob"|"database", "digest": str|null,
+               "runs": [run id], "message": str}]}""",
+    "gc --json": """\
+{"unreferenced": [{"digest": str, "size": int, "age_seconds": float|null}],
+ "total_bytes": int, "deleted": bool, "grace_hours": float,
+ "kept_young": [{"digest": str, "size": int, "age_seconds": float|null}]}""",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line, like every other error of the CLI."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{PROG}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Browse, compare, reproduce and maintain the runs that %%track records.",
+        epilog="examples:\n  jupyter mm run train.ipynb -p C=0.5\n  jupyter mm runs\n"
+        "  jupyter mm show latest\n  jupyter mm diff 01JD3K latest\n"
+        "  jupyter mm checkout latest -o restored.ipynb\n  jupyter mm verify",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--store",
+        metavar="URL",
+        help=f"store database URL (sqlite:///… or postgresql://…); default: ${ENV_STORE}, "
+        "else the nearest .jupyter_mm/ directory",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subparsers.required = True
+    execute.register(subparsers)
+    inspect.register(subparsers)
+    maintenance.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``jupyter mm`` / ``jupyter-mm``; returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error already printed
+        return int(exc.code or 0)
+    if args.store:
+        # Through the environment so that a kernel started by `run` uses the same store.
+        os.environ[ENV_STORE] = args.store
+    try:
+        return int(args.func(args))
+    except InvalidInput as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except MMError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # `jupyter mm runs | head`: the reader left; not an error worth a traceback.
+        sys.stderr.close()
+        return 0
+
+
+__all__ = ["JSON_SHAPES", "build_parser", "main"]

@@ -1,0 +1,136 @@
+"""Shared pieces of the CLI: opening the store, formatting, JSON output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..config import ENV_STORE, resolve_store
+
+if TYPE_CHECKING:
+    from ..entities import Run
+    from ..store.abstract import AbstractStore
+
+SHORT_ID = 10
+EPILOG_CLASS = argparse.RawDescriptionHelpFormatter
+
+
+def open_cli_store(*, cwd: str | os.PathLike[str] | None = None) -> AbstractStore:
+    """Open the store the kernel would find (``--store`` has been copied into
+    ``$JUPYTER_MM_STORE`` by ``main``). Reading commands never create a store: a missing one
+    is an InvalidInput that says how to get one."""
+    from ..store import open_store
+
+    location = resolve_store(cwd=cwd, create=False)
+    if location.url.startswith("sqlite:///"):
+        db = Path(location.url[len("sqlite:///") :])
+        if not db.exists():
+            from ..errors import NotFound
+
+            raise NotFound(
+                f"No jupyter-mm store at {db}; run a tracked cell first or check "
+                f"--store / ${ENV_STORE}."
+            )
+    return open_store(location)
+
+
+def iter_all_runs(store: AbstractStore, **filters: Any) -> Iterator[Run]:
+    """Every run matching ``filters``, newest first, page by page."""
+    token: str | None = None
+    while True:
+        page = store.search_runs(limit=1000, page_token=token, **filters)
+        yield from page.runs
+        token = page.next_token
+        if token is None:
+            return
+
+
+def short_id(run_id: str | None) -> str:
+    return (run_id or "")[:SHORT_ID]
+
+
+def short_digest(digest: str | None) -> str:
+    return (digest or "")[:12]
+
+
+def format_time(seconds: float | None) -> str:
+    if not seconds:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} m {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} m"
+
+
+def format_size(size: int | None) -> str:
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"  # pragma: no cover - loop always returns
+
+
+def format_value(value: float) -> str:
+    """Metrics: 4 significant digits, integers without a fraction."""
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.4g}"
+
+
+def display_path(path: str | None) -> str:
+    """A notebook path relative to the working directory when it is below it."""
+    if not path:
+        return "-"
+    try:
+        return os.path.relpath(path) if Path(path).is_absolute() else path
+    except ValueError:  # different drive on Windows
+        return path
+
+
+def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Plain left-aligned columns separated by two spaces (no trailing blanks)."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+    lines = []
+    for row in (headers, *rows):
+        line = "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
+        lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, default=str, allow_nan=True)
+    sys.stdout.write("\n")
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json", action="store_true", help="print machine-readable JSON (shape: see README)"
+    )
+
+
+def run_summary(run: Run) -> dict[str, Any]:
+    """The run fields every JSON output shares (execution log left out: it can be long)."""
+    data = run.to_dict()
+    data.pop("execution_log", None)
+    data["duration"] = run.duration
+    return data

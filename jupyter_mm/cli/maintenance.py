@@ -1,0 +1,241 @@
+"""Store maintenance: ``verify`` and ``gc``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidInput, NotFound
+from ._common import (
+    EPILOG_CLASS,
+    add_json_flag,
+    format_size,
+    iter_all_runs,
+    open_cli_store,
+    print_json,
+    short_digest,
+)
+
+if TYPE_CHECKING:
+    from ..store.abstract import AbstractStore
+
+#: show a progress bar when verifying at least this many blobs
+PROGRESS_AFTER_BLOBS = 200
+
+GC_GRACE_HELP = """\
+Blobs younger than the grace period are never collected, however unreferenced they look:
+a running kernel writes a blob (durable: temp file, fsync, rename) *before* it commits the
+row that names it, so for a moment every fresh checkpoint or artifact is unreferenced.
+Collecting it then would leave that row pointing at nothing. The grace period must exceed
+the longest such window (a tracked cell's run); the default of 1 hour is generous."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "verify",
+        help="check the store's integrity",
+        description="Re-hash every blob, run the database's integrity checks and check that "
+        "every blob a row names exists. Each problem is printed on its own line naming the "
+        "blob and the runs concerned; the exit status is 1 when there is any problem.",
+        epilog="examples:\n  jupyter mm verify\n  jupyter mm --store sqlite:///team/mm.db "
+        "verify --json",
+        formatter_class=EPILOG_CLASS,
+    )
+    add_json_flag(p)
+    p.set_defaults(func=cmd_verify)
+
+    p = subparsers.add_parser(
+        "gc",
+        help="delete blobs no run references",
+        description="List blobs that no row references, with their sizes; with --yes, delete "
+        "them.\n\n" + GC_GRACE_HELP,
+        epilog="examples:\n  jupyter mm gc\n  jupyter mm gc --yes\n"
+        "  jupyter mm gc --grace 24 --yes",
+        formatter_class=EPILOG_CLASS,
+    )
+    p.add_argument("--yes", action="store_true", help="delete the listed blobs")
+    p.add_argument(
+        "--grace",
+        type=float,
+        default=1.0,
+        metavar="HOURS",
+        help="keep unreferenced blobs younger than this (default: 1)",
+    )
+    add_json_flag(p)
+    p.set_defaults(func=cmd_gc)
+
+
+# -- verify ---------------------------------------------------------------------------------
+
+
+def _runs_referencing(store: AbstractStore, digests: set[str]) -> dict[str, list[str]]:
+    """Which runs name each of ``digests`` (as checkpoint or artifact). Only called when
+    something is wrong, so its full scan costs nothing on a healthy store."""
+    found: dict[str, list[str]] = {d: [] for d in digests}
+    for run in iter_all_runs(store):
+        named = {run.checkpoint_digest} | {a.digest for a in store.get_run_detail(run.id).artifacts}
+        for digest in named & digests:
+            found[digest].append(run.id)
+    return found
+
+
+def verify_store(store: AbstractStore, *, progress: bool = True) -> dict[str, Any]:
+    """Check every blob and row; return the ``verify --json`` shape."""
+    problems: list[dict[str, Any]] = []
+    present = list(store.blobs.iter_digests())
+    bar = None
+    if progress and len(present) >= PROGRESS_AFTER_BLOBS:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(present), unit="blob", desc="verifying", file=sys.stderr)
+    corrupt: set[str] = set()
+    for digest in present:
+        try:
+            if not store.blobs.verify(digest):
+                corrupt.add(digest)
+        except NotFound:  # deleted while we were checking: gc ran concurrently
+            pass
+        if bar is not None:
+            bar.update()
+    if bar is not None:
+        bar.close()
+
+    referenced = store.referenced_digests()
+    missing = referenced - set(present)
+    owners = _runs_referencing(store, corrupt | missing) if corrupt or missing else {}
+
+    def runs_text(digest: str) -> str:
+        ids = owners.get(digest) or []
+        return f" (used by run {', '.join(ids)})" if ids else ""
+
+    for digest in sorted(corrupt):
+        problems.append(
+            {
+                "kind": "corrupt_blob",
+                "digest": digest,
+                "runs": owners.get(digest, []),
+                "message": f"blob {digest} does not match its digest (corrupted)"
+                + runs_text(digest),
+            }
+        )
+    for digest in sorted(missing):
+        problems.append(
+            {
+                "kind": "missing_blob",
+                "digest": digest,
+                "runs": owners.get(digest, []),
+                "message": f"blob {digest} is referenced but missing" + runs_text(digest),
+            }
+        )
+    for line in store.check_integrity():
+        problems.append({"kind": "database", "digest": None, "runs": [], "message": line})
+    run_count = sum(1 for _ in iter_all_runs(store))
+    return {
+        "ok": not problems,
+        "blobs": len(present),
+        "runs": run_count,
+        "problems": problems,
+    }
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    with open_cli_store() as store:
+        report = verify_store(store, progress=not args.json)
+    if args.json:
+        print_json(report)
+    else:
+        for problem in report["problems"]:
+            print(problem["message"])
+        status = "OK" if report["ok"] else f"{len(report['problems'])} problem(s)"
+        print(f"checked {report['blobs']} blobs, {report['runs']} runs: {status}")
+    return 0 if report["ok"] else 1
+
+
+# -- gc -------------------------------------------------------------------------------------
+
+
+def _blob_age(store: AbstractStore, digest: str, now: float) -> float | None:
+    path = store.blobs.local_path(digest)
+    if path is None:
+        return None
+    try:
+        return now - os.stat(path).st_mtime
+    except FileNotFoundError:
+        return None
+
+
+def collect_garbage(store: AbstractStore, *, grace_hours: float, delete: bool) -> dict[str, Any]:
+    """Find (and with ``delete``, remove) unreferenced blobs; the ``gc --json`` shape."""
+    if grace_hours < 0:
+        raise InvalidInput("--grace must be zero or more hours.")
+    # List the blobs *before* reading the references: a blob written and referenced in
+    # between is then simply not in the listing, never mistaken for garbage.
+    present = list(store.blobs.iter_digests())
+    referenced = store.referenced_digests()
+    now = time.time()
+    grace = grace_hours * 3600
+    unreferenced, kept = [], []
+    for digest in present:
+        if digest in referenced:
+            continue
+        try:
+            size = store.blobs.size(digest)
+        except NotFound:
+            continue
+        age = _blob_age(store, digest, now)
+        entry = {"digest": digest, "size": size, "age_seconds": age}
+        # A blob whose age the backend cannot tell (object storage) is only collected with
+        # --grace 0, when the user has said no kernel is writing.
+        if grace > 0 and (age is None or age < grace):
+            kept.append(entry)
+        else:
+            unreferenced.append(entry)
+    if delete:
+        for entry in unreferenced:
+            store.blobs.delete(entry["digest"])
+    return {
+        "unreferenced": unreferenced,
+        "total_bytes": sum(e["size"] for e in unreferenced),
+        "deleted": delete,
+        "kept_young": kept,
+        "grace_hours": grace_hours,
+    }
+
+
+def _format_age(seconds: float | None) -> str:
+    if seconds is None:
+        return "age unknown"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min old"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f} h old"
+    return f"{seconds / 86400:.1f} days old"
+
+
+def cmd_gc(args: argparse.Namespace) -> int:
+    with open_cli_store() as store:
+        report = collect_garbage(store, grace_hours=args.grace, delete=args.yes)
+    if args.json:
+        print_json(report)
+        return 0
+    for entry in report["unreferenced"]:
+        print(
+            f"{short_digest(entry['digest'])}  {format_size(entry['size']):>9}  "
+            f"{_format_age(entry['age_seconds'])}"
+        )
+    count, total = len(report["unreferenced"]), format_size(report["total_bytes"])
+    if report["kept_young"]:
+        print(
+            f"kept {len(report['kept_young'])} unreferenced blob(s) younger than "
+            f"{args.grace:g} h (a kernel may still be committing them)"
+        )
+    if not count:
+        print("No unreferenced blobs to delete.")
+    elif args.yes:
+        print(f"deleted {count} unreferenced blob(s), {total}")
+    else:
+        print(f"{count} unreferenced blob(s), {total} in total; run with --yes to delete them")
+    return 0
