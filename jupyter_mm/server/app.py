@@ -1,0 +1,55 @@
+"""The jupyter-mm server extension application (``jupyter_mm`` in ``jpserver_extensions``)."""
+
+from __future__ import annotations
+
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Bool
+
+from ..config import MMConfig
+from .handlers import API_PREFIX, ROUTES
+from .handlers.base import STORE_PROVIDER_SETTING
+from .store_provider import StoreProvider
+
+
+class MMExtensionApp(ExtensionApp):
+    """Serves the REST API the jupyter-mm sidebar reads.
+
+    The store is configured like everywhere else in jupyter-mm: ``c.MMConfig.store_url``
+    and ``c.MMConfig.artifact_root`` in ``jupyter_server_config.py`` (or the
+    ``JUPYTER_MM_STORE`` / ``JUPYTER_MM_ARTIFACTS`` environment variables); without them the
+    store is found or created from the server's ``root_dir`` (DESIGN §3).
+    """
+
+    name = "jupyter_mm"
+    description = "Model management where the work happens: runs, diffs and a model registry."
+    # The lab extension is installed as a prebuilt extension; no page or static files here.
+    load_other_extensions = True
+
+    open_store_at_start = Bool(
+        False,
+        help="Open (and if needed create or migrate) the store when the server starts, so a "
+        "broken store shows in the server log at once. By default it is opened on the first "
+        "API request, which keeps server start-up fast.",
+    ).tag(config=True)
+
+    def initialize_settings(self) -> None:
+        mm_config = MMConfig(config=self.serverapp.config)
+        self.store_provider = StoreProvider(
+            mm_config, root_dir=self.serverapp.root_dir, log=self.log
+        )
+        self.settings[STORE_PROVIDER_SETTING] = self.store_provider
+        if self.open_store_at_start:
+            try:
+                store = self.store_provider.get()
+            except Exception as exc:
+                # The server still starts: the sidebar reports the same error per request.
+                self.log.error("jupyter-mm: the store could not be opened: %s", exc)
+            else:
+                self.log.info("jupyter-mm: store %s opened", store.url)
+
+    def initialize_handlers(self) -> None:
+        # ExtensionApp prefixes handlers with base_url itself; ours live under API_PREFIX.
+        self.handlers.extend((API_PREFIX + pattern, cls) for pattern, cls in ROUTES)
+
+    async def stop_extension(self) -> None:
+        self.store_provider.close()

@@ -1,0 +1,88 @@
+"""The base class of every jupyter-mm REST handler, and the one place where errors become
+HTTP responses."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from jupyter_server.base.handlers import APIHandler
+from tornado import web
+
+from ...errors import MMError
+
+if TYPE_CHECKING:
+    from ...store.abstract import AbstractStore
+    from ..store_provider import StoreProvider
+
+T = TypeVar("T")
+
+#: key of the StoreProvider in the tornado settings (set by MMExtensionApp)
+STORE_PROVIDER_SETTING = "jupyter_mm_store_provider"
+
+
+class MMAPIHandler(APIHandler):
+    """Authenticated JSON handler. Subclasses decorate each verb with
+    ``@web.authenticated`` and ``@authorized`` and raise :class:`MMError` subclasses for
+    anything the client did wrong; :meth:`write_error` turns them into
+    ``{"error": {"status", "message"}}`` with ``exc.http_status``."""
+
+    #: permission resource checked by ``@authorized`` (jupyter_server's Authorizer)
+    auth_resource = "jupyter_mm:runs"
+
+    @property
+    def store_provider(self) -> StoreProvider:
+        return self.settings[STORE_PROVIDER_SETTING]
+
+    async def call_store(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking store call in a worker thread so that a slow query or a locked
+        SQLite file never stalls the server's event loop (kernels, other users)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
+
+    async def get_store(self) -> AbstractStore:
+        """The shared store, opened on first use (in a worker thread: it may migrate)."""
+        return await self.call_store(self.store_provider.get)
+
+    def write_json(self, body: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps(body))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Every failure answers ``{"error": {"status", "message"}}`` and never a traceback.
+
+        MMError subclasses carry their own status and a message written for users; tornado's
+        HTTPError (401/403/404/405 from the framework) keeps its status with a generic
+        message; anything else is an internal error whose details stay in the server log.
+        """
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, MMError):
+            status, message = exc.http_status, str(exc)
+        elif isinstance(exc, web.HTTPError):
+            status = exc.status_code
+            message = exc.reason or HTTPStatus(status).phrase
+            if exc.log_message and status in (400, 403, 404, 405):
+                try:
+                    message = exc.log_message % exc.args if exc.args else exc.log_message
+                except (TypeError, ValueError):
+                    message = exc.log_message
+        else:
+            status = status_code if status_code >= 400 else 500
+            message = "The jupyter-mm server failed unexpectedly; the server log has details."
+        self.clear_header("Content-Type")
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps({"error": {"status": status, "message": message}}))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        # Errors the user caused are expected answers, not server faults: a warning line
+        # without a traceback keeps the server log readable.
+        if isinstance(value, MMError) and value.http_status < 500:
+            self.log.warning("jupyter-mm %s %s: %s", self.request.method, self.request.uri, value)
+            return
+        super().log_exception(typ, value, tb)

@@ -1,0 +1,90 @@
+"""Lazy, shared access to the store from the Jupyter server.
+
+The server must start even when the store is broken, missing or not yet written by any
+kernel: opening it is deferred to the first request that needs it, and a failure is
+reported to that request as a :class:`~jupyter_mm.errors.StoreError` (HTTP 503) instead
+of stopping the server. A failed open is retried on the next request, so fixing the
+store (or upgrading jupyter-mm) does not need a server restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+from ..config import MMConfig
+from ..errors import MMError, StoreError
+
+if TYPE_CHECKING:
+    from ..store.abstract import AbstractStore
+
+
+def display_url(url: str) -> str:
+    """``url`` without user, password or query string, safe to show to any client.
+
+    The store's own ``url`` already drops credentials; this is the second line of defence
+    for a URL that reaches a browser, where a leaked password cannot be taken back.
+    (Hand-rolled rather than ``urllib.parse``: ``urlunsplit`` turns ``sqlite:///x`` into
+    ``sqlite:/x`` because it does not know the scheme.)
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url.split("?", 1)[0]
+    authority, slash, path = rest.partition("/")
+    host = authority.rpartition("@")[2]
+    return f"{scheme}://{host}{slash}{path.split('?', 1)[0]}"
+
+
+class StoreProvider:
+    """Opens the store once, on first use, and hands the same instance to every handler.
+
+    Store instances are thread-safe (see the store contract), so handlers may use the one
+    returned here from executor threads.
+    """
+
+    def __init__(self, config: MMConfig, root_dir: str, log: logging.Logger) -> None:
+        self._config = config
+        self._log = log
+        self._root_dir = root_dir
+        self._store: AbstractStore | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> AbstractStore:
+        """The open store. Raises StoreError (or another MMError) when it cannot be opened."""
+        if self._store is not None:
+            return self._store
+        with self._lock:
+            if self._store is None:
+                self._store = self._open()
+            return self._store
+
+    def _open(self) -> AbstractStore:
+        try:
+            from ..store import open_store
+        except ImportError as exc:
+            self._log.exception("jupyter-mm: the store backend cannot be imported")
+            raise StoreError(
+                "The jupyter-mm store backend is not available in this installation; "
+                "reinstall jupyter-mm."
+            ) from exc
+        try:
+            # cwd=root_dir: the server finds the store the way a kernel started in the
+            # server's root directory would, and creates a new one there if none exists.
+            return open_store(config=self._config, cwd=self._root_dir, root_dir=self._root_dir)
+        except MMError:
+            raise
+        except Exception as exc:
+            # Anything else (a driver error, a permission problem) may carry hosts, paths or
+            # worse in its text: the details go to the server log, the client gets one line.
+            self._log.exception("jupyter-mm: opening the store failed")
+            raise StoreError(
+                "The jupyter-mm store could not be opened; the Jupyter server log has the details."
+            ) from exc
+
+    def close(self) -> None:
+        """Release the store's connections (server shutdown)."""
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
