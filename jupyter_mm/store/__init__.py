@@ -1,0 +1,138 @@
+"""The store: where runs, their records and blobs live.
+
+``open_store()`` is the one way in for the kernel, the server and the CLI. It finds the store
+(DESIGN §3), opens the database (SQLite or PostgreSQL) with its blob backend, creates or
+upgrades the schema when needed, refuses a store written by a newer jupyter-mm, and marks
+runs of dead processes on this host as crashed.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..config import ENV_ARTIFACTS, OBJECTS_DIR, MMConfig, StoreLocation, resolve_store
+from ..errors import InvalidInput, MMError, StoreError
+from .abstract import AbstractStore
+from .blobs import BlobStore
+
+if TYPE_CHECKING:
+    from sqlalchemy import URL
+
+__all__ = ["AbstractStore", "BlobStore", "open_blobs", "open_store", "pid_alive"]
+
+
+def pid_alive(pid: int) -> bool:
+    """True when a process with this pid exists on this machine (EPERM: it exists, owned by
+    someone else)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except OSError as exc:
+        return exc.errno != errno.ESRCH
+    return True
+
+
+def open_blobs(artifact_root: str) -> BlobStore:
+    """The blob backend for an artifact root: a local path (or ``file://`` URL without a
+    scheme) gives a LocalBlobStore, any other fsspec URL an FsspecBlobStore."""
+    if "://" not in artifact_root:
+        from .local_blobs import LocalBlobStore
+
+        return LocalBlobStore(artifact_root)
+    from .fsspec_blobs import FsspecBlobStore
+
+    return FsspecBlobStore(artifact_root)
+
+
+def _location_for_url(
+    url: str, config: MMConfig, cwd: str | os.PathLike[str] | None
+) -> StoreLocation:
+    """A location for an explicit database URL: blobs as configured, else ``objects/`` next
+    to a SQLite file (required otherwise)."""
+    from .sql.engine import normalize_url, sqlite_path
+
+    parsed = normalize_url(url)
+    artifacts = os.environ.get(ENV_ARTIFACTS) or config.artifact_root
+    db_file = sqlite_path(parsed)
+    if db_file is not None:
+        db_file = Path(cwd or os.getcwd(), db_file).resolve()
+        url = f"sqlite:///{db_file}"
+        artifacts = artifacts or str(db_file.parent / OBJECTS_DIR)
+    elif not artifacts:
+        raise InvalidInput(
+            f"{ENV_ARTIFACTS} (or c.MMConfig.artifact_root) must be set when the store is not "
+            "SQLite."
+        )
+    return StoreLocation(url=url, artifact_root=artifacts)
+
+
+def _absolute_sqlite(parsed: URL, cwd: str | os.PathLike[str] | None) -> URL:
+    from .sql.engine import sqlite_path
+
+    db_file = sqlite_path(parsed)
+    if db_file is None or db_file.is_absolute():
+        return parsed
+    return parsed.set(database=str(Path(cwd or os.getcwd(), db_file).resolve()))
+
+
+def open_store(
+    location: StoreLocation | str | None = None,
+    *,
+    config: MMConfig | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    root_dir: str | os.PathLike[str] | None = None,
+    create: bool = True,
+) -> AbstractStore:
+    """Open (creating or upgrading when needed) the store and return it.
+
+    ``location``: a resolved StoreLocation, a database URL (``sqlite:///…`` relative to
+    ``cwd``, or ``postgresql://…``), or None to resolve as DESIGN §3 says from ``cwd`` /
+    ``root_dir`` and ``config``. With ``create=False`` a missing store is InvalidInput.
+    Raises StoreVersionError for a store written by a newer jupyter-mm and StoreError for
+    an unusable database or directory.
+    """
+    config = config or MMConfig()
+    if location is None:
+        location = resolve_store(config, cwd=cwd, root_dir=root_dir, create=create)
+    elif isinstance(location, str):
+        location = _location_for_url(location, config, cwd)
+    elif not isinstance(location, StoreLocation):
+        raise InvalidInput(f"Expected a store URL or StoreLocation, not {location!r}.")
+
+    from sqlalchemy.exc import DBAPIError
+
+    from .sql.engine import (
+        create_store_engine,
+        display_url,
+        ensure_schema,
+        normalize_url,
+        prepare_sqlite_file,
+        sqlite_path,
+    )
+    from .sql.store import SqlStore
+
+    parsed = _absolute_sqlite(normalize_url(location.url), cwd)
+    shown = display_url(parsed)
+    db_file = sqlite_path(parsed)
+    where = str(db_file) if db_file is not None else shown
+    if db_file is not None:
+        prepare_sqlite_file(db_file, create=create)
+    blobs = open_blobs(location.artifact_root)
+    engine = create_store_engine(parsed, busy_timeout=config.busy_timeout)
+    try:
+        ensure_schema(engine, where, create=create)
+        store = SqlStore(engine, blobs, shown)
+        store.mark_crashed(socket.gethostname(), pid_alive)
+    except MMError:
+        engine.dispose()
+        raise
+    except DBAPIError as exc:
+        engine.dispose()
+        reason = (str(exc.orig).strip().splitlines() or ["unknown error"])[0].rstrip(".")
+        raise StoreError(f"Cannot open the jupyter-mm store at {where}: {reason}.") from None
+    return store

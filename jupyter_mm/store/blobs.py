@@ -8,9 +8,15 @@ either absent or complete; callers write blobs before committing any row that na
 
 from __future__ import annotations
 
+import os
+import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import BinaryIO
+
+import blake3
+
+from ..errors import InvalidInput, NotFound
 
 
 class BlobStore(ABC):
@@ -57,3 +63,104 @@ class BlobStore(ABC):
         """A local filesystem path to the blob when the backend has one (for zero-copy
         downloads by the server), else None."""
         return None
+
+
+# -- helpers shared by the implementations ----------------------------------------------------
+
+#: Digests are BLAKE3 hex: exactly 64 lowercase hex characters. Validating this before a
+#: digest becomes a path is what guarantees nothing outside the blob root is ever touched.
+DIGEST_LENGTH = 64
+_HEX = frozenset("0123456789abcdef")
+
+#: Size of the chunks used when streaming files in and when re-hashing.
+CHUNK_SIZE = 1 << 20
+
+#: Crash-test hook: when ``JUPYTER_MM_FAILPOINT`` names a point (``blob-before-rename``) the
+#: process dies there with ``os._exit(137)``, as a SIGKILL would, so tests can check that a
+#: crash in the middle of a write leaves no partial blob under its final name. Read once at
+#: import; tests may also assign it directly.
+FAILPOINT: str | None = os.environ.get("JUPYTER_MM_FAILPOINT") or None
+
+
+def failpoint(name: str) -> None:
+    """Die abruptly (exit status 137) when the ``FAILPOINT`` hook names ``name``."""
+    if name == FAILPOINT:
+        os._exit(137)
+
+
+def is_digest(text: object) -> bool:
+    """True when ``text`` is a well-formed blob digest (64 lowercase hex characters)."""
+    return isinstance(text, str) and len(text) == DIGEST_LENGTH and _HEX.issuperset(text)
+
+
+def check_digest(digest: object) -> str:
+    """Return ``digest`` when well formed; raise InvalidInput otherwise."""
+    if not is_digest(digest):
+        shown = repr(digest) if len(repr(digest)) <= 80 else repr(digest)[:77] + "..."
+        raise InvalidInput(f"{shown} is not a blob digest (expected 64 lowercase hex characters).")
+    return digest  # type: ignore[return-value]
+
+
+def is_temp_name(name: str) -> bool:
+    """Temp files of in-flight (or crashed) writes start with a dot."""
+    return name.startswith(".")
+
+
+def temp_name(final_name: str) -> str:
+    """A unique hidden temp file name for writing ``final_name`` in the same directory."""
+    return f".{final_name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+
+
+def new_hasher() -> blake3.blake3:
+    """A fresh BLAKE3 hasher (multi-threaded hashing of large chunks where available)."""
+    return blake3.blake3(max_threads=blake3.blake3.AUTO)
+
+
+def hash_bytes(data: bytes) -> str:
+    """The digest of ``data``."""
+    return blake3.blake3(data).hexdigest()
+
+
+def blob_missing(digest: str) -> NotFound:
+    """The NotFound raised for a digest that is not stored."""
+    return NotFound(f"Blob {digest} is not in the object store.")
+
+
+class _Progress:
+    """A tqdm bar over bytes when asked for, else a no-op (tqdm is imported lazily)."""
+
+    def __init__(self, enabled: bool, total: int | None, label: str) -> None:
+        self._bar = None
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total, unit="B", unit_scale=True, desc=label, leave=False)
+
+    def update(self, n: int) -> None:
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def read_chunks(src: BinaryIO, progress: _Progress) -> Iterator[bytes]:
+    """Yield ``CHUNK_SIZE`` chunks of ``src``, advancing ``progress``."""
+    while True:
+        chunk = src.read(CHUNK_SIZE)
+        if not chunk:
+            return
+        progress.update(len(chunk))
+        yield chunk
+
+
+def open_source(path: str) -> tuple[BinaryIO, int]:
+    """Open a local file to copy in; an unreadable path is the caller's InvalidInput."""
+    try:
+        src = open(path, "rb")  # noqa: SIM115 - closed by the caller
+        return src, os.fstat(src.fileno()).st_size
+    except IsADirectoryError:
+        raise InvalidInput(f"{path} is a directory, not a file.") from None
+    except OSError as exc:
+        raise InvalidInput(f"Cannot read {path}: {exc.strerror or exc}.") from None

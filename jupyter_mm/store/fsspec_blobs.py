@@ -1,0 +1,163 @@
+"""Blobs on any fsspec filesystem (object storage for teams: ``s3://bucket/prefix`` …).
+
+Same layout and contract as :class:`~jupyter_mm.store.local_blobs.LocalBlobStore`. Writes go
+to a hidden temp object next to the final name and are then moved into place: on object
+stores a single PUT is already atomic and the move is a server-side copy, on filesystems
+(``file://``) the move is a rename. fsspec offers no fsync, which is why local directories
+use ``LocalBlobStore`` instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import posixpath
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from ..errors import StoreError
+from .blobs import (
+    BlobStore,
+    _Progress,
+    blob_missing,
+    check_digest,
+    failpoint,
+    hash_bytes,
+    is_digest,
+    is_temp_name,
+    new_hasher,
+    open_source,
+    read_chunks,
+    temp_name,
+)
+
+
+class FsspecBlobStore(BlobStore):
+    """Content-addressed blobs under an fsspec URL (``memory://``, ``file://``, ``s3://`` …)."""
+
+    def __init__(self, url: str, **storage_options: Any) -> None:
+        import fsspec
+
+        try:
+            self.fs, path = fsspec.core.url_to_fs(url, **storage_options)
+        except (ImportError, ValueError) as exc:
+            raise StoreError(f"Cannot use the artifact root {url}: {exc}") from None
+        self.root = url
+        self._base = path.rstrip("/") or "/"
+        try:
+            self.fs.makedirs(self._base, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"Cannot create the artifact root {url}: {exc}") from None
+
+    def __repr__(self) -> str:
+        return f"FsspecBlobStore({self.root!r})"
+
+    def _path(self, digest: str) -> str:
+        check_digest(digest)
+        return posixpath.join(self._base, digest[:2], digest[2:])
+
+    def _write_then_move(self, write: Any, digest: str) -> None:
+        """Write through ``write(tmp_path)`` to a temp name, then move to the final name."""
+        final = self._path(digest)
+        shard = posixpath.dirname(final)
+        self.fs.makedirs(shard, exist_ok=True)
+        tmp = posixpath.join(shard, temp_name(digest[2:]))
+        try:
+            write(tmp)
+            failpoint("blob-before-rename")
+            self.fs.mv(tmp, final)
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                self.fs.rm(tmp)
+            raise StoreError(f"Cannot write a blob to {self.root}: {exc}") from None
+
+    def put_bytes(self, data: bytes) -> str:
+        """Store ``data``; return its digest. An existing blob is not rewritten."""
+        digest = hash_bytes(data)
+        if not self.exists(digest):
+            self._write_then_move(lambda tmp: self.fs.pipe_file(tmp, data), digest)
+        return digest
+
+    def put_file(self, path: str, *, progress: bool = False) -> tuple[str, int]:
+        """Copy the local file ``path`` in, hashing while uploading (one read of the source)."""
+        src, total = open_source(path)
+        tmp = posixpath.join(self._base, temp_name("upload"))
+        bar = _Progress(progress, total, posixpath.basename(path))
+        hasher = new_hasher()
+        size = 0
+        try:
+            with src, self.fs.open(tmp, "wb") as out:
+                for chunk in read_chunks(src, bar):
+                    hasher.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+            digest = hasher.hexdigest()
+            if self.exists(digest):
+                self.fs.rm(tmp)
+            else:
+                self.fs.makedirs(posixpath.dirname(self._path(digest)), exist_ok=True)
+                failpoint("blob-before-rename")
+                self.fs.mv(tmp, self._path(digest))
+            return digest, size
+        except OSError as exc:
+            with contextlib.suppress(Exception):
+                self.fs.rm(tmp)
+            raise StoreError(f"Cannot copy {path} into {self.root}: {exc}") from None
+        finally:
+            bar.close()
+
+    def get_bytes(self, digest: str) -> bytes:
+        """The blob's bytes (not verified). Raises NotFound."""
+        try:
+            return self.fs.cat_file(self._path(digest))
+        except FileNotFoundError:
+            raise blob_missing(digest) from None
+
+    def open(self, digest: str) -> BinaryIO:
+        """The blob opened for binary reading. Raises NotFound."""
+        try:
+            return self.fs.open(self._path(digest), "rb")
+        except FileNotFoundError:
+            raise blob_missing(digest) from None
+
+    def exists(self, digest: str) -> bool:
+        """True when the blob is stored."""
+        return bool(self.fs.isfile(self._path(digest)))
+
+    def size(self, digest: str) -> int:
+        """The blob's size in bytes. Raises NotFound."""
+        try:
+            return int(self.fs.size(self._path(digest)))
+        except FileNotFoundError:
+            raise blob_missing(digest) from None
+
+    def verify(self, digest: str) -> bool:
+        """Re-hash the blob; True when its content still matches its name."""
+        hasher = new_hasher()
+        with self.open(digest) as src:
+            for chunk in read_chunks(src, _Progress(False, None, "")):
+                hasher.update(chunk)
+        return hasher.hexdigest() == digest
+
+    def iter_digests(self) -> Iterator[str]:
+        """Every stored digest; temp objects and foreign names are skipped."""
+        prefix = self._base.rstrip("/") + "/"
+        for found in sorted(self.fs.find(self._base)):
+            rel = found[len(prefix) :] if found.startswith(prefix) else found.lstrip("/")
+            parts = rel.split("/")
+            if len(parts) != 2 or is_temp_name(parts[1]):
+                continue
+            if is_digest(parts[0] + parts[1]) and len(parts[0]) == 2:
+                yield parts[0] + parts[1]
+
+    def delete(self, digest: str) -> None:
+        """Remove the blob; a missing blob is not an error."""
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(self._path(digest))
+
+    def local_path(self, digest: str) -> str | None:
+        """A filesystem path for ``file://`` roots (when stored), else None."""
+        from fsspec.implementations.local import LocalFileSystem
+
+        if isinstance(self.fs, LocalFileSystem) and self.exists(digest):
+            return self._path(digest)
+        return None

@@ -1,0 +1,196 @@
+"""Blobs in a local directory: ``<root>/ab/cdef…``, written crash-safely.
+
+Every write goes to a hidden temp file in the blob's own directory, is flushed and fsynced,
+then renamed into place with ``os.replace`` and the directory is fsynced, so after a crash a
+blob is either absent or complete under its final name (POSIX rename is atomic within one
+filesystem). Concurrent writers of the same blob race harmlessly: both renames install
+identical bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from ..errors import StoreError
+from .blobs import (
+    BlobStore,
+    _Progress,
+    blob_missing,
+    check_digest,
+    failpoint,
+    hash_bytes,
+    is_digest,
+    new_hasher,
+    open_source,
+    read_chunks,
+    temp_name,
+)
+
+
+def _fsync_dir(path: str) -> None:
+    """Make a rename or a new entry in ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalBlobStore(BlobStore):
+    """Content-addressed blobs under a local directory ``root`` (created when missing)."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = os.path.abspath(os.fspath(root))
+        try:
+            os.makedirs(self.root, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"Cannot create the object store directory {self.root}: {exc.strerror or exc}."
+            ) from None
+
+    def __repr__(self) -> str:
+        return f"LocalBlobStore({self.root!r})"
+
+    # -- paths ------------------------------------------------------------------------------
+
+    def _path(self, digest: str) -> str:
+        check_digest(digest)
+        return os.path.join(self.root, digest[:2], digest[2:])
+
+    def _shard(self, digest: str) -> str:
+        """The blob's directory, created (and made durable) when new."""
+        shard = os.path.join(self.root, digest[:2])
+        if not os.path.isdir(shard):
+            try:
+                os.makedirs(shard, exist_ok=True)
+                _fsync_dir(self.root)
+            except OSError as exc:
+                raise StoreError(
+                    f"Cannot write to the object store {self.root}: {exc.strerror or exc}."
+                ) from None
+        return shard
+
+    def _install(self, tmp_path: str, digest: str) -> None:
+        """Rename a fully written, fsynced temp file to the blob's final name."""
+        failpoint("blob-before-rename")
+        final = self._path(digest)
+        os.replace(tmp_path, final)
+        _fsync_dir(os.path.dirname(final))
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def put_bytes(self, data: bytes) -> str:
+        """Store ``data``; return its digest. An existing blob is not rewritten."""
+        digest = hash_bytes(data)
+        if os.path.exists(self._path(digest)):
+            return digest
+        shard = self._shard(digest)
+        tmp_path = os.path.join(shard, temp_name(digest[2:]))
+        try:
+            with open(tmp_path, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            self._install(tmp_path, digest)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_path)
+            raise StoreError(
+                f"Cannot write a blob to the object store {self.root}: {exc.strerror or exc}."
+            ) from None
+        return digest
+
+    def put_file(self, path: str, *, progress: bool = False) -> tuple[str, int]:
+        """Copy the local file ``path`` in, hashing while copying (one read of the source).
+
+        The digest is only known at the end, so the copy goes to a temp file in the root
+        (same filesystem) and is renamed into its shard afterwards.
+        """
+        src, total = open_source(path)
+        tmp_path = os.path.join(self.root, temp_name("upload"))
+        bar = _Progress(progress, total, os.path.basename(path))
+        hasher = new_hasher()
+        size = 0
+        try:
+            with src, open(tmp_path, "wb") as out:
+                for chunk in read_chunks(src, bar):
+                    hasher.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            digest = hasher.hexdigest()
+            if os.path.exists(self._path(digest)):
+                os.unlink(tmp_path)
+                return digest, size
+            self._shard(digest)
+            self._install(tmp_path, digest)
+            return digest, size
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_path)
+            raise StoreError(
+                f"Cannot copy {path} into the object store {self.root}: {exc.strerror or exc}."
+            ) from None
+        finally:
+            bar.close()
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def get_bytes(self, digest: str) -> bytes:
+        """The blob's bytes (not verified). Raises NotFound."""
+        with self.open(digest) as src:
+            return src.read()
+
+    def open(self, digest: str) -> BinaryIO:
+        """The blob opened for binary reading. Raises NotFound."""
+        try:
+            return open(self._path(digest), "rb")
+        except FileNotFoundError:
+            raise blob_missing(digest) from None
+
+    def exists(self, digest: str) -> bool:
+        """True when the blob is stored."""
+        return os.path.isfile(self._path(digest))
+
+    def size(self, digest: str) -> int:
+        """The blob's size in bytes. Raises NotFound."""
+        try:
+            return os.stat(self._path(digest)).st_size
+        except FileNotFoundError:
+            raise blob_missing(digest) from None
+
+    def verify(self, digest: str) -> bool:
+        """Re-hash the blob; True when its content still matches its name."""
+        hasher = new_hasher()
+        with self.open(digest) as src:
+            for chunk in read_chunks(src, _Progress(False, None, "")):
+                hasher.update(chunk)
+        return hasher.hexdigest() == digest
+
+    def iter_digests(self) -> Iterator[str]:
+        """Every stored digest; temp files and anything not named like a blob are skipped."""
+        try:
+            shards = sorted(os.scandir(self.root), key=lambda e: e.name)
+        except FileNotFoundError:
+            return
+        for shard in shards:
+            if len(shard.name) != 2 or not shard.is_dir():
+                continue
+            for entry in os.scandir(shard.path):
+                digest = shard.name + entry.name
+                if is_digest(digest) and entry.is_file():
+                    yield digest
+
+    def delete(self, digest: str) -> None:
+        """Remove the blob; a missing blob is not an error."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._path(digest))
+
+    def local_path(self, digest: str) -> str | None:
+        """The blob's file path when it is stored, else None."""
+        path = self._path(digest)
+        return path if os.path.isfile(path) else None

@@ -1,0 +1,257 @@
+"""Validation of incoming entities and their mapping to and from table rows.
+
+Everything a caller hands the store is checked here first, so a malformed value becomes an
+InvalidInput with a full sentence instead of a database error half-way through a write.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ...entities import (
+    RUN_STATUSES,
+    Artifact,
+    DataRef,
+    Environment,
+    ExecutionEntry,
+    Metric,
+    Param,
+    ReproFlag,
+    Run,
+)
+from ...errors import InvalidInput
+from ..blobs import check_digest
+
+CHECKPOINT_SOURCES = ("live", "file", "history", "none")
+DATA_ROLES = ("input", "output")
+DATA_KINDS = ("file", "directory", "object")
+
+# ULIDs in practice; any short alphanumeric id keeps prefixes and URLs unambiguous
+_RUN_ID = re.compile(r"[0-9A-Za-z]{1,26}")
+
+
+def check_run_id(run_id: object) -> str:
+    """Return ``run_id`` when it can name a run; InvalidInput otherwise."""
+    if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id):
+        raise InvalidInput(f"{run_id!r} is not a run id (1 to 26 letters and digits).")
+    return run_id
+
+
+def _real(value: object, what: str, *, allow_nan: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        try:
+            value = float(value)  # type: ignore[arg-type]  # numpy scalars, Decimal
+        except (TypeError, ValueError):
+            raise InvalidInput(f"{what} must be a number, not {value!r}.") from None
+    value = float(value)
+    if math.isnan(value) and not allow_nan:
+        raise InvalidInput(f"{what} must be a number, not NaN.")
+    return value
+
+
+def _optional_text(value: object, what: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput(f"{what} must be text, not {type(value).__name__}.")
+    return value
+
+
+def _as_dict(item: object, cls: type, what: str) -> dict[str, Any]:
+    if isinstance(item, cls):
+        return item.to_dict()  # type: ignore[attr-defined,no-any-return]
+    if isinstance(item, Mapping):
+        return cls.from_dict(dict(item)).to_dict()  # type: ignore[attr-defined,no-any-return]
+    raise InvalidInput(f"{what} entries must be {cls.__name__} records, not {item!r}.")
+
+
+def run_values(run: Run) -> dict[str, Any]:
+    """The ``runs`` row for ``run``, validated. Raises InvalidInput."""
+    if not isinstance(run, Run):
+        raise InvalidInput(f"Expected a Run, not {type(run).__name__}.")
+    check_run_id(run.id)
+    if run.status not in RUN_STATUSES:
+        raise InvalidInput(
+            f"Unknown run status {run.status!r}; expected one of {', '.join(RUN_STATUSES)}."
+        )
+    if run.checkpoint_source not in CHECKPOINT_SOURCES:
+        raise InvalidInput(
+            f"Unknown checkpoint source {run.checkpoint_source!r}; expected one of "
+            f"{', '.join(CHECKPOINT_SOURCES)}."
+        )
+    if run.parent_id is not None:
+        check_run_id(run.parent_id)
+    if run.checkpoint_digest is not None:
+        check_digest(run.checkpoint_digest)
+    if run.pid is not None and (isinstance(run.pid, bool) or not isinstance(run.pid, int)):
+        raise InvalidInput(f"The run's pid must be an integer, not {run.pid!r}.")
+    if not isinstance(run.tags, Mapping) or not all(isinstance(k, str) for k in run.tags):
+        raise InvalidInput("Run tags must be a mapping of names to text values.")
+    if not all(isinstance(w, str) for w in run.warnings):
+        raise InvalidInput("Run warnings must be text.")
+    for field in ("name", "notebook_path", "cell_id", "user", "host", "note", "error"):
+        _optional_text(getattr(run, field), f"The run's {field}")
+    _optional_text(run.environment_id, "The run's environment id")
+    return {
+        "id": run.id,
+        "name": run.name,
+        "status": run.status,
+        "start_time": _real(run.start_time, "The run's start time"),
+        "end_time": None if run.end_time is None else _real(run.end_time, "The run's end time"),
+        "notebook_path": run.notebook_path,
+        "cell_id": run.cell_id,
+        "user": run.user,
+        "host": run.host,
+        "pid": run.pid,
+        "parent_id": run.parent_id,
+        "note": run.note,
+        "checkpoint_digest": run.checkpoint_digest,
+        "checkpoint_source": run.checkpoint_source,
+        "environment_id": run.environment_id,
+        "error": run.error,
+        "tags": {k: str(v) for k, v in run.tags.items()},
+        "execution_log": [_as_dict(e, ExecutionEntry, "Execution log") for e in run.execution_log],
+        "flags": [_as_dict(f, ReproFlag, "Reproducibility flag") for f in run.flags],
+        "warnings": list(run.warnings),
+    }
+
+
+def row_to_run(row: Mapping[str, Any]) -> Run:
+    """A fresh Run entity from a ``runs`` row."""
+    return Run(
+        id=row["id"],
+        name=row["name"],
+        status=row["status"],
+        start_time=row["start_time"],
+        end_time=row["end_time"],
+        notebook_path=row["notebook_path"],
+        cell_id=row["cell_id"],
+        user=row["user"],
+        host=row["host"],
+        pid=row["pid"],
+        parent_id=row["parent_id"],
+        tags=dict(row["tags"] or {}),
+        note=row["note"],
+        checkpoint_digest=row["checkpoint_digest"],
+        checkpoint_source=row["checkpoint_source"],
+        environment_id=row["environment_id"],
+        execution_log=[ExecutionEntry.from_dict(e) for e in row["execution_log"] or []],
+        flags=[ReproFlag.from_dict(f) for f in row["flags"] or []],
+        warnings=list(row["warnings"] or []),
+        error=row["error"],
+    )
+
+
+def _name(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"{what} names must be non-empty text, not {value!r}.")
+    return value
+
+
+def param_rows(run_id: str, params: Sequence[Param]) -> list[dict[str, Any]]:
+    """Rows for ``params``; a name logged twice in one batch keeps its last value."""
+    by_name: dict[str, str] = {}
+    for p in params:
+        if not isinstance(p, Param):
+            raise InvalidInput(f"Expected Param records, not {type(p).__name__}.")
+        by_name[_name(p.name, "Param")] = p.value if isinstance(p.value, str) else str(p.value)
+    return [{"run_id": run_id, "name": n, "value": v} for n, v in by_name.items()]
+
+
+def metric_rows(run_id: str, metrics: Sequence[Metric]) -> list[dict[str, Any]]:
+    """Rows for metric points. NaN is stored as NULL (SQLite cannot store a NaN REAL)."""
+    rows = []
+    for m in metrics:
+        if not isinstance(m, Metric):
+            raise InvalidInput(f"Expected Metric records, not {type(m).__name__}.")
+        name = _name(m.name, "Metric")
+        value = _real(m.value, f"Metric {name!r}", allow_nan=True)
+        if isinstance(m.step, bool) or not isinstance(m.step, int):
+            try:
+                step = int(m.step)  # numpy integers
+            except (TypeError, ValueError):
+                raise InvalidInput(f"Metric {name!r} step must be an integer.") from None
+        else:
+            step = m.step
+        rows.append(
+            {
+                "run_id": run_id,
+                "name": name,
+                "step": step,
+                "timestamp": _real(m.timestamp, f"Metric {name!r} timestamp"),
+                "value": None if math.isnan(value) else value,
+            }
+        )
+    return rows
+
+
+def row_to_metric(row: Mapping[str, Any]) -> Metric:
+    """A Metric from a ``metrics`` row (NULL value back to NaN)."""
+    value = row["value"]
+    return Metric(
+        name=row["name"],
+        value=math.nan if value is None else value,
+        step=row["step"],
+        timestamp=row["timestamp"],
+    )
+
+
+def data_rows(run_id: str, data: Sequence[DataRef]) -> list[dict[str, Any]]:
+    """Rows for data references, unique by (name, role): the last one wins."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for d in data:
+        if not isinstance(d, DataRef):
+            raise InvalidInput(f"Expected DataRef records, not {type(d).__name__}.")
+        name = _name(d.name, "Data")
+        if d.role not in DATA_ROLES:
+            raise InvalidInput(f"Data role must be 'input' or 'output', not {d.role!r}.")
+        if d.kind not in DATA_KINDS:
+            raise InvalidInput(f"Data kind must be one of {', '.join(DATA_KINDS)}, not {d.kind!r}.")
+        if not isinstance(d.digest, str) or not d.digest or not isinstance(d.algorithm, str):
+            raise InvalidInput(f"Data {name!r} needs a hash algorithm and a digest.")
+        size = d.size
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int)):
+            raise InvalidInput(f"Data {name!r} size must be an integer.")
+        rows[(name, d.role)] = {
+            "run_id": run_id,
+            "name": name,
+            "role": d.role,
+            "kind": d.kind,
+            "size": size,
+            "algorithm": d.algorithm,
+            "digest": d.digest,
+            "detail": None if d.detail is None else str(d.detail),
+        }
+    return list(rows.values())
+
+
+def artifact_rows(run_id: str, artifacts: Sequence[Artifact]) -> list[dict[str, Any]]:
+    """Rows for artifacts, unique by name: the last one wins."""
+    rows: dict[str, dict[str, Any]] = {}
+    for a in artifacts:
+        if not isinstance(a, Artifact):
+            raise InvalidInput(f"Expected Artifact records, not {type(a).__name__}.")
+        name = _name(a.name, "Artifact")
+        check_digest(a.digest)
+        if isinstance(a.size, bool) or not isinstance(a.size, int) or a.size < 0:
+            raise InvalidInput(f"Artifact {name!r} size must be a non-negative integer.")
+        rows[name] = {
+            "run_id": run_id,
+            "name": name,
+            "digest": a.digest,
+            "size": a.size,
+            "media_type": a.media_type or "application/octet-stream",
+        }
+    return list(rows.values())
+
+
+def environment_values(env: Environment) -> dict[str, Any]:
+    """The ``environments`` row for ``env``, validated."""
+    if not isinstance(env, Environment):
+        raise InvalidInput(f"Expected an Environment, not {type(env).__name__}.")
+    if not isinstance(env.id, str) or not 0 < len(env.id) <= 128:
+        raise InvalidInput(f"{env.id!r} is not an environment id (1 to 128 characters).")
+    body = env.to_dict()
+    del body["id"]
+    return {"id": env.id, "body": body}

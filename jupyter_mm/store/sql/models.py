@@ -1,0 +1,185 @@
+"""ORM rows of the SQL store. They never leave ``jupyter_mm.store.sql``: the store maps them
+to and from :mod:`jupyter_mm.entities`.
+
+Types are chosen to behave the same on SQLite and PostgreSQL: ``JSON`` for structured
+fields, ``Double`` for times and metric values (float8, exact round trip of Python floats),
+``Text`` wherever a user or the OS chooses the length. The migration in
+``migrations/versions`` creates exactly this schema; ``tests/store`` compares the two.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: Deterministic constraint names, so future migrations (and SQLite batch mode) can refer
+#: to them by name on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+RUN_ID = String(26)
+DIGEST = String(64)
+ENV_ID = String(128)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class EnvironmentRow(Base):
+    __tablename__ = "environments"
+
+    id: Mapped[str] = mapped_column(ENV_ID, primary_key=True)
+    #: every Environment field except ``id``
+    body: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(RUN_ID, primary_key=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    start_time: Mapped[float] = mapped_column(Double, nullable=False)
+    end_time: Mapped[float | None] = mapped_column(Double)
+    notebook_path: Mapped[str | None] = mapped_column(Text)
+    cell_id: Mapped[str | None] = mapped_column(Text)
+    user: Mapped[str | None] = mapped_column(Text)
+    host: Mapped[str | None] = mapped_column(Text)
+    pid: Mapped[int | None] = mapped_column(Integer)
+    parent_id: Mapped[str | None] = mapped_column(RUN_ID, ForeignKey("runs.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    checkpoint_digest: Mapped[str | None] = mapped_column(DIGEST)
+    checkpoint_source: Mapped[str] = mapped_column(String(16), nullable=False)
+    environment_id: Mapped[str | None] = mapped_column(ENV_ID, ForeignKey("environments.id"))
+    error: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[dict[str, str]] = mapped_column(JSON, nullable=False)
+    execution_log: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
+    flags: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
+    warnings: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+
+    __table_args__ = (
+        # listing order and keyset paging: ORDER BY start_time, id
+        Index("ix_runs_start_time_id", "start_time", "id"),
+        # "this notebook's runs, newest first" is the sidebar's default listing
+        Index("ix_runs_notebook_path_start_time_id", "notebook_path", "start_time", "id"),
+        Index("ix_runs_status", "status"),
+        Index("ix_runs_parent_id", "parent_id"),
+    )
+
+
+class ParamRow(Base):
+    __tablename__ = "params"
+
+    run_id: Mapped[str] = mapped_column(RUN_ID, ForeignKey("runs.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    value: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class MetricRow(Base):
+    """One metric point. The primary key (run_id, name, step, timestamp) doubles as the
+    (run_id, name, step) index used by history and latest-value queries."""
+
+    __tablename__ = "metrics"
+
+    run_id: Mapped[str] = mapped_column(RUN_ID, ForeignKey("runs.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    step: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    timestamp: Mapped[float] = mapped_column(Double, primary_key=True)
+    #: NULL stands for NaN: SQLite stores a NaN REAL as NULL, so both backends use NULL
+    value: Mapped[float | None] = mapped_column(Double)
+
+
+class DataRefRow(Base):
+    __tablename__ = "data_refs"
+
+    run_id: Mapped[str] = mapped_column(RUN_ID, ForeignKey("runs.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    algorithm: Mapped[str] = mapped_column(String(32), nullable=False)
+    digest: Mapped[str] = mapped_column(String(128), nullable=False)
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class ArtifactRow(Base):
+    __tablename__ = "artifacts"
+
+    run_id: Mapped[str] = mapped_column(RUN_ID, ForeignKey("runs.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    digest: Mapped[str] = mapped_column(DIGEST, nullable=False)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    media_type: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class RunBlobRow(Base):
+    """A blob a run references besides its artifacts (checkpoint manifest, large outputs)."""
+
+    __tablename__ = "run_blobs"
+
+    run_id: Mapped[str] = mapped_column(RUN_ID, ForeignKey("runs.id"), primary_key=True)
+    digest: Mapped[str] = mapped_column(DIGEST, primary_key=True)
+
+
+# -- registry (methods arrive with the registry issue; the tables exist from the start) ----
+
+
+class ModelRow(Base):
+    __tablename__ = "models"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_time: Mapped[float] = mapped_column(Double, nullable=False)
+
+
+class ModelVersionRow(Base):
+    __tablename__ = "model_versions"
+
+    model: Mapped[str] = mapped_column(String(255), ForeignKey("models.name"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(RUN_ID, ForeignKey("runs.id"), nullable=False)
+    artifact: Mapped[str] = mapped_column(Text, nullable=False)
+    digest: Mapped[str] = mapped_column(DIGEST, nullable=False)
+    flavor: Mapped[str] = mapped_column(String(64), nullable=False)
+    stage: Mapped[str] = mapped_column(String(16), nullable=False)
+    aliases: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    signature: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_time: Mapped[float] = mapped_column(Double, nullable=False)
+
+    __table_args__ = (Index("ix_model_versions_run_id", "run_id"),)
+
+
+class EventRow(Base):
+    """Append-only audit trail of the registry."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    time: Mapped[float] = mapped_column(Double, nullable=False)
+    user: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    model: Mapped[str | None] = mapped_column(String(255))
+    version: Mapped[int | None] = mapped_column(Integer)
+    from_stage: Mapped[str | None] = mapped_column(String(16))
+    to_stage: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_events_model_version", "model", "version"),)

@@ -1,0 +1,595 @@
+"""``SqlStore``: the AbstractStore contract on SQLite or PostgreSQL (SQLAlchemy 2 Core over
+the ORM tables of :mod:`.models`).
+
+Reads run in plain transactions; writes go through the write engine, whose transactions
+start with ``BEGIN IMMEDIATE`` on SQLite (see :mod:`.engine`). Each public write method is
+exactly one transaction. Database errors never escape raw: constraint violations become
+InvalidInput, everything else StoreError, each with a one-line message.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, and_, delete, func, or_, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import IntegrityError as SAIntegrityError
+
+from ...entities import (
+    RUN_STATUSES,
+    Artifact,
+    DataRef,
+    Environment,
+    Metric,
+    Param,
+    Run,
+    RunDetail,
+    RunPage,
+)
+from ...errors import AmbiguousReference, Conflict, InvalidInput, NotFound, StoreError
+from ..abstract import AbstractStore
+from ..blobs import BlobStore, check_digest
+from . import convert
+from .engine import current_revision, write_engine
+from .models import (
+    ArtifactRow,
+    DataRefRow,
+    EnvironmentRow,
+    MetricRow,
+    ModelRow,
+    ModelVersionRow,
+    ParamRow,
+    RunBlobRow,
+    RunRow,
+)
+
+RUNS: Table = RunRow.__table__  # type: ignore[assignment]
+PARAMS: Table = ParamRow.__table__  # type: ignore[assignment]
+METRICS: Table = MetricRow.__table__  # type: ignore[assignment]
+DATA: Table = DataRefRow.__table__  # type: ignore[assignment]
+ARTIFACTS: Table = ArtifactRow.__table__  # type: ignore[assignment]
+RUN_BLOBS: Table = RunBlobRow.__table__  # type: ignore[assignment]
+ENVIRONMENTS: Table = EnvironmentRow.__table__  # type: ignore[assignment]
+MODELS: Table = ModelRow.__table__  # type: ignore[assignment]
+MODEL_VERSIONS: Table = ModelVersionRow.__table__  # type: ignore[assignment]
+
+#: tables whose rows belong to one run (deleted with it)
+RUN_CHILDREN: tuple[Table, ...] = (PARAMS, METRICS, DATA, ARTIFACTS, RUN_BLOBS)
+
+#: bound-parameter lists are chunked below SQLite's and PostgreSQL's limits
+IN_CHUNK = 900
+
+ORDERS = ("newest", "oldest")
+
+#: the run fields update_run may change; the rest are fixed when the run starts
+MUTABLE_RUN_FIELDS = (
+    "name",
+    "status",
+    "end_time",
+    "tags",
+    "note",
+    "checkpoint_digest",
+    "checkpoint_source",
+    "environment_id",
+    "execution_log",
+    "flags",
+    "warnings",
+    "error",
+)
+
+
+def _first_line(exc: DBAPIError) -> str:
+    return (str(exc.orig).strip().splitlines() or ["unknown database error"])[0].rstrip(".")
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), IN_CHUNK):
+        yield items[start : start + IN_CHUNK]
+
+
+def encode_token(order: str, start_time: float, run_id: str) -> str:
+    """The opaque page token: base64 of the last row's (start_time, id) and the order."""
+    raw = json.dumps([order, start_time, run_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_token(token: str, order: str) -> tuple[float, str]:
+    """(start_time, id) from a page token of the same order. Raises InvalidInput."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        token_order, start_time, run_id = json.loads(raw)
+        if token_order != order or not isinstance(run_id, str):
+            raise ValueError
+        return float(start_time), convert.check_run_id(run_id)
+    except (ValueError, TypeError, binascii.Error, InvalidInput, UnicodeDecodeError):
+        raise InvalidInput(
+            "The page token is malformed or belongs to another listing; start again from "
+            "the first page."
+        ) from None
+
+
+class SqlStore(AbstractStore):
+    """Runs, records and environments in SQL; blobs in ``blobs``.
+
+    Use :func:`jupyter_mm.store.open_store` to get one: it resolves the location, checks or
+    upgrades the schema and marks crashed runs.
+    """
+
+    def __init__(self, engine: Engine, blobs: BlobStore, url: str) -> None:
+        self._engine = engine
+        self._writer = write_engine(engine)
+        self._dialect = engine.dialect.name
+        self.blobs = blobs
+        self.url = url
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self.url!r}, blobs={self.blobs!r})"
+
+    # -- transactions -------------------------------------------------------------------------
+
+    @contextmanager
+    def _translate_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except SAIntegrityError as exc:
+            raise InvalidInput(
+                f"The change conflicts with data already in the store: {_first_line(exc)}."
+            ) from None
+        except DBAPIError as exc:
+            message = _first_line(exc)
+            if "locked" in message.lower():
+                raise StoreError(
+                    f"The store at {self.url} stayed locked by another process; try again."
+                ) from None
+            raise StoreError(f"The store at {self.url} failed: {message}.") from None
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._translate_errors(), self._engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._translate_errors(), self._writer.begin() as conn:
+            yield conn
+
+    def _insert(self, table: Table) -> Any:
+        """A dialect INSERT, for ON CONFLICT clauses (same syntax on both backends)."""
+        if self._dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        return insert(table)
+
+    # -- checks shared by writers --------------------------------------------------------------
+
+    def _require_run(self, conn: Connection, run_id: str) -> dict[str, Any]:
+        row = conn.execute(select(RUNS).where(RUNS.c.id == run_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"No run with id {run_id}.")
+        return dict(row)
+
+    def _require_blobs(self, digests: Iterable[str], what: str) -> None:
+        for digest in digests:
+            if not self.blobs.exists(check_digest(digest)):
+                raise InvalidInput(f"{what} names blob {digest}, which is not in the store.")
+
+    def _check_references(self, conn: Connection, values: dict[str, Any]) -> None:
+        env_id = values["environment_id"]
+        if env_id is not None:
+            found = conn.execute(select(ENVIRONMENTS.c.id).where(ENVIRONMENTS.c.id == env_id))
+            if found.first() is None:
+                raise InvalidInput(f"Environment {env_id} is not in the store.")
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def create_run(self, run: Run) -> Run:
+        """Insert ``run``; see AbstractStore.create_run."""
+        values = convert.run_values(run)
+        if values["checkpoint_digest"]:
+            self._require_blobs([values["checkpoint_digest"]], "The run's checkpoint")
+        with self._write() as conn:
+            if conn.execute(select(RUNS.c.id).where(RUNS.c.id == run.id)).first():
+                raise InvalidInput(f"A run with id {run.id} exists already.")
+            if values["parent_id"] is not None:
+                parent = select(RUNS.c.id).where(RUNS.c.id == values["parent_id"])
+                if conn.execute(parent).first() is None:
+                    raise NotFound(f"No parent run with id {values['parent_id']}.")
+            self._check_references(conn, values)
+            conn.execute(RUNS.insert(), values)
+        return convert.row_to_run(values)
+
+    def update_run(self, run: Run) -> Run:
+        """Replace the mutable fields of a stored run; see AbstractStore.update_run."""
+        values = convert.run_values(run)
+        if values["checkpoint_digest"]:
+            self._require_blobs([values["checkpoint_digest"]], "The run's checkpoint")
+        changes = {key: values[key] for key in MUTABLE_RUN_FIELDS}
+        with self._write() as conn:
+            stored = self._require_run(conn, run.id)
+            self._check_references(conn, values)
+            conn.execute(update(RUNS).where(RUNS.c.id == run.id).values(changes))
+        stored.update(changes)
+        return convert.row_to_run(stored)
+
+    def get_run(self, run_id: str) -> Run:
+        """The run with exactly this id. Raises NotFound."""
+        if not isinstance(run_id, str):
+            raise InvalidInput(f"{run_id!r} is not a run id.")
+        with self._read() as conn:
+            row = conn.execute(select(RUNS).where(RUNS.c.id == run_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"No run with id {run_id}.")
+        return convert.row_to_run(row)
+
+    def resolve_run(self, ref: str) -> Run:
+        """A full id, a unique id prefix (>= 4 characters, any case) or ``latest``."""
+        if not isinstance(ref, str) or not ref.strip():
+            raise InvalidInput("A run reference must be an id, an id prefix or 'latest'.")
+        ref = ref.strip()
+        newest = (RUNS.c.start_time.desc(), RUNS.c.id.desc())
+        with self._read() as conn:
+            if ref.lower() == "latest":
+                row = conn.execute(select(RUNS).order_by(*newest).limit(1)).mappings().first()
+                if row is None:
+                    raise NotFound("There are no runs in the store yet.")
+                return convert.row_to_run(row)
+            exact = conn.execute(select(RUNS).where(RUNS.c.id.in_({ref, ref.upper()})))
+            row = exact.mappings().first()
+            if row is not None:
+                return convert.row_to_run(row)
+            if len(ref) < 4:
+                raise InvalidInput(
+                    f"Run reference {ref!r} is too short; give at least 4 characters of the id."
+                )
+            pattern = _like_escape(ref.lower()) + "%"
+            query = (
+                select(RUNS)
+                .where(func.lower(RUNS.c.id).like(pattern, escape="\\"))
+                .order_by(*newest)
+                .limit(6)
+            )
+            rows = conn.execute(query).mappings().all()
+        if not rows:
+            raise NotFound(f"No run matches {ref!r}.")
+        if len(rows) > 1:
+            shown = ", ".join(r["id"] for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+            raise AmbiguousReference(
+                f"Run prefix {ref!r} matches several runs ({shown}); give more characters."
+            )
+        return convert.row_to_run(rows[0])
+
+    def get_run_detail(self, run_id: str) -> RunDetail:
+        """The run with params, full metric history, data, artifacts and environment."""
+        with self._read() as conn, conn.begin():
+            run = convert.row_to_run(self._require_run(conn, run_id))
+            params = conn.execute(
+                select(PARAMS.c.name, PARAMS.c.value)
+                .where(PARAMS.c.run_id == run_id)
+                .order_by(PARAMS.c.name)
+            ).mappings()
+            params_list = [Param(name=r["name"], value=r["value"]) for r in params]
+            metrics = conn.execute(
+                select(METRICS)
+                .where(METRICS.c.run_id == run_id)
+                .order_by(METRICS.c.name, METRICS.c.step, METRICS.c.timestamp)
+            ).mappings()
+            metrics_list = [convert.row_to_metric(r) for r in metrics]
+            data = conn.execute(
+                select(DATA).where(DATA.c.run_id == run_id).order_by(DATA.c.role, DATA.c.name)
+            ).mappings()
+            data_list = [
+                DataRef.from_dict({k: v for k, v in r.items() if k != "run_id"}) for r in data
+            ]
+            artifacts = conn.execute(
+                select(ARTIFACTS).where(ARTIFACTS.c.run_id == run_id).order_by(ARTIFACTS.c.name)
+            ).mappings()
+            artifact_list = [
+                Artifact.from_dict({k: v for k, v in r.items() if k != "run_id"}) for r in artifacts
+            ]
+            environment = None
+            if run.environment_id is not None:
+                environment = self._environment(conn, run.environment_id)
+        return RunDetail(
+            run=run,
+            params=params_list,
+            metrics=metrics_list,
+            data=data_list,
+            artifacts=artifact_list,
+            environment=environment,
+        )
+
+    def search_runs(
+        self,
+        *,
+        notebook_path: str | None = None,
+        status: str | None = None,
+        text: str | None = None,
+        order: str = "newest",
+        limit: int = 50,
+        page_token: str | None = None,
+    ) -> RunPage:
+        """One page of matching runs, keyset-paged on (start_time, id)."""
+        if order not in ORDERS:
+            raise InvalidInput(f"Unknown order {order!r}; use 'newest' or 'oldest'.")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise InvalidInput(f"The page size must be between 1 and 1000, not {limit!r}.")
+        if status is not None and status not in RUN_STATUSES:
+            raise InvalidInput(
+                f"Unknown run status {status!r}; expected one of {', '.join(RUN_STATUSES)}."
+            )
+        query = select(RUNS)
+        if notebook_path is not None:
+            query = query.where(RUNS.c.notebook_path == notebook_path)
+        if status is not None:
+            query = query.where(RUNS.c.status == status)
+        if text:
+            needle = _like_escape(text.lower())
+            query = query.where(
+                or_(
+                    func.lower(RUNS.c.name).like(f"%{needle}%", escape="\\"),
+                    func.lower(RUNS.c.note).like(f"%{needle}%", escape="\\"),
+                    func.lower(RUNS.c.notebook_path).like(f"%{needle}%", escape="\\"),
+                    func.lower(RUNS.c.id).like(f"{needle}%", escape="\\"),
+                )
+            )
+        if page_token is not None:
+            after_time, after_id = decode_token(page_token, order)
+            if order == "newest":
+                query = query.where(
+                    or_(
+                        RUNS.c.start_time < after_time,
+                        and_(RUNS.c.start_time == after_time, RUNS.c.id < after_id),
+                    )
+                )
+            else:
+                query = query.where(
+                    or_(
+                        RUNS.c.start_time > after_time,
+                        and_(RUNS.c.start_time == after_time, RUNS.c.id > after_id),
+                    )
+                )
+        if order == "newest":
+            query = query.order_by(RUNS.c.start_time.desc(), RUNS.c.id.desc())
+        else:
+            query = query.order_by(RUNS.c.start_time, RUNS.c.id)
+        # one extra row tells whether another page exists without a COUNT
+        with self._read() as conn:
+            rows = conn.execute(query.limit(limit + 1)).mappings().all()
+        runs = [convert.row_to_run(r) for r in rows[:limit]]
+        token = None
+        if len(rows) > limit:
+            token = encode_token(order, runs[-1].start_time, runs[-1].id)
+        return RunPage(runs=runs, next_token=token)
+
+    def delete_run(self, run_id: str) -> None:
+        """Delete a run and its rows (not its blobs). Raises NotFound, and Conflict while a
+        registered model version was made by the run (the audit trail must stay complete)."""
+        with self._write() as conn:
+            self._require_run(conn, run_id)
+            version = conn.execute(
+                select(MODEL_VERSIONS.c.model, MODEL_VERSIONS.c.version)
+                .where(MODEL_VERSIONS.c.run_id == run_id)
+                .limit(1)
+            ).first()
+            if version is not None:
+                raise Conflict(
+                    f"Run {run_id} produced model {version[0]} version {version[1]}; "
+                    "it cannot be deleted while that version is registered."
+                )
+            # nested runs outlive their parent as top-level runs
+            conn.execute(update(RUNS).where(RUNS.c.parent_id == run_id).values(parent_id=None))
+            for table in RUN_CHILDREN:
+                conn.execute(delete(table).where(table.c.run_id == run_id))
+            conn.execute(delete(RUNS).where(RUNS.c.id == run_id))
+
+    def mark_crashed(self, host: str, alive: Callable[[int], bool]) -> list[str]:  # type: ignore[override]
+        """Mark ``running`` runs of ``host`` whose process is gone as ``crashed``."""
+        query = select(RUNS.c.id, RUNS.c.pid, RUNS.c.warnings).where(
+            RUNS.c.status == "running", RUNS.c.host == host
+        )
+        with self._read() as conn:
+            candidates = conn.execute(query).all()
+        dead = [row for row in candidates if row.pid is not None and not alive(row.pid)]
+        if not dead:
+            return []
+        changed = []
+        with self._write() as conn:
+            for row in dead:
+                note = f"The process (pid {row.pid}) ended while the run was still running."
+                # the status guard skips a run that finished since we looked
+                result = conn.execute(
+                    update(RUNS)
+                    .where(RUNS.c.id == row.id, RUNS.c.status == "running")
+                    .values(status="crashed", warnings=[*(row.warnings or []), note])
+                )
+                if result.rowcount:
+                    changed.append(row.id)
+        return changed
+
+    # -- run records ---------------------------------------------------------------------------
+
+    def log_batch(
+        self,
+        run_id: str,
+        *,
+        params: Sequence[Param] = (),
+        metrics: Sequence[Metric] = (),
+        data: Sequence[DataRef] = (),
+        artifacts: Sequence[Artifact] = (),
+    ) -> None:
+        """Record params, metric points, data refs and artifacts in one transaction."""
+        convert.check_run_id(run_id)
+        param_rows = convert.param_rows(run_id, params)
+        metric_rows = convert.metric_rows(run_id, metrics)
+        data_rows = convert.data_rows(run_id, data)
+        artifact_rows = convert.artifact_rows(run_id, artifacts)
+        # blobs are checked before the write lock is taken: they may live on object storage
+        self._require_blobs({r["digest"] for r in artifact_rows}, "An artifact")
+        with self._write() as conn:
+            if conn.execute(select(RUNS.c.id).where(RUNS.c.id == run_id)).first() is None:
+                raise NotFound(f"No run with id {run_id}.")
+            if param_rows:
+                stmt = self._insert(PARAMS)
+                conn.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=["run_id", "name"],
+                        set_={"value": stmt.excluded.value},
+                        where=PARAMS.c.value != stmt.excluded.value,
+                    ),
+                    param_rows,
+                )
+            if metric_rows:
+                conn.execute(self._insert(METRICS).on_conflict_do_nothing(), metric_rows)
+            for table, rows, key in (
+                (DATA, data_rows, ["run_id", "name", "role"]),
+                (ARTIFACTS, artifact_rows, ["run_id", "name"]),
+            ):
+                if rows:
+                    stmt = self._insert(table)
+                    others = {c: stmt.excluded[c] for c in rows[0] if c not in key}
+                    conn.execute(stmt.on_conflict_do_update(index_elements=key, set_=others), rows)
+
+    def link_blobs(self, run_id: str, digests: Iterable[str]) -> None:
+        """Record that the run references these (existing) blobs. Idempotent."""
+        convert.check_run_id(run_id)
+        wanted = sorted(set(digests))
+        self._require_blobs(wanted, f"Run {run_id}")
+        with self._write() as conn:
+            self._require_run(conn, run_id)
+            if wanted:
+                conn.execute(
+                    self._insert(RUN_BLOBS).on_conflict_do_nothing(),
+                    [{"run_id": run_id, "digest": d} for d in wanted],
+                )
+
+    def latest_metrics(self, run_ids: Iterable[str]) -> dict[str, dict[str, float]]:
+        """``{run id: {metric: value at the highest step}}`` for every id given."""
+        ids = list(dict.fromkeys(run_ids))
+        result: dict[str, dict[str, float]] = {run_id: {} for run_id in ids}
+        rank = (
+            func.row_number()
+            .over(
+                partition_by=(METRICS.c.run_id, METRICS.c.name),
+                order_by=(METRICS.c.step.desc(), METRICS.c.timestamp.desc()),
+            )
+            .label("rank")
+        )
+        with self._read() as conn:
+            for chunk in _chunks(ids):
+                ranked = (
+                    select(METRICS.c.run_id, METRICS.c.name, METRICS.c.value, rank)
+                    .where(METRICS.c.run_id.in_(chunk))
+                    .subquery()
+                )
+                query = select(ranked.c.run_id, ranked.c.name, ranked.c.value).where(
+                    ranked.c.rank == 1
+                )
+                for run_id, name, value in conn.execute(query):
+                    result[run_id][name] = math.nan if value is None else value
+        return result
+
+    def params_of(self, run_ids: Iterable[str]) -> dict[str, dict[str, str]]:
+        """``{run id: {param: value}}`` for every id given."""
+        ids = list(dict.fromkeys(run_ids))
+        result: dict[str, dict[str, str]] = {run_id: {} for run_id in ids}
+        with self._read() as conn:
+            for chunk in _chunks(ids):
+                query = select(PARAMS.c.run_id, PARAMS.c.name, PARAMS.c.value).where(
+                    PARAMS.c.run_id.in_(chunk)
+                )
+                for run_id, name, value in conn.execute(query):
+                    result[run_id][name] = value
+        return result
+
+    # -- environments --------------------------------------------------------------------------
+
+    def put_environment(self, env: Environment) -> str:
+        """Store ``env`` under ``env.id``; storing it again changes nothing."""
+        values = convert.environment_values(env)
+        with self._write() as conn:
+            conn.execute(self._insert(ENVIRONMENTS).on_conflict_do_nothing(), [values])
+        return env.id
+
+    def _environment(self, conn: Connection, env_id: str) -> Environment:
+        row = conn.execute(select(ENVIRONMENTS.c.body).where(ENVIRONMENTS.c.id == env_id)).first()
+        if row is None:
+            raise NotFound(f"No environment with id {env_id}.")
+        return Environment.from_dict({**row.body, "id": env_id})
+
+    def get_environment(self, env_id: str) -> Environment:
+        """The environment stored under ``env_id``. Raises NotFound."""
+        with self._read() as conn:
+            return self._environment(conn, env_id)
+
+    # -- maintenance ---------------------------------------------------------------------------
+
+    def referenced_digests(self) -> set[str]:
+        """Every blob digest named by a checkpoint, a blob link, an artifact or a model."""
+        queries = [
+            select(RUNS.c.checkpoint_digest).where(RUNS.c.checkpoint_digest.is_not(None)),
+            select(RUN_BLOBS.c.digest),
+            select(ARTIFACTS.c.digest),
+            select(MODEL_VERSIONS.c.digest),
+        ]
+        digests: set[str] = set()
+        with self._read() as conn, conn.begin():
+            for query in queries:
+                digests.update(conn.execute(query.distinct()).scalars())
+        return digests
+
+    def check_integrity(self) -> list[str]:
+        """Database problems, one line each; empty when healthy."""
+        problems: list[str] = []
+        with self._read() as conn, conn.begin():
+            if self._dialect == "sqlite":
+                result = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check")]
+                if result != ["ok"]:
+                    problems.extend(f"SQLite integrity check: {line}" for line in result)
+                for table, rowid, parent, _fk in conn.exec_driver_sql("PRAGMA foreign_key_check"):
+                    problems.append(f"Row {rowid} of {table} names a missing {parent} row.")
+            dangling = [(table, table.c.run_id, RUNS, RUNS.c.id) for table in (*RUN_CHILDREN,)] + [
+                (RUNS, RUNS.c.parent_id, RUNS, RUNS.c.id),
+                (RUNS, RUNS.c.environment_id, ENVIRONMENTS, ENVIRONMENTS.c.id),
+                (MODEL_VERSIONS, MODEL_VERSIONS.c.run_id, RUNS, RUNS.c.id),
+                (MODEL_VERSIONS, MODEL_VERSIONS.c.model, MODELS, MODELS.c.name),
+            ]
+            for table, column, parent, parent_key in dangling:
+                target = parent.alias("target")
+                missing = (
+                    select(func.count())
+                    .select_from(table)
+                    .where(
+                        column.is_not(None),
+                        ~select(target.c[parent_key.name])
+                        .where(target.c[parent_key.name] == column)
+                        .exists(),
+                    )
+                )
+                count = conn.execute(missing).scalar_one()
+                if count:
+                    problems.append(
+                        f"{count} row(s) of {table.name} name a missing {parent.name} row "
+                        f"({column.name})."
+                    )
+        # SQLite's foreign_key_check and the portable check report the same rows once each
+        return list(dict.fromkeys(problems))
+
+    def schema_version(self) -> str:
+        """The Alembic revision the database is at."""
+        with self._translate_errors():
+            return current_revision(self._engine) or ""
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self._engine.dispose()
