@@ -1,0 +1,576 @@
+"""``%%track`` and ``%mm``: the IPython side of jupyter-mm (DESIGN §2, §5).
+
+``%%track`` runs the cell exactly as IPython would — same namespace, trailing expression
+shown as the cell's result, exceptions reaching the user unchanged — and records the run
+around it. It does not nest ``shell.run_cell`` (an exception would then never reach the
+execute reply); like ``%%time`` it transforms the cell, execs all but a trailing expression
+in ``user_ns`` and returns the value of that expression.
+
+Everything that can be checked before the cell runs is checked first (flags, ``--param``
+names, ``--data`` paths, the cell's syntax): bad input gives one ``UsageError`` line and the
+cell does not run. Everything after that is guarded — a capture or store failure becomes one
+warning line on stderr, never a traceback from our code.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from IPython.core.displayhook import DisplayHook
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import Bool
+
+from . import tracking
+from .comm import FrontendChannel, run_bundle
+from .errors import MMError
+
+_loaded: dict[int, dict[str, Any]] = {}
+
+
+@dataclass
+class _Plan:
+    """A validated ``%%track`` invocation, ready to run."""
+
+    name: str | None
+    tags: dict[str, str]
+    note: str | None
+    quiet: bool
+    capture_data: bool
+    raw_cell: str
+    param_names: list[str]
+    metric_names: list[str]
+    literal_params: dict[str, Any]
+    data_paths: list[str]
+    data_vars: list[str]
+    filename: str
+    body: Any  # compiled code of all statements but a trailing expression (or None)
+    last: Any  # compiled trailing expression (or None)
+    silent_result: bool
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _names(values: list[str], flag: str) -> list[str]:
+    names: list[str] = []
+    for value in values:
+        for name in (part.strip() for part in value.split(",")):
+            if not name or not all(piece.isidentifier() for piece in name.split(".")):
+                raise UsageError(f"%%track: {flag} takes comma-separated names, not {value!r}.")
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def _assigned_names(tree: ast.Module) -> set[str]:
+    """Names bound at the cell's top level (not inside functions or classes)."""
+    found: set[str] = set()
+    pending: list[ast.AST] = list(tree.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.add(node.name)
+            continue
+        if isinstance(node, ast.Lambda):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            found.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.update((a.asname or a.name).split(".")[0] for a in node.names)
+        pending.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _literal_params(tree: ast.Module) -> dict[str, Any]:
+    """``lr = 0.1`` / ``a, b = 1, 2`` / ``sizes = [64, 32]`` at the top level of the cell.
+    A name whose last top-level assignment is not a literal is dropped: the literal would
+    not be the value the run used."""
+    params: dict[str, Any] = {}
+    for stmt in tree.body:
+        pairs: list[tuple[ast.expr, ast.expr | None]] = []
+        if isinstance(stmt, ast.Assign):
+            for target in stmt.targets:
+                if (
+                    isinstance(target, (ast.Tuple, ast.List))
+                    and isinstance(stmt.value, (ast.Tuple, ast.List))
+                    and len(target.elts) == len(stmt.value.elts)
+                ):
+                    pairs.extend(zip(target.elts, stmt.value.elts, strict=True))
+                else:
+                    pairs.append((target, stmt.value))
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            pairs.append((stmt.target, stmt.value))
+        elif isinstance(stmt, ast.AugAssign):
+            pairs.append((stmt.target, None))
+        for target, value in pairs:
+            for name in _target_names(target):
+                params.pop(name, None)
+            if isinstance(target, ast.Name) and value is not None:
+                with contextlib.suppress(ValueError, TypeError, SyntaxError, MemoryError):
+                    params[target.id] = ast.literal_eval(value)
+    return params
+
+
+def _target_names(target: ast.expr) -> list[str]:
+    return [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+
+
+def _lookup(namespace: dict[str, Any], dotted: str) -> Any:
+    """``cfg.lr`` → ``namespace['cfg'].lr``; raises KeyError/AttributeError when missing."""
+    root, *rest = dotted.split(".")
+    value = namespace[root]
+    for attribute in rest:
+        value = getattr(value, attribute)
+    return value
+
+
+def _current_cell_id(shell: Any) -> str | None:
+    """JupyterLab's cell id from the execute request's metadata, when there is one."""
+    kernel = getattr(shell, "kernel", None)
+    if kernel is None:
+        return None
+    try:
+        parent = kernel.get_parent("shell")
+    except TypeError:  # older signature without a channel argument
+        parent = kernel.get_parent()
+    except Exception:
+        return None
+    cell_id = ((parent or {}).get("metadata") or {}).get("cellId")
+    return cell_id if isinstance(cell_id, str) else None
+
+
+def _raw_cell(shell: Any, line: str, cell: str) -> str:
+    """The whole cell as the user wrote it (with the ``%%track`` line), for locating it in
+    the notebook; falls back to rebuilding it when the kernel does not say."""
+    kernel = getattr(shell, "kernel", None)
+    with contextlib.suppress(Exception):
+        code = (kernel.get_parent("shell") or {}).get("content", {}).get("code")
+        if isinstance(code, str) and cell.strip() in code:
+            return code
+    return f"%%track {line}".rstrip() + "\n" + cell
+
+
+@magics_class
+class TrackMagics(Magics):
+    """``%%track`` and ``%mm``. Configure with ``c.TrackMagics.<name>``."""
+
+    quiet = Bool(False, help="Show no run card after tracked cells (warnings still show).").tag(
+        config=True
+    )
+    card = Bool(
+        True, help="Show the rich run card; False shows a one- or two-line text summary."
+    ).tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self.recorder: Any = None  # ExecutionRecorder, set by load_ipython_extension
+        self.channel: Any = None  # comm.FrontendChannel, set by load_ipython_extension
+        #: milliseconds spent in each phase of the last tracked cell (for benchmarks)
+        self.last_timings: dict[str, float] = {}
+        self.last_run: tracking.ActiveRun | None = None
+
+    # -- %%track ----------------------------------------------------------------------------
+
+    @magic_arguments()
+    @argument("-n", "--name", help="Run name.")
+    @argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAMES",
+        help="Variables recorded as params after the cell (comma-separated, repeatable).",
+    )
+    @argument(
+        "-m",
+        "--metric",
+        action="append",
+        default=[],
+        metavar="NAMES",
+        help="Variables recorded as metrics after the cell (comma-separated, repeatable).",
+    )
+    @argument(
+        "-d",
+        "--data",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="An input file, directory or in-memory variable (repeatable).",
+    )
+    @argument("-t", "--tag", action="append", default=[], metavar="KEY=VALUE", help="Run tag.")
+    @argument("--note", help="Free-text note.")
+    @argument(
+        "--no-data-capture",
+        action="store_true",
+        help="Do not record the files the cell opens (explicit --data still counts).",
+    )
+    @argument("-q", "--quiet", action="store_true", help="No run card for this cell.")
+    @cell_magic
+    def track(self, line: str, cell: str) -> Any:
+        """Run the cell and record it as a jupyter-mm run."""
+        __tracebackhide__ = True
+        plan = self._plan(line, cell)
+        return self._run(plan)
+
+    def _parse_line(self, line: str) -> Any:
+        try:
+            return parse_argstring(self.track, line)
+        except UsageError as exc:
+            message = " ".join(str(exc).split())
+            raise UsageError(f"%%track: {message}") from None
+        except SystemExit:  # -h printed the help; there is nothing to run
+            raise UsageError("%%track: help shown; the cell was not run.") from None
+        except ValueError as exc:  # unbalanced quotes from the argument splitter
+            raise UsageError(f"%%track: cannot parse the options ({exc}).") from None
+
+    def _plan(self, line: str, cell: str) -> _Plan:
+        __tracebackhide__ = True
+        started = time.perf_counter()
+        shell = self.shell
+        args = self._parse_line(line)
+        tags: dict[str, str] = {}
+        for item in args.tag:
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip():
+                raise UsageError(f"%%track: --tag takes KEY=VALUE, not {item!r}.")
+            tags[key.strip()] = value
+        param_names = _names(args.param, "--param")
+        metric_names = _names(args.metric, "--metric")
+
+        transformed = shell.transform_cell(cell)
+        filename = shell.compile.cache(transformed, shell.execution_count, raw_code=cell)
+        # A SyntaxError propagates as IPython shows it for any cell: nothing has run.
+        tree = shell.compile.ast_parse(transformed, filename=filename)
+        tree = shell.transform_ast(tree)
+        assigned = _assigned_names(tree)
+        namespace = shell.user_ns
+        for name in param_names:
+            if name.split(".")[0] not in namespace and name.split(".")[0] not in assigned:
+                raise UsageError(
+                    f"%%track: --param {name} is neither a variable nor assigned in the cell."
+                )
+        data_paths, data_vars = [], []
+        for item in args.data:
+            path = os.path.abspath(os.path.expanduser(item))
+            if os.path.exists(path):
+                data_paths.append(path)
+            elif item.isidentifier() and (item in namespace or item in assigned):
+                data_vars.append(item)
+            else:
+                raise UsageError(
+                    f"%%track: --data {item} is neither an existing path nor a variable."
+                )
+        last = None
+        statements = list(tree.body)
+        if statements and isinstance(statements[-1], ast.Expr):
+            last = shell.compile(ast.Expression(statements.pop().value), filename, "eval")
+        body = shell.compile(ast.Module(statements, []), filename, "exec") if statements else None
+        config = tracking.get_config()
+        return _Plan(
+            name=args.name,
+            tags=tags,
+            note=args.note,
+            quiet=args.quiet or self.quiet,
+            capture_data=config.capture_data and not args.no_data_capture,
+            raw_cell=_raw_cell(shell, line, cell),
+            param_names=param_names,
+            metric_names=metric_names,
+            literal_params=_literal_params(tree),
+            data_paths=data_paths,
+            data_vars=data_vars,
+            filename=filename,
+            body=body,
+            last=last,
+            silent_result=DisplayHook.semicolon_at_end_of_expression(transformed),
+            timings={"plan": (time.perf_counter() - started) * 1000},
+        )
+
+    def _run(self, plan: _Plan) -> Any:
+        __tracebackhide__ = True
+        active = self._begin(plan)
+        files = self._start_file_recorder(active, plan)
+        try:
+            result = self._execute(plan)
+        except BaseException as exc:
+            self._finish(active, plan, files, exc)
+            raise
+        self._finish(active, plan, files, None)
+        return None if plan.silent_result else result
+
+    def _execute(self, plan: _Plan) -> Any:
+        __tracebackhide__ = True
+        namespace = self.shell.user_ns
+        if plan.body is not None:
+            exec(plan.body, namespace)
+        if plan.last is not None:
+            return eval(plan.last, namespace)
+        return None
+
+    # -- around the cell --------------------------------------------------------------------
+
+    def _begin(self, plan: _Plan) -> tracking.ActiveRun | None:
+        """Start the run: checkpoint the notebook as it is now, insert the run row."""
+        started = time.perf_counter()
+        try:
+            shell = self.shell
+            from .capture.notebook import session_path
+
+            cell_id = _current_cell_id(shell)
+            run = tracking.new_run(
+                plan.name,
+                tags=plan.tags,
+                note=plan.note,
+                notebook_path=session_path(shell),
+                cell_id=cell_id,
+            )
+            active = tracking.prepare_run(run)
+            if active.store is not None:
+                with active.guard("capturing the notebook"):
+                    self._checkpoint(active, plan, cell_id)
+            active.begin()
+        except Exception as exc:  # belt and braces: the cell must run whatever happens
+            active = None
+            with contextlib.suppress(Exception):
+                import sys
+
+                print(
+                    f"jupyter-mm: run not recorded: {tracking.describe_exception(exc)}",
+                    file=sys.stderr,
+                )
+        plan.timings["begin"] = (time.perf_counter() - started) * 1000
+        return active
+
+    def _checkpoint(self, active: tracking.ActiveRun, plan: _Plan, cell_id: str | None) -> None:
+        from .capture.checkpoint import store_checkpoint
+        from .capture.notebook import capture_notebook
+
+        live = self.channel.live if self.channel is not None else None
+        snapshot = capture_notebook(self.shell, cell_id=cell_id, raw_cell=plan.raw_cell, live=live)
+        for warning in snapshot.warnings:
+            active.warn(warning)
+        run = active.run
+        run.notebook_path = snapshot.path or run.notebook_path
+        run.cell_id = snapshot.cell_id or run.cell_id
+        digest, digests, flags = store_checkpoint(
+            active.store.blobs,  # type: ignore[union-attr]
+            snapshot.notebook,
+            large_output_bytes=tracking.get_config().large_output_bytes,
+            redactor=tracking.redactor(),
+        )
+        run.checkpoint_digest, run.checkpoint_source = digest, snapshot.source
+        active.linked_blobs.update(digests)
+        run.flags.extend(flags)
+        if self.recorder is not None:
+            from .capture.execution import compute_flags
+
+            run.execution_log = self.recorder.entries()
+            run.flags.extend(compute_flags(run.execution_log, snapshot.notebook, run.cell_id))
+
+    def _start_file_recorder(self, active: tracking.ActiveRun | None, plan: _Plan) -> Any:
+        if active is None or active.store is None or not plan.capture_data:
+            return None
+        with active.guard("starting data capture"):
+            from .capture.data import FileAccessRecorder
+
+            recorder = FileAccessRecorder(
+                ignore=list(tracking.get_config().data_ignore),
+                store_dir=tracking.store_directory(active.store),
+            )
+            recorder.start()
+            return recorder
+        return None
+
+    def _finish(
+        self,
+        active: tracking.ActiveRun | None,
+        plan: _Plan,
+        files: Any,
+        error: BaseException | None,
+    ) -> None:
+        """Record what the cell did and end the run. Never raises."""
+        started = time.perf_counter()
+        try:
+            if files is not None:
+                read, written = files.stop()
+            if active is None:
+                return
+            if files is not None:
+                for path in read - written:
+                    active.pending_paths.setdefault(path, "input")
+                for path in written:
+                    active.pending_paths[path] = "output"
+            self._collect(active, plan, error)
+            status = "finished" if error is None else "failed"
+            message = None if error is None else tracking.describe_exception(error)
+            active.end(status, error=message)
+            self.last_run = active
+            if self.channel is not None:
+                self.channel.announce_run(active.id, status)
+            if not plan.quiet and active.recorded:
+                self._show_card(active)
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                import sys
+
+                if active is not None and active.reported_line is None:
+                    print(
+                        f"jupyter-mm: run {active.id} recorded partially: "
+                        f"{tracking.describe_exception(exc)}",
+                        file=sys.stderr,
+                    )
+        finally:
+            plan.timings["finish"] = (time.perf_counter() - started) * 1000
+            self.last_timings = dict(plan.timings)
+
+    def _collect(
+        self, active: tracking.ActiveRun, plan: _Plan, error: BaseException | None
+    ) -> None:
+        namespace = self.shell.user_ns
+        for name, value in plan.literal_params.items():
+            if name in plan.metric_names:
+                continue  # `acc = 0.9` with --metric acc is a metric, not a param
+            with active.guard(f"param {name}"):
+                active.log_param(name, value)
+        for name in plan.param_names:
+            try:
+                value = _lookup(namespace, name)
+            except (KeyError, AttributeError):
+                if error is None:
+                    active.warn(f"param {name} was not set by the cell")
+                continue
+            with active.guard(f"param {name}"):
+                active.log_param(name, value)
+        for name in plan.metric_names:
+            try:
+                value = _lookup(namespace, name)
+            except (KeyError, AttributeError):
+                if error is None:
+                    active.warn(f"metric {name} was not set by the cell")
+                continue
+            try:
+                active.log_metric(name, value)
+            except MMError:
+                active.warn(f"metric {name} is not a number ({type(value).__name__})")
+        for path in plan.data_paths:
+            active.pending_paths[path] = "input"
+        for name in plan.data_vars:
+            if name in namespace:
+                active._log_data(namespace[name], name, "input", strict=False)
+            elif error is None:
+                active.warn(f"data variable {name} was not set by the cell")
+
+    def _show_card(self, active: tracking.ActiveRun) -> None:
+        """Display the run card after everything the cell itself shows (its result is
+        displayed when the magic returns, so the card waits for ``post_execute``)."""
+        from IPython.display import display
+
+        bundle = run_bundle(
+            active.run,
+            params=active.params,
+            metrics=active.latest_metrics,
+            data=list(active.data.values()),
+            store_url=getattr(active.store, "url", None),
+            rich=self.card,
+        )
+        events = self.shell.events
+
+        def show() -> None:
+            with contextlib.suppress(ValueError):
+                events.unregister("post_execute", show)
+            with contextlib.suppress(Exception):
+                display(bundle, raw=True)
+
+        events.register("post_execute", show)
+
+    # -- %mm --------------------------------------------------------------------------------
+
+    @line_magic
+    def mm(self, line: str) -> None:
+        """``%mm runs [--all] [-n N]``: recent runs of this notebook; ``%mm show RUN``."""
+        words = line.split()
+        try:
+            if words[:1] == ["runs"]:
+                self._mm_runs(words[1:])
+            elif words[:1] == ["show"] and len(words) == 2:
+                detail = tracking.get_run(words[1])
+                from IPython.display import display
+
+                display(
+                    run_bundle(
+                        detail.run,
+                        params={p.name: p.value for p in detail.params},
+                        metrics=_latest(detail.metrics),
+                        data=detail.data,
+                        store_url=getattr(tracking.default_store(), "url", None),
+                        rich=self.card,
+                    ),
+                    raw=True,
+                )
+            else:
+                raise UsageError("%mm: use `%mm runs [--all] [-n N]` or `%mm show RUN`.")
+        except MMError as exc:
+            raise UsageError(f"%mm: {exc}") from None
+
+    def _mm_runs(self, words: list[str]) -> None:
+        show_all, limit = False, 20
+        while words:
+            word = words.pop(0)
+            if word == "--all":
+                show_all = True
+            elif word == "-n" and words and words[0].isdigit() and int(words[0]) > 0:
+                limit = int(words.pop(0))
+            else:
+                raise UsageError(f"%mm runs: unexpected {word!r}; use [--all] [-n N].")
+        from IPython.display import display
+
+        from .capture.notebook import session_path
+
+        notebook = None if show_all else session_path(self.shell)
+        frame = tracking.runs(notebook=notebook, limit=limit)
+        display(frame)
+
+
+def _latest(metrics: list[Any]) -> dict[str, float]:
+    latest: dict[str, tuple[int, float]] = {}
+    for metric in metrics:
+        if metric.name not in latest or metric.step >= latest[metric.name][0]:
+            latest[metric.name] = (metric.step, metric.value)
+    return {name: value for name, (_, value) in latest.items()}
+
+
+def load_ipython_extension(ip: Any) -> None:
+    """Register ``%%track``/``%mm``, start the execution log, open the comm target.
+    Loading twice into the same shell is harmless."""
+    if id(ip) in _loaded:
+        return
+    magics = TrackMagics(shell=ip, parent=ip)
+    ip.register_magics(magics)
+    from .capture.execution import ExecutionRecorder
+
+    magics.recorder = ExecutionRecorder(ip)
+    magics.recorder.register()
+    magics.channel = FrontendChannel()
+    try:
+        magics.channel.register(ip)
+    except Exception as exc:  # no usable comm manager: live snapshots just stay off
+        print(f"jupyter-mm: frontend comm unavailable: {exc}")
+    _loaded[id(ip)] = {"magics": magics}
+
+
+def unload_ipython_extension(ip: Any) -> None:
+    state = _loaded.pop(id(ip), None)
+    if state is None:
+        return
+    magics: TrackMagics = state["magics"]
+    if magics.recorder is not None:
+        magics.recorder.unregister()
+    if magics.channel is not None:
+        magics.channel.unregister()
+    registry = ip.magics_manager.magics
+    registry["cell"].pop("track", None)
+    registry["line"].pop("mm", None)

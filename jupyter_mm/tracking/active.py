@@ -1,0 +1,430 @@
+"""A run in progress: :class:`ActiveRun`.
+
+Metric points are buffered in memory and written with one ``log_batch`` transaction at most
+every ``METRIC_FLUSH_SECONDS`` (a background timer) or every ``METRIC_FLUSH_POINTS`` points,
+and at the end — a training loop logging thousands of points costs a handful of
+transactions, and a killed kernel loses at most the last interval.
+
+Mistakes in the user's own call (a metric that is not a number, a path that does not exist)
+raise :class:`~jupyter_mm.errors.InvalidInput` at the call; anything going wrong inside
+capture or the store is recorded in ``run.warnings`` and reported when the run ends as
+exactly one line on stderr, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import mimetypes
+import numbers
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..entities import RUN_STATUSES, Artifact, DataRef, Metric, Param, Run
+from ..errors import InvalidInput
+from . import process as _proc
+from .process import current_environment, describe_exception, ipython, progress, redact, stat_cache
+
+if TYPE_CHECKING:
+    from ..store.abstract import AbstractStore
+
+METRIC_FLUSH_SECONDS = 1.0
+METRIC_FLUSH_POINTS = 10_000
+#: params longer than this are cut: a param is a label to compare runs by, not a data store
+MAX_PARAM_CHARS = 6_000
+NO_ACTIVE_RUN = "No active run; use %%track or mm.start_run()."
+
+
+def _as_number(name: str, value: Any) -> float:
+    if isinstance(value, numbers.Real):
+        return float(value)
+    item = getattr(value, "item", None)  # numpy scalars and 0-d arrays, torch scalars
+    if callable(item) and getattr(value, "size", 1) == 1:
+        with contextlib.suppress(Exception):
+            inner = item()
+            if isinstance(inner, numbers.Real):
+                return float(inner)
+    raise InvalidInput(f"Metric {name!r} must be a number, not {type(value).__name__}.")
+
+
+def check_name(kind: str, name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput(f"A {kind} name must be a non-empty string, not {name!r}.")
+    return name.strip()
+
+
+def _param_text(value: Any) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) > MAX_PARAM_CHARS:
+        text = text[: MAX_PARAM_CHARS - 1] + "…"
+    return redact(text)
+
+
+class ActiveRun:
+    """A run in progress. Use as a context manager (``with mm.start_run() as run:``) or call
+    :meth:`end`. Every ``log_*`` method is safe to call from a training loop."""
+
+    def __init__(self, run: Run, store: AbstractStore | None, store_problem: str | None = None):
+        self.run = run
+        self.store = store
+        self._created = False
+        self._ended = False
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._params: dict[str, str] = {}
+        self._pending_params: list[Param] = []
+        self._pending_metrics: list[Metric] = []
+        self._pending_data: list[DataRef] = []
+        self._steps: dict[str, int] = {}
+        self.latest_metrics: dict[str, float] = {}
+        self._latest_steps: dict[str, int] = {}
+        self.data: dict[tuple[str, str], DataRef] = {}
+        #: absolute path -> role, hashed when the run ends (with the stat cache)
+        self.pending_paths: dict[str, str] = {}
+        self.artifacts: dict[str, Artifact] = {}
+        self.linked_blobs: set[str] = set()
+        self._not_recorded = store_problem
+        self.reported_line: str | None = None
+
+    # -- identity ---------------------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        return self.run.id
+
+    @property
+    def name(self) -> str | None:
+        return self.run.name
+
+    @property
+    def status(self) -> str:
+        return self.run.status
+
+    @property
+    def params(self) -> dict[str, str]:
+        return dict(self._params)
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.run.warnings)
+
+    @property
+    def recorded(self) -> bool:
+        """False when the run could not be written to the store at all."""
+        return self._not_recorded is None and self._created
+
+    def __repr__(self) -> str:
+        return f"<ActiveRun {self.id} name={self.name!r} status={self.status}>"
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        __tracebackhide__ = True
+        if exc is None:
+            self.end("finished")
+        else:
+            self.end("failed", error=describe_exception(exc))
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def warn(self, message: str) -> None:
+        """Record a capture problem (shown once at the end, kept in ``run.warnings``)."""
+        message = redact(" ".join(message.split()))
+        if message not in self.run.warnings:
+            self.run.warnings.append(message)
+
+    @contextlib.contextmanager
+    def guard(self, what: str) -> Iterator[None]:
+        """Run a capture or store step; a failure becomes a warning, never an exception."""
+        try:
+            yield
+        except Exception as exc:
+            self.warn(f"{what}: {describe_exception(exc)}")
+
+    def begin(self) -> ActiveRun:
+        """Insert the run into the store and make it the active run."""
+        if self.store is not None:
+            try:
+                self.run = self.store.create_run(self.run)
+                self._created = True
+            except Exception as exc:
+                self._not_recorded = describe_exception(exc)
+                self.store = None
+        _proc.state.stack.append(self)
+        return self
+
+    def end(self, status: str = "finished", error: str | None = None, *, report: bool = True):
+        """Finish the run: hash pending data, flush buffers, capture the environment and
+        write the final status. Idempotent. Prints the single warning line when ``report``."""
+        if self._ended:
+            return self.run
+        if status not in RUN_STATUSES or status == "running":
+            raise InvalidInput(f"A run ends as one of finished, failed or crashed, not {status!r}.")
+        self._ended = True
+        with contextlib.suppress(ValueError):
+            _proc.state.stack.remove(self)
+        if self.pending_paths and self.store is not None:
+            with self.guard("hashing data"):
+                self._hash_pending_paths()
+        with self.guard("capturing the environment"):
+            self._record_environment()
+        self.flush()
+        if _proc.state.redactor_error:
+            self.warn(f"secret redaction unavailable: {_proc.state.redactor_error}")
+        self.run.status = status
+        self.run.end_time = time.time()
+        self.run.error = redact(error) if error else None
+        if self.store is not None:
+            with self.guard("saving the run"):
+                if self.linked_blobs:
+                    self.store.link_blobs(self.run.id, sorted(self.linked_blobs))
+                self.run = self.store.update_run(self.run)
+        if report:
+            self.report()
+        return self.run
+
+    def report(self) -> str | None:
+        """Write the run's single warning line to stderr (if there is anything to say)."""
+        if self._not_recorded is not None or (self.store is None and not self._created):
+            reason = self._not_recorded or "no store"
+            line = f"jupyter-mm: run not recorded: {reason}"
+        elif self.run.warnings:
+            line = f"jupyter-mm: run {self.run.id} recorded partially: " + "; ".join(
+                self.run.warnings
+            )
+        else:
+            return None
+        line = " ".join(line.split())
+        if len(line) > 500:
+            line = line[:497] + "..."
+        self.reported_line = line
+        with contextlib.suppress(Exception):
+            print(line, file=sys.stderr, flush=True)
+        return line
+
+    # -- params and metrics -----------------------------------------------------------------
+
+    def log_param(self, name: str, value: Any) -> None:
+        name = check_name("param", name)
+        text = _param_text(value)
+        with self._lock:
+            if self._params.get(name) == text:
+                return
+            self._params[name] = text
+            self._pending_params.append(Param(name, text))
+        self._schedule_flush()
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        if not isinstance(params, Mapping):
+            raise InvalidInput(f"log_params takes a mapping of names to values, not {params!r}.")
+        for name, value in params.items():
+            self.log_param(name, value)
+
+    def log_metric(
+        self, name: str, value: Any, step: int | None = None, timestamp: float | None = None
+    ) -> None:
+        name = check_name("metric", name)
+        number = _as_number(name, value)
+        if step is not None and (isinstance(step, bool) or not isinstance(step, numbers.Integral)):
+            raise InvalidInput(f"The step of metric {name!r} must be an integer, not {step!r}.")
+        with self._lock:
+            if step is None:
+                step = self._steps.get(name, -1) + 1
+            step = int(step)
+            self._steps[name] = max(step, self._steps.get(name, -1))
+            if step >= self._latest_steps.get(name, step):
+                self.latest_metrics[name] = number
+                self._latest_steps[name] = step
+            self._pending_metrics.append(
+                Metric(name, number, step, time.time() if timestamp is None else timestamp)
+            )
+            full = len(self._pending_metrics) >= METRIC_FLUSH_POINTS
+        if full:
+            self.flush()
+        else:
+            self._schedule_flush()
+
+    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        if not isinstance(metrics, Mapping):
+            raise InvalidInput(f"log_metrics takes a mapping of names to numbers, not {metrics!r}.")
+        for name, value in metrics.items():
+            self.log_metric(name, value, step=step)
+
+    def _schedule_flush(self) -> None:
+        if self._ended:
+            return
+        with self._lock:
+            if self._timer is not None or self.store is None:
+                return
+            self._timer = threading.Timer(METRIC_FLUSH_SECONDS, self.flush)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def flush(self) -> None:
+        """Write buffered params, metric points and data references now."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            params, self._pending_params = self._pending_params, []
+            metrics, self._pending_metrics = self._pending_metrics, []
+            data, self._pending_data = self._pending_data, []
+        if self.store is None or not (params or metrics or data):
+            return
+        with self.guard("saving params and metrics"):
+            self.store.log_batch(self.run.id, params=params, metrics=metrics, data=data)
+
+    # -- data -------------------------------------------------------------------------------
+
+    def log_input(self, path_or_obj: Any, name: str | None = None) -> None:
+        """Record a file, directory or in-memory object (DataFrame, ndarray…) the run reads.
+        Files are hashed when the run ends; objects are hashed now, as they are at this call."""
+        self._log_data(path_or_obj, name, "input")
+
+    def log_output(self, path_or_obj: Any, name: str | None = None) -> None:
+        """Record a file, directory or object the run produced (hashed like inputs)."""
+        self._log_data(path_or_obj, name, "output")
+
+    def _log_data(self, target: Any, name: str | None, role: str, strict: bool = True) -> None:
+        """``strict``: an object that cannot be hashed raises InvalidInput (an explicit API
+        call the user can fix) instead of becoming a warning (``--data`` after the cell)."""
+        if isinstance(target, (str, os.PathLike)):
+            path = os.path.abspath(os.path.expanduser(os.fspath(target)))
+            if not os.path.exists(path):
+                raise InvalidInput(f"Data path {path} does not exist.")
+            self.pending_paths[path] = role
+            return
+        label = name or _variable_name(target) or type(target).__name__
+        try:
+            from ..capture.data import describe_object
+
+            self.add_data(describe_object(label, target, role))
+        except InvalidInput as exc:
+            if strict:
+                raise
+            self.warn(str(exc))
+        except Exception as exc:
+            self.warn(f"hashing {label}: {describe_exception(exc)}")
+
+    def add_data(self, ref: DataRef) -> None:
+        with self._lock:
+            key = (ref.name, ref.role)
+            if self.data.get(key) == ref:
+                return
+            self.data[key] = ref
+            self._pending_data.append(ref)
+
+    def _hash_pending_paths(self) -> None:
+        from ..capture.data import describe_path
+
+        cache, bars = stat_cache(self.store), progress()
+        for path, role in sorted(self.pending_paths.items()):
+            if not os.path.exists(path):
+                continue  # a temp file the cell removed again
+            with self.guard(f"hashing {path}"):
+                self.add_data(describe_path(path, role, cache, bars))
+        self.pending_paths.clear()
+
+    # -- artifacts and models ---------------------------------------------------------------
+
+    def log_artifact(
+        self, path_or_bytes: Any, name: str | None = None, media_type: str | None = None
+    ) -> Artifact | None:
+        """Copy a file, a directory or bytes into the blob store and record it under ``name``
+        (default: the file name). Returns the Artifact, or None if the store is unavailable."""
+        if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
+            if not name:
+                raise InvalidInput("log_artifact needs a name when given bytes.")
+            data: bytes | None = bytes(path_or_bytes)
+            path = None
+        elif isinstance(path_or_bytes, (str, os.PathLike)):
+            path = os.path.abspath(os.fspath(path_or_bytes))
+            if not os.path.exists(path):
+                raise InvalidInput(f"Artifact path {path} does not exist.")
+            data = None
+            name = name or os.path.basename(path.rstrip(os.sep))
+        else:
+            raise InvalidInput(
+                f"log_artifact takes a path or bytes, not {type(path_or_bytes).__name__}; "
+                "use log_model for objects."
+            )
+        name = check_name("artifact", name)
+        if self.store is None:
+            self.warn(f"artifact {name} not saved: no store")
+            return None
+        artifact = None
+        with self.guard(f"saving artifact {name}"):
+            blobs = self.store.blobs
+            if data is not None:
+                digest, size = blobs.put_bytes(data), len(data)
+                kind = media_type or "application/octet-stream"
+            elif os.path.isdir(path):  # type: ignore[arg-type]
+                digest, size = self._put_directory(path)  # type: ignore[arg-type]
+                from ..models import MEDIA_TYPE_DIRECTORY
+
+                kind = media_type or MEDIA_TYPE_DIRECTORY
+            else:
+                size = os.path.getsize(path)  # type: ignore[arg-type]
+                digest, size = blobs.put_file(path, progress=size > 64 * 1024 * 1024)  # type: ignore[arg-type]
+                kind = media_type or mimetypes.guess_type(path)[0] or "application/octet-stream"  # type: ignore[arg-type]
+            artifact = Artifact(name=name, digest=digest, size=size, media_type=kind)
+            self.store.log_batch(self.run.id, artifacts=[artifact])
+            self.artifacts[name] = artifact
+        return artifact
+
+    def _put_directory(self, root: str) -> tuple[str, int]:
+        """Store every file of a directory as a blob and a JSON manifest naming them; the
+        manifest is the artifact (so identical files are stored once across versions)."""
+        blobs = self.store.blobs  # type: ignore[union-attr]
+        files: dict[str, dict[str, Any]] = {}
+        total = 0
+        for folder, dirnames, filenames in os.walk(root):
+            dirnames.sort()
+            for filename in sorted(filenames):
+                full = os.path.join(folder, filename)
+                if not os.path.isfile(full):
+                    continue
+                digest, size = blobs.put_file(full)
+                files[os.path.relpath(full, root).replace(os.sep, "/")] = {
+                    "digest": digest,
+                    "size": size,
+                }
+                total += size
+        manifest = json.dumps({"files": files}, sort_keys=True).encode()
+        self.linked_blobs.update(entry["digest"] for entry in files.values())
+        return blobs.put_bytes(manifest), total
+
+    def log_model(self, model: Any, name: str = "model") -> Artifact | None:
+        """Record a model: a file or directory path is stored as is; any other object is
+        serialized (joblib if installed, else pickle — the media type says which)."""
+        if isinstance(model, (str, os.PathLike)):
+            return self.log_artifact(model, name=name)
+        from ..models import serialize_model
+
+        payload, media_type = serialize_model(model)
+        return self.log_artifact(payload, name=name, media_type=media_type)
+
+    # -- environment ------------------------------------------------------------------------
+
+    def _record_environment(self) -> None:
+        env = current_environment()
+        if self.store is not None and env.id not in _proc.state.stored_environments:
+            self.store.put_environment(env)
+            _proc.state.stored_environments.add(env.id)
+        self.run.environment_id = env.id
+
+
+def _variable_name(obj: Any) -> str | None:
+    """The user-namespace name bound to ``obj`` (for labelling in-memory data), if any."""
+    shell = ipython()
+    if shell is None:
+        return None
+    for key, value in list(shell.user_ns.items()):
+        if value is obj and not key.startswith("_"):
+            return key
+    return None

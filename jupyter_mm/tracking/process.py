@@ -1,0 +1,179 @@
+"""Process-wide tracking state, created once and reused by every run of the process.
+
+The store is opened lazily on first use (importing the package and loading the IPython
+extension cost nothing until a run starts); the configuration, the Redactor, the stat cache
+and the captured environment are likewise built once. "Do nothing twice" is what keeps a
+trivial tracked cell within a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import os
+import socket
+import sys
+import threading
+from typing import TYPE_CHECKING, Any
+
+from ..errors import MMError, StoreError
+
+if TYPE_CHECKING:
+    from ..config import MMConfig
+    from ..store.abstract import AbstractStore
+    from .active import ActiveRun
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``Type: first line of the message``, short enough for a one-line warning."""
+    if isinstance(exc, MMError):
+        text = str(exc)
+    else:
+        message = str(exc).strip().splitlines()
+        text = f"{type(exc).__name__}: {message[0]}" if message else type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+class _Process:
+    """State shared by every run of this process, created once and reused: the store, the
+    configuration, the redactor, the stat cache and the captured environment."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.store: AbstractStore | None = None
+        self.config: MMConfig | None = None
+        self.redactor: Any = None
+        self.redactor_error: str | None = None
+        self.stat_cache: Any = None
+        self.environment: Any = None
+        self.environment_key: int = -1
+        self.stored_environments: set[str] = set()
+        self.stack: list[ActiveRun] = []
+        self.user = os.environ.get("JUPYTERHUB_USER") or _os_user()
+        self.host = socket.gethostname()
+
+
+def _os_user() -> str | None:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return None
+
+
+state = _Process()
+
+
+def get_config() -> MMConfig:
+    """The MMConfig of this process; inside IPython it reads ``c.MMConfig.*`` from the
+    shell's configuration."""
+    with state.lock:
+        if state.config is None:
+            from ..config import MMConfig
+
+            shell = ipython()
+            state.config = MMConfig(config=shell.config) if shell is not None else MMConfig()
+        return state.config
+
+
+def ipython() -> Any:
+    module = sys.modules.get("IPython")
+    if module is None:
+        return None
+    try:
+        return module.get_ipython()
+    except Exception:
+        return None
+
+
+def default_store() -> AbstractStore:
+    """The process-wide store, opened on first use. Runs left ``running`` by dead processes
+    on this host are marked ``crashed`` when it opens. Raises StoreError."""
+    with state.lock:
+        if state.store is None:
+            from ..store import open_store
+
+            try:
+                store = open_store(config=get_config())
+            except MMError:
+                raise
+            except Exception as exc:
+                raise StoreError(f"The store cannot be opened: {describe_exception(exc)}") from exc
+            state.store = store
+        return state.store
+
+
+def set_default_store(store: AbstractStore | None) -> None:
+    """Use ``store`` for the runs of this process (None: close it and resolve again on the
+    next run — after changing ``JUPYTER_MM_STORE``, for example)."""
+    with state.lock:
+        old, state.store = state.store, store
+        state.stat_cache = None
+        state.stored_environments.clear()
+    if old is not None and old is not store:
+        with contextlib.suppress(Exception):
+            old.close()
+
+
+def redact(text: str) -> str:
+    """Pass ``text`` through the process's Redactor (secret formats → ``‹redacted:rule›``)."""
+    with state.lock:
+        if state.redactor is None and state.redactor_error is None:
+            try:
+                from ..capture.redact import Redactor
+
+                state.redactor = Redactor()
+            except Exception as exc:
+                state.redactor_error = describe_exception(exc)
+    if state.redactor is None:
+        return text
+    return state.redactor.redact_text(text)[0]
+
+
+def redactor() -> Any:
+    """The process's Redactor (None if it could not be created)."""
+    redact("")
+    return state.redactor
+
+
+def store_directory(store: AbstractStore | None) -> str | None:
+    """The directory holding a local SQLite store (its ``.jupyter_mm/``), else None."""
+    url = getattr(store, "url", "") or ""
+    if url.startswith("sqlite:///"):
+        return os.path.dirname(os.path.abspath(url[len("sqlite:///") :]))
+    return None
+
+
+def stat_cache(store: AbstractStore | None) -> Any:
+    """The stat cache for data hashing: a file inside the store's ``.jupyter_mm/`` when the
+    store is a local SQLite file (several kernels on one project share it), else the user
+    cache directory."""
+    with state.lock:
+        if state.stat_cache is None:
+            from ..capture.data import StatCache
+
+            directory = store_directory(store)
+            path = os.path.join(directory, "statcache.sqlite") if directory else None
+            state.stat_cache = StatCache(path)
+        return state.stat_cache
+
+
+def progress() -> Any:
+    """Progress bars for long hashing (shown after ``progress_after`` seconds)."""
+    from ..capture.progress import Progress
+
+    return Progress(delay=get_config().progress_after)
+
+
+def current_environment() -> Any:
+    """The kernel environment, captured once and again only when new modules were imported
+    (their versions are part of the record)."""
+    key = len(sys.modules)
+    with state.lock:
+        if state.environment is None or state.environment_key != key:
+            from ..capture.environment import capture_environment
+
+            state.environment = capture_environment(
+                get_config().env_allowlist, os.getcwd(), redactor()
+            )
+            state.environment_key = key
+        return state.environment
