@@ -1,0 +1,280 @@
+"""The kernel session's execution log and the reproducibility flags derived from it.
+
+:class:`ExecutionRecorder` listens to IPython's ``pre_run_cell`` event and keeps one
+:class:`~jupyter_mm.entities.ExecutionEntry` (count, cell id, source hash) per execution.
+:func:`compute_flags` compares that log with the notebook checkpoint of a run and says why
+re-running the checkpoint top to bottom might not give the same result (DESIGN §4).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import blake3
+import IPython
+
+from ..entities import ExecutionEntry, ReproFlag
+
+# Log entries kept per session. Superseded executions of a cell are dropped first (only a
+# cell's latest execution matters for the flags), so this bounds memory without forgetting
+# which cells ran unless a session touches more distinct cells than this.
+DEFAULT_MAX_ENTRIES = 2000
+
+# IPython 9 bumps ``execution_count`` before firing ``pre_run_cell``; earlier versions after
+# the cell ran. The post_run_cell handler corrects the count either way.
+_COUNT_BUMPED_BEFORE_PRE_RUN = IPython.version_info >= (9,)
+
+
+def source_hash(text: str) -> str:
+    """Canonical hash of a cell's source.
+
+    Normalisation, so that edits that cannot change behaviour do not count as edits:
+    line endings become ``\\n``; trailing whitespace is removed from every line; trailing
+    blank lines at the end of the cell are removed. Everything else (indentation, comments,
+    blank lines inside the cell) is significant. The hash is the first 32 hex digits of
+    BLAKE3 over the UTF-8 bytes of the normalised text.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    normalised = "\n".join(line.rstrip() for line in lines).rstrip("\n")
+    return blake3.blake3(normalised.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+class ExecutionRecorder:
+    """Records every execution of ``shell`` from the moment it is created.
+
+    Executions that happened before (the extension is often loaded mid-session) are
+    recovered from the input history, without cell ids.
+    """
+
+    def __init__(self, shell: Any, *, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
+        self.shell = shell
+        self.max_entries = max_entries
+        self._lock = threading.Lock()
+        self._entries: list[ExecutionEntry] = self._recover_history()
+        self._pending: ExecutionEntry | None = None
+        self._registered = False
+
+    def _recover_history(self) -> list[ExecutionEntry]:
+        manager = getattr(self.shell, "history_manager", None)
+        inputs = list(getattr(manager, "input_hist_raw", None) or [])
+        entries = [
+            ExecutionEntry(count=count, cell_id=None, source_hash=source_hash(source))
+            for count, source in enumerate(inputs[1:], start=1)
+            if source and not source.isspace()
+        ]
+        return entries[-self.max_entries :]
+
+    def register(self) -> None:
+        """Start listening (idempotent)."""
+        if not self._registered:
+            self.shell.events.register("pre_run_cell", self._on_pre_run_cell)
+            self.shell.events.register("post_run_cell", self._on_post_run_cell)
+            self._registered = True
+
+    def unregister(self) -> None:
+        if self._registered:
+            self.shell.events.unregister("pre_run_cell", self._on_pre_run_cell)
+            self.shell.events.unregister("post_run_cell", self._on_post_run_cell)
+            self._registered = False
+
+    def _on_pre_run_cell(self, info: Any) -> None:
+        # Silent executions (completions, widget syncs, store_history=False) get no count
+        # and leave no trace in the notebook, so they are not part of the log.
+        if getattr(info, "silent", False) or not getattr(info, "store_history", True):
+            return
+        raw_cell = getattr(info, "raw_cell", "") or ""
+        if not raw_cell or raw_cell.isspace():
+            return  # IPython skips empty cells without counting them
+        count = self.shell.execution_count
+        if _COUNT_BUMPED_BEFORE_PRE_RUN:
+            count -= 1
+        entry = ExecutionEntry(
+            count=count,
+            cell_id=getattr(info, "cell_id", None) or None,
+            source_hash=source_hash(raw_cell),
+        )
+        with self._lock:
+            self._entries.append(entry)
+            self._pending = entry
+            if len(self._entries) > self.max_entries:
+                self._entries = _compact(self._entries, self.max_entries)
+
+    def _on_post_run_cell(self, result: Any) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, None
+        count = getattr(result, "execution_count", None)
+        if pending is not None and count is not None:
+            pending.count = count
+
+    def entries(self) -> list[ExecutionEntry]:
+        """A copy of the log, oldest first (the running cell's entry is the last one)."""
+        with self._lock:
+            return [ExecutionEntry(e.count, e.cell_id, e.source_hash) for e in self._entries]
+
+
+def _entry_key(entry: ExecutionEntry) -> str:
+    return f"id:{entry.cell_id}" if entry.cell_id else f"src:{entry.source_hash}"
+
+
+def _compact(entries: list[ExecutionEntry], limit: int) -> list[ExecutionEntry]:
+    """Keep the latest execution of each cell; if still too many, the most recent ones."""
+    seen: set[str] = set()
+    kept: list[ExecutionEntry] = []
+    for entry in reversed(entries):
+        key = _entry_key(entry)
+        if key not in seen:
+            seen.add(key)
+            kept.append(entry)
+    kept.reverse()
+    return kept[-limit:]
+
+
+# -- flags ------------------------------------------------------------------------------------
+
+
+def _cell_source(cell: Any) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def describe_cell(index: int, cell: Any) -> str:
+    """``cell 3 (`x = load()`)``: the 1-based position and the first non-empty line."""
+    first = next((ln.strip() for ln in _cell_source(cell).splitlines() if ln.strip()), "")
+    if len(first) > 40:
+        first = first[:39] + "…"
+    return f"cell {index + 1} (`{first}`)" if first else f"cell {index + 1}"
+
+
+def _upper_first(text: str) -> str:
+    # not str.capitalize(): that would lower-case the quoted code
+    return text[:1].upper() + text[1:]
+
+
+def compute_flags(
+    entries: Sequence[ExecutionEntry],
+    notebook: Any,
+    tracked_cell_id: str | None,
+) -> list[ReproFlag]:
+    """Reproducibility flags for a run whose checkpoint is ``notebook``.
+
+    Executions are matched to cells by cell id when the log and the notebook share ids,
+    else by source hash (history-recovered entries and nbclient runs carry no ids).
+    """
+    cells = list(notebook.get("cells", []))
+    code = [(i, c) for i, c in enumerate(cells) if c.get("cell_type") == "code"]
+    current_hash = {c.get("id"): source_hash(_cell_source(c)) for _, c in code}
+    by_id = {c.get("id"): i for i, c in code if c.get("id")}
+    by_hash: dict[str, list[int]] = {}
+    for i, c in code:
+        by_hash.setdefault(source_hash(_cell_source(c)), []).append(i)
+
+    # When no logged id appears in the notebook the two id spaces are unrelated (e.g. a
+    # 4.4 notebook whose ids JupyterLab invents per session): fall back to sources only.
+    use_ids = any(e.cell_id in by_id for e in entries if e.cell_id)
+
+    last_run: dict[int, int] = {}  # cell index -> position in the log of its latest execution
+    last_hash: dict[int, str] = {}
+    deleted: dict[str, ExecutionEntry] = {}
+    for position, entry in enumerate(entries):
+        if use_ids and entry.cell_id:
+            index = by_id.get(entry.cell_id)
+            if index is None:
+                deleted[entry.cell_id] = entry
+                continue
+            targets = [index]
+        else:
+            targets = by_hash.get(entry.source_hash, [])
+        for index in targets:
+            last_run[index] = position
+            last_hash[index] = entry.source_hash
+
+    tracked = _tracked_index(cells, by_id, by_hash, entries, tracked_cell_id)
+    flags: list[ReproFlag] = []
+
+    if tracked is not None:
+        above = [i for i, _ in code if i < tracked]
+        # Walking upwards, remember the earliest latest-run seen below: a cell whose own
+        # latest run is later than that ran after a cell beneath it.
+        earliest_below: tuple[int, int] | None = None  # (log position, cell index)
+        out_of_order: list[ReproFlag] = []
+        for index in reversed(above):
+            position = last_run.get(index)
+            if position is None:
+                continue
+            if earliest_below is not None and position > earliest_below[0]:
+                below = earliest_below[1]
+                out_of_order.append(
+                    ReproFlag(
+                        "out_of_order",
+                        f"{_upper_first(describe_cell(index, cells[index]))} last ran after "
+                        f"{describe_cell(below, cells[below])} below it, so the kernel state "
+                        "differs from running the notebook top to bottom.",
+                        cells[index].get("id"),
+                    )
+                )
+            if earliest_below is None or position < earliest_below[0]:
+                earliest_below = (position, index)
+        flags.extend(reversed(out_of_order))
+
+    for index, cell in code:
+        if index in last_hash and last_hash[index] != current_hash[cell.get("id")]:
+            flags.append(
+                ReproFlag(
+                    "edited_since_run",
+                    f"{_upper_first(describe_cell(index, cell))} was edited after it last ran; "
+                    "the kernel state comes from its earlier source.",
+                    cell.get("id"),
+                )
+            )
+
+    for cell_id, entry in deleted.items():
+        ran_as = f" (last run as In [{entry.count}])" if entry.count is not None else ""
+        flags.append(
+            ReproFlag(
+                "deleted_cell",
+                f"A cell that is no longer in the notebook ran in this session{ran_as}; "
+                "its effects are still in the kernel.",
+                cell_id,
+            )
+        )
+
+    if tracked is not None:
+        for index, cell in code:
+            if index >= tracked or index in last_run or not _cell_source(cell).strip():
+                continue
+            flags.append(
+                ReproFlag(
+                    "never_run_above",
+                    f"{_upper_first(describe_cell(index, cell))} above the tracked cell was not "
+                    "run in this session (not with its current source).",
+                    cell.get("id"),
+                )
+            )
+    return flags
+
+
+def _tracked_index(
+    cells: list[Any],
+    by_id: dict[str, int],
+    by_hash: dict[str, list[int]],
+    entries: Sequence[ExecutionEntry],
+    tracked_cell_id: str | None,
+) -> int | None:
+    """Where the tracked cell is: by id, else the cell whose source is the last execution."""
+    if tracked_cell_id and tracked_cell_id in by_id:
+        return by_id[tracked_cell_id]
+    if entries:
+        candidates = by_hash.get(entries[-1].source_hash, [])
+        if len(candidates) == 1:
+            return candidates[0]
+    return None
+
+
+def flags_summary(flags: Iterable[ReproFlag]) -> str:
+    """One line for a run card: ``2 out_of_order, 1 never_run_above``."""
+    counts: dict[str, int] = {}
+    for flag in flags:
+        counts[flag.kind] = counts.get(flag.kind, 0) + 1
+    return ", ".join(f"{n} {kind}" for kind, n in counts.items())
