@@ -1,0 +1,55 @@
+"""Run every benchmark and print one table: target, ours, peer, ratio, verdict.
+
+    pip install -e ".[bench]"        # MLflow and DVC, the peers
+    python bench/run.py              # full run (1 GiB file, 41 repetitions; a few minutes)
+    python bench/run.py --quick      # smoke run (128 MiB, 7 repetitions)
+
+Run by hand on an otherwise idle machine; never in CI. Ratios are peer time / our time,
+measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import hashing_bench  # noqa: E402
+import tracking_bench  # noqa: E402
+from _common import print_table  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, few repetitions")
+    parser.add_argument(
+        "--only",
+        choices=["tracking", "hashing"],
+        help="run one group of benchmarks",
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="where the large test file goes (default: a temp dir)",
+    )
+    args = parser.parse_args(argv)
+    print(f"jupyter-mm benchmarks on {platform.node()} ({platform.machine()}, "
+          f"Python {platform.python_version()}){' [quick]' if args.quick else ''}")
+    rows = []
+    if args.only in (None, "tracking"):
+        rows += tracking_bench.run(args.quick)
+    if args.only in (None, "hashing"):
+        with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+            rows += hashing_bench.run(args.quick, Path(tmp))
+    print()
+    print_table(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Per-run cost of tracking: ``%%track`` in a real kernel, the Python API, and MLflow.
+
+Rows:
+* trivial cell in a 200-cell notebook, tracked minus untracked (real kernel round trips,
+  the notebook file at the kernel's session path so checkpoint capture is realistic);
+* a run with 10 params and 10 metrics through ``mm.start_run`` against MLflow's
+  ``start_run`` + 10 ``log_param`` + 10 ``log_metric`` + ``end_run`` on SQLite, both in this
+  process, each against its own fresh store.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from _common import Result, median_seconds
+
+
+def _write_notebook(path: Path, cells: int) -> None:
+    nb = nbformat.v4.new_notebook()
+    for index in range(cells):
+        nb.cells.append(nbformat.v4.new_code_cell(f"value_{index} = {index} * 2\nvalue_{index}"))
+    nbformat.write(nb, path)
+
+
+def _execute(kc, code: str) -> None:
+    reply = kc.execute_interactive(code, timeout=120, output_hook=lambda msg: None)
+    if reply["content"]["status"] != "ok":
+        raise RuntimeError(f"benchmark cell failed: {reply['content'].get('evalue')}")
+
+
+def kernel_cell_overhead(repeat: int) -> tuple[float, float]:
+    """(untracked, tracked) median seconds for ``x = 1`` in a 200-cell notebook."""
+    from jupyter_client.manager import start_new_kernel
+
+    with tempfile.TemporaryDirectory() as tmp:
+        notebook = Path(tmp) / "bench.ipynb"
+        _write_notebook(notebook, 200)
+        env = dict(os.environ)
+        env["JUPYTER_MM_STORE"] = f"sqlite:///{tmp}/store/mm.db"
+        env["JPY_SESSION_NAME"] = str(notebook)
+        km, kc = start_new_kernel(env=env, cwd=tmp)
+        try:
+            _execute(kc, "%load_ext jupyter_mm")
+            untracked = median_seconds(lambda: _execute(kc, "x = 1"), repeat, warmup=3)
+            tracked = median_seconds(lambda: _execute(kc, "%%track -q\nx = 1"), repeat, warmup=3)
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+    return untracked, tracked
+
+
+def ours_run_10x10(repeat: int) -> float:
+    """Median seconds of a run with 10 params and 10 metrics through the Python API."""
+    import jupyter_mm.tracking as tracking
+    from jupyter_mm.store import open_store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = open_store(f"sqlite:///{tmp}/mm.db")
+
+        def one_run() -> None:
+            with tracking.start_run(name="bench", store=store) as run:
+                for i in range(10):
+                    run.log_param(f"p{i}", i)
+                for i in range(10):
+                    run.log_metric(f"m{i}", i * 0.5)
+
+        try:
+            return median_seconds(one_run, repeat, warmup=2)
+        finally:
+            store.close()
+
+
+def mlflow_run_10x10(repeat: int) -> float:
+    """Median seconds of MLflow's start_run + 10 log_param + 10 log_metric + end_run."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        mlflow.set_tracking_uri(f"sqlite:///{tmp}/mlflow.db")
+        mlflow.set_experiment("bench")
+
+        def one_run() -> None:
+            mlflow.start_run()
+            for i in range(10):
+                mlflow.log_param(f"p{i}", i)
+            for i in range(10):
+                mlflow.log_metric(f"m{i}", i * 0.5)
+            mlflow.end_run()
+
+        return median_seconds(one_run, repeat, warmup=2)
+
+
+def run(quick: bool) -> list[Result]:
+    repeat = 7 if quick else 41
+    rows: list[Result] = []
+    start = time.perf_counter()
+    untracked, tracked = kernel_cell_overhead(repeat)
+    rows.append(
+        Result(
+            target="%%track overhead, trivial cell, 200-cell notebook",
+            ours=tracked - untracked,
+            peer=None,
+            peer_name="",
+            max_ours=0.010,
+            note=f"untracked cell {untracked * 1000:.2f} ms, tracked {tracked * 1000:.2f} ms "
+            "(median round trips through a real kernel)",
+        )
+    )
+    ours = ours_run_10x10(repeat)
+    try:
+        peer: float | None = mlflow_run_10x10(max(3, repeat // 3))
+        note = ""
+    except ImportError:
+        peer, note = None, "mlflow not installed: pip install -e '.[bench]'"
+    rows.append(
+        Result(
+            target="run with 10 params + 10 metrics",
+            ours=ours,
+            peer=peer,
+            peer_name="MLflow, SQLite",
+            min_ratio=15.0,
+            note=note,
+        )
+    )
+    print(f"  (tracking benchmarks took {time.perf_counter() - start:.0f} s)")
+    return rows
