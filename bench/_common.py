@@ -78,7 +78,7 @@ def print_table(rows: list[Result]) -> None:
         lines.append((row.target, _fmt(row.ours, row.unit), peer, ratio, row.verdict))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     for index, line in enumerate(lines):
-        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)))
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
         if index == 0:
             print("  ".join("-" * width for width in widths))
     for row in rows:

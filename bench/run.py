@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import hashing_bench  # noqa: E402
-import tracking_bench  # noqa: E402
-from _common import print_table  # noqa: E402
+import hashing_bench
+import tracking_bench
+from _common import print_table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,8 +38,10 @@ def main(argv: list[str] | None = None) -> int:
         help="where the large test file goes (default: a temp dir)",
     )
     args = parser.parse_args(argv)
-    print(f"jupyter-mm benchmarks on {platform.node()} ({platform.machine()}, "
-          f"Python {platform.python_version()}){' [quick]' if args.quick else ''}")
+    print(
+        f"jupyter-mm benchmarks on {platform.node()} ({platform.machine()}, "
+        f"Python {platform.python_version()}){' [quick]' if args.quick else ''}"
+    )
     rows = []
     if args.only in (None, "tracking"):
         rows += tracking_bench.run(args.quick)

@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import nbformat
-
 from _common import Result, median_seconds
 
 
