@@ -81,13 +81,8 @@ def postgres_server() -> Iterator[PostgresServer]:
             f"-p {port} -k {base} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         )
-        subprocess.run(
-            _as_postgres(
-                [str(pg_ctl), "-D", str(data), "-l", str(base / "log"), "-w", "-o", options]
-                + ["start"]
-            ),
-            **run,
-        )
+        start = [str(pg_ctl), "-D", str(data), "-l", str(base / "log"), "-w", "-o", options]
+        subprocess.run(_as_postgres([*start, "start"]), **run)
     except subprocess.CalledProcessError as exc:
         log = (base / "log").read_text() if (base / "log").exists() else ""
         shutil.rmtree(base, ignore_errors=True)
