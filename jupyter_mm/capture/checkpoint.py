@@ -1,0 +1,386 @@
+"""Content-addressed notebook checkpoints (DESIGN §4).
+
+A checkpoint is stored as three kinds of blobs:
+
+* one **output blob** per output value larger than ``large_output_bytes`` (an image, a big
+  HTML table, a long log), holding the value itself;
+* one **cell blob** per cell: the cell's canonical JSON in which every large value is
+  replaced by ``{"$blob": <digest>}`` (``"json": true`` marks a non-string value);
+* one small **manifest blob**: format tag, nbformat version, notebook metadata and the list
+  of cell digests.
+
+Identical content is therefore stored once: re-running a notebook where one cell changed
+adds one cell blob (plus its new outputs) and one manifest, however big the rest is.
+Before anything is written, sources and text outputs pass through the redactor so that
+secrets never reach the store (DESIGN §7).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import blake3
+import nbformat
+from nbformat import NotebookNode
+
+from ..entities import ReproFlag
+from ..errors import IntegrityError, InvalidInput, NotFound
+from ..store.blobs import BlobStore
+
+FORMAT = "jupyter-mm/checkpoint@1"
+BLOB_KEY = "$blob"
+
+
+class _Redaction:
+    """Redacts strings through an optional ``Redactor`` and remembers which rules fired."""
+
+    def __init__(self, redactor: Any | None) -> None:
+        self.redactor = redactor
+        self.rules: set[str] = set()
+
+    def text(self, value: Any) -> Any:
+        if self.redactor is None:
+            return value
+        if isinstance(value, list):  # multi-line strings may arrive as lists of lines
+            value = "".join(value)
+        if not isinstance(value, str) or not value:
+            return value
+        redacted, rules = self.redactor.redact_text(value)
+        self.rules.update(rules)
+        return redacted
+
+    def json_strings(self, value: Any) -> Any:
+        """Redact every string inside a JSON value (application/json outputs)."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self.json_strings(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.json_strings(v) for k, v in value.items()}
+        return value
+
+
+def canonical_json(value: Any) -> bytes:
+    """Stable bytes for hashing: sorted keys, no insignificant whitespace, UTF-8."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8", "surrogatepass"
+    )
+
+
+@dataclass(frozen=True)
+class _StoredCell:
+    """What storing one cell produced: its blob, the output blobs it names, and which
+    redaction rules fired in its source and in its outputs."""
+
+    digest: str
+    refs: tuple[str, ...]
+    source_rules: frozenset[str]
+    output_rules: frozenset[str]
+
+
+class _CellCache:
+    """Cell content fingerprint -> (cell digest, digests it references, flags).
+
+    Keyed on a hash of the *unredacted* cell plus the storage options, so a notebook whose
+    cells did not change is re-checkpointed by hashing alone. Bounded (LRU) so a long
+    session cannot grow it without limit; entries are re-checked against the blob store
+    before use, because a ``gc`` may have deleted blobs in between.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[Any, ...], _StoredCell] = OrderedDict()
+
+    def get(self, key: tuple[Any, ...]) -> _StoredCell | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None:
+                self._items.move_to_end(key)
+            return item
+
+    def put(self, key: tuple[Any, ...], item: _StoredCell) -> None:
+        with self._lock:
+            self._items[key] = item
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_CACHE = _CellCache()
+
+
+def _external(blobs: BlobStore, value: Any, limit: int, refs: list[str]) -> Any:
+    """Replace ``value`` with a blob reference when it is larger than ``limit`` bytes."""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        value = "".join(value)
+    if isinstance(value, str):
+        data = value.encode("utf-8", "surrogatepass")
+        if len(data) <= limit:
+            return value
+        digest = blobs.put_bytes(data)
+        refs.append(digest)
+        return {BLOB_KEY: digest}
+    data = canonical_json(value)
+    # A user value that itself looks like a reference is always stored apart, so that
+    # every inline {"$blob": …} in a cell blob is one of ours.
+    if len(data) <= limit and not (isinstance(value, dict) and BLOB_KEY in value):
+        return value
+    digest = blobs.put_bytes(data)
+    refs.append(digest)
+    return {BLOB_KEY: digest, "json": True}
+
+
+def _prepare_output(
+    blobs: BlobStore, output: dict[str, Any], limit: int, red: _Redaction, refs: list[str]
+) -> dict[str, Any]:
+    out = dict(output)
+    kind = out.get("output_type")
+    if kind == "stream":
+        out["text"] = _external(blobs, red.text(out.get("text", "")), limit, refs)
+    elif kind == "error":
+        out["evalue"] = red.text(out.get("evalue", ""))
+        out["traceback"] = [red.text(line) for line in out.get("traceback", [])]
+    elif kind in ("display_data", "execute_result"):
+        data = {}
+        for mime, value in (out.get("data") or {}).items():
+            # text/* is where a printed secret lands; JSON may carry it in any string
+            if mime.startswith("text/"):
+                value = red.text(value)
+            elif mime == "application/json" or mime.endswith("+json"):
+                value = red.json_strings(value)
+            data[mime] = _external(blobs, value, limit, refs)
+        out["data"] = data
+    return out
+
+
+def _store_cell(
+    blobs: BlobStore, cell: dict[str, Any], limit: int, redactor: Any | None
+) -> _StoredCell:
+    red = _Redaction(redactor)
+    refs: list[str] = []
+    stored = dict(cell)
+    stored["source"] = red.text(cell.get("source", ""))
+    source_rules = frozenset(red.rules)
+    if "outputs" in cell:
+        stored["outputs"] = [
+            _prepare_output(blobs, o, limit, red, refs) for o in cell.get("outputs") or []
+        ]
+    if cell.get("attachments"):
+        stored["attachments"] = {
+            name: {mime: _external(blobs, v, limit, refs) for mime, v in bundle.items()}
+            for name, bundle in cell["attachments"].items()
+        }
+    digest = blobs.put_bytes(canonical_json(stored))
+    return _StoredCell(digest, tuple(refs), source_rules, frozenset(red.rules - source_rules))
+
+
+def _redaction_flags(stored: _StoredCell, cell_id: str | None, index: int) -> list[ReproFlag]:
+    flags = []
+    if stored.source_rules:
+        flags.append(
+            ReproFlag(
+                "redacted_source",
+                f"Secrets ({', '.join(sorted(stored.source_rules))}) were removed from the "
+                f"source of cell {index + 1}; it cannot be re-run from the checkpoint as it is.",
+                cell_id,
+            )
+        )
+    if stored.output_rules:
+        flags.append(
+            ReproFlag(
+                "redacted_output",
+                f"Secrets ({', '.join(sorted(stored.output_rules))}) were removed from the "
+                f"outputs of cell {index + 1}.",
+                cell_id,
+            )
+        )
+    return flags
+
+
+def _validate_cell(cell: Any, index: int, minor: int) -> None:
+    kind = cell.get("cell_type") if isinstance(cell, dict) else None
+    if kind not in ("code", "markdown", "raw"):
+        raise InvalidInput(f"Cell {index + 1} of the notebook has no valid cell_type.")
+    try:
+        nbformat.validator.validate(cell, ref=f"{kind}_cell", version=4, version_minor=minor)
+    except nbformat.ValidationError as exc:
+        reason = str(exc.message).splitlines()[0][:200]
+        raise InvalidInput(
+            f"Cell {index + 1} of the notebook is not valid nbformat 4 ({reason})."
+        ) from None
+
+
+def store_checkpoint(
+    blobs: BlobStore,
+    notebook: dict[str, Any],
+    *,
+    large_output_bytes: int = 4096,
+    redactor: Any | None = None,
+) -> tuple[str, list[str], list[ReproFlag]]:
+    """Store ``notebook``; return (manifest digest, every digest it references, flags).
+
+    The referenced digests (manifest, cells, large outputs) are what the caller passes to
+    ``store.link_blobs`` so that ``gc`` keeps them. Cells are validated against nbformat
+    4 the first time their content is seen; an invalid cell raises InvalidInput and nothing
+    names the blobs already written (``gc`` collects them).
+    """
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+        raise InvalidInput("A checkpoint needs an nbformat 4 notebook with a list of cells.")
+    if notebook.get("nbformat") != 4:
+        raise InvalidInput(
+            f"Only nbformat 4 notebooks can be checkpointed (got {notebook.get('nbformat')})."
+        )
+    minor = int(notebook.get("nbformat_minor", 5))
+    options = (blobs.root, large_output_bytes, id(redactor) if redactor is not None else None)
+    cell_digests: list[str] = []
+    referenced: dict[str, None] = {}  # ordered set
+    flags: list[ReproFlag] = []
+    for index, cell in enumerate(notebook["cells"]):
+        if not isinstance(cell, dict):
+            raise InvalidInput(f"Cell {index + 1} of the notebook is not a JSON object.")
+        fingerprint = blake3.blake3(canonical_json(cell)).digest()
+        key = (fingerprint, minor, *options)
+        stored = _CACHE.get(key)
+        if stored is None or not all(blobs.exists(d) for d in (stored.digest, *stored.refs)):
+            _validate_cell(cell, index, minor)
+            stored = _store_cell(blobs, cell, large_output_bytes, redactor)
+            _CACHE.put(key, stored)
+        cell_digests.append(stored.digest)
+        referenced[stored.digest] = None
+        referenced.update(dict.fromkeys(stored.refs))
+        flags.extend(_redaction_flags(stored, cell.get("id"), index))
+
+    manifest = {
+        "format": FORMAT,
+        "nbformat": 4,
+        "nbformat_minor": minor,
+        "metadata": _Redaction(redactor).json_strings(notebook.get("metadata") or {}),
+        "cells": cell_digests,
+    }
+    manifest_digest = blobs.put_bytes(canonical_json(manifest))
+    return manifest_digest, [manifest_digest, *referenced], flags
+
+
+# -- loading ----------------------------------------------------------------------------------
+
+
+def _read_part(blobs: BlobStore, digest: str, what: str) -> bytes:
+    try:
+        data = blobs.get_bytes(digest)
+    except NotFound:
+        raise IntegrityError(
+            f"The checkpoint's {what} {digest[:12]} is missing from the object store."
+        ) from None
+    except InvalidInput:
+        raise IntegrityError(f"The checkpoint names a malformed {what} digest.") from None
+    # get_bytes does not verify; a flipped bit must not become a silently wrong notebook.
+    if blake3.blake3(data).hexdigest() != digest:
+        raise IntegrityError(
+            f"The checkpoint's {what} {digest[:12]} is corrupt (its content does not match "
+            "its digest)."
+        )
+    return data
+
+
+def _read_json(blobs: BlobStore, digest: str, what: str) -> Any:
+    data = _read_part(blobs, digest, what)
+    try:
+        return json.loads(data)
+    except ValueError:
+        raise IntegrityError(f"The checkpoint's {what} {digest[:12]} is not JSON.") from None
+
+
+def _manifest(blobs: BlobStore, digest: str) -> dict[str, Any]:
+    manifest = _read_json(blobs, digest, "manifest")
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise IntegrityError(f"Blob {digest[:12]} is not a jupyter-mm checkpoint manifest.")
+    if not isinstance(manifest.get("cells"), list):
+        raise IntegrityError(f"The checkpoint manifest {digest[:12]} has no cell list.")
+    return manifest
+
+
+def _is_ref(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get(BLOB_KEY), str)
+
+
+def _resolve(blobs: BlobStore, value: Any) -> Any:
+    if not _is_ref(value):
+        return value
+    data = _read_part(blobs, value[BLOB_KEY], "output")
+    if value.get("json"):
+        try:
+            return json.loads(data)
+        except ValueError:
+            raise IntegrityError(
+                f"The checkpoint's output {value[BLOB_KEY][:12]} is not JSON."
+            ) from None
+    return data.decode("utf-8", "surrogatepass")
+
+
+def _cell_refs(cell: dict[str, Any]) -> Iterable[tuple[dict[str, Any], str]]:
+    """(container, key) of every value in a cell blob that may be a blob reference."""
+    for output in cell.get("outputs") or []:
+        if "text" in output:
+            yield output, "text"
+        data = output.get("data") or {}
+        for mime in data:
+            yield data, mime
+    for bundle in (cell.get("attachments") or {}).values():
+        for mime in bundle:
+            yield bundle, mime
+
+
+def load_checkpoint(blobs: BlobStore, digest: str) -> NotebookNode:
+    """Reassemble and validate the notebook stored under the manifest ``digest``.
+
+    Raises IntegrityError (with a sentence saying which part) when a part is missing,
+    corrupt or the result is not a valid notebook.
+    """
+    manifest = _manifest(blobs, digest)
+    cells = []
+    for cell_digest in manifest["cells"]:
+        cell = _read_json(blobs, cell_digest, "cell")
+        if not isinstance(cell, dict):
+            raise IntegrityError(f"The checkpoint's cell {cell_digest[:12]} is not a cell.")
+        for container, key in _cell_refs(cell):
+            container[key] = _resolve(blobs, container[key])
+        cells.append(cell)
+    notebook = nbformat.from_dict(
+        {
+            "nbformat": manifest.get("nbformat", 4),
+            "nbformat_minor": manifest.get("nbformat_minor", 5),
+            "metadata": manifest.get("metadata") or {},
+            "cells": cells,
+        }
+    )
+    try:
+        nbformat.validate(notebook)
+    except nbformat.ValidationError as exc:
+        reason = str(exc.message).splitlines()[0][:200]
+        raise IntegrityError(
+            f"The checkpoint {digest[:12]} does not form a valid notebook ({reason})."
+        ) from None
+    return notebook
+
+
+def checkpoint_digests(blobs: BlobStore, digest: str) -> set[str]:
+    """Every blob the checkpoint ``digest`` consists of (manifest, cells, outputs).
+    Raises IntegrityError when a part needed to find the others is missing."""
+    manifest = _manifest(blobs, digest)
+    found = {digest}
+    for cell_digest in manifest["cells"]:
+        found.add(cell_digest)
+        cell = _read_json(blobs, cell_digest, "cell")
+        for container, key in _cell_refs(cell if isinstance(cell, dict) else {}):
+            if _is_ref(container[key]):
+                found.add(container[key][BLOB_KEY])
+    return found

@@ -1,0 +1,272 @@
+"""Content-addressed checkpoints on a real LocalBlobStore, with the real Redactor."""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+
+import nbformat
+import pytest
+from nbformat.v4 import (
+    new_code_cell,
+    new_markdown_cell,
+    new_notebook,
+    new_output,
+    new_raw_cell,
+)
+
+from jupyter_mm.capture.checkpoint import (
+    checkpoint_digests,
+    load_checkpoint,
+    store_checkpoint,
+)
+from jupyter_mm.capture.redact import Redactor
+from jupyter_mm.errors import IntegrityError, InvalidInput
+from jupyter_mm.store.local_blobs import LocalBlobStore
+
+AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
+
+
+@pytest.fixture
+def blobs(tmp_path):
+    return LocalBlobStore(tmp_path / "objects")
+
+
+def png(seed: int, size: int) -> str:
+    """Base64 of ``size`` pseudo-random bytes: an incompressible stand-in for a plot."""
+    data = (seed.to_bytes(4, "big") * (size // 4 + 1))[:size]
+    noise = bytes((b * 131 + i * 7) % 256 for i, b in enumerate(data[:4096]))
+    return base64.b64encode(noise + data[4096:]).decode()
+
+
+def rich_notebook() -> nbformat.NotebookNode:
+    code = new_code_cell(
+        "import pandas as pd\ndf = pd.DataFrame({'a': [1]})\ndf", execution_count=1
+    )
+    code.outputs = [
+        new_output("stream", name="stdout", text="loading…\n"),
+        new_output(
+            "execute_result",
+            execution_count=1,
+            data={"text/plain": "   a\n0  1", "text/html": "<table>…</table>"},
+        ),
+        new_output(
+            "display_data",
+            data={"image/png": png(1, 200_000), "text/plain": "<Figure>"},
+            metadata={"image/png": {"width": 640}},
+        ),
+        new_output(
+            "display_data",
+            data={"application/json": {"nested": ["x", {"$blob": "not ours"}]}},
+        ),
+        new_output("error", ename="ValueError", evalue="bad", traceback=["Traceback", "bad"]),
+    ]
+    markdown = new_markdown_cell("![plot](attachment:plot.png)")
+    markdown["attachments"] = {"plot.png": {"image/png": png(2, 10_000)}}
+    nb = new_notebook(
+        cells=[markdown, code, new_raw_cell("raw text"), new_code_cell("")],
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+    )
+    nbformat.validate(nb)
+    return nb
+
+
+def stored_bytes(blobs: LocalBlobStore) -> int:
+    return sum(blobs.size(d) for d in blobs.iter_digests())
+
+
+def all_blob_text(blobs: LocalBlobStore) -> str:
+    return "".join(blobs.get_bytes(d).decode("utf-8", "replace") for d in blobs.iter_digests())
+
+
+def test_round_trip_is_exact_and_valid(blobs):
+    nb = rich_notebook()
+    digest, digests, flags = store_checkpoint(blobs, nb)
+    assert flags == []
+    loaded = load_checkpoint(blobs, digest)
+    assert loaded == nb
+    nbformat.validate(loaded)
+    assert digests[0] == digest
+    assert set(digests) == checkpoint_digests(blobs, digest) == set(blobs.iter_digests())
+
+
+def test_large_outputs_become_separate_blobs_and_the_manifest_stays_small(blobs):
+    nb = rich_notebook()
+    digest, digests, _ = store_checkpoint(blobs, nb, large_output_bytes=4096)
+    sizes = sorted(blobs.size(d) for d in digests)
+    # the image and the attachment are stored apart: every other blob is small
+    assert sizes[-1] >= 200_000 and sizes[-2] >= 10_000
+    assert all(size < 4096 for size in sizes[:-2])
+    assert blobs.size(digest) < 1024
+
+
+def test_identical_content_is_stored_once(blobs):
+    nb = rich_notebook()
+    first = store_checkpoint(blobs, nb)
+    count, size = len(list(blobs.iter_digests())), stored_bytes(blobs)
+    second = store_checkpoint(blobs, nbformat.from_dict(nbformat.reads(nbformat.writes(nb), 4)))
+    assert second[0] == first[0]
+    assert (len(list(blobs.iter_digests())), stored_bytes(blobs)) == (count, size)
+
+
+def test_same_image_in_another_notebook_is_not_stored_again(blobs):
+    image = png(7, 500_000)
+    nb_a = new_notebook(cells=[new_code_cell("plot()")])
+    nb_a.cells[0].outputs = [new_output("display_data", data={"image/png": image})]
+    nb_b = new_notebook(cells=[new_markdown_cell("other"), new_code_cell("plot(again=True)")])
+    nb_b.cells[1].outputs = [new_output("display_data", data={"image/png": image})]
+    store_checkpoint(blobs, nb_a)
+    before = stored_bytes(blobs)
+    store_checkpoint(blobs, nb_b)
+    assert stored_bytes(blobs) - before < 5_000
+
+
+@pytest.mark.parametrize("runs", [40, pytest.param(1000, marks=pytest.mark.slow)])
+def test_store_growth_over_many_runs_of_a_changing_cell(blobs, runs):
+    """DESIGN §4 goal: many runs of a notebook with 2 MB of images where one cell changes
+    between runs grow the store by at most 3x one checkpoint."""
+    nb = new_notebook(cells=[new_markdown_cell("# Training")])
+    for i in range(10):
+        cell = new_code_cell(f"plot_{i}()", execution_count=i + 1)
+        cell.outputs = [new_output("display_data", data={"image/png": png(i, 150_000)})]
+        nb.cells.append(cell)
+    nb.cells.append(new_code_cell("lr = 0", execution_count=11))
+    store_checkpoint(blobs, nb)
+    one_checkpoint = stored_bytes(blobs)
+    assert one_checkpoint > 2_000_000
+
+    for run in range(1, runs):
+        nb.cells[-1].source = f"lr = {run / 10_000}"
+        nb.cells[-1].outputs = [new_output("stream", name="stdout", text=f"loss {run}\n")]
+        store_checkpoint(blobs, nb)
+    growth = stored_bytes(blobs) - one_checkpoint
+    assert growth <= 3 * one_checkpoint
+    # and, much tighter: each run costs one small cell blob and one manifest
+    assert growth / (runs - 1) < 3_000
+
+
+def test_recheckpointing_a_200_cell_notebook_with_one_change_is_cheap(blobs):
+    nb = new_notebook()
+    for i in range(200):
+        cell = new_code_cell(f"x{i} = {i}\nprint(x{i})", execution_count=i + 1)
+        cell.outputs = [new_output("stream", name="stdout", text=f"{i}\n" * 50)]
+        if i % 25 == 0:
+            cell.outputs.append(new_output("display_data", data={"image/png": png(i, 100_000)}))
+        nb.cells.append(cell)
+    redactor = Redactor()
+    store_checkpoint(blobs, nb, redactor=redactor)
+    nb.cells[100].source = "x100 = 'changed'"
+    started = time.perf_counter()
+    store_checkpoint(blobs, nb, redactor=redactor)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 0.1, f"re-checkpoint took {elapsed * 1000:.0f} ms"
+
+
+def test_a_collected_blob_is_written_again(blobs):
+    nb = rich_notebook()
+    digest, digests, _ = store_checkpoint(blobs, nb)
+    for d in digests:
+        blobs.delete(d)  # what gc does when no run names the checkpoint
+    assert store_checkpoint(blobs, nb)[0] == digest
+    assert load_checkpoint(blobs, digest) == nb
+
+
+# -- redaction --------------------------------------------------------------------------------
+
+
+def test_secrets_never_reach_the_store(blobs):
+    nb = new_notebook()
+    source = new_code_cell(f'aws_key = "{AWS_KEY}"\nconnect(aws_key)')
+    outputs = new_code_cell("show()")
+    outputs.outputs = [
+        new_output("stream", name="stdout", text=f"using {AWS_KEY}\n"),
+        new_output("stream", name="stderr", text="x" * 10_000 + f" {AWS_KEY}"),  # large
+        new_output(
+            "execute_result",
+            execution_count=2,
+            data={
+                "text/plain": f"'{AWS_KEY}'",
+                "text/html": f"<b>{AWS_KEY}</b>",
+                "text/markdown": f"`{AWS_KEY}`",
+                "application/json": {"creds": [AWS_KEY]},
+            },
+        ),
+        new_output("error", ename="AuthError", evalue=AWS_KEY, traceback=[f"key {AWS_KEY}"]),
+    ]
+    nb.cells = [source, outputs, new_code_cell("clean = 1")]
+    digest, _, flags = store_checkpoint(blobs, nb, redactor=Redactor())
+
+    assert AWS_KEY not in all_blob_text(blobs)
+    loaded = load_checkpoint(blobs, digest)
+    assert "‹redacted:aws_access_key_id›" in loaded.cells[0].source
+    assert "connect(aws_key)" in loaded.cells[0].source, "the rest of the code is kept"
+    assert loaded.cells[1].outputs[1].text.startswith("x" * 100)
+    assert [(f.kind, f.cell_id) for f in flags] == [
+        ("redacted_source", source.id),
+        ("redacted_output", outputs.id),
+    ]
+    assert "cell 1" in flags[0].message and "aws_access_key_id" in flags[0].message
+
+
+def test_flags_name_the_cell_where_it_is_now_even_from_the_cache(blobs):
+    secret_cell = new_code_cell(f'key = "{AWS_KEY}"')
+    nb = new_notebook(cells=[secret_cell])
+    redactor = Redactor()
+    store_checkpoint(blobs, nb, redactor=redactor)
+    nb.cells.insert(0, new_markdown_cell("intro"))
+    _, _, flags = store_checkpoint(blobs, nb, redactor=redactor)
+    assert "cell 2" in flags[0].message
+
+
+# -- bad input and damaged stores -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("notebook", "fragment"),
+    [
+        ({"nbformat": 4}, "list of cells"),
+        ({"nbformat": 3, "cells": []}, "nbformat 4"),
+        ({"nbformat": 4, "cells": ["x"]}, "Cell 1"),
+        ({"nbformat": 4, "cells": [{"cell_type": "widget"}]}, "Cell 1"),
+        (
+            {"nbformat": 4, "nbformat_minor": 5, "cells": [{"cell_type": "code", "source": 1}]},
+            "not valid nbformat 4",
+        ),
+    ],
+)
+def test_invalid_notebooks_are_refused_with_a_sentence(blobs, notebook, fragment):
+    with pytest.raises(InvalidInput) as info:
+        store_checkpoint(blobs, notebook)
+    assert fragment in str(info.value) and str(info.value).endswith((".", ")."))
+
+
+def test_missing_part_is_an_integrity_error(blobs):
+    digest, digests, _ = store_checkpoint(blobs, rich_notebook())
+    image = max(digests, key=blobs.size)
+    blobs.delete(image)
+    with pytest.raises(IntegrityError, match=f"output {image[:12]} is missing"):
+        load_checkpoint(blobs, digest)
+
+
+def test_corrupt_part_is_an_integrity_error(blobs):
+    digest, digests, _ = store_checkpoint(blobs, rich_notebook())
+    cell = digests[1]
+    path = blobs.local_path(cell)
+    os.chmod(path, 0o644)
+    with open(path, "wb") as handle:
+        handle.write(b'{"cell_type": "code"}')
+    with pytest.raises(IntegrityError, match="corrupt"):
+        load_checkpoint(blobs, digest)
+
+
+def test_missing_manifest_and_foreign_blob_are_integrity_errors(blobs):
+    with pytest.raises(IntegrityError, match=r"manifest .* is missing"):
+        load_checkpoint(blobs, "0" * 64)
+    foreign = blobs.put_bytes(b'{"hello": "world"}')
+    with pytest.raises(IntegrityError, match="not a jupyter-mm checkpoint manifest"):
+        load_checkpoint(blobs, foreign)
+    with pytest.raises(IntegrityError):
+        checkpoint_digests(blobs, foreign)
