@@ -11,8 +11,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import ENV_STORE, resolve_store
-
 if TYPE_CHECKING:
     from ..entities import Run
     from ..store.abstract import AbstractStore
@@ -24,20 +22,10 @@ EPILOG_CLASS = argparse.RawDescriptionHelpFormatter
 def open_cli_store(*, cwd: str | os.PathLike[str] | None = None) -> AbstractStore:
     """Open the store the kernel would find (``--store`` has been copied into
     ``$JUPYTER_MM_STORE`` by ``main``). Reading commands never create a store: a missing one
-    is an InvalidInput that says how to get one."""
+    is an error that says how to get one."""
     from ..store import open_store
 
-    location = resolve_store(cwd=cwd, create=False)
-    if location.url.startswith("sqlite:///"):
-        db = Path(location.url[len("sqlite:///") :])
-        if not db.exists():
-            from ..errors import NotFound
-
-            raise NotFound(
-                f"No jupyter-mm store at {db}; run a tracked cell first or check "
-                f"--store / ${ENV_STORE}."
-            )
-    return open_store(location)
+    return open_store(cwd=cwd, create=False)
 
 
 def iter_all_runs(store: AbstractStore, **filters: Any) -> Iterator[Run]:
@@ -96,13 +84,19 @@ def format_value(value: float) -> str:
 
 
 def display_path(path: str | None) -> str:
-    """A notebook path relative to the working directory when it is below it."""
+    """A path relative to the working directory when it is below it, else with ``~`` for
+    the home directory, else as recorded."""
     if not path:
         return "-"
-    try:
-        return os.path.relpath(path) if Path(path).is_absolute() else path
-    except ValueError:  # different drive on Windows
+    candidate = Path(path)
+    if not candidate.is_absolute():
         return path
+    for base, prefix in ((Path.cwd(), ""), (Path.home(), "~/")):
+        try:
+            return prefix + str(candidate.relative_to(base))
+        except ValueError:
+            continue
+    return path
 
 
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -141,7 +141,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
             [
                 short_id(run.id),
                 run.name or "-",
-                run.status + ("  !" if run.warnings or run.flags else ""),
+                run.status + (" !" if run.warnings or run.flags else ""),
                 format_time(run.start_time),
                 format_duration(run.duration),
                 display_path(run.notebook_path),

@@ -8,7 +8,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput, MMError, NotFound
 from ._common import (
     EPILOG_CLASS,
     add_json_flag,
@@ -72,11 +72,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _runs_referencing(store: AbstractStore, digests: set[str]) -> dict[str, list[str]]:
-    """Which runs name each of ``digests`` (as checkpoint or artifact). Only called when
-    something is wrong, so its full scan costs nothing on a healthy store."""
+    """Which runs name each of ``digests`` (checkpoint manifest or part, artifact). Only
+    called when something is wrong, so its full scan costs nothing on a healthy store."""
+    from ..capture.checkpoint import checkpoint_digests
+
     found: dict[str, list[str]] = {d: [] for d in digests}
     for run in iter_all_runs(store):
-        named = {run.checkpoint_digest} | {a.digest for a in store.get_run_detail(run.id).artifacts}
+        try:
+            named = {a.digest for a in store.get_run_detail(run.id).artifacts}
+        except MMError:  # a row naming something missing: check_integrity reports it
+            named = set()
+        if run.checkpoint_digest:
+            named.add(run.checkpoint_digest)
+            try:
+                named |= checkpoint_digests(store.blobs, run.checkpoint_digest)
+            except MMError:  # the manifest itself is damaged: reported on its own
+                pass
         for digest in named & digests:
             found[digest].append(run.id)
     return found

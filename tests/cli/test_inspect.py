@@ -1,0 +1,249 @@
+"""``runs``, ``show``, ``checkout``, ``env``, ``diff`` and the CLI's error handling, against a
+real SQLite store populated through the store API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from jupyter_mm.cli import JSON_SHAPES, build_parser
+
+RUN_KEYS = {
+    "id",
+    "name",
+    "status",
+    "start_time",
+    "end_time",
+    "duration",
+    "notebook_path",
+    "cell_id",
+    "user",
+    "host",
+    "pid",
+    "parent_id",
+    "tags",
+    "note",
+    "checkpoint_digest",
+    "checkpoint_source",
+    "environment_id",
+    "flags",
+    "warnings",
+    "error",
+}
+
+
+def one_error_line(result, status: int, *fragments: str) -> None:
+    """The CLI's error contract: exit status, nothing on stdout, exactly one stderr line."""
+    assert result.code == status, (result.out, result.err)
+    lines = result.err.splitlines()
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith("jupyter mm: error: ")
+    assert "Traceback" not in result.err
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+# -- help ---------------------------------------------------------------------------------
+
+
+def test_every_command_has_help_with_description_and_examples(cli) -> None:
+    commands = ["run", "runs", "show", "diff", "checkout", "env", "verify", "gc"]
+    top = cli("--help")
+    assert top.code == 0
+    for command in commands:
+        assert command in top.out
+        result = cli(command, "--help")
+        assert result.code == 0
+        assert "examples:" in result.out and f"jupyter mm {command}" in result.out
+    # every --json output has a documented shape
+    parser_commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for name, sub in parser_commands.items():
+        if any("--json" in a.option_strings for a in sub._actions):
+            assert f"{name} --json" in JSON_SHAPES
+
+
+def test_usage_errors_are_one_line_with_status_2(cli, populated) -> None:
+    one_error_line(cli("frobnicate"), 2, "invalid choice")
+    one_error_line(cli("runs", "--status", "exploded"), 2, "--status")
+    one_error_line(cli("runs", "--limit", "0"), 2, "--limit must be between 1 and 1000")
+    one_error_line(cli("checkout", "latest"), 2, "-o/--output")
+    one_error_line(cli("run", "nb.ipynb", "-p", "no-equals"), 2, "name=value")
+
+
+# -- runs ---------------------------------------------------------------------------------
+
+
+def test_runs_table_lists_newest_first_with_metrics(cli, populated) -> None:
+    result = cli("runs")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[0].split() == ["ID", "NAME", "STATUS", "START", "DURATION", "NOTEBOOK", "METRICS"]
+    assert [line.split()[0] for line in lines[1:]] == [
+        populated.failed[:10],
+        populated.second[:10],
+        populated.first[:10],
+    ]
+    first_row = lines[3]
+    assert "logreg-c1" in first_row and "2.5 s" in first_row
+    assert "accuracy=0.91" in first_row and "loss=0.3333" in first_row
+    assert "finished !" in first_row  # flags/warnings are marked
+
+
+def test_runs_filters_limit_and_json_shape(cli, populated) -> None:
+    failed = cli("runs", "--status", "failed", "--json").json()
+    assert [r["id"] for r in failed["runs"]] == [populated.failed]
+    assert failed["count"] == 1
+
+    limited = cli("runs", "--limit", "1", "--json").json()
+    assert limited["count"] == 1
+
+    everything = cli("runs", "--all", "--json").json()
+    assert everything["count"] == 3
+    row = next(r for r in everything["runs"] if r["id"] == populated.first)
+    assert set(row) == RUN_KEYS | {"params", "metrics"}
+    assert row["params"] == {"C": "1.0", "max_iter": "200"}
+    assert row["metrics"] == {"accuracy": pytest.approx(0.91), "loss": pytest.approx(1 / 3)}
+    assert row["duration"] == pytest.approx(2.5)
+
+    by_notebook = cli("runs", "--notebook", "/work/project/train.ipynb", "--json").json()
+    assert {r["id"] for r in by_notebook["runs"]} == {populated.first, populated.second}
+
+
+def test_runs_on_a_missing_store_is_one_clear_line(cli, tmp_path: Path) -> None:
+    result = cli("--store", f"sqlite:///{tmp_path / 'nothing' / 'mm.db'}", "runs")
+    assert result.code in (1, 2)
+    one_error_line(result, result.code)
+    assert not (tmp_path / "nothing" / "mm.db").exists()  # reading never creates a store
+
+
+# -- show ---------------------------------------------------------------------------------
+
+
+def test_show_json_has_everything_recorded(cli, populated) -> None:
+    shown = cli("show", populated.first, "--json").json()
+    assert set(shown) == {
+        "run",
+        "params",
+        "metrics",
+        "data",
+        "artifacts",
+        "environment",
+        "checkpoint",
+        "flags",
+        "warnings",
+    }
+    assert set(shown["run"]) == RUN_KEYS | {"execution_log"}
+    assert shown["run"]["id"] == populated.first
+    assert shown["params"] == {"C": "1.0", "max_iter": "200"}
+    assert shown["metrics"]["loss"] == {"value": pytest.approx(1 / 3), "step": 2, "points": 3}
+    assert shown["metrics"]["accuracy"]["points"] == 1
+    assert {(d["role"], d["digest"]) for d in shown["data"]} == {
+        ("input", "ab" * 32),
+        ("output", "cd" * 32),
+    }
+    assert shown["artifacts"] == [
+        {
+            "name": "model",
+            "digest": populated.artifact_digest,
+            "size": 9,
+            "media_type": "application/x-pickle",
+        }
+    ]
+    assert shown["environment"]["id"] == populated.environment_id
+    assert shown["environment"]["packages"] == 3
+    assert shown["environment"]["git"]["branch"] == "main"
+    assert shown["checkpoint"] == {"digest": populated.checkpoint_digest, "source": "live"}
+    assert shown["flags"][0]["kind"] == "out_of_order"
+    assert shown["warnings"] == ["data hashing skipped one unreadable file"]
+
+
+def test_show_text_by_prefix_and_latest(cli, populated) -> None:
+    text = cli("show", populated.first[:12].lower()).out
+    for expected in (
+        f"Run {populated.first}  logreg-c1",
+        "C = 1.0",
+        "loss = 0.3333  (step 2, 3 points)",
+        "input  file",
+        "blake3:abababababab",
+        "model  " + populated.artifact_digest[:12],
+        "python    3.11.9",
+        "git       0123456789 on main",
+        "packages  3",
+        populated.checkpoint_digest[:12] + "  (source: live)",
+        "out_of_order: Cell 2 ran before cell 1.",
+        "data hashing skipped one unreadable file",
+    ):
+        assert expected in text
+    latest = cli("show", "latest").out
+    assert f"Run {populated.failed}  broken" in latest
+    assert "failed (ValueError: bad input)" in latest
+
+
+def test_show_unknown_and_ambiguous_references(cli, populated) -> None:
+    one_error_line(cli("show", "ZZZZZZZZ"), 1)
+    # all three ids were created within the same second: their first 4 chars are shared
+    one_error_line(cli("show", populated.first[:4]), 2)
+
+
+# -- checkout -----------------------------------------------------------------------------
+
+
+def test_checkout_writes_a_valid_notebook_and_refuses_to_overwrite(
+    cli, populated, tmp_path: Path
+) -> None:
+    target = tmp_path / "restored.ipynb"
+    result = cli("checkout", populated.second, "-o", str(target))
+    assert result.code == 0, result.err
+    nb = nbformat.read(str(target), as_version=4)
+    nbformat.validate(nb)
+    assert nb.cells[2].source == "%%track --param C\nC = 0.05\nprint('fitting')"
+    assert nb.cells[2].outputs[0].text == "fitting\n"
+
+    target.write_text("my unsaved work")
+    one_error_line(cli("checkout", populated.first, "-o", str(target)), 1, "--force")
+    assert target.read_text() == "my unsaved work"
+    assert cli("checkout", populated.first, "-o", str(target), "--force").code == 0
+    assert "C = 1.0" in nbformat.read(str(target), as_version=4).cells[2].source
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".checkout-")] == []
+
+
+def test_checkout_of_a_run_without_checkpoint(cli, populated, tmp_path: Path) -> None:
+    target = tmp_path / "x.ipynb"
+    one_error_line(
+        cli("checkout", populated.failed, "-o", str(target)), 1, "no notebook checkpoint"
+    )
+    assert not target.exists()
+    one_error_line(cli("checkout", "latest", "-o", str(tmp_path / "no" / "x.ipynb")), 2)
+
+
+# -- env ----------------------------------------------------------------------------------
+
+
+def test_env_prints_requirements_and_json(cli, populated) -> None:
+    text = cli("env", populated.first)
+    assert text.code == 0, text.err
+    assert "numpy==2.1.0" in text.out and "scikit-learn==1.5.2" in text.out
+    assert "3.11" in text.out  # the Python version comment
+    assert "0123456789abcdef" in text.out  # the git commit
+    data = cli("env", populated.first, "--json").json()
+    assert data["run_id"] == populated.first
+    assert data["environment_id"] == populated.environment_id
+    assert data["packages"]["pandas"] == "2.2.3"
+    assert data["requirements"].strip() == text.out.strip()
+    one_error_line(cli("env", populated.failed), 1, "no recorded environment")
+
+
+# -- diff ---------------------------------------------------------------------------------
+
+
+def test_diff_text_and_json(cli, populated) -> None:
+    text = cli("diff", populated.first, populated.second)
+    assert text.code == 0, text.err
+    assert "C" in text.out and "0.05" in text.out
+    data = cli("diff", populated.first, populated.second, "--json").json()
+    assert isinstance(data, dict) and data
+    ignoring = cli("diff", populated.first, populated.second, "--ignore-outputs", "--json")
+    assert ignoring.code == 0
+    one_error_line(cli("diff", populated.first, "ZZZZZZZZ"), 1)
