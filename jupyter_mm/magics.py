@@ -243,7 +243,12 @@ class TrackMagics(Magics):
         metric_names = _names(args.metric, "--metric")
 
         transformed = shell.transform_cell(cell)
-        filename = shell.compile.cache(transformed, shell.execution_count, raw_code=cell)
+        # the number of the cell being run (IPython 9 has already bumped execution_count),
+        # so that the user's traceback says In [n] of this very cell
+        count = getattr(shell.displayhook.exec_result, "execution_count", None)
+        filename = shell.compile.cache(
+            transformed, shell.execution_count if count is None else count, raw_code=cell
+        )
         # A SyntaxError propagates as IPython shows it for any cell: nothing has run.
         tree = shell.compile.ast_parse(transformed, filename=filename)
         tree = shell.transform_ast(tree)
@@ -404,6 +409,7 @@ class TrackMagics(Magics):
                     active.pending_paths.setdefault(path, "input")
                 for path in written:
                     active.pending_paths[path] = "output"
+            active.closing = True
             self._collect(active, plan, error)
             status = "finished" if error is None else "failed"
             message = None if error is None else tracking.describe_exception(error)

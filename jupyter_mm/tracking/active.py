@@ -88,6 +88,9 @@ class ActiveRun:
         self.artifacts: dict[str, Artifact] = {}
         self.linked_blobs: set[str] = set()
         self._not_recorded = store_problem
+        #: set by the magic once the cell is over: end() flushes right away, so a flush
+        #: timer (a thread start) would be wasted
+        self.closing = False
         self.reported_line: str | None = None
 
     # -- identity ---------------------------------------------------------------------------
@@ -256,7 +259,7 @@ class ActiveRun:
             self.log_metric(name, value, step=step)
 
     def _schedule_flush(self) -> None:
-        if self._ended:
+        if self._ended or self.closing:
             return
         with self._lock:
             if self._timer is not None or self.store is None:
