@@ -1,0 +1,290 @@
+"""SQLite specifics: pragmas, write locking, many processes at once, refusing bad files."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import sqlite_location
+
+from jupyter_mm import ids
+from jupyter_mm.config import ENV_STORE, MMConfig
+from jupyter_mm.entities import Metric, Param, Run
+from jupyter_mm.errors import InvalidInput, StoreError, StoreVersionError
+from jupyter_mm.store import open_store
+
+SPAWN = multiprocessing.get_context("spawn")
+
+
+def _raw(db: Path, timeout: float = 0.0) -> sqlite3.Connection:
+    """A plain sqlite3 connection that manages its own transactions."""
+    return sqlite3.connect(db, timeout=timeout, isolation_level=None)
+
+
+def _db_file(store) -> Path:
+    return Path(store._engine.url.database)
+
+
+def test_connections_use_wal_foreign_keys_normal_sync_and_busy_timeout(tmp_path):
+    config = MMConfig(busy_timeout=7.5)
+    with open_store(sqlite_location(tmp_path), config=config) as store:
+        assert _raw(_db_file(store)).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        with store._engine.connect() as conn:
+            pragma = {
+                name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+                for name in ("foreign_keys", "synchronous", "busy_timeout")
+            }
+        assert pragma == {"foreign_keys": 1, "synchronous": 1, "busy_timeout": 7500}
+
+
+def test_write_transactions_take_the_write_lock_at_begin(tmp_store):
+    other = _raw(_db_file(tmp_store))
+    # a read transaction leaves the write lock free ...
+    with tmp_store._engine.connect() as conn, conn.begin():
+        conn.exec_driver_sql("SELECT count(*) FROM runs").scalar()
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+    # ... a write transaction holds it from BEGIN, before its first write statement
+    with tmp_store._writer.connect() as conn, conn.begin():
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+
+
+def test_a_writer_waits_for_the_lock_then_fails_with_a_clear_error(tmp_path):
+    location = sqlite_location(tmp_path)
+    open_store(location).close()
+    with open_store(location, config=MMConfig(busy_timeout=0.3)) as store:
+        holder = _raw(Path(location.url[len("sqlite:///") :]))
+        holder.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        with pytest.raises(StoreError, match="locked by another process") as caught:
+            store.create_run(Run(id=ids.new_id(), start_time=time.time()))
+        assert time.monotonic() - started >= 0.25
+        assert "\n" not in str(caught.value)
+        holder.execute("ROLLBACK")
+        store.create_run(Run(id=ids.new_id(), start_time=time.time()))
+
+
+# -- several processes -----------------------------------------------------------------------
+
+
+def _write_runs(location, barrier, worker: int, runs: int, results) -> None:
+    """Child process: open the store and record ``runs`` runs with params and metrics."""
+    try:
+        with open_store(location) as store:
+            barrier.wait(timeout=60)
+            for i in range(runs):
+                run = store.create_run(
+                    Run(id=ids.new_id(), name=f"w{worker}-{i}", start_time=time.time())
+                )
+                store.log_batch(
+                    run.id,
+                    params=[Param("worker", str(worker)), Param("i", str(i)), Param("lr", "0.1")],
+                    metrics=[Metric("loss", 1 / (s + 1), s, time.time()) for s in range(10)],
+                )
+                run.status, run.end_time = "finished", time.time()
+                store.update_run(run)
+        results.put((worker, "ok"))
+    except BaseException as exc:  # reported to the parent, which fails the test
+        results.put((worker, f"{type(exc).__name__}: {exc}"))
+
+
+def test_concurrent_writers_from_four_processes(tmp_path):
+    location = sqlite_location(tmp_path)
+    open_store(location).close()
+    barrier, results = SPAWN.Barrier(4), SPAWN.Queue()
+    procs = [
+        SPAWN.Process(target=_write_runs, args=(location, barrier, w, 50, results))
+        for w in range(4)
+    ]
+    for proc in procs:
+        proc.start()
+    outcomes = dict(results.get(timeout=120) for _ in procs)
+    for proc in procs:
+        proc.join(timeout=30)
+    assert outcomes == {w: "ok" for w in range(4)}
+    with open_store(location) as store, store._engine.connect() as conn:
+        counts = {
+            table: conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar()
+            for table in ("runs", "params", "metrics")
+        }
+        finished = conn.exec_driver_sql("SELECT count(*) FROM runs WHERE status = 'finished'")
+        assert finished.scalar() == 200
+        assert store.check_integrity() == []
+    assert counts == {"runs": 200, "params": 600, "metrics": 2000}
+
+
+def _open_fresh(location, barrier, results) -> None:
+    """Child process: open a store that does not exist yet; report how often this process
+    ran the Alembic upgrade."""
+    try:
+        import jupyter_mm.store.sql.engine as engine
+
+        upgrades = []
+        original = engine._upgrade
+
+        def counting_upgrade(conn):
+            upgrades.append(os.getpid())
+            original(conn)
+
+        engine._upgrade = counting_upgrade
+        barrier.wait(timeout=60)
+        with open_store(location) as store:
+            version = store.schema_version()
+        results.put(("ok", version, len(upgrades)))
+    except BaseException as exc:
+        results.put((f"{type(exc).__name__}: {exc}", None, 0))
+
+
+def test_eight_processes_opening_one_fresh_store_create_it_once(tmp_path):
+    location = sqlite_location(tmp_path)
+    assert not Path(location.url[len("sqlite:///") :]).exists()
+    barrier, results = SPAWN.Barrier(8), SPAWN.Queue()
+    procs = [SPAWN.Process(target=_open_fresh, args=(location, barrier, results)) for _ in range(8)]
+    for proc in procs:
+        proc.start()
+    outcomes = [results.get(timeout=180) for _ in procs]
+    for proc in procs:
+        proc.join(timeout=30)
+    assert [status for status, _, _ in outcomes] == ["ok"] * 8
+    assert {version for _, version, _ in outcomes} == {"0001"}
+    assert sum(upgrades for _, _, upgrades in outcomes) == 1
+
+
+# -- opening -----------------------------------------------------------------------------------
+
+
+def test_reopening_an_up_to_date_store_is_cheap_and_skips_alembic(tmp_path):
+    location = sqlite_location(tmp_path)
+    open_store(location).close()
+    code = (
+        "import sys, time\n"
+        "from jupyter_mm.store import open_store\n"
+        "import sqlalchemy\n"
+        f"url = {location.url!r}\n"
+        "t = time.perf_counter(); s = open_store(url); elapsed = time.perf_counter() - t\n"
+        "s.create_run.__self__  # the store works\n"
+        "print('alembic' in sys.modules, elapsed)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
+    alembic_loaded, elapsed = out.stdout.split()
+    assert alembic_loaded == "False"
+    assert float(elapsed) < 0.25, f"opening took {float(elapsed) * 1000:.0f} ms"
+
+
+def test_newer_schema_is_refused_and_left_untouched(tmp_path):
+    location = sqlite_location(tmp_path)
+    with open_store(location) as store:
+        db = _db_file(store)
+    _raw(db).execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+    with pytest.raises(StoreVersionError) as caught:
+        open_store(location)
+    message = str(caught.value)
+    assert "newer jupyter-mm (schema 9999_from_the_future)" in message
+    assert "upgrade jupyter-mm" in message
+    version = _raw(db).execute("SELECT version_num FROM alembic_version").fetchall()
+    assert version == [("9999_from_the_future",)]
+
+
+def test_a_file_that_is_not_a_database_is_refused_and_kept(tmp_path):
+    location = sqlite_location(tmp_path)
+    db = Path(location.url[len("sqlite:///") :])
+    content = b"these are my notes, not a database\n" * 200
+    db.write_bytes(content)
+    with pytest.raises(StoreError) as caught:
+        open_store(location)
+    assert str(db) in str(caught.value)
+    assert "not a database" in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert db.read_bytes() == content
+
+
+def test_an_unwritable_directory_is_a_store_error(tmp_path):
+    target = tmp_path / "locked"
+    target.mkdir()
+    target.chmod(0o555)
+    url = f"sqlite:///{target / 'sub' / 'mm.db'}"
+    code = (
+        "from jupyter_mm.store import open_store\n"
+        "from jupyter_mm.errors import StoreError\n"
+        "try:\n"
+        f"    open_store({url!r})\n"
+        "except StoreError as exc:\n"
+        "    print('StoreError:', exc)\n"
+    )
+    argv = [sys.executable, "-c", code]
+    if os.geteuid() == 0:
+        # root ignores permission bits; drop the capabilities that let it
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root without setpriv: cannot make a directory unwritable")
+        argv = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *argv]
+    out = subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("StoreError: Cannot create the store directory")
+    assert str(target / "sub") in out.stdout
+    assert not (target / "sub").exists()
+
+
+def test_runs_of_dead_processes_become_crashed_on_open(tmp_path):
+    location = sqlite_location(tmp_path)
+    dead_pid = int(
+        subprocess.run(
+            [sys.executable, "-c", "import os; print(os.getpid())"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    host = socket.gethostname()
+    with open_store(location) as store:
+        dead = store.create_run(
+            Run(id=ids.new_id(), start_time=time.time(), host=host, pid=dead_pid)
+        )
+        mine = store.create_run(
+            Run(id=ids.new_id(), start_time=time.time(), host=host, pid=os.getpid())
+        )
+    with open_store(location) as store:
+        assert store.get_run(dead.id).status == "crashed"
+        assert store.get_run(mine.id).status == "running"
+
+
+def test_store_urls_and_resolution(tmp_path, monkeypatch):
+    monkeypatch.delenv(ENV_STORE, raising=False)
+    monkeypatch.delenv("JUPYTER_MM_ARTIFACTS", raising=False)
+    with open_store("sqlite:///rel/mm.db", cwd=tmp_path) as store:
+        assert store.url == f"sqlite:///{tmp_path / 'rel' / 'mm.db'}"
+        assert store.blobs.root == str(tmp_path / "rel" / "objects")
+    with pytest.raises(InvalidInput, match="no jupyter-mm store"):
+        open_store("sqlite:///missing/mm.db", cwd=tmp_path, create=False)
+    with pytest.raises(InvalidInput, match="in-memory"):
+        open_store("sqlite://")
+    with pytest.raises(InvalidInput, match="not a database URL"):
+        open_store("just some words")
+    with pytest.raises(InvalidInput, match="ARTIFACTS"):
+        open_store("postgresql://nobody@127.0.0.1:1/none")
+    project = tmp_path / "project"
+    (project / "sub").mkdir(parents=True)
+    with open_store(cwd=project / "sub", root_dir=project) as store:
+        assert store.url == f"sqlite:///{project / '.jupyter_mm' / 'mm.db'}"
+    # found again from below, without creating a second store
+    with open_store(cwd=project / "sub", create=False) as store:
+        assert store.schema_version() == "0001"
