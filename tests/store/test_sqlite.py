@@ -53,9 +53,12 @@ def test_write_transactions_take_the_write_lock_at_begin(tmp_store):
         other.execute("BEGIN IMMEDIATE")
         other.execute("ROLLBACK")
     # ... a write transaction holds it from BEGIN, before its first write statement
-    with tmp_store._writer.connect() as conn, conn.begin():
-        with pytest.raises(sqlite3.OperationalError, match="locked"):
-            other.execute("BEGIN IMMEDIATE")
+    with (
+        tmp_store._writer.connect() as conn,
+        conn.begin(),
+        pytest.raises(sqlite3.OperationalError, match="locked"),
+    ):
+        other.execute("BEGIN IMMEDIATE")
 
 
 def test_a_writer_waits_for_the_lock_then_fails_with_a_clear_error(tmp_path):
