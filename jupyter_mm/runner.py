@@ -254,6 +254,10 @@ class _TrackingClient:
         current = snapshot.cells[cell_index]
         current.outputs = []
         current.execution_count = None
+        for snapshot_cell in snapshot.cells:
+            # nbclient's per-cell timestamps: JupyterLab does not record them by default, and
+            # in a checkpoint they would make every run's notebook differ from the last.
+            snapshot_cell.metadata.pop("execution", None)
         data = {
             "type": "snapshot",
             "cell_id": cell.get("id"),

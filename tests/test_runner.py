@@ -208,6 +208,7 @@ def track(line, cell):
         "my_outputs": me["outputs"],
         "my_source_first": me["source"].splitlines()[0],
         "cells_with_outputs": [c["id"] for c in nb["cells"] if c.get("outputs")],
+        "timing_metadata": [c["id"] for c in nb["cells"] if "execution" in c["metadata"]],
         "injected": any("injected-parameters" in c["metadata"].get("tags", [])
                         for c in nb["cells"]),
     }))
@@ -247,6 +248,7 @@ def test_snapshots_reach_the_kernel_before_each_tracked_cell(tmp_path: Path) -> 
     assert ids[3] in first["cells_with_outputs"] and ids[4] not in first["cells_with_outputs"]
     assert ids[4] in second["cells_with_outputs"]
     assert first["injected"] is True
+    assert second["timing_metadata"] == []  # nbclient's timestamps stay out of checkpoints
     assert "second 0.4" in stdout_of(cells[5])
     # run ids come from the run MIME bundles, in order, attributed to their cells
     assert result.run_ids == ["RUN-A", "RUN-B"]

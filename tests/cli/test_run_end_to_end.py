@@ -1,0 +1,130 @@
+"""``jupyter mm run`` as a user runs it: a subprocess, a real kernel with the jupyter_mm
+extension, a temporary store named by ``JUPYTER_MM_STORE``, then the reading commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+REPO = Path(__file__).resolve().parents[2]
+QUICKSTART = REPO / "examples" / "quickstart.ipynb"
+
+pytestmark = pytest.mark.kernel
+
+
+def jupyter_mm(
+    *args: str, store: str, cwd: Path, timeout: float = 240
+) -> subprocess.CompletedProcess:
+    env = dict(os.environ, JUPYTER_MM_STORE=store)
+    env.pop("JUPYTER_MM_ARTIFACTS", None)
+    # The tests run from the source tree whether or not the package is pip-installed.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return subprocess.run(
+        [sys.executable, "-m", "jupyter_mm.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_quickstart_runs_headless_and_is_fully_recorded(tmp_path: Path) -> None:
+    work = tmp_path / "project"
+    work.mkdir()
+    notebook = work / "quickstart.ipynb"
+    shutil.copy(QUICKSTART, notebook)  # the notebook writes data/ next to itself
+    store = f"sqlite:///{tmp_path / 'store' / 'mm.db'}"
+
+    ran = jupyter_mm(
+        "run", str(notebook), "-p", "n_estimators=30", "-o", "executed.ipynb",
+        store=store, cwd=tmp_path,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    lines = ran.stdout.splitlines()
+    assert lines[0].startswith("[1/8] cell ")  # 7 code cells + the injected parameters
+    assert sum(1 for line in lines if "-> run " in line) == 3
+    assert "3 runs recorded:" in ran.stdout
+    assert "Traceback" not in ran.stderr
+    assert nbformat.read(notebook, as_version=4) == nbformat.read(QUICKSTART, as_version=4)
+    executed = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
+    nbformat.validate(executed)
+
+    listing = jupyter_mm("runs", "--json", store=store, cwd=tmp_path)
+    assert listing.returncode == 0, listing.stderr
+    runs = json.loads(listing.stdout)["runs"]
+    assert [r["name"] for r in runs] == ["random-forest", "logreg-c005", "logreg-c1"]
+    for run in runs:
+        assert run["status"] == "finished"
+        assert run["notebook_path"] == str(notebook.resolve())
+        assert run["checkpoint_source"] == "live"  # the runner's snapshot, not the file
+        assert {"accuracy", "roc_auc"} <= set(run["metrics"])
+        assert 0.8 < run["metrics"]["accuracy"] <= 1.0
+    assert runs[2]["params"]["C"] == "1.0" and runs[1]["params"]["C"] == "0.05"
+    assert runs[0]["params"]["n_estimators"] == "30"  # the injected value, not the default
+
+    shown = jupyter_mm("show", "latest", "--json", store=store, cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    detail = json.loads(shown.stdout)
+    assert detail["run"]["name"] == "random-forest"
+    assert detail["metrics"]["step_accuracy"]["points"] == 3  # steps 10, 20, 30
+    assert detail["metrics"]["step_accuracy"]["step"] == 30
+    inputs = {Path(d["name"]).name: d for d in detail["data"] if d["role"] == "input"}
+    outputs = {Path(d["name"]).name: d for d in detail["data"] if d["role"] == "output"}
+    assert {"train.csv", "test.csv"} <= set(inputs)
+    assert "predictions-random-forest.csv" in outputs
+    assert all(len(d["digest"]) >= 32 for d in detail["data"])
+    assert [a["name"] for a in detail["artifacts"]] == ["model"]
+    assert detail["checkpoint"]["digest"]
+    assert detail["environment"] is not None
+    assert detail["environment"]["packages"] > 10
+    assert detail["environment"]["python"].startswith(f"{sys.version_info[0]}.")
+
+    # the checkpoint is the notebook as it ran, with the injected parameter cell
+    restored = tmp_path / "restored.ipynb"
+    assert (
+        jupyter_mm("checkout", "latest", "-o", str(restored), store=store, cwd=tmp_path).returncode
+        == 0
+    )
+    sources = [c.source for c in nbformat.read(restored, as_version=4).cells]
+    assert any("n_estimators = 30" in s for s in sources)
+
+    verified = jupyter_mm("verify", store=store, cwd=tmp_path)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert verified.stdout.strip().endswith("3 runs: OK")
+
+
+def test_run_exits_1_on_a_failing_cell(tmp_path: Path) -> None:
+    nb = new_notebook(
+        cells=[
+            new_code_cell("print('first')"),
+            new_code_cell("raise KeyError('no such column: price')"),
+            new_code_cell("print('never')"),
+        ]
+    )
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    path = tmp_path / "fails.ipynb"
+    nbformat.write(nb, path)
+    store = f"sqlite:///{tmp_path / 'mm.db'}"
+
+    result = jupyter_mm("run", str(path), store=store, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "jupyter mm: error: cell 1 failed with KeyError: 'no such column: price'"
+    ]
+    assert "[2/3] cell 1  raise KeyError('no such column: price')" in result.stdout
+    assert "FAILED" in result.stdout and "never" not in result.stdout
+
+    missing = jupyter_mm("run", str(tmp_path / "nope.ipynb"), store=store, cwd=tmp_path)
+    assert missing.returncode == 1
+    assert missing.stderr.strip().splitlines() == [
+        f"jupyter mm: error: Notebook {tmp_path / 'nope.ipynb'} does not exist."
+    ]
