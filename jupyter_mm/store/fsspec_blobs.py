@@ -158,6 +158,7 @@ class FsspecBlobStore(BlobStore):
         """A filesystem path for ``file://`` roots (when stored), else None."""
         from fsspec.implementations.local import LocalFileSystem
 
+        check_digest(digest)
         if isinstance(self.fs, LocalFileSystem) and self.exists(digest):
             return self._path(digest)
         return None
