@@ -556,6 +556,7 @@ def load_ipython_extension(ip: Any) -> None:
         return
     magics = TrackMagics(shell=ip, parent=ip)
     ip.register_magics(magics)
+    ip.configurables.append(magics)  # so that `%config TrackMagics.card = False` works
     from .capture.execution import ExecutionRecorder
 
     magics.recorder = ExecutionRecorder(ip)
@@ -577,6 +578,8 @@ def unload_ipython_extension(ip: Any) -> None:
         magics.recorder.unregister()
     if magics.channel is not None:
         magics.channel.unregister()
+    if magics in ip.configurables:
+        ip.configurables.remove(magics)
     registry = ip.magics_manager.magics
     registry["cell"].pop("track", None)
     registry["line"].pop("mm", None)
