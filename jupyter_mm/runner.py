@@ -48,7 +48,8 @@ INJECTED_TAG = "injected-parameters"
 
 @dataclass
 class CellProgress:
-    """Reported to the ``progress`` callback after each executed code cell."""
+    """Reported to the ``progress`` callback twice per code cell: when it starts
+    (``done=False``, so a long cell shows what is running) and when it has finished."""
 
     position: int  # 1-based among the code cells that execute
     total: int  # number of code cells that execute
@@ -58,6 +59,7 @@ class CellProgress:
     duration: float
     ok: bool
     run_ids: list[str] = field(default_factory=list)  # runs this cell created
+    done: bool = True
 
 
 @dataclass
@@ -216,6 +218,19 @@ class _TrackingClient:
         self.started = time.monotonic()
         if _is_tracked(cell.source):
             self._send_snapshot(cell, cell_index)
+        if self.progress is not None:
+            self.progress(
+                CellProgress(
+                    position=len(self.cells) + 1,
+                    total=self.total,
+                    cell_index=cell_index,
+                    cell_id=cell.get("id"),
+                    summary=_summary(cell.source),
+                    duration=0.0,
+                    ok=True,
+                    done=False,
+                )
+            )
 
     def on_cell_executed(
         self, cell: NotebookNode, cell_index: int, execute_reply: dict[str, Any]

@@ -150,7 +150,10 @@ def test_runs_with_parameters_session_path_and_cwd(tmp_path: Path) -> None:
         "cwd": str(nb_dir.resolve()),
         "store": "sqlite:///inherited.db",
     }
-    assert [p.position for p in seen] == [1, 2, 3]
+    # each cell is reported when it starts and when it is done
+    assert [(p.position, p.done) for p in seen] == [
+        (1, False), (1, True), (2, False), (2, True), (3, False), (3, True)
+    ]  # fmt: skip
     assert all(p.total == 3 and p.ok for p in seen)
     assert path.read_bytes() == original  # the input is never modified
     written = nbformat.read(str(tmp_path / "out.ipynb"), as_version=4)

@@ -52,16 +52,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _print_progress(report: CellProgress) -> None:
+    """One line per cell. On a terminal the line starts when the cell starts (a long
+    training cell shows what is running) and is completed when it ends; in a log file
+    only the finished line is written."""
     summary = report.summary
     if len(summary) > SUMMARY_WIDTH:
         summary = summary[: SUMMARY_WIDTH - 1] + "…"
+    head = f"[{report.position}/{report.total}] cell {report.cell_index}  {summary}  "
+    interactive = sys.stdout.isatty()
+    if not report.done:
+        if interactive:
+            print(head, end="", flush=True)
+        return
     mark = "" if report.ok else "  FAILED"
     runs = "".join(f"  -> run {short_id(r)}" for r in report.run_ids)
-    print(
-        f"[{report.position}/{report.total}] cell {report.cell_index}  {summary}  "
-        f"{format_duration(report.duration)}{runs}{mark}",
-        flush=True,
-    )
+    tail = f"{format_duration(report.duration)}{runs}{mark}"
+    print(tail if interactive else head + tail, flush=True)
 
 
 def _print_runs(run_ids: list[str], cwd: str) -> None:
