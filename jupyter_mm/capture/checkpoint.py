@@ -206,17 +206,96 @@ def _redaction_flags(stored: _StoredCell, cell_id: str | None, index: int) -> li
     return flags
 
 
-def _validate_cell(cell: Any, index: int, minor: int) -> None:
-    kind = cell.get("cell_type") if isinstance(cell, dict) else None
-    if kind not in ("code", "markdown", "raw"):
-        raise InvalidInput(f"Cell {index + 1} of the notebook has no valid cell_type.")
-    try:
-        nbformat.validator.validate(cell, ref=f"{kind}_cell", version=4, version_minor=minor)
-    except nbformat.ValidationError as exc:
-        reason = str(exc.message).splitlines()[0][:200]
+class _Validated:
+    """Fingerprints of cells (and notebook skeletons) already found valid: validating
+    costs ~0.3 ms per cell, and the same cells come back on every run of a notebook."""
+
+    def __init__(self, size: int = 16384) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[bytes, int], None] = OrderedDict()
+
+    def __contains__(self, key: tuple[bytes, int]) -> bool:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return True
+            return False
+
+    def add(self, key: tuple[bytes, int]) -> None:
+        with self._lock:
+            self._items[key] = None
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+_VALIDATED = _Validated()
+
+
+def _fingerprint(value: Any) -> bytes:
+    return blake3.blake3(canonical_json(value)).digest()
+
+
+def _first_line(exc: nbformat.ValidationError) -> str:
+    return str(exc.message).splitlines()[0][:200]
+
+
+def _check_shape(notebook: Any) -> int:
+    """Check everything but the cells; return nbformat_minor."""
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+        raise InvalidInput("A checkpoint needs an nbformat 4 notebook with a list of cells.")
+    if notebook.get("nbformat") != 4:
         raise InvalidInput(
-            f"Cell {index + 1} of the notebook is not valid nbformat 4 ({reason})."
-        ) from None
+            f"Only nbformat 4 notebooks can be checkpointed (got {notebook.get('nbformat')!r})."
+        )
+    minor = notebook.get("nbformat_minor", 5)
+    if not isinstance(minor, int) or minor < 0:
+        raise InvalidInput(f"The notebook's nbformat_minor {minor!r} is not a version number.")
+    skeleton = {
+        "nbformat": 4,
+        "nbformat_minor": minor,
+        "metadata": notebook.get("metadata", {}),
+        "cells": [],
+    }
+    key = (_fingerprint(skeleton), -1)
+    if key not in _VALIDATED:
+        try:
+            nbformat.validate(skeleton)
+        except nbformat.ValidationError as exc:
+            raise InvalidInput(
+                f"The notebook's metadata is not valid nbformat 4 ({_first_line(exc)})."
+            ) from None
+        _VALIDATED.add(key)
+    return minor
+
+
+def _check_cells(cells: list[Any], minor: int) -> list[bytes]:
+    """Validate every cell (each distinct content once per process); return fingerprints."""
+    fingerprints = []
+    for index, cell in enumerate(cells):
+        if not isinstance(cell, dict):
+            raise InvalidInput(f"Cell {index + 1} of the notebook is not a JSON object.")
+        fingerprint = _fingerprint(cell)
+        fingerprints.append(fingerprint)
+        if (fingerprint, minor) in _VALIDATED:
+            continue
+        kind = cell.get("cell_type")
+        if kind not in ("code", "markdown", "raw"):
+            raise InvalidInput(f"Cell {index + 1} of the notebook has no valid cell_type.")
+        try:
+            nbformat.validator.validate(cell, ref=f"{kind}_cell", version=4, version_minor=minor)
+        except nbformat.ValidationError as exc:
+            raise InvalidInput(
+                f"Cell {index + 1} of the notebook is not valid nbformat 4 ({_first_line(exc)})."
+            ) from None
+        _VALIDATED.add((fingerprint, minor))
+    return fingerprints
+
+
+def validate_notebook(notebook: Any) -> None:
+    """Raise InvalidInput (naming the cell) unless ``notebook`` is valid nbformat 4.
+    Repeated calls on mostly unchanged notebooks only hash the cells."""
+    _check_cells(notebook["cells"], _check_shape(notebook))
 
 
 def store_checkpoint(
@@ -229,29 +308,19 @@ def store_checkpoint(
     """Store ``notebook``; return (manifest digest, every digest it references, flags).
 
     The referenced digests (manifest, cells, large outputs) are what the caller passes to
-    ``store.link_blobs`` so that ``gc`` keeps them. Cells are validated against nbformat
-    4 the first time their content is seen; an invalid cell raises InvalidInput and nothing
-    names the blobs already written (``gc`` collects them).
+    ``store.link_blobs`` so that ``gc`` keeps them. The whole notebook is validated first:
+    an invalid one raises InvalidInput before anything is written.
     """
-    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
-        raise InvalidInput("A checkpoint needs an nbformat 4 notebook with a list of cells.")
-    if notebook.get("nbformat") != 4:
-        raise InvalidInput(
-            f"Only nbformat 4 notebooks can be checkpointed (got {notebook.get('nbformat')})."
-        )
-    minor = int(notebook.get("nbformat_minor", 5))
+    minor = _check_shape(notebook)
+    fingerprints = _check_cells(notebook["cells"], minor)
     options = (blobs.root, large_output_bytes, id(redactor) if redactor is not None else None)
     cell_digests: list[str] = []
     referenced: dict[str, None] = {}  # ordered set
     flags: list[ReproFlag] = []
-    for index, cell in enumerate(notebook["cells"]):
-        if not isinstance(cell, dict):
-            raise InvalidInput(f"Cell {index + 1} of the notebook is not a JSON object.")
-        fingerprint = blake3.blake3(canonical_json(cell)).digest()
+    for index, (cell, fingerprint) in enumerate(zip(notebook["cells"], fingerprints, strict=True)):
         key = (fingerprint, minor, *options)
         stored = _CACHE.get(key)
         if stored is None or not all(blobs.exists(d) for d in (stored.digest, *stored.refs)):
-            _validate_cell(cell, index, minor)
             stored = _store_cell(blobs, cell, large_output_bytes, redactor)
             _CACHE.put(key, stored)
         cell_digests.append(stored.digest)

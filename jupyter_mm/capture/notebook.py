@@ -277,15 +277,24 @@ def capture_notebook(
     """The best available notebook for the tracked cell ``raw_cell`` (id ``cell_id``).
 
     Never raises for a bad notebook: each source that fails adds a warning and the next one
-    is tried; the history source always succeeds.
+    is tried; the history source always succeeds. Live and file snapshots are validated
+    against nbformat 4, so the result can always be checkpointed.
     """
     warnings: list[str] = []
     if live is not None:
         snapshot = live.take(cell_id)
         if snapshot is not None:
-            if snapshot.cell_id is None:
-                snapshot.cell_id = _locate_cell(snapshot.notebook, None, raw_cell)
-            return snapshot
+            from .checkpoint import validate_notebook
+
+            try:
+                # Cheap after the first run: only changed cells are validated again.
+                validate_notebook(snapshot.notebook)
+            except InvalidInput as exc:
+                warnings.append(f"The notebook sent by the frontend was unusable: {exc}")
+            else:
+                if snapshot.cell_id is None:
+                    snapshot.cell_id = _locate_cell(snapshot.notebook, None, raw_cell)
+                return snapshot
 
     path = session_path(shell)
     if path and path.endswith(".ipynb"):

@@ -148,7 +148,18 @@ def test_store_growth_over_many_runs_of_a_changing_cell(blobs, runs):
     assert growth / (runs - 1) < 3_000
 
 
-def test_recheckpointing_a_200_cell_notebook_with_one_change_is_cheap(blobs):
+class CountingBlobStore(LocalBlobStore):
+    """The real store, counting writes: the cost that must not grow with notebook size."""
+
+    puts = 0
+
+    def put_bytes(self, data: bytes) -> str:
+        self.puts += 1
+        return super().put_bytes(data)
+
+
+def test_recheckpointing_a_200_cell_notebook_with_one_change_is_cheap(tmp_path):
+    blobs = CountingBlobStore(tmp_path / "objects")
     nb = new_notebook()
     for i in range(200):
         cell = new_code_cell(f"x{i} = {i}\nprint(x{i})", execution_count=i + 1)
@@ -158,11 +169,16 @@ def test_recheckpointing_a_200_cell_notebook_with_one_change_is_cheap(blobs):
         nb.cells.append(cell)
     redactor = Redactor()
     store_checkpoint(blobs, nb, redactor=redactor)
-    nb.cells[100].source = "x100 = 'changed'"
-    started = time.perf_counter()
-    store_checkpoint(blobs, nb, redactor=redactor)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 0.1, f"re-checkpoint took {elapsed * 1000:.0f} ms"
+    timings = []
+    for attempt in range(3):
+        nb.cells[101].source = f"x101 = 'changed {attempt}'"
+        blobs.puts = 0
+        started = time.perf_counter()
+        store_checkpoint(blobs, nb, redactor=redactor)
+        timings.append(time.perf_counter() - started)
+        assert blobs.puts == 2, "only the changed cell and the manifest are written"
+    # best of three: robust against a busy CI machine; typically ~10 ms
+    assert min(timings) < 0.1, f"re-checkpoint took {min(timings) * 1000:.0f} ms"
 
 
 def test_a_collected_blob_is_written_again(blobs):
