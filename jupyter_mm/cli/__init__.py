@@ -67,6 +67,17 @@ JSON_SHAPES: dict[str, str] = {
 }
 
 
+def absolute_sqlite_url(url: str) -> str:
+    """``sqlite:///rel/mm.db`` -> ``sqlite:////cwd/rel/mm.db``; other URLs unchanged."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return url
+    path, sep, query = url[len(prefix) :].partition("?")
+    if not path or os.path.isabs(path) or path == ":memory:":
+        return url
+    return prefix + os.path.abspath(path) + sep + query
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage errors as one line, like every other error of the CLI."""
 
@@ -107,6 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.store:
         # Through the environment so that a kernel started by `run` uses the same store.
         os.environ[ENV_STORE] = args.store
+    if os.environ.get(ENV_STORE):
+        # A relative SQLite path means "relative to where I typed the command"; the kernel
+        # of `run` works in the notebook's directory, so pass it on absolute.
+        os.environ[ENV_STORE] = absolute_sqlite_url(os.environ[ENV_STORE])
     try:
         return int(args.func(args))
     except InvalidInput as exc:

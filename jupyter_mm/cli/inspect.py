@@ -150,6 +150,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
         )
     headers = ["ID", "NAME", "STATUS", "START", "DURATION", "NOTEBOOK", "METRICS"]
     print(render_table(headers, table))
+    if any(run.warnings or run.flags for run in runs):
+        print("! = warnings or reproducibility flags; see `jupyter mm show RUN`")
     return 0
 
 

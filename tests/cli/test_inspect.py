@@ -3,12 +3,14 @@ real SQLite store populated through the store API."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from jupyter_mm.cli import JSON_SHAPES, build_parser
+from jupyter_mm.cli import JSON_SHAPES, absolute_sqlite_url, build_parser
+from jupyter_mm.config import ENV_STORE
 
 RUN_KEYS = {
     "id",
@@ -80,7 +82,7 @@ def test_runs_table_lists_newest_first_with_metrics(cli, populated) -> None:
     assert result.code == 0, result.err
     lines = result.out.splitlines()
     assert lines[0].split() == ["ID", "NAME", "STATUS", "START", "DURATION", "NOTEBOOK", "METRICS"]
-    assert [line.split()[0] for line in lines[1:]] == [
+    assert [line.split()[0] for line in lines[1:-1]] == [
         populated.failed[:10],
         populated.second[:10],
         populated.first[:10],
@@ -88,7 +90,8 @@ def test_runs_table_lists_newest_first_with_metrics(cli, populated) -> None:
     first_row = lines[3]
     assert "logreg-c1" in first_row and "2.5 s" in first_row
     assert "accuracy=0.91" in first_row and "loss=0.3333" in first_row
-    assert "finished !" in first_row  # flags/warnings are marked
+    assert "finished !" in first_row  # flags/warnings are marked, and the mark explained
+    assert lines[-1].startswith("! = warnings or reproducibility flags")
 
 
 def test_runs_filters_limit_and_json_shape(cli, populated) -> None:
@@ -247,3 +250,16 @@ def test_diff_text_and_json(cli, populated) -> None:
     ignoring = cli("diff", populated.first, populated.second, "--ignore-outputs", "--json")
     assert ignoring.code == 0
     one_error_line(cli("diff", populated.first, "ZZZZZZZZ"), 1)
+
+
+def test_a_relative_sqlite_store_is_made_absolute_for_the_kernel(
+    cli, populated, monkeypatch
+) -> None:
+    # `run` starts its kernel in the notebook's directory: a relative path must not move.
+    relative = os.path.relpath(populated.root / "mm.db")
+    result = cli("--store", f"sqlite:///{relative}", "runs", "--json")
+    assert result.code == 0, result.err
+    assert result.json()["count"] == 3
+    assert os.environ[ENV_STORE] == f"sqlite:///{populated.root / 'mm.db'}"
+    assert absolute_sqlite_url("postgresql://u@h/db") == "postgresql://u@h/db"
+    assert absolute_sqlite_url("sqlite:////abs/mm.db") == "sqlite:////abs/mm.db"
