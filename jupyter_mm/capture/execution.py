@@ -164,11 +164,11 @@ def compute_flags(
     """
     cells = list(notebook.get("cells", []))
     code = [(i, c) for i, c in enumerate(cells) if c.get("cell_type") == "code"]
-    current_hash = {c.get("id"): source_hash(_cell_source(c)) for _, c in code}
+    current_hash = {i: source_hash(_cell_source(c)) for i, c in code}
     by_id = {c.get("id"): i for i, c in code if c.get("id")}
     by_hash: dict[str, list[int]] = {}
-    for i, c in code:
-        by_hash.setdefault(source_hash(_cell_source(c)), []).append(i)
+    for i, digest in current_hash.items():
+        by_hash.setdefault(digest, []).append(i)
 
     # When no logged id appears in the notebook the two id spaces are unrelated (e.g. a
     # 4.4 notebook whose ids JupyterLab invents per session): fall back to sources only.
@@ -219,7 +219,7 @@ def compute_flags(
         flags.extend(reversed(out_of_order))
 
     for index, cell in code:
-        if index in last_hash and last_hash[index] != current_hash[cell.get("id")]:
+        if index in last_hash and last_hash[index] != current_hash[index]:
             flags.append(
                 ReproFlag(
                     "edited_since_run",

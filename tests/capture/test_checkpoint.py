@@ -286,3 +286,14 @@ def test_missing_manifest_and_foreign_blob_are_integrity_errors(blobs):
         load_checkpoint(blobs, foreign)
     with pytest.raises(IntegrityError):
         checkpoint_digests(blobs, foreign)
+
+
+def test_nbformat_4_4_notebook_round_trips(blobs):
+    nb = rich_notebook()
+    nb.nbformat_minor = 4
+    for cell in nb.cells:
+        del cell["id"]
+    nbformat.validate(nb)
+    digest, _, _ = store_checkpoint(blobs, nb)
+    loaded = load_checkpoint(blobs, digest)
+    assert loaded == nb and loaded.nbformat_minor == 4

@@ -225,3 +225,23 @@ def test_describe_cell_truncates_long_first_lines():
     cell = new_code_cell("\n\n" + "x" * 80 + "\nsecond line")
     assert describe_cell(0, cell) == f"cell 1 (`{'x' * 39}…`)"
     assert describe_cell(4, new_code_cell("")) == "cell 5"
+
+
+def test_nbformat_4_4_notebook_without_cell_ids(shell):
+    """Old notebooks have no cell ids; JupyterLab still sends its own ids for them."""
+    nb = notebook("a = 1", "b = 2", "import os", "print(a + b)")
+    nb.nbformat_minor = 4
+    for cell in nb.cells:
+        del cell["id"]
+    nbformat.validate(nb)
+    recorder = ExecutionRecorder(shell)
+    recorder.register()
+    for index, session_id in ((2, "lab-b"), (1, "lab-a"), (4, "lab-print")):
+        shell.run_cell(nb.cells[index].source, store_history=True, cell_id=session_id)
+    flags = compute_flags(recorder.entries(), nb, None)
+    assert [(f.kind, f.cell_id) for f in flags] == [
+        ("out_of_order", None),
+        ("never_run_above", None),
+    ]
+    assert flags[0].message.startswith("Cell 2 (`a = 1`) last ran after cell 3 (`b = 2`)")
+    assert flags[1].message.startswith("Cell 4 (`import os`)")
