@@ -74,3 +74,17 @@ def test_an_unreachable_server_is_a_one_line_store_error(tmp_path):
     assert message.startswith("Cannot open the jupyter-mm store at postgresql://bob:***@127.0.0.1")
     assert "hunter2" not in message
     assert "\n" not in message
+
+
+def test_check_integrity_reports_dangling_rows(postgres_url, tmp_path):
+    with open_store(_location(postgres_url, tmp_path)) as store:
+        assert store.check_integrity() == []
+        with psycopg.connect(postgres_url) as conn:
+            # a superuser can switch off foreign-key triggers, as a bad restore would
+            conn.execute("SET session_replication_role = replica")
+            conn.execute(
+                "INSERT INTO metrics (run_id, name, step, timestamp, value) "
+                "VALUES ('01GHOST', 'loss', 0, 0, 1)"
+            )
+        problems = store.check_integrity()
+    assert problems == ["1 row(s) of metrics name a missing runs row (run_id)."]

@@ -17,7 +17,7 @@ from store_workers import open_fresh, run_at_once, write_runs
 
 from jupyter_mm import ids
 from jupyter_mm.config import ENV_STORE, MMConfig
-from jupyter_mm.entities import Run
+from jupyter_mm.entities import Param, Run
 from jupyter_mm.errors import InvalidInput, StoreError, StoreVersionError
 from jupyter_mm.store import open_store
 
@@ -233,3 +233,36 @@ def test_store_urls_and_resolution(tmp_path, monkeypatch):
     # found again from below, without creating a second store
     with open_store(cwd=project / "sub", create=False) as store:
         assert store.schema_version() == "0001"
+
+
+def test_check_integrity_reports_rows_naming_missing_runs(tmp_store):
+    run = tmp_store.create_run(Run(id=ids.new_id(), start_time=time.time()))
+    raw = _raw(_db_file(tmp_store))  # foreign keys are off by default in plain sqlite3
+    raw.execute("INSERT INTO params (run_id, name, value) VALUES ('01GHOST', 'lr', '1')")
+    raw.execute(f"UPDATE runs SET environment_id = 'env-gone' WHERE id = '{run.id}'")
+    problems = tmp_store.check_integrity()
+    assert any("params" in p and "runs" in p for p in problems), problems
+    assert any("environments" in p for p in problems), problems
+
+
+def test_one_store_shared_by_threads(tmp_store):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def record(worker: int) -> None:
+        for i in range(20):
+            run = tmp_store.create_run(Run(id=ids.new_id(), start_time=time.time()))
+            tmp_store.log_batch(run.id, params=[Param("w", str(worker)), Param("i", str(i))])
+            tmp_store.search_runs(limit=5)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(record, range(8)))
+    assert len(tmp_store.search_runs(limit=1000).runs) == 160
+    assert (
+        sum(
+            len(p)
+            for p in tmp_store.params_of(
+                r.id for r in tmp_store.search_runs(limit=1000).runs
+            ).values()
+        )
+        == 320
+    )
