@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from ..config import ENV_STORE
 from ..errors import InvalidInput, MMError
 from . import execute, inspect, maintenance
+from ._common import HelpFormatter
 
 PROG = "jupyter mm"
 
@@ -92,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  jupyter mm run train.ipynb -p C=0.5\n  jupyter mm runs\n"
         "  jupyter mm show latest\n  jupyter mm diff 01JD3K latest\n"
         "  jupyter mm checkout latest -o restored.ipynb\n  jupyter mm verify",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "--store",

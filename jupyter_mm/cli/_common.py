@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import textwrap
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -16,7 +17,28 @@ if TYPE_CHECKING:
     from ..store.abstract import AbstractStore
 
 SHORT_ID = 10
-EPILOG_CLASS = argparse.RawDescriptionHelpFormatter
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Wraps descriptions to the terminal paragraph by paragraph (blank-line separated), but
+    keeps indented lines (the examples) as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        out: list[str] = []
+        for paragraph in text.split("\n\n"):
+            lines = paragraph.splitlines()
+            if any(line.startswith(" ") for line in lines):
+                out.append("\n".join(indent + line for line in lines))
+            else:
+                out.append(
+                    textwrap.fill(
+                        " ".join(lines), width, initial_indent=indent, subsequent_indent=indent
+                    )
+                )
+        return "\n\n".join(out)
+
+
+EPILOG_CLASS = HelpFormatter
 
 
 def open_cli_store(*, cwd: str | os.PathLike[str] | None = None) -> AbstractStore:

@@ -29,6 +29,7 @@ from ._common import (
 )
 
 KEY_METRICS = 3  # metric columns shown in the runs table
+RUN_HELP = "a run id, a unique id prefix (4+ characters) or 'latest'"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -56,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog="examples:\n  jupyter mm show latest\n  jupyter mm show 01JD3K --json",
         formatter_class=EPILOG_CLASS,
     )
-    p.add_argument("run", metavar="RUN")
+    p.add_argument("run", metavar="RUN", help=RUN_HELP)
     add_json_flag(p)
     p.set_defaults(func=cmd_show)
 
@@ -69,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "  jupyter mm diff 01JD3K latest --ignore-outputs --json",
         formatter_class=EPILOG_CLASS,
     )
-    p.add_argument("a", metavar="A", help="the base run")
+    p.add_argument("a", metavar="A", help="the base run (" + RUN_HELP + ")")
     p.add_argument("b", metavar="B", help="the run compared with A")
     p.add_argument(
         "--ignore-outputs", action="store_true", help="compare cell sources and metadata only"
@@ -85,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "  jupyter mm checkout 01JD3K -o train.ipynb --force",
         formatter_class=EPILOG_CLASS,
     )
-    p.add_argument("run", metavar="RUN")
+    p.add_argument("run", metavar="RUN", help=RUN_HELP)
     p.add_argument("-o", "--output", required=True, metavar="PATH", help="notebook to write")
     p.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
     p.set_defaults(func=cmd_checkout)
@@ -99,7 +100,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "  jupyter mm env 01JD3K --json",
         formatter_class=EPILOG_CLASS,
     )
-    p.add_argument("run", metavar="RUN")
+    p.add_argument("run", metavar="RUN", help=RUN_HELP)
     add_json_flag(p)
     p.set_defaults(func=cmd_env)
 
