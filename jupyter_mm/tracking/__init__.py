@@ -27,7 +27,6 @@ from ..ids import new_id
 from . import process as _proc
 from .active import NO_ACTIVE_RUN, ActiveRun, check_name
 from .process import (
-    current_environment,
     default_store,
     describe_exception,
     get_config,
@@ -45,7 +44,6 @@ __all__ = [
     "NO_ACTIVE_RUN",
     "ActiveRun",
     "active_run",
-    "current_environment",
     "default_store",
     "describe_exception",
     "get_config",

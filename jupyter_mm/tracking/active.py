@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from ..entities import RUN_STATUSES, Artifact, DataRef, Metric, Param, Run
 from ..errors import InvalidInput
 from . import process as _proc
-from .process import current_environment, describe_exception, ipython, progress, redact, stat_cache
+from .process import EnvironmentCapture, describe_exception, ipython, progress, redact, stat_cache
 
 if TYPE_CHECKING:
     from ..store.abstract import AbstractStore
@@ -91,6 +91,7 @@ class ActiveRun:
         #: set by the magic once the cell is over: end() flushes right away, so a flush
         #: timer (a thread start) would be wasted
         self.closing = False
+        self._environment: EnvironmentCapture | None = None
         self.reported_line: str | None = None
 
     # -- identity ---------------------------------------------------------------------------
@@ -150,8 +151,13 @@ class ActiveRun:
             self.warn(f"{what}: {describe_exception(exc)}")
 
     def begin(self) -> ActiveRun:
-        """Insert the run into the store and make it the active run."""
+        """Insert the run into the store, start capturing the environment and make the run
+        the active one."""
         if self.store is not None:
+            with self.guard("capturing the environment"):
+                notebook = self.run.notebook_path
+                cwd = os.path.dirname(notebook) if notebook else None
+                self._environment = EnvironmentCapture(cwd if cwd and os.path.isdir(cwd) else None)
             try:
                 self.run = self.store.create_run(self.run)
                 self._created = True
@@ -415,7 +421,9 @@ class ActiveRun:
     # -- environment ------------------------------------------------------------------------
 
     def _record_environment(self) -> None:
-        env = current_environment()
+        if self._environment is None:
+            return
+        env = self._environment.result()
         if self.store is not None and env.id not in _proc.state.stored_environments:
             self.store.put_environment(env)
             _proc.state.stored_environments.add(env.id)

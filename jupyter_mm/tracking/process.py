@@ -2,8 +2,8 @@
 
 The store is opened lazily on first use (importing the package and loading the IPython
 extension cost nothing until a run starts); the configuration, the Redactor, the stat cache
-and the captured environment are likewise built once. "Do nothing twice" is what keeps a
-trivial tracked cell within a few milliseconds.
+and the ids of the environments already stored are likewise kept once per process: doing
+nothing twice is what keeps a trivial tracked cell cheap.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def describe_exception(exc: BaseException) -> str:
 
 class _Process:
     """State shared by every run of this process, created once and reused: the store, the
-    configuration, the redactor, the stat cache and the captured environment."""
+    configuration, the redactor, the stat cache and which environments are stored."""
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
@@ -45,8 +45,6 @@ class _Process:
         self.redactor: Any = None
         self.redactor_error: str | None = None
         self.stat_cache: Any = None
-        self.environment: Any = None
-        self.environment_key: int = -1
         self.stored_environments: set[str] = set()
         self.stack: list[ActiveRun] = []
         self.user = os.environ.get("JUPYTERHUB_USER") or _os_user()
@@ -164,16 +162,43 @@ def progress() -> Any:
     return Progress(delay=get_config().progress_after)
 
 
-def current_environment() -> Any:
-    """The kernel environment, captured once and again only when new modules were imported
-    (their versions are part of the record)."""
-    key = len(sys.modules)
-    with state.lock:
-        if state.environment is None or state.environment_key != key:
-            from ..capture.environment import capture_environment
+def capture_environment_now(cwd: str | None = None) -> Any:
+    """Capture the environment (packages, imported module versions, git state of ``cwd``,
+    allowlisted variables), redacted."""
+    from ..capture.environment import capture_environment
 
-            state.environment = capture_environment(
-                get_config().env_allowlist, os.getcwd(), redactor()
-            )
-            state.environment_key = key
-        return state.environment
+    return capture_environment(get_config().env_allowlist, cwd or os.getcwd(), redactor())
+
+
+class EnvironmentCapture:
+    """The environment of one run, captured on a background thread while the run works.
+
+    The expensive part is git (``rev-parse`` + ``diff``, 10–40 ms): doing it concurrently
+    with the user's cell keeps it off the cell's critical path, and capturing at the start
+    records the code as it was when the run began. Module versions must include what the
+    run itself imported, so :meth:`result` captures again when ``sys.modules`` grew.
+    """
+
+    def __init__(self, cwd: str | None = None) -> None:
+        self.cwd = cwd
+        self.modules = len(sys.modules)
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._work, name="jupyter-mm-environment", daemon=True
+        )
+        self._thread.start()
+
+    def _work(self) -> None:
+        try:
+            self._value = capture_environment_now(self.cwd)
+        except BaseException as exc:  # handed to the run's guard in result()
+            self._error = exc
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        if len(sys.modules) != self.modules:
+            return capture_environment_now(self.cwd)
+        return self._value

@@ -80,6 +80,9 @@ acc * 100
     data = {(Path(d.name).name, d.role) for d in detail.data}
     assert ("train.csv", "input") in data
     assert ("predictions.csv", "output") in data
+    # the environment includes what the cell itself imported
+    assert detail.environment is not None and run.environment_id == detail.environment.id
+    assert "pandas" in detail.environment.modules
     assert card["params"]["lr"] == "0.1" and card["metrics"]["acc"] == 0.75
     assert card["data"]["inputs"] >= 1 and card["data"]["outputs"] == 1
 
