@@ -75,8 +75,12 @@ def ref(name: str, role: str, digest: str) -> DataRef:
 
 @pytest.fixture
 def two_runs(tmp_store):
+    return _two_runs(tmp_store)
+
+
+def _two_runs(store):
     a = record_run(
-        tmp_store,
+        store,
         "baseline",
         nb=notebook("0.1", "loss 0.5\n"),
         params={"lr": "0.1", "epochs": "10", "seed": "1"},
@@ -89,7 +93,7 @@ def two_runs(tmp_store):
         env=environment({"numpy": "1.26.4", "pandas": "2.2.0", "scipy": "1.13.0"}),
     )
     b = record_run(
-        tmp_store,
+        store,
         "tuned",
         nb=notebook("0.01", "loss 0.3\n"),
         params={"lr": "0.01", "epochs": "10", "batch": "64"},
@@ -101,7 +105,7 @@ def two_runs(tmp_store):
         ],
         env=environment({"numpy": "2.0.0", "pandas": "2.2.0", "torch": "2.3.0"}),
     )
-    return tmp_store, a, b
+    return store, a, b
 
 
 def rows(table: list[dict], *keys: str) -> dict[str, tuple]:
@@ -259,3 +263,14 @@ def test_public_diff_uses_the_default_store(two_runs, tmp_path, monkeypatch):
     result = jupyter_mm.diff(a.id, b.id)
     assert result.b.name == "tuned" and result.params
     assert diff(a.id, b.id, store=store).to_dict() == result.to_dict()
+
+
+def test_same_diff_on_sqlite_and_postgresql(store):
+    """The diff only uses the store API, so both backends must give the same answer."""
+    store, a, b = _two_runs(store)
+    payload = diff_runs(store, a.id, b.id).to_dict()
+    assert [r["change"] for r in payload["params"]] == ["added", "same", "changed", "removed"]
+    assert [r["name"] for r in payload["packages"]] == ["numpy", "scipy", "torch"]
+    assert nbdime.patch(diff_runs(store, a.id, b.id).base, payload["notebook"]["diff"]) == (
+        notebook("0.01", "loss 0.3\n")
+    )
