@@ -171,7 +171,6 @@ def _load_notebook(path: Path) -> NotebookNode:
     except (OSError, ValueError, KeyError, nbformat.ValidationError) as exc:
         raise InvalidInput(f"{path} is not a readable notebook: {exc}.") from None
     # Old notebooks (nbformat < 4.5) have no cell ids; snapshots and runs need them.
-    nbformat.validator.normalize(nb)
     for cell in nb.cells:
         if not cell.get("id"):
             cell["id"] = uuid.uuid4().hex[:8]

@@ -256,3 +256,18 @@ def test_snapshots_reach_the_kernel_before_each_tracked_cell(tmp_path: Path) -> 
     # run ids come from the run MIME bundles, in order, attributed to their cells
     assert result.run_ids == ["RUN-A", "RUN-B"]
     assert [c.run_ids for c in result.cells][-2:] == [["RUN-A"], ["RUN-B"]]
+
+
+def test_cells_of_an_old_notebook_get_ids(tmp_path: Path) -> None:
+    from jupyter_mm.runner import _load_notebook
+
+    old = new_notebook(cells=[new_code_cell("1"), new_markdown_cell("m")])
+    old.nbformat_minor = 4
+    for cell in old.cells:
+        del cell["id"]
+    path = tmp_path / "old.ipynb"
+    path.write_text(json.dumps(old))
+    nb = _load_notebook(path)
+    assert nb.nbformat_minor == 5 and all(c.id for c in nb.cells)
+    assert len({c.id for c in nb.cells}) == 2
+    nbformat.validate(nb)
