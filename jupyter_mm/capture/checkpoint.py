@@ -165,14 +165,14 @@ def _prepare_output(
 def _store_cell(
     blobs: BlobStore, cell: dict[str, Any], limit: int, redactor: Any | None
 ) -> _StoredCell:
-    red = _Redaction(redactor)
+    # separate trackers: the same rule may fire in the source and in the outputs
+    in_source, in_outputs = _Redaction(redactor), _Redaction(redactor)
     refs: list[str] = []
     stored = dict(cell)
-    stored["source"] = red.text(cell.get("source", ""))
-    source_rules = frozenset(red.rules)
+    stored["source"] = in_source.text(cell.get("source", ""))
     if "outputs" in cell:
         stored["outputs"] = [
-            _prepare_output(blobs, o, limit, red, refs) for o in cell.get("outputs") or []
+            _prepare_output(blobs, o, limit, in_outputs, refs) for o in cell.get("outputs") or []
         ]
     if cell.get("attachments"):
         stored["attachments"] = {
@@ -180,7 +180,7 @@ def _store_cell(
             for name, bundle in cell["attachments"].items()
         }
     digest = blobs.put_bytes(canonical_json(stored))
-    return _StoredCell(digest, tuple(refs), source_rules, frozenset(red.rules - source_rules))
+    return _StoredCell(digest, tuple(refs), frozenset(in_source.rules), frozenset(in_outputs.rules))
 
 
 def _redaction_flags(stored: _StoredCell, cell_id: str | None, index: int) -> list[ReproFlag]:

@@ -227,6 +227,14 @@ def test_secrets_never_reach_the_store(blobs):
     assert "cell 1" in flags[0].message and "aws_access_key_id" in flags[0].message
 
 
+def test_a_secret_in_both_source_and_output_flags_both(blobs):
+    cell = new_code_cell(f'print("{AWS_KEY}")')
+    cell.outputs = [new_output("stream", name="stdout", text=f"{AWS_KEY}\n")]
+    _, _, flags = store_checkpoint(blobs, new_notebook(cells=[cell]), redactor=Redactor())
+    assert [f.kind for f in flags] == ["redacted_source", "redacted_output"]
+    assert AWS_KEY not in all_blob_text(blobs)
+
+
 def test_flags_name_the_cell_where_it_is_now_even_from_the_cache(blobs):
     secret_cell = new_code_cell(f'key = "{AWS_KEY}"')
     nb = new_notebook(cells=[secret_cell])
