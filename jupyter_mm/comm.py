@@ -22,21 +22,35 @@ import threading
 from html import escape
 from typing import Any
 
-from .capture.notebook import COMM_TARGET, LiveSnapshots
 from .entities import DataRef, Run
 from .errors import InvalidInput
 
 log = logging.getLogger(__name__)
 
+#: the same name as ``capture.notebook.COMM_TARGET``; repeated here because importing that
+#: module imports nbformat (seconds, for its JSON-schema machinery), and ``%load_ext`` must
+#: stay instant — nbformat is needed only once a snapshot arrives or a run starts
+COMM_TARGET = "jupyter_mm"
+
 
 class FrontendChannel:
     """The comm target: holds the open comms and the queue of live snapshots."""
 
-    def __init__(self, live: LiveSnapshots | None = None) -> None:
-        self.live = live or LiveSnapshots()
+    def __init__(self, live: Any = None) -> None:
+        self._live = live
         self._comms: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._manager: Any = None
+
+    @property
+    def live(self) -> Any:
+        """The queue of live snapshots (``capture.notebook.LiveSnapshots``), made on first use."""
+        with self._lock:
+            if self._live is None:
+                from .capture.notebook import LiveSnapshots
+
+                self._live = LiveSnapshots()
+            return self._live
 
     @property
     def open_comms(self) -> int:

@@ -117,3 +117,10 @@ def test_card_option_is_configurable_with_config_magic(shell):
     bundles = [output.data for output in captured.outputs]
     assert len(bundles) == 1 and list(bundles[0]) == ["text/plain"]
     assert bundles[0]["text/plain"].startswith("jupyter-mm run 'plain'")
+
+
+def test_comm_target_matches_the_snapshot_protocol():
+    from jupyter_mm.capture.notebook import COMM_TARGET as PROTOCOL_TARGET
+    from jupyter_mm.comm import COMM_TARGET
+
+    assert COMM_TARGET == PROTOCOL_TARGET
