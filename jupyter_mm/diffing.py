@@ -13,7 +13,6 @@ import copy
 import html
 import io
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -213,11 +212,6 @@ def diff_data(a: RunDetail, b: RunDetail) -> list[dict[str, Any]]:
     return rows
 
 
-def _canonical_name(name: str) -> str:
-    # PEP 503: "Scikit_Learn" and "scikit-learn" are one distribution
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def diff_package_versions(
     a: Environment | None, b: Environment | None
 ) -> tuple[list[dict[str, Any]], list[str]]:
@@ -228,17 +222,18 @@ def diff_package_versions(
         return [], [f"No environment was recorded for {which}; packages are not compared."]
     if a.id == b.id:
         return [], []
-    names_a = {_canonical_name(n): n for n in a.packages}
-    names_b = {_canonical_name(n): n for n in b.packages}
-    rows = []
-    for key in sorted(set(names_a) | set(names_b)):
-        va = a.packages[names_a[key]] if key in names_a else None
-        vb = b.packages[names_b[key]] if key in names_b else None
-        change = _change(va, vb)
-        if change != SAME:
-            name = names_b.get(key) or names_a[key]
-            rows.append({"name": name, "a": va, "b": vb, "change": change})
-    return rows, []
+    from .capture.environment import diff_packages
+
+    result = diff_packages(a, b)
+    rows = [{"name": n, "a": None, "b": v, "change": ADDED} for n, v in result["added"].items()]
+    rows += [
+        {"name": n, "a": v, "b": None, "change": REMOVED} for n, v in result["removed"].items()
+    ]
+    rows += [
+        {"name": n, "a": va, "b": vb, "change": CHANGED}
+        for n, (va, vb) in result["changed"].items()
+    ]
+    return sorted(rows, key=lambda row: row["name"].lower()), []
 
 
 # -- the notebook part ------------------------------------------------------------------------

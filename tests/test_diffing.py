@@ -274,3 +274,18 @@ def test_same_diff_on_sqlite_and_postgresql(store):
     assert nbdime.patch(diff_runs(store, a.id, b.id).base, payload["notebook"]["diff"]) == (
         notebook("0.01", "loss 0.3\n")
     )
+
+
+def test_package_names_match_across_spellings(tmp_store):
+    common = dict(nb=None, params={}, metrics=[], data=[])
+    a = record_run(
+        tmp_store, "a", env=environment({"scikit_learn": "1.4.0", "Pillow": "10"}), **common
+    )
+    b = record_run(
+        tmp_store, "b", env=environment({"scikit-learn": "1.5.0", "pillow": "10"}), **common
+    )
+    result = diff_runs(tmp_store, a.id, b.id)
+    assert result.packages == [
+        {"name": "scikit-learn", "a": "1.4.0", "b": "1.5.0", "change": "changed"}
+    ]
+    assert diff_runs(tmp_store, a.id, a.id).packages == []
