@@ -34,6 +34,7 @@ class PostgresServer:
     user: str
 
     def url(self, database: str) -> str:
+        """The connection URL of ``database`` on this server."""
         return f"postgresql://{self.user}@{self.host}:{self.port}/{database}"
 
     def admin(self, sql: str) -> None:
@@ -117,6 +118,12 @@ def sqlite_location(base: Path) -> StoreLocation:
         artifact_root=str(directory / OBJECTS_DIR),
         directory=directory,
     )
+
+
+@pytest.fixture
+def local_location(tmp_path: Path) -> StoreLocation:
+    """Where a fresh local store goes: ``tmp_path/.jupyter_mm`` (not opened yet)."""
+    return sqlite_location(tmp_path)
 
 
 @pytest.fixture

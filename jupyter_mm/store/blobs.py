@@ -126,7 +126,7 @@ def blob_missing(digest: str) -> NotFound:
     return NotFound(f"Blob {digest} is not in the object store.")
 
 
-class _Progress:
+class ByteProgress:
     """A tqdm bar over bytes when asked for, else a no-op (tqdm is imported lazily)."""
 
     def __init__(self, enabled: bool, total: int | None, label: str) -> None:
@@ -145,7 +145,7 @@ class _Progress:
             self._bar.close()
 
 
-def read_chunks(src: BinaryIO, progress: _Progress) -> Iterator[bytes]:
+def read_chunks(src: BinaryIO, progress: ByteProgress) -> Iterator[bytes]:
     """Yield ``CHUNK_SIZE`` chunks of ``src``, advancing ``progress``."""
     while True:
         chunk = src.read(CHUNK_SIZE)

@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 from ..errors import StoreError
 from .blobs import (
     BlobStore,
-    _Progress,
+    ByteProgress,
     blob_missing,
     check_digest,
     failpoint,
@@ -81,7 +81,7 @@ class FsspecBlobStore(BlobStore):
         """Copy the local file ``path`` in, hashing while uploading (one read of the source)."""
         src, total = open_source(path)
         tmp = posixpath.join(self._base, temp_name("upload"))
-        bar = _Progress(progress, total, posixpath.basename(path))
+        bar = ByteProgress(progress, total, posixpath.basename(path))
         hasher = new_hasher()
         size = 0
         try:
@@ -134,7 +134,7 @@ class FsspecBlobStore(BlobStore):
         """Re-hash the blob; True when its content still matches its name."""
         hasher = new_hasher()
         with self.open(digest) as src:
-            for chunk in read_chunks(src, _Progress(False, None, "")):
+            for chunk in read_chunks(src, ByteProgress(False, None, "")):
                 hasher.update(chunk)
         return hasher.hexdigest() == digest
 

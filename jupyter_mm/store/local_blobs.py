@@ -17,7 +17,7 @@ from typing import BinaryIO
 from ..errors import StoreError
 from .blobs import (
     BlobStore,
-    _Progress,
+    ByteProgress,
     blob_missing,
     check_digest,
     failpoint,
@@ -111,7 +111,7 @@ class LocalBlobStore(BlobStore):
         """
         src, total = open_source(path)
         tmp_path = os.path.join(self.root, temp_name("upload"))
-        bar = _Progress(progress, total, os.path.basename(path))
+        bar = ByteProgress(progress, total, os.path.basename(path))
         hasher = new_hasher()
         size = 0
         try:
@@ -167,7 +167,7 @@ class LocalBlobStore(BlobStore):
         """Re-hash the blob; True when its content still matches its name."""
         hasher = new_hasher()
         with self.open(digest) as src:
-            for chunk in read_chunks(src, _Progress(False, None, "")):
+            for chunk in read_chunks(src, ByteProgress(False, None, "")):
                 hasher.update(chunk)
         return hasher.hexdigest() == digest
 

@@ -8,7 +8,6 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from conftest import sqlite_location
 from sqlalchemy import inspect
 
 from jupyter_mm.errors import InvalidInput
@@ -38,8 +37,8 @@ def test_migrated_schema_matches_the_models(store):
     assert differences == []
 
 
-def test_downgrade_to_empty_then_reopen_recreates_the_schema(tmp_path):
-    location = sqlite_location(tmp_path)
+def test_downgrade_to_empty_then_reopen_recreates_the_schema(local_location):
+    location = local_location
     with open_store(location) as store:
         with store._writer.begin() as conn:
             command.downgrade(_alembic_config(conn), "base")
@@ -50,8 +49,8 @@ def test_downgrade_to_empty_then_reopen_recreates_the_schema(tmp_path):
         assert store.check_integrity() == []
 
 
-def test_an_empty_database_is_not_created_when_create_is_false(tmp_path):
-    location = sqlite_location(tmp_path)
+def test_an_empty_database_is_not_created_when_create_is_false(local_location, tmp_path):
+    location = local_location
     db = tmp_path / ".jupyter_mm" / "mm.db"
     db.touch()  # an empty file is a valid, empty SQLite database
     with pytest.raises(InvalidInput, match="no jupyter-mm store"):

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import sqlite_location
 from store_workers import open_fresh, run_at_once, write_runs
 
 from jupyter_mm import ids
@@ -31,9 +30,9 @@ def _db_file(store) -> Path:
     return Path(store._engine.url.database)
 
 
-def test_connections_use_wal_foreign_keys_normal_sync_and_busy_timeout(tmp_path):
+def test_connections_use_wal_foreign_keys_normal_sync_and_busy_timeout(local_location):
     config = MMConfig(busy_timeout=7.5)
-    with open_store(sqlite_location(tmp_path), config=config) as store:
+    with open_store(local_location, config=config) as store:
         assert _raw(_db_file(store)).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         with store._engine.connect() as conn:
             pragma = {
@@ -59,8 +58,8 @@ def test_write_transactions_take_the_write_lock_at_begin(tmp_store):
         other.execute("BEGIN IMMEDIATE")
 
 
-def test_a_writer_waits_for_the_lock_then_fails_with_a_clear_error(tmp_path):
-    location = sqlite_location(tmp_path)
+def test_a_writer_waits_for_the_lock_then_fails_with_a_clear_error(local_location):
+    location = local_location
     open_store(location).close()
     with open_store(location, config=MMConfig(busy_timeout=0.3)) as store:
         holder = _raw(Path(location.url[len("sqlite:///") :]))
@@ -77,8 +76,8 @@ def test_a_writer_waits_for_the_lock_then_fails_with_a_clear_error(tmp_path):
 # -- several processes -----------------------------------------------------------------------
 
 
-def test_concurrent_writers_from_four_processes(tmp_path):
-    location = sqlite_location(tmp_path)
+def test_concurrent_writers_from_four_processes(local_location):
+    location = local_location
     open_store(location).close()
     outcomes = dict(run_at_once(write_runs, 4, location, 50))
     assert outcomes == {w: "ok" for w in range(4)}
@@ -93,8 +92,8 @@ def test_concurrent_writers_from_four_processes(tmp_path):
     assert counts == {"runs": 200, "params": 600, "metrics": 2000}
 
 
-def test_eight_processes_opening_one_fresh_store_create_it_once(tmp_path):
-    location = sqlite_location(tmp_path)
+def test_eight_processes_opening_one_fresh_store_create_it_once(local_location):
+    location = local_location
     assert not Path(location.url[len("sqlite:///") :]).exists()
     outcomes = run_at_once(open_fresh, 8, location)
     assert [status for status, _, _ in outcomes] == ["ok"] * 8
@@ -105,8 +104,8 @@ def test_eight_processes_opening_one_fresh_store_create_it_once(tmp_path):
 # -- opening -----------------------------------------------------------------------------------
 
 
-def test_reopening_an_up_to_date_store_is_cheap_and_skips_alembic(tmp_path):
-    location = sqlite_location(tmp_path)
+def test_reopening_an_up_to_date_store_is_cheap_and_skips_alembic(local_location):
+    location = local_location
     open_store(location).close()
     # a fresh process, as a kernel on its first tracked cell; imports are paid once per
     # process, so the open itself is timed on the second call
@@ -131,8 +130,8 @@ def test_reopening_an_up_to_date_store_is_cheap_and_skips_alembic(tmp_path):
     assert float(elapsed) < 0.05, f"opening took {float(elapsed) * 1000:.0f} ms"
 
 
-def test_newer_schema_is_refused_and_left_untouched(tmp_path):
-    location = sqlite_location(tmp_path)
+def test_newer_schema_is_refused_and_left_untouched(local_location):
+    location = local_location
     with open_store(location) as store:
         db = _db_file(store)
     _raw(db).execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
@@ -145,8 +144,8 @@ def test_newer_schema_is_refused_and_left_untouched(tmp_path):
     assert version == [("9999_from_the_future",)]
 
 
-def test_a_file_that_is_not_a_database_is_refused_and_kept(tmp_path):
-    location = sqlite_location(tmp_path)
+def test_a_file_that_is_not_a_database_is_refused_and_kept(local_location):
+    location = local_location
     db = Path(location.url[len("sqlite:///") :])
     content = b"these are my notes, not a database\n" * 200
     db.write_bytes(content)
@@ -189,8 +188,8 @@ def test_an_unwritable_directory_is_a_store_error(tmp_path):
     assert not (target / "sub").exists()
 
 
-def test_runs_of_dead_processes_become_crashed_on_open(tmp_path):
-    location = sqlite_location(tmp_path)
+def test_runs_of_dead_processes_become_crashed_on_open(local_location):
+    location = local_location
     dead_pid = int(
         subprocess.run(
             [sys.executable, "-c", "import os; print(os.getpid())"],

@@ -9,9 +9,6 @@ InvalidInput, everything else StoreError, each with a one-line message.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -48,6 +45,7 @@ from .models import (
     RunBlobRow,
     RunRow,
 )
+from .paging import decode_token, encode_token, like_escape
 
 RUNS: Table = RunRow.__table__  # type: ignore[assignment]
 PARAMS: Table = ParamRow.__table__  # type: ignore[assignment]
@@ -88,34 +86,9 @@ def _first_line(exc: DBAPIError) -> str:
     return (str(exc.orig).strip().splitlines() or ["unknown database error"])[0].rstrip(".")
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), IN_CHUNK):
         yield items[start : start + IN_CHUNK]
-
-
-def encode_token(order: str, start_time: float, run_id: str) -> str:
-    """The opaque page token: base64 of the last row's (start_time, id) and the order."""
-    raw = json.dumps([order, start_time, run_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_token(token: str, order: str) -> tuple[float, str]:
-    """(start_time, id) from a page token of the same order. Raises InvalidInput."""
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        token_order, start_time, run_id = json.loads(raw)
-        if token_order != order or not isinstance(run_id, str):
-            raise ValueError
-        return float(start_time), convert.check_run_id(run_id)
-    except (ValueError, TypeError, binascii.Error, InvalidInput, UnicodeDecodeError):
-        raise InvalidInput(
-            "The page token is malformed or belongs to another listing; start again from "
-            "the first page."
-        ) from None
 
 
 class SqlStore(AbstractStore):
@@ -252,7 +225,7 @@ class SqlStore(AbstractStore):
                 raise InvalidInput(
                     f"Run reference {ref!r} is too short; give at least 4 characters of the id."
                 )
-            pattern = _like_escape(ref.lower()) + "%"
+            pattern = like_escape(ref.lower()) + "%"
             query = (
                 select(RUNS)
                 .where(func.lower(RUNS.c.id).like(pattern, escape="\\"))
@@ -334,7 +307,7 @@ class SqlStore(AbstractStore):
         if status is not None:
             query = query.where(RUNS.c.status == status)
         if text:
-            needle = _like_escape(text.lower())
+            needle = like_escape(text.lower())
             query = query.where(
                 or_(
                     func.lower(RUNS.c.name).like(f"%{needle}%", escape="\\"),
