@@ -263,6 +263,8 @@ class TrackMagics(Magics):
         for item in args.data:
             path = os.path.abspath(os.path.expanduser(item))
             if os.path.exists(path):
+                if not os.access(path, os.R_OK):
+                    raise UsageError(f"%%track: --data {item} cannot be read (permission denied).")
                 data_paths.append(path)
             elif item.isidentifier() and (item in namespace or item in assigned):
                 data_vars.append(item)

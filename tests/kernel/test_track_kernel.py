@@ -299,3 +299,15 @@ def test_mm_runs_lists_recent_runs(kernel):
     assert html.count("<tr") >= 3 and "status" in html
     bad = execute(kernel, "%mm frobnicate")
     assert bad.reply["ename"] == "UsageError"
+
+
+def test_mm_show_displays_a_recorded_run(kernel):
+    recorded = execute(kernel, "%%track -n shown -q\nshown_value = 3")
+    assert recorded.cards == []  # -q: no card
+    result = execute(kernel, "%mm show latest")
+    assert result.status == "ok", result.errors
+    card = card_of(result)
+    assert (card["name"], card["status"]) == ("shown", "finished")
+    assert card["params"] == {"shown_value": "3"}
+    missing = execute(kernel, "%mm show ZZZZZZZZ")
+    assert missing.reply["ename"] == "UsageError" and "ZZZZZZZZ" in missing.reply["evalue"]
