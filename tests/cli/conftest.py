@@ -147,12 +147,8 @@ def _record(store, name: str, c_value: float, model_bytes: bytes, env: Environme
     return store.update_run(run)
 
 
-@pytest.fixture
-def populated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Populated:
-    root = tmp_path / "store"
-    root.mkdir()
-    url = f"sqlite:///{root / 'mm.db'}"
-    monkeypatch.setenv(ENV_STORE, url)
+def populate(url: str, root: Path) -> Populated:
+    """Record three runs in the store at ``url`` through the store API."""
     info = Populated(url=url, root=root)
     with open_store(url) as store:
         env_a = _environment({"numpy": "2.1.0", "scikit-learn": "1.5.2", "pandas": "2.2.3"})
@@ -168,3 +164,24 @@ def populated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Populated:
         info.checkpoint_digest = first.checkpoint_digest or ""
         info.environment_id = env_a.id
     return info
+
+
+@pytest.fixture
+def populated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Populated:
+    """Three runs in a SQLite store named by ``JUPYTER_MM_STORE``."""
+    root = tmp_path / "store"
+    root.mkdir()
+    url = f"sqlite:///{root / 'mm.db'}"
+    monkeypatch.setenv(ENV_STORE, url)
+    return populate(url, root)
+
+
+@pytest.fixture
+def populated_postgres(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres_url: str
+) -> Populated:
+    """The same three runs in a fresh PostgreSQL database (blobs in a local directory)."""
+    root = tmp_path / "objects"
+    monkeypatch.setenv(ENV_STORE, postgres_url)
+    monkeypatch.setenv(ENV_ARTIFACTS, str(root))
+    return populate(postgres_url, root)
