@@ -225,14 +225,22 @@ class SqlStore(AbstractStore):
                 raise InvalidInput(
                     f"Run reference {ref!r} is too short; give at least 4 characters of the id."
                 )
-            pattern = like_escape(ref.lower()) + "%"
-            query = (
-                select(RUNS)
-                .where(func.lower(RUNS.c.id).like(pattern, escape="\\"))
-                .order_by(*newest)
-                .limit(6)
-            )
-            rows = conn.execute(query).mappings().all()
+            if not ref.isalnum() or not ref.isascii():
+                raise NotFound(f"No run matches {ref!r}.")
+            found: dict[str, Any] = {}
+            for prefix in dict.fromkeys((ref.upper(), ref)):  # ULIDs are upper case
+                if self._dialect == "sqlite":
+                    # SQLite compares bytewise, so ids starting with an alphanumeric prefix
+                    # sort in [prefix, prefix + DEL): a range the primary key index answers
+                    # (its LIKE would scan the table)
+                    match = and_(RUNS.c.id >= prefix, RUNS.c.id < prefix + "\x7f")
+                else:
+                    # locale collations ignore DEL, so PostgreSQL gets a plain LIKE
+                    match = RUNS.c.id.startswith(prefix)
+                query = select(RUNS).where(match).order_by(*newest).limit(6)
+                for row in conn.execute(query).mappings():
+                    found[row["id"]] = row
+            rows = list(found.values())
         if not rows:
             raise NotFound(f"No run matches {ref!r}.")
         if len(rows) > 1:
