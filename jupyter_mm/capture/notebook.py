@@ -29,6 +29,9 @@ from nbformat import NotebookNode
 
 from ..errors import InvalidInput
 
+#: notebook metadata key set on notebooks rebuilt from the session history
+HISTORY_MARKER = "jupyter_mm"
+
 #: comm target the lab extension and ``jupyter mm run`` open on the kernel
 COMM_TARGET = "jupyter_mm"
 
@@ -257,6 +260,8 @@ def history_notebook(shell: Any, *, cell_id: str | None, raw_cell: str) -> Noteb
     cells.append(current)
     notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata["language_info"] = {"name": "python"}
+    # Marks the notebook as the execution order itself (see execution.compute_flags).
+    notebook.metadata[HISTORY_MARKER] = {"reconstructed_from": "history"}
     return notebook
 
 

@@ -245,3 +245,19 @@ def test_nbformat_4_4_notebook_without_cell_ids(shell):
     ]
     assert flags[0].message.startswith("Cell 2 (`a = 1`) last ran after cell 3 (`b = 2`)")
     assert flags[1].message.startswith("Cell 4 (`import os`)")
+
+
+def test_a_notebook_rebuilt_from_history_has_no_flags(shell):
+    from jupyter_mm.capture.notebook import capture_notebook
+
+    recorder = ExecutionRecorder(shell)
+    recorder.register()
+    for source in ("a = 1", "b = a + 1", "a = 1", "c = b"):
+        shell.run_cell(source, store_history=True, cell_id=f"lab-{source[0]}")
+    snap = capture_notebook(shell, cell_id="lab-c", raw_cell="c = b", live=None)
+    assert snap.source == "history"
+    assert [c.source for c in snap.notebook.cells] == ["a = 1", "b = a + 1", "a = 1", "c = b"]
+    assert compute_flags(recorder.entries(), snap.notebook, snap.cell_id) == []
+    # the same cells as a real notebook do show the re-run
+    del snap.notebook.metadata["jupyter_mm"]
+    assert [f.kind for f in compute_flags(recorder.entries(), snap.notebook, snap.cell_id)]
