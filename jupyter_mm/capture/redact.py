@@ -9,9 +9,9 @@ replaced so the code stays readable.
 Speed: notebooks with megabytes of output pass through here on every tracked run, and a
 regex that has to be tried at every position of the text runs at only ~20 MB/s in
 Python's ``re``. So every rule's pattern *starts with* one of its literal keywords: the
-keywords are found with ``str.find`` (GB/s), and the pattern is only tried, with
-``match``, where a keyword occurs. Case-insensitive rules search a lower-cased copy (same
-indices; text whose lower-casing changes its length falls back to a full regex scan).
+keywords are found with ``str.find`` (GB/s) in one lower-cased copy of the text (same
+indices; text whose lower-casing changes its length falls back to full regex scans), and
+the pattern is only tried, with ``match``, where a keyword occurs.
 All rules' matches are collected on the original text first; where two overlap, the rule
 listed first wins, then the text is rebuilt once.
 
@@ -244,24 +244,51 @@ class Redactor:
 
     def __init__(self, rules: tuple[Rule, ...] = RULES) -> None:
         self.rules = rules
-        self._compiled = [(rule, re.compile(rule.pattern)) for rule in rules]
+        self._compiled = [
+            (rule, re.compile(rule.pattern), tuple(k.lower() for k in rule.keywords))
+            for rule in rules
+        ]
+        # Every keyword is searched for in one lower-cased copy of the text, so keywords
+        # that are prefixes of others ("sk" of "sk-ant-", "auth" of "authorization") are
+        # scanned for once; a longer keyword's hits are filtered from its prefix's.
+        keywords = sorted({k for _, _, kws in self._compiled for k in kws}, key=len)
+        self._parent: dict[str, str | None] = {}
+        for keyword in keywords:
+            prefixes = [k for k in keywords if len(k) < len(keyword) and keyword.startswith(k)]
+            self._parent[keyword] = max(prefixes, key=len) if prefixes else None
+
+    def _positions(self, keyword: str, haystack: str, cache: dict[str, list[int]]) -> list[int]:
+        found = cache.get(keyword)
+        if found is not None:
+            return found
+        parent = self._parent.get(keyword)
+        if parent is not None:
+            found = [
+                p
+                for p in self._positions(parent, haystack, cache)
+                if haystack.startswith(keyword, p)
+            ]
+        else:
+            found = []
+            position = haystack.find(keyword)
+            while position != -1:
+                found.append(position)
+                position = haystack.find(keyword, position + 1)
+        cache[keyword] = found
+        return found
 
     def _spans(self, text: str) -> list[tuple[int, int, str]]:
         """Non-overlapping (start, end, rule name) of secrets in ``text``, sorted."""
         starts: list[int] = []
         accepted: list[tuple[int, int, str]] = []
-        lower: str | None = None
-        for rule, regex in self._compiled:
-            if rule.ignorecase:
-                if lower is None:
-                    lower = text.lower()
-                haystack = lower
+        haystack = text.lower()
+        aligned = len(haystack) == len(text)  # False only when lower() changed the length
+        cache: dict[str, list[int]] = {}
+        for rule, regex, keywords in self._compiled:
+            if aligned:
+                candidates = self._anchored(regex, text, haystack, keywords, rule.back, cache)
             else:
-                haystack = text
-            if len(haystack) != len(text):
-                candidates = (m for m in regex.finditer(text))  # rare: lower() changed length
-            else:
-                candidates = self._anchored(regex, text, haystack, rule.keywords, rule.back)
+                candidates = list(regex.finditer(text))
             for match in candidates:
                 span = _secret_span(rule, match)
                 if span is None:
@@ -277,20 +304,26 @@ class Redactor:
                 accepted.insert(i, (start, end, rule.name))
         return accepted
 
-    @staticmethod
     def _anchored(
-        regex: re.Pattern[str], text: str, haystack: str, keywords: tuple[str, ...], back: int
+        self,
+        regex: re.Pattern[str],
+        text: str,
+        haystack: str,
+        keywords: tuple[str, ...],
+        back: int,
+        cache: dict[str, list[int]],
     ) -> list[re.Match[str]]:
+        """Matches of ``regex`` starting ``back`` characters before a keyword occurrence."""
         matches = []
         for keyword in keywords:
-            position = haystack.find(keyword)
-            while position != -1:
-                match = regex.match(text, position - back) if position >= back else None
+            covered = -1
+            for position in self._positions(keyword, haystack, cache):
+                if position < covered or position < back:
+                    continue
+                match = regex.match(text, position - back)
                 if match is not None and match.end() > position:
                     matches.append(match)
-                    position = haystack.find(keyword, match.end())
-                else:
-                    position = haystack.find(keyword, position + 1)
+                    covered = match.end()
         return matches
 
     def redact_text(self, text: str) -> tuple[str, list[str]]:
