@@ -44,7 +44,7 @@ class RunDiff:
     metrics: list[dict[str, Any]] = field(default_factory=list)
     #: rows ``{"name", "role", "kind", "a", "b", "change"}`` (a/b are digests)
     data: list[dict[str, Any]] = field(default_factory=list)
-    #: rows ``{"name", "a", "b", "change"}`` for distributions that differ only
+    #: rows ``{"name", "a", "b", "change"}``, only for distributions that differ
     packages: list[dict[str, Any]] = field(default_factory=list)
     ignore_outputs: bool = False
     #: why part of the diff is missing (no checkpoint, damaged blob, no environment)
