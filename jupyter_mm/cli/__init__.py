@@ -135,8 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        # `jupyter mm runs | head`: the reader left; not an error worth a traceback.
-        sys.stderr.close()
+        # `jupyter mm runs | head`: the reader left; not an error worth a traceback. Point
+        # stdout at /dev/null so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return 0
 
 
