@@ -138,7 +138,7 @@ def tmp_store(tmp_path: Path) -> Iterator[object]:
         store.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
     """A fresh store on each backend; PostgreSQL blobs live in a local directory too."""
     from jupyter_mm.store import open_store

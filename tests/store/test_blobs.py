@@ -11,7 +11,7 @@ from pathlib import Path
 import blake3
 import pytest
 
-from jupyter_mm.errors import InvalidInput, NotFound
+from jupyter_mm.errors import InvalidInput, NotFound, StoreError
 from jupyter_mm.store import open_blobs
 from jupyter_mm.store.fsspec_blobs import FsspecBlobStore
 from jupyter_mm.store.local_blobs import LocalBlobStore
@@ -198,3 +198,8 @@ def test_crash_before_rename_leaves_no_blob_under_its_final_name(tmp_path, kind,
     assert blobs.put_bytes(data) == digest
     assert blobs.verify(digest)
     assert list(blobs.iter_digests()) == [digest]
+
+
+def test_an_unknown_artifact_protocol_is_a_store_error():
+    with pytest.raises(StoreError, match="no-such-proto://bucket"):
+        open_blobs("no-such-proto://bucket/objects")

@@ -14,6 +14,8 @@ from jupyter_mm.errors import StoreError, StoreVersionError
 from jupyter_mm.store import open_store
 from jupyter_mm.store.sql.engine import SCHEMA_HEAD
 
+pytestmark = pytest.mark.postgres
+
 
 def _location(url: str, tmp_path) -> StoreLocation:
     return StoreLocation(url=url, artifact_root=str(tmp_path / "objects"))
