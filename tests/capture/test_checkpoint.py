@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import secrets
 import time
 
 import nbformat
@@ -23,14 +24,25 @@ from jupyter_mm.capture.checkpoint import (
 )
 from jupyter_mm.capture.redact import Redactor
 from jupyter_mm.errors import IntegrityError, InvalidInput
+from jupyter_mm.store.fsspec_blobs import FsspecBlobStore
 from jupyter_mm.store.local_blobs import LocalBlobStore
 
 AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
 
 
-@pytest.fixture
-def blobs(tmp_path):
-    return LocalBlobStore(tmp_path / "objects")
+@pytest.fixture(params=["local", "fsspec"])
+def blobs(request, tmp_path):
+    """The two blob backends: a local directory, and fsspec (in memory) as teams use for
+    object storage. Checkpoints only use the BlobStore contract, so both must behave alike."""
+    if request.param == "local":
+        yield LocalBlobStore(tmp_path / "objects")
+        return
+    root = f"memory://jupyter-mm-checkpoint-{secrets.token_hex(6)}"
+    store = FsspecBlobStore(root)
+    try:
+        yield store
+    finally:
+        store.fs.rm(root, recursive=True)
 
 
 def png(seed: int, size: int) -> str:
@@ -275,7 +287,8 @@ def test_missing_part_is_an_integrity_error(blobs):
         load_checkpoint(blobs, digest)
 
 
-def test_corrupt_part_is_an_integrity_error(blobs):
+def test_corrupt_part_is_an_integrity_error(tmp_path):
+    blobs = LocalBlobStore(tmp_path / "objects")
     digest, digests, _ = store_checkpoint(blobs, rich_notebook())
     cell = digests[1]
     path = blobs.local_path(cell)
