@@ -125,7 +125,10 @@ def _lookup(namespace: dict[str, Any], dotted: str) -> Any:
     root, *rest = dotted.split(".")
     value = namespace[root]
     for attribute in rest:
-        value = getattr(value, attribute)
+        try:
+            value = getattr(value, attribute)
+        except Exception as exc:  # a property that raises counts as "not set"
+            raise AttributeError(attribute) from exc
     return value
 
 
@@ -421,15 +424,19 @@ class TrackMagics(Magics):
                 self.channel.announce_run(active.id, status)
             if not plan.quiet and active.recorded:
                 self._show_card(active)
-        except Exception as exc:
+        except Exception as exc:  # a bug of ours: still end the run, still one line
             with contextlib.suppress(Exception):
                 import sys
 
-                if active is not None and active.reported_line is None:
+                if active is None:
+                    return
+                reason = f"recording: {tracking.describe_exception(exc)}"
+                if not active.ended:
+                    active.warn(reason)
+                    active.end("finished" if error is None else "failed", report=False)
+                if active.reported_line is None:
                     print(
-                        f"jupyter-mm: run {active.id} recorded partially: "
-                        f"{tracking.describe_exception(exc)}",
-                        file=sys.stderr,
+                        f"jupyter-mm: run {active.id} recorded partially: {reason}", file=sys.stderr
                     )
         finally:
             plan.timings["finish"] = (time.perf_counter() - started) * 1000

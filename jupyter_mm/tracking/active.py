@@ -117,6 +117,10 @@ class ActiveRun:
         return list(self.run.warnings)
 
     @property
+    def ended(self) -> bool:
+        return self._ended
+
+    @property
     def recorded(self) -> bool:
         """False when the run could not be written to the store at all."""
         return self._not_recorded is None and self._created
