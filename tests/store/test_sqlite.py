@@ -265,3 +265,29 @@ def test_one_store_shared_by_threads(tmp_store):
         )
         == 320
     )
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_uses_its_own_connections(tmp_store):
+    first = tmp_store.create_run(Run(id=ids.new_id(), start_time=time.time()))
+    with tmp_store._engine.connect() as conn:  # leaves a used connection in the pool
+        parent_handle = id(conn.connection.dbapi_connection)
+    pid = os.fork()
+    if pid == 0:  # the child: as a multiprocessing worker started from a notebook would
+        try:
+            with tmp_store._engine.connect() as conn:
+                if id(conn.connection.dbapi_connection) == parent_handle:
+                    os._exit(2)  # reused the parent's SQLite handle
+            tmp_store.create_run(Run(id=ids.new_id(), start_time=time.time(), name="child"))
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    with tmp_store._engine.connect() as conn:  # the parent keeps its own connection
+        assert id(conn.connection.dbapi_connection) == parent_handle
+    tmp_store.create_run(Run(id=ids.new_id(), start_time=time.time(), name="parent"))
+    names = {r.name for r in tmp_store.search_runs().runs}
+    assert names == {None, "child", "parent"}
+    assert first.id in {r.id for r in tmp_store.search_runs().runs}
+    assert tmp_store.check_integrity() == []

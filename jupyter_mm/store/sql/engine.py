@@ -21,6 +21,7 @@ processes opening one fresh store at the same moment create it exactly once.
 from __future__ import annotations
 
 import os
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,9 @@ def create_store_engine(url: URL, *, busy_timeout: float) -> Engine:
     """An engine for ``url`` with the SQLite settings described in the module docstring."""
     if url.get_backend_name() != "sqlite":
         # pool_pre_ping: a team server outlives database restarts and idle-connection reapers
-        return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True)
+        _forget_pool_after_fork(engine)
+        return engine
 
     engine = create_engine(
         url,
@@ -97,6 +100,7 @@ def create_store_engine(url: URL, *, busy_timeout: float) -> Engine:
         # hands one connection to two threads at once
         connect_args={"timeout": busy_timeout, "check_same_thread": False},
     )
+    _forget_pool_after_fork(engine)
     timeout_ms = int(busy_timeout * 1000)
 
     @event.listens_for(engine, "connect")
@@ -123,6 +127,21 @@ def create_store_engine(url: URL, *, busy_timeout: float) -> Engine:
             conn.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def _forget_pool_after_fork(engine: Engine) -> None:
+    """A forked child (``multiprocessing`` in a notebook) must not reuse its parent's
+    connections: two processes on one SQLite handle or PostgreSQL socket corrupt each other.
+    The child drops the inherited pool without closing it (the parent still uses it) and
+    opens fresh connections on demand."""
+    ref = weakref.ref(engine)
+
+    def after_fork_in_child() -> None:
+        inherited = ref()
+        if inherited is not None:
+            inherited.dispose(close=False)
+
+    os.register_at_fork(after_in_child=after_fork_in_child)
 
 
 def write_engine(engine: Engine) -> Engine:
