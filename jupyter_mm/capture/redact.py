@@ -403,8 +403,12 @@ class Redactor:
             return self.redact_text(value)[0]
         if isinstance(value, dict):
             return {self.redact_value(k): self.redact_value(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return type(value)(self.redact_value(v) for v in value)
+        if isinstance(value, list):
+            return [self.redact_value(v) for v in value]
+        if isinstance(value, tuple):
+            items = [self.redact_value(v) for v in value]
+            # namedtuples take their fields as separate arguments
+            return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
         return value
 
 

@@ -359,3 +359,15 @@ def test_progress_bar_appears_only_after_the_delay(tmp_path: Path) -> None:
     silent = Progress.quiet().bar(100, "x")
     silent.update(100)
     assert not silent.shown
+
+
+def test_long_hashing_shows_a_byte_progress_bar(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "big.bin"
+    path.write_bytes(os.urandom(20 << 20))
+    hash_file(path, progress=Progress(delay=0))
+    err = capsys.readouterr().err
+    assert "big.bin" in err and "B/s" in err  # a tqdm bar in bytes, labelled with the file
+    hash_file(path, progress=Progress(delay=60))
+    assert capsys.readouterr().err == ""  # finished before the delay: nothing shown

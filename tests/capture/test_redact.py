@@ -6,6 +6,7 @@ import base64
 import os
 import random
 import time
+from collections import namedtuple
 
 import pytest
 
@@ -95,6 +96,8 @@ def test_redact_value_walks_json_like_structures() -> None:
     assert isinstance(out["tuple"], tuple) and GITHUB not in out["tuple"][1]
     assert out["n"] is None and out["flag"] is True
     assert value["params"]["note"].endswith(GITHUB)  # the input is not modified
+    Pair = namedtuple("Pair", "name value")
+    assert redact_value(Pair("x", f"token={GITHUB}")) == Pair("x", "token=‹redacted:github_token›")
 
 
 @pytest.mark.parametrize(
