@@ -34,7 +34,8 @@ MARKER = "‹redacted:{}›"
 
 _B = r"(?<![A-Za-z0-9_-])"  # start boundary for tokens that may contain _ and -
 _E = r"(?![A-Za-z0-9_-])"  # end boundary
-_ASSIGN = r"""["']?\s*(?:=|:=|:|=>)\s*"""
+# the end of a name: optional closing quote and bracket (os.environ["X"] = …), an operator
+_ASSIGN = r"""["']?\]?\s*(?:=|:=|:|=>)\s*"""
 
 
 @dataclass(frozen=True)

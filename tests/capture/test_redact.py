@@ -27,6 +27,20 @@ def test_only_the_value_of_an_assignment_is_replaced() -> None:
     assert hits == ["password_assignment"]
 
 
+@pytest.mark.parametrize(
+    "code",
+    [
+        'os.environ["DB_PASSWORD"] = "hunter22"',
+        "config['client_secret'] = 'hunter22'",
+        'connect(host="db", password="hunter22")',
+        '{"auth": "hunter22"}',
+    ],
+)
+def test_assignment_forms(code: str) -> None:
+    text, hits = redact_text(code)
+    assert "hunter22" not in text and hits == ["password_assignment"]
+
+
 def test_specific_rule_wins_over_generic_and_hits_are_ordered() -> None:
     text, hits = redact_text(f'token = "{GITHUB}"\nurl = "https://bob:pw12@host/x"')
     assert (
