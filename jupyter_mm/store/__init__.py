@@ -122,7 +122,10 @@ def open_store(
     where = str(db_file) if db_file is not None else shown
     if db_file is not None:
         prepare_sqlite_file(db_file, create=create)
-    blobs = open_blobs(location.artifact_root)
+    artifact_root = location.artifact_root
+    if "://" not in artifact_root:
+        artifact_root = str(Path(cwd or os.getcwd(), artifact_root).resolve())
+    blobs = open_blobs(artifact_root)
     engine = create_store_engine(parsed, busy_timeout=config.busy_timeout)
     try:
         ensure_schema(engine, where, create=create)

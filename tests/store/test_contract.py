@@ -427,3 +427,12 @@ def test_healthy_store_has_no_integrity_problems_and_knows_its_schema(store):
     store.log_batch(run.id, params=[Param("a", "1")], metrics=[Metric("m", 1.0)])
     assert store.check_integrity() == []
     assert store.schema_version() == SCHEMA_HEAD
+
+
+def test_incomplete_execution_log_entries_are_refused(store):
+    with pytest.raises(InvalidInput, match="incomplete"):
+        store.create_run(make_run(execution_log=[{"count": 1}]))
+    run = store.create_run(
+        make_run(execution_log=[{"count": 1, "cell_id": None, "source_hash": "h"}])
+    )
+    assert store.get_run(run.id).execution_log == [ExecutionEntry(1, None, "h")]

@@ -217,6 +217,10 @@ def test_store_urls_and_resolution(tmp_path, monkeypatch):
     with open_store("sqlite:///rel/mm.db", cwd=tmp_path) as store:
         assert store.url == f"sqlite:///{tmp_path / 'rel' / 'mm.db'}"
         assert store.blobs.root == str(tmp_path / "rel" / "objects")
+    monkeypatch.setenv("JUPYTER_MM_ARTIFACTS", "blobs-here")
+    with open_store("sqlite:///rel/mm.db", cwd=tmp_path) as store:
+        assert store.blobs.root == str(tmp_path / "blobs-here")
+    monkeypatch.delenv("JUPYTER_MM_ARTIFACTS")
     with pytest.raises(InvalidInput, match="no jupyter-mm store"):
         open_store("sqlite:///missing/mm.db", cwd=tmp_path, create=False)
     with pytest.raises(InvalidInput, match="in-memory"):

@@ -62,7 +62,10 @@ def _as_dict(item: object, cls: type, what: str) -> dict[str, Any]:
     if isinstance(item, cls):
         return item.to_dict()  # type: ignore[attr-defined,no-any-return]
     if isinstance(item, Mapping):
-        return cls.from_dict(dict(item)).to_dict()  # type: ignore[attr-defined,no-any-return]
+        try:
+            return cls.from_dict(dict(item)).to_dict()  # type: ignore[attr-defined,no-any-return]
+        except TypeError:  # a required field is missing
+            raise InvalidInput(f"{what} entry {dict(item)!r} is incomplete.") from None
     raise InvalidInput(f"{what} entries must be {cls.__name__} records, not {item!r}.")
 
 
