@@ -24,7 +24,7 @@ from jupyter_mm.entities import (
     ReproFlag,
     Run,
 )
-from jupyter_mm.errors import AmbiguousReference, InvalidInput, NotFound
+from jupyter_mm.errors import AmbiguousReference, Conflict, InvalidInput, NotFound
 from jupyter_mm.store import pid_alive
 from jupyter_mm.store.sql.engine import SCHEMA_HEAD
 
@@ -436,3 +436,33 @@ def test_incomplete_execution_log_entries_are_refused(store):
         make_run(execution_log=[{"count": 1, "cell_id": None, "source_hash": "h"}])
     )
     assert store.get_run(run.id).execution_log == [ExecutionEntry(1, None, "h")]
+
+
+def test_a_run_that_produced_a_registered_model_cannot_be_deleted(store):
+    from jupyter_mm.store.sql.store import MODEL_VERSIONS, MODELS
+
+    digest = store.blobs.put_bytes(b"pickled model")
+    run = store.create_run(make_run())
+    store.log_batch(run.id, artifacts=[Artifact("model.pkl", digest, 13)])
+    # registry methods arrive later; its tables exist already, so write a version directly
+    with store._writer.begin() as conn:
+        conn.execute(MODELS.insert(), {"name": "churn", "created_time": T0})
+        conn.execute(
+            MODEL_VERSIONS.insert(),
+            {
+                "model": "churn",
+                "version": 1,
+                "run_id": run.id,
+                "artifact": "model.pkl",
+                "digest": digest,
+                "flavor": "sklearn",
+                "stage": "production",
+                "aliases": ["champion"],
+                "created_time": T0,
+            },
+        )
+    with pytest.raises(Conflict, match="model churn version 1"):
+        store.delete_run(run.id)
+    assert store.get_run(run.id) == run
+    assert digest in store.referenced_digests()
+    assert store.check_integrity() == []
