@@ -104,7 +104,8 @@ class AbstractStore(ABC):
     @abstractmethod
     def delete_run(self, run_id: str) -> None:
         """Delete a run and its params, metrics, data and artifact rows (not the blobs;
-        ``gc`` collects those). Raises NotFound."""
+        ``gc`` collects those). Raises NotFound, and Conflict while a registered model
+        version names the run (the audit trail must stay complete)."""
 
     @abstractmethod
     def mark_crashed(self, host: str, alive: callable) -> list[str]:  # type: ignore[valid-type]

@@ -466,3 +466,17 @@ def test_a_run_that_produced_a_registered_model_cannot_be_deleted(store):
     assert store.get_run(run.id) == run
     assert digest in store.referenced_digests()
     assert store.check_integrity() == []
+
+
+def test_values_that_are_not_json_are_refused(store):
+    env = make_env()
+    env.hardware = {"gpu": object()}
+    with pytest.raises(InvalidInput, match="cannot be stored"):
+        store.put_environment(env)
+    with pytest.raises(NotFound):
+        store.get_environment(env.id)
+    env.hardware = {"gpu_memory": float("nan")}
+    with pytest.raises(InvalidInput, match="cannot be stored"):
+        store.put_environment(env)
+    with pytest.raises(InvalidInput, match="execution log cannot be stored"):
+        store.create_run(make_run(execution_log=[ExecutionEntry(object(), None, "h")]))

@@ -6,6 +6,7 @@ InvalidInput with a full sentence instead of a database error half-way through a
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -69,6 +70,16 @@ def _as_dict(item: object, cls: type, what: str) -> dict[str, Any]:
     raise InvalidInput(f"{what} entries must be {cls.__name__} records, not {item!r}.")
 
 
+def check_json(value: Any, what: str) -> Any:
+    """Return ``value`` when both backends can store it in a JSON column: JSON types only,
+    no NaN or infinity (PostgreSQL's json type refuses them). Raises InvalidInput."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"{what} cannot be stored: {exc}.") from None
+    return value
+
+
 def run_values(run: Run) -> dict[str, Any]:
     """The ``runs`` row for ``run``, validated. Raises InvalidInput."""
     if not isinstance(run, Run):
@@ -114,8 +125,14 @@ def run_values(run: Run) -> dict[str, Any]:
         "environment_id": run.environment_id,
         "error": run.error,
         "tags": {k: str(v) for k, v in run.tags.items()},
-        "execution_log": [_as_dict(e, ExecutionEntry, "Execution log") for e in run.execution_log],
-        "flags": [_as_dict(f, ReproFlag, "Reproducibility flag") for f in run.flags],
+        "execution_log": check_json(
+            [_as_dict(e, ExecutionEntry, "Execution log") for e in run.execution_log],
+            "The run's execution log",
+        ),
+        "flags": check_json(
+            [_as_dict(f, ReproFlag, "Reproducibility flag") for f in run.flags],
+            "The run's reproducibility flags",
+        ),
         "warnings": list(run.warnings),
     }
 
@@ -257,4 +274,4 @@ def environment_values(env: Environment) -> dict[str, Any]:
         raise InvalidInput(f"{env.id!r} is not an environment id (1 to 128 characters).")
     body = env.to_dict()
     del body["id"]
-    return {"id": env.id, "body": body}
+    return {"id": env.id, "body": check_json(body, f"Environment {env.id}")}

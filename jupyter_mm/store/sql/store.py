@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, and_, delete, func, or_, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from ...entities import (
@@ -125,6 +125,9 @@ class SqlStore(AbstractStore):
                     f"The store at {self.url} stayed locked by another process; try again."
                 ) from None
             raise StoreError(f"The store at {self.url} failed: {message}.") from None
+        except StatementError as exc:  # a value the driver cannot bind, e.g. not JSON-able
+            reason = str(exc.orig or exc).strip().splitlines()[0].rstrip(".")
+            raise InvalidInput(f"A value cannot be stored: {reason}.") from None
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
