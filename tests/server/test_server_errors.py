@@ -70,6 +70,15 @@ async def test_unexpected_errors_hide_their_details(raising_route, jp_fetch) -> 
     assert "server log" in error["message"]
 
 
-async def test_unknown_api_path_is_a_404(jp_fetch) -> None:
-    response = await jp_fetch("jupyter-mm", "api", "no-such-resource", raise_error=False)
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
+async def test_unknown_api_path_is_a_json_404(jp_fetch, method: str) -> None:
+    body = b"{}" if method == "POST" else None
+    response = await jp_fetch(
+        "jupyter-mm", "api", "no-such-resource", method=method, body=body, raise_error=False
+    )
     assert response.code == 404
+    error = json.loads(response.body)["error"]
+    assert error == {
+        "status": 404,
+        "message": "The jupyter-mm API has no endpoint 'no-such-resource'.",
+    }

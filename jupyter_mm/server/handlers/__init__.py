@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .base import UnknownEndpointHandler
 from .info import InfoHandler
 
 #: path of the API below the server's base URL
@@ -16,4 +17,6 @@ API_PREFIX = "/jupyter-mm/api"
 #: (pattern relative to API_PREFIX, handler class); MMExtensionApp adds the base URL
 ROUTES: list[tuple[str, type[Any]]] = [
     (r"/info", InfoHandler),
+    # keep last: tornado takes the first matching route
+    (r"/(.*)", UnknownEndpointHandler),
 ]

@@ -10,10 +10,11 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
-from ...errors import MMError
+from ...errors import MMError, NotFound
 
 if TYPE_CHECKING:
     from ...store.abstract import AbstractStore
@@ -86,3 +87,37 @@ class MMAPIHandler(APIHandler):
             self.log.warning("jupyter-mm %s %s: %s", self.request.method, self.request.uri, value)
             return
         super().log_exception(typ, value, tb)
+
+
+class UnknownEndpointHandler(MMAPIHandler):
+    """Any other path under the API prefix: a JSON 404 like every other jupyter-mm error
+    (instead of the server's HTML page), and only for authenticated users, so the API's
+    shape cannot be probed anonymously."""
+
+    async def _not_found(self, path: str) -> None:
+        raise NotFound(f"The jupyter-mm API has no endpoint {path!r}.")
+
+    @web.authenticated
+    @authorized
+    async def get(self, path: str) -> None:
+        await self._not_found(path)
+
+    @web.authenticated
+    @authorized
+    async def post(self, path: str) -> None:
+        await self._not_found(path)
+
+    @web.authenticated
+    @authorized
+    async def put(self, path: str) -> None:
+        await self._not_found(path)
+
+    @web.authenticated
+    @authorized
+    async def patch(self, path: str) -> None:
+        await self._not_found(path)
+
+    @web.authenticated
+    @authorized
+    async def delete(self, path: str) -> None:
+        await self._not_found(path)
