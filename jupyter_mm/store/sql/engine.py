@@ -149,9 +149,13 @@ def write_engine(engine: Engine) -> Engine:
     return engine.execution_options(**{WRITE_OPTION: True})
 
 
-def _missing_table(exc: DBAPIError) -> bool:
+def _missing_version_table(exc: DBAPIError) -> bool:
+    """True when the error says the database has no ``alembic_version`` table (an empty
+    database), as opposed to a missing database, refused connection or corrupt file."""
     message = str(exc.orig).lower()
-    return "no such table" in message or "does not exist" in message
+    return "alembic_version" in message and (
+        "no such table" in message or "does not exist" in message
+    )
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -160,7 +164,7 @@ def current_revision(engine: Engine) -> str | None:
         with engine.connect() as conn:
             rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
     except DBAPIError as exc:
-        if _missing_table(exc):
+        if _missing_version_table(exc):
             return None
         raise
     return rows[0][0] if rows else None
