@@ -90,3 +90,9 @@ def test_check_integrity_reports_dangling_rows(postgres_url, tmp_path):
             )
         problems = store.check_integrity()
     assert problems == ["1 row(s) of metrics name a missing runs row (run_id)."]
+
+
+def test_a_missing_database_is_a_store_error(postgres_server, tmp_path):
+    url = postgres_server.url("mm_no_such_database")
+    with pytest.raises(StoreError, match='database "mm_no_such_database" does not exist'):
+        open_store(_location(url, tmp_path))
