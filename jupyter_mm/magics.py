@@ -33,6 +33,11 @@ from .errors import MMError
 
 _loaded: dict[int, dict[str, Any]] = {}
 
+#: files libraries open on their own that are never the run's data: the time zone database
+#: (pandas and zoneinfo read it on first use) and git's internals (environment capture reads
+#: the repository config while a nested run starts)
+_NOT_DATA = ["/usr/share/zoneinfo/*", "/etc/localtime", "*/.git/*"]
+
 
 @dataclass
 class _Plan:
@@ -388,7 +393,7 @@ class TrackMagics(Magics):
             from .capture.data import FileAccessRecorder
 
             recorder = FileAccessRecorder(
-                ignore=list(tracking.get_config().data_ignore),
+                ignore=[*_NOT_DATA, *tracking.get_config().data_ignore],
                 store_dir=tracking.store_directory(active.store),
             )
             recorder.start()

@@ -80,6 +80,8 @@ acc * 100
     data = {(Path(d.name).name, d.role) for d in detail.data}
     assert ("train.csv", "input") in data
     assert ("predictions.csv", "output") in data
+    # only the user's files: not the time zone database pandas reads on its first import
+    assert {role for _, role in data} == {"input", "output"} and len(data) == 2
     # the environment includes what the cell itself imported
     assert detail.environment is not None and run.environment_id == detail.environment.id
     assert "pandas" in detail.environment.modules
