@@ -20,9 +20,15 @@ from jupyter_mm.store import open_store
 REPO = str(Path(__file__).resolve().parents[1])
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'store' / 'mm.db'}"
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request, tmp_path, monkeypatch):
+    """The default store of this process, on each backend (as a kernel would find it)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store' / 'mm.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+        monkeypatch.setenv("JUPYTER_MM_ARTIFACTS", str(tmp_path / "objects"))
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the stat cache
     monkeypatch.setenv("JUPYTER_MM_STORE", url)
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
     monkeypatch.chdir(tmp_path)
