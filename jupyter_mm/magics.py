@@ -282,9 +282,19 @@ class TrackMagics(Magics):
                 )
         last = None
         statements = list(tree.body)
-        if statements and isinstance(statements[-1], ast.Expr):
-            last = shell.compile(ast.Expression(statements.pop().value), filename, "eval")
-        body = shell.compile(ast.Module(statements, []), filename, "exec") if statements else None
+        try:
+            if statements and isinstance(statements[-1], ast.Expr):
+                last = shell.compile(ast.Expression(statements.pop().value), filename, "eval")
+            body = (
+                shell.compile(ast.Module(statements, []), filename, "exec") if statements else None
+            )
+        except SyntaxError as exc:
+            if "await" in str(exc.msg) or "async" in str(exc.msg):
+                raise UsageError(
+                    "%%track: top-level await is not supported in a tracked cell; await in an "
+                    "untracked cell, or call the coroutine with asyncio from the tracked one."
+                ) from None
+            raise
         config = tracking.get_config()
         return _Plan(
             name=args.name,

@@ -59,6 +59,13 @@ def test_bad_lines_raise_usage_error_before_running(shell, line):
     assert "ran" not in shell.user_ns
 
 
+def test_top_level_await_is_refused_clearly(shell):
+    shell.user_ns.pop("ran", None)
+    with pytest.raises(UsageError, match="top-level await is not supported"):
+        shell.run_cell_magic("track", "", "ran = True\nimport asyncio\nawait asyncio.sleep(0)\n")
+    assert "ran" not in shell.user_ns
+
+
 def test_param_may_be_assigned_in_the_cell_or_exist_already(shell):
     shell.user_ns["existing"] = 5
     shell.run_cell_magic("track", "-q -p existing,created", "created = existing * 2\n")
