@@ -30,6 +30,7 @@ from traitlets import Bool
 from . import tracking
 from .comm import FrontendChannel, run_bundle
 from .errors import MMError
+from .tracking.cell import assigned_names, literal_params, lookup, names_list
 
 _loaded: dict[int, dict[str, Any]] = {}
 
@@ -59,82 +60,6 @@ class _Plan:
     last: Any  # compiled trailing expression (or None)
     silent_result: bool
     timings: dict[str, float] = field(default_factory=dict)
-
-
-def _names(values: list[str], flag: str) -> list[str]:
-    names: list[str] = []
-    for value in values:
-        for name in (part.strip() for part in value.split(",")):
-            if not name or not all(piece.isidentifier() for piece in name.split(".")):
-                raise UsageError(f"%%track: {flag} takes comma-separated names, not {value!r}.")
-            if name not in names:
-                names.append(name)
-    return names
-
-
-def _assigned_names(tree: ast.Module) -> set[str]:
-    """Names bound at the cell's top level (not inside functions or classes)."""
-    found: set[str] = set()
-    pending: list[ast.AST] = list(tree.body)
-    while pending:
-        node = pending.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            found.add(node.name)
-            continue
-        if isinstance(node, ast.Lambda):
-            continue
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            found.add(node.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            found.update((a.asname or a.name).split(".")[0] for a in node.names)
-        pending.extend(ast.iter_child_nodes(node))
-    return found
-
-
-def _literal_params(tree: ast.Module) -> dict[str, Any]:
-    """``lr = 0.1`` / ``a, b = 1, 2`` / ``sizes = [64, 32]`` at the top level of the cell.
-    A name whose last top-level assignment is not a literal is dropped: the literal would
-    not be the value the run used."""
-    params: dict[str, Any] = {}
-    for stmt in tree.body:
-        pairs: list[tuple[ast.expr, ast.expr | None]] = []
-        if isinstance(stmt, ast.Assign):
-            for target in stmt.targets:
-                if (
-                    isinstance(target, (ast.Tuple, ast.List))
-                    and isinstance(stmt.value, (ast.Tuple, ast.List))
-                    and len(target.elts) == len(stmt.value.elts)
-                ):
-                    pairs.extend(zip(target.elts, stmt.value.elts, strict=True))
-                else:
-                    pairs.append((target, stmt.value))
-        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
-            pairs.append((stmt.target, stmt.value))
-        elif isinstance(stmt, ast.AugAssign):
-            pairs.append((stmt.target, None))
-        for target, value in pairs:
-            for name in _target_names(target):
-                params.pop(name, None)
-            if isinstance(target, ast.Name) and value is not None:
-                with contextlib.suppress(ValueError, TypeError, SyntaxError, MemoryError):
-                    params[target.id] = ast.literal_eval(value)
-    return params
-
-
-def _target_names(target: ast.expr) -> list[str]:
-    return [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
-
-
-def _lookup(namespace: dict[str, Any], dotted: str) -> Any:
-    """``cfg.lr`` → ``namespace['cfg'].lr``; raises KeyError/AttributeError when missing."""
-    root, *rest = dotted.split(".")
-    value = namespace[root]
-    for attribute in rest:
-        try:
-            value = getattr(value, attribute)
-        except Exception as exc:  # a property that raises counts as "not set"
-            raise AttributeError(attribute) from exc
-    return value
 
 
 def _current_cell_id(shell: Any) -> str | None:
@@ -247,8 +172,8 @@ class TrackMagics(Magics):
             if not sep or not key.strip():
                 raise UsageError(f"%%track: --tag takes KEY=VALUE, not {item!r}.")
             tags[key.strip()] = value
-        param_names = _names(args.param, "--param")
-        metric_names = _names(args.metric, "--metric")
+        param_names = names_list(args.param, "--param")
+        metric_names = names_list(args.metric, "--metric")
 
         transformed = shell.transform_cell(cell)
         # the number of the cell being run (IPython 9 has already bumped execution_count),
@@ -260,7 +185,7 @@ class TrackMagics(Magics):
         # A SyntaxError propagates as IPython shows it for any cell: nothing has run.
         tree = shell.compile.ast_parse(transformed, filename=filename)
         tree = shell.transform_ast(tree)
-        assigned = _assigned_names(tree)
+        assigned = assigned_names(tree)
         namespace = shell.user_ns
         for name in param_names:
             if name.split(".")[0] not in namespace and name.split(".")[0] not in assigned:
@@ -305,7 +230,7 @@ class TrackMagics(Magics):
             raw_cell=_raw_cell(shell, line, cell),
             param_names=param_names,
             metric_names=metric_names,
-            literal_params=_literal_params(tree),
+            literal_params=literal_params(tree),
             data_paths=data_paths,
             data_vars=data_vars,
             filename=filename,
@@ -468,7 +393,7 @@ class TrackMagics(Magics):
                 active.log_param(name, value)
         for name in plan.param_names:
             try:
-                value = _lookup(namespace, name)
+                value = lookup(namespace, name)
             except (KeyError, AttributeError):
                 if error is None:
                     active.warn(f"param {name} was not set by the cell")
@@ -477,7 +402,7 @@ class TrackMagics(Magics):
                 active.log_param(name, value)
         for name in plan.metric_names:
             try:
-                value = _lookup(namespace, name)
+                value = lookup(namespace, name)
             except (KeyError, AttributeError):
                 if error is None:
                     active.warn(f"metric {name} was not set by the cell")

@@ -11,7 +11,8 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.testing.globalipapp import start_ipython
 
 from jupyter_mm import tracking
-from jupyter_mm.magics import TrackMagics, _assigned_names, _literal_params
+from jupyter_mm.magics import TrackMagics
+from jupyter_mm.tracking.cell import assigned_names, literal_params
 
 
 @pytest.fixture
@@ -36,16 +37,17 @@ def test_literal_params_are_top_level_literal_assignments():
         "lr = 0.1\nepochs: int = 3\nlayers = [64, (32, 'relu')]\na, b = 1, -2\n"
         "name = 'x'\nname = name.upper()\nsteps = 10\nsteps += 1\n"
         "model = make()\nif True:\n    hidden = 5\ndef f():\n    inner = 1\n"
+        "squares = [k * k for k in range(3)]\n"
     )
-    assert _literal_params(tree) == {
+    assert literal_params(tree) == {
         "lr": 0.1,
         "epochs": 3,
         "layers": [64, (32, "relu")],
         "a": 1,
         "b": -2,
     }
-    assert {"lr", "model", "hidden", "f", "steps", "a", "b"} <= _assigned_names(tree)
-    assert "inner" not in _assigned_names(tree)
+    assert {"lr", "model", "hidden", "f", "steps", "a", "b"} <= assigned_names(tree)
+    assert "inner" not in assigned_names(tree) and "k" not in assigned_names(tree)
 
 
 @pytest.mark.parametrize(
