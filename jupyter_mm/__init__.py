@@ -25,6 +25,7 @@ _LAZY: dict[str, str] = {
     "log_metric": "jupyter_mm.tracking",
     "log_metrics": "jupyter_mm.tracking",
     "log_input": "jupyter_mm.tracking",
+    "log_output": "jupyter_mm.tracking",
     "log_artifact": "jupyter_mm.tracking",
     "log_model": "jupyter_mm.tracking",
     "runs": "jupyter_mm.tracking",

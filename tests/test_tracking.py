@@ -134,6 +134,7 @@ def test_inputs_files_and_objects(store, tmp_path):
         mm.log_input("train.csv")
         mm.log_input(tmp_path / "images")
         mm.log_input(frame, name="frame")
+        mm.log_output(frame.describe(), name="summary")
         with pytest.raises(InvalidInput, match="Cannot hash 'thing'"):
             mm.log_input(object(), name="thing")
     refs = {(Path(d.name).name, d.kind, d.role) for d in store.get_run_detail(run.id).data}
@@ -141,6 +142,7 @@ def test_inputs_files_and_objects(store, tmp_path):
         ("train.csv", "file", "input"),
         ("images", "directory", "input"),
         ("frame", "object", "input"),
+        ("summary", "object", "output"),
     }
 
 

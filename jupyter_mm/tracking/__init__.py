@@ -12,6 +12,10 @@ in the user's own call (a metric that is not a number, a path that does not exis
 :class:`~jupyter_mm.errors.InvalidInput` at the call; anything going wrong inside capture or
 the store is recorded in ``run.warnings`` and reported at the end of the run as exactly one
 line on stderr, never as a traceback.
+
+Layout: ``process`` holds what is created once per process (store, config, redactor, stat
+cache), ``active`` the :class:`ActiveRun`, ``cell`` the AST reading of ``%%track`` cells;
+this module is the public API on top of them.
 """
 
 from __future__ import annotations
