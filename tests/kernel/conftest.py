@@ -120,13 +120,19 @@ def store_url(workdir: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def kernel(store_url: str, workdir: Path):
+def kernel_pair(store_url: str, workdir: Path):
+    """(KernelManager, BlockingKernelClient) of the module's kernel."""
     km, kc = start_kernel(store_url, str(workdir))
     try:
-        yield kc
+        yield km, kc
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+@pytest.fixture(scope="module")
+def kernel(kernel_pair):
+    return kernel_pair[1]
 
 
 @pytest.fixture

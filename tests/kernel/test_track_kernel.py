@@ -313,3 +313,24 @@ def test_mm_show_displays_a_recorded_run(kernel):
     assert card["params"] == {"shown_value": "3"}
     missing = execute(kernel, "%mm show ZZZZZZZZ")
     assert missing.reply["ename"] == "UsageError" and "ZZZZZZZZ" in missing.reply["evalue"]
+
+
+def test_interrupted_cell_is_a_failed_run(kernel_pair, store):
+    import time
+
+    km, kc = kernel_pair
+    before = {r.id for r in store.search_runs(limit=1000).runs}
+    msg_id = kc.execute("%%track -n interrupted\nimport time\ntime.sleep(60)")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if {r.id for r in store.search_runs(status="running").runs} - before:
+            break
+        time.sleep(0.1)
+    km.interrupt_kernel()
+    reply = kc.get_shell_msg(timeout=30)
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = kc.get_shell_msg(timeout=30)
+    assert reply["content"]["ename"] == "KeyboardInterrupt"
+    (run,) = [r for r in store.search_runs(limit=1000).runs if r.id not in before]
+    assert (run.name, run.status, run.error) == ("interrupted", "failed", "KeyboardInterrupt")
+    assert execute(kc, "1 + 1").results[0]["text/plain"] == "2"  # the kernel goes on
