@@ -254,3 +254,27 @@ def test_start_run_from_a_plain_python_script(tmp_path):
     assert detail.run.checkpoint_source == "none"
     assert [(m.step, m.value) for m in detail.metrics] == [(0, 1.0), (1, 0.5)]
     assert {p.name: p.value for p in detail.params} == {"epochs": "2"}
+
+
+def test_ctrl_c_while_hashing_keeps_the_run_and_the_data_hashed_so_far(
+    store, tmp_path, monkeypatch
+):
+    import jupyter_mm.capture.data as data
+
+    for name in ("a.csv", "b.csv", "c.csv"):
+        (tmp_path / name).write_text(name)
+    real = data.describe_path
+
+    def interrupted_after_first(path, *args, **kwargs):
+        if not path.endswith("a.csv"):
+            raise KeyboardInterrupt  # what Ctrl-C raises in the main thread mid-hash
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(data, "describe_path", interrupted_after_first)
+    with mm.start_run() as run:
+        for name in ("a.csv", "b.csv", "c.csv"):
+            mm.log_input(name)
+    stored = store.get_run_detail(run.id)
+    assert stored.run.status == "finished"
+    assert [Path(d.name).name for d in stored.data] == ["a.csv"]
+    assert stored.run.warnings == ["hashing interrupted; 2 data path(s) not recorded"]

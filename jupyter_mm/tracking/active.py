@@ -336,12 +336,19 @@ class ActiveRun:
         from ..capture.data import describe_path
 
         cache, bars = stat_cache(self.store), progress()
-        for path, role in sorted(self.pending_paths.items()):
+        pending = sorted(self.pending_paths.items())
+        self.pending_paths.clear()
+        for done, (path, role) in enumerate(pending):
             if not os.path.exists(path):
                 continue  # a temp file the cell removed again
-            with self.guard(f"hashing {path}"):
-                self.add_data(describe_path(path, role, cache, bars))
-        self.pending_paths.clear()
+            try:
+                with self.guard(f"hashing {path}"):
+                    self.add_data(describe_path(path, role, cache, bars))
+            except KeyboardInterrupt:
+                # The user stopped a long hash (the progress bar invites it): the cell is
+                # over and its result must stand, so record the run without the rest.
+                self.warn(f"hashing interrupted; {len(pending) - done} data path(s) not recorded")
+                return
 
     # -- artifacts and models ---------------------------------------------------------------
 
