@@ -433,6 +433,9 @@ class TrackMagics(Magics):
             rich=self.card,
         )
         events = self.shell.events
+        if getattr(self.shell.displayhook, "exec_result", None) is None:
+            display(bundle, raw=True)  # called outside a cell run: nothing comes after us
+            return
 
         def show() -> None:
             with contextlib.suppress(ValueError):

@@ -133,3 +133,12 @@ def test_comm_target_matches_the_snapshot_protocol():
     from jupyter_mm.comm import COMM_TARGET
 
     assert COMM_TARGET == PROTOCOL_TARGET
+
+
+def test_card_outside_a_cell_run_is_shown_at_once(shell):
+    from IPython.utils.capture import capture_output
+
+    with capture_output() as captured:
+        shell.run_cell_magic("track", "-n direct", "direct = 1\n")
+    assert len(captured.outputs) == 1
+    assert "application/vnd.jupyter-mm.run+json" in captured.outputs[0].data
