@@ -41,7 +41,7 @@ at the runs with `jupyter mm runs`, `jupyter mm show latest` or `jupyter mm diff
         "code",
         """from pathlib import Path
 
-import pandas as pd
+import pandas as pd  # noqa: F401 -- used in the %%track cells, which ruff skips
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
 

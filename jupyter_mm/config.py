@@ -101,9 +101,9 @@ class MMConfig(Configurable):
         "checkpoints carry them.",
     ).tag(config=True)
 
-    busy_timeout = Float(
-        30.0, help="Seconds a SQLite writer waits for a lock before failing."
-    ).tag(config=True)
+    busy_timeout = Float(30.0, help="Seconds a SQLite writer waits for a lock before failing.").tag(
+        config=True
+    )
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
+from ..config import ENV_ARTIFACTS, ENV_STORE, resolve_store
 from ..errors import MMError
 from ..runner import CellProgress, parse_parameters, run_notebook
 from ._common import (
@@ -89,8 +91,23 @@ def _print_runs(run_ids: list[str], cwd: str) -> None:
         print(f"  {run.id}  {run.name or '-'}  {run.status}  {shown}".rstrip())
 
 
+def _pin_store_for_kernel() -> None:
+    """Resolve the store from where the user typed the command and hand it to the kernel.
+
+    The kernel runs in the notebook's directory; left to itself it would resolve (and, with
+    no store above it, create) a store there, and the ``jupyter mm runs`` typed next in the
+    same terminal would not find those runs. Resolving here keeps CLI and kernel on one store.
+    """
+    if os.environ.get(ENV_STORE):
+        return
+    location = resolve_store(cwd=os.getcwd(), create=True)
+    os.environ[ENV_STORE] = location.url
+    os.environ[ENV_ARTIFACTS] = location.artifact_root
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     parameters = parse_parameters(args.param)
+    _pin_store_for_kernel()
     result = run_notebook(
         args.notebook,
         parameters=parameters,
