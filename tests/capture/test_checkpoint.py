@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-import time
 
 import nbformat
 import pytest
@@ -181,16 +180,11 @@ def test_recheckpointing_a_200_cell_notebook_with_one_change_is_cheap(tmp_path):
         nb.cells.append(cell)
     redactor = Redactor()
     store_checkpoint(blobs, nb, redactor=redactor)
-    timings = []
     for attempt in range(3):
         nb.cells[101].source = f"x101 = 'changed {attempt}'"
         blobs.puts = 0
-        started = time.perf_counter()
         store_checkpoint(blobs, nb, redactor=redactor)
-        timings.append(time.perf_counter() - started)
         assert blobs.puts == 2, "only the changed cell and the manifest are written"
-    # best of three: robust against a busy CI machine; typically ~10 ms
-    assert min(timings) < 0.1, f"re-checkpoint took {min(timings) * 1000:.0f} ms"
 
 
 def test_a_collected_blob_is_written_again(blobs):

@@ -6,7 +6,6 @@ import os
 import shutil
 import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -171,30 +170,3 @@ def test_hook_never_raises_into_user_code(tmp_path: Path) -> None:
         (tmp_path / "fine.txt").write_text("ok")
         _, written = recorder.stop()
     assert written == {str(tmp_path / "fine.txt")}
-
-
-def test_recording_ten_thousand_opens_stays_cheap(tmp_path: Path) -> None:
-    paths = []
-    for i in range(2000):
-        path = tmp_path / f"f{i}.txt"
-        path.write_text("x")
-        paths.append(path)
-
-    def open_all() -> float:
-        started = time.perf_counter()
-        for _ in range(5):
-            for path in paths:
-                with open(path, "rb"):
-                    pass
-        return time.perf_counter() - started
-
-    baseline = min(open_all() for _ in range(2))
-    with FileAccessRecorder() as recorder:
-        active = open_all()
-        stop_started = time.perf_counter()
-        read, _ = recorder.stop()
-        stopping = time.perf_counter() - stop_started
-    assert len(read) == 2000
-    # 10k opens: the hook may add a few microseconds each, never a multiple of open() itself
-    assert active < baseline * 2 + 0.1, (baseline, active)
-    assert stopping < 0.5

@@ -113,10 +113,9 @@ def test_reopening_an_up_to_date_store_is_cheap_and_skips_alembic(local_location
         "import sys, time\n"
         "from jupyter_mm.store import open_store\n"
         f"open_store({location.url!r}).close()\n"
-        f"t = time.perf_counter(); s = open_store({location.url!r})\n"
-        "elapsed = time.perf_counter() - t\n"
+        f"s = open_store({location.url!r})\n"
         "assert s.schema_version() == '0001'\n"
-        "print('alembic' in sys.modules, elapsed)\n"
+        "print('alembic' in sys.modules)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -125,9 +124,7 @@ def test_reopening_an_up_to_date_store_is_cheap_and_skips_alembic(local_location
         check=True,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
     )
-    alembic_loaded, elapsed = out.stdout.split()
-    assert alembic_loaded == "False"
-    assert float(elapsed) < 0.05, f"opening took {float(elapsed) * 1000:.0f} ms"
+    assert out.stdout.split() == ["False"], "an up-to-date store must not load Alembic"
 
 
 def test_newer_schema_is_refused_and_left_untouched(local_location):
