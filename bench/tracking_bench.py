@@ -55,23 +55,19 @@ def kernel_cell_overhead(repeat: int) -> tuple[float, float]:
 
 def ours_run_10x10(repeat: int) -> float:
     """Median seconds of a run with 10 params and 10 metrics through the Python API."""
-    import jupyter_mm.tracking as tracking
-    from jupyter_mm.store import open_store
-
     with tempfile.TemporaryDirectory() as tmp:
-        store = open_store(f"sqlite:///{tmp}/mm.db")
+        # the process-wide default store is opened lazily from the environment, once
+        os.environ["JUPYTER_MM_STORE"] = f"sqlite:///{tmp}/mm.db"
+        import jupyter_mm as mm
 
         def one_run() -> None:
-            with tracking.start_run(name="bench", store=store) as run:
+            with mm.start_run(name="bench"):
                 for i in range(10):
-                    run.log_param(f"p{i}", i)
+                    mm.log_param(f"p{i}", i)
                 for i in range(10):
-                    run.log_metric(f"m{i}", i * 0.5)
+                    mm.log_metric(f"m{i}", i * 0.5)
 
-        try:
-            return median_seconds(one_run, repeat, warmup=2)
-        finally:
-            store.close()
+        return median_seconds(one_run, repeat, warmup=2)
 
 
 def mlflow_run_10x10(repeat: int) -> float:

@@ -82,6 +82,28 @@ def _audit_hook(event: str, args: tuple[Any, ...]) -> None:
         pass
 
 
+_MODULE_SUFFIXES = (".py", ".so", ".pyd")
+
+
+def _imported_module_files(events: dict[str, int]) -> set[str]:
+    """Source files of imported modules among ``events``.
+
+    Importing reads a module's source through ``io.open_code``, which raises the same
+    ``open`` audit event as a data read. A module imported during the cell (the user's own
+    ``utils.py``, or any package installed in development mode outside site-packages) is code,
+    which the environment and git state record; it is not data. Only computed when a path
+    looks like a module, so ordinary cells pay nothing.
+    """
+    if not any(path.endswith(_MODULE_SUFFIXES) for path in events):
+        return set()
+    files: set[str] = set()
+    for module in list(sys.modules.values()):
+        file = getattr(module, "__file__", None)
+        if isinstance(file, str):
+            files.add(os.path.normpath(os.path.abspath(file)))
+    return files
+
+
 def _install_hook() -> None:
     global _hook_installed
     with _install_lock:
@@ -201,8 +223,11 @@ class FileAccessRecorder:
             self._events, self._first, self._renamed_from = {}, {}, set()
         read: set[str] = set()
         written: set[str] = set()
+        modules = _imported_module_files(events)
         for path, kinds in events.items():
-            if path in renamed or self._ignored(path) or not os.path.isfile(path):
+            if path in renamed or path in modules or self._ignored(path):
+                continue
+            if not os.path.isfile(path):
                 continue
             if kinds & _WRITE:
                 written.add(path)

@@ -170,3 +170,18 @@ def test_hook_never_raises_into_user_code(tmp_path: Path) -> None:
         (tmp_path / "fine.txt").write_text("ok")
         _, written = recorder.stop()
     assert written == {str(tmp_path / "fine.txt")}
+
+
+def test_a_module_imported_during_recording_is_code_not_data(tmp_path: Path, monkeypatch) -> None:
+    module = tmp_path / "user_helpers_for_recorder_test.py"
+    module.write_text("VALUE = 41\n")
+    data = tmp_path / "table.csv"
+    data.write_text("a,b\n1,2\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with FileAccessRecorder() as recorder:
+        import user_helpers_for_recorder_test  # noqa: F401
+
+        data.read_text()
+        read, _ = recorder.stop()
+    assert str(data) in read
+    assert str(module) not in read
