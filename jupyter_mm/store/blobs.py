@@ -47,9 +47,13 @@ class BlobStore(ABC):
     def size(self, digest: str) -> int:
         """Raises NotFound."""
 
-    @abstractmethod
     def verify(self, digest: str) -> bool:
         """Re-hash the blob; True when its content matches its name. Raises NotFound."""
+        hasher = new_hasher()
+        with self.open(digest) as src:
+            for chunk in read_chunks(src, ByteProgress(False, None, "")):
+                hasher.update(chunk)
+        return hasher.hexdigest() == digest
 
     @abstractmethod
     def iter_digests(self) -> Iterator[str]:

@@ -130,14 +130,6 @@ class FsspecBlobStore(BlobStore):
         except FileNotFoundError:
             raise blob_missing(digest) from None
 
-    def verify(self, digest: str) -> bool:
-        """Re-hash the blob; True when its content still matches its name."""
-        hasher = new_hasher()
-        with self.open(digest) as src:
-            for chunk in read_chunks(src, ByteProgress(False, None, "")):
-                hasher.update(chunk)
-        return hasher.hexdigest() == digest
-
     def iter_digests(self) -> Iterator[str]:
         """Every stored digest; temp objects and foreign names are skipped."""
         prefix = self._base.rstrip("/") + "/"

@@ -163,14 +163,6 @@ class LocalBlobStore(BlobStore):
         except FileNotFoundError:
             raise blob_missing(digest) from None
 
-    def verify(self, digest: str) -> bool:
-        """Re-hash the blob; True when its content still matches its name."""
-        hasher = new_hasher()
-        with self.open(digest) as src:
-            for chunk in read_chunks(src, ByteProgress(False, None, "")):
-                hasher.update(chunk)
-        return hasher.hexdigest() == digest
-
     def iter_digests(self) -> Iterator[str]:
         """Every stored digest; temp files and anything not named like a blob are skipped."""
         try:
