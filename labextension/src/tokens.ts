@@ -4,15 +4,74 @@
  * Plugin ids follow JupyterLab's `<npm package>:<plugin>` convention so that users can
  * disable a single plugin with `jupyter labextension disable jupyter-mm:<plugin>`.
  */
+import type { IDocumentManager } from '@jupyterlab/docmanager';
+import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+
+import type { MMClient } from './api/client';
 
 /** npm package name; prefix of every plugin id and command id. */
 export const NAMESPACE = 'jupyter-mm';
 
 /** Id of the plugin that connects the frontend to the jupyter-mm server extension. */
 export const CONNECTION_PLUGIN_ID = `${NAMESPACE}:connection`;
+/** Id of the plugin that owns the sidebar and the commands. */
+export const SIDEBAR_PLUGIN_ID = `${NAMESPACE}:sidebar`;
+/** Id of the plugin that sends live notebook snapshots to kernels. */
+export const LIVE_SNAPSHOT_PLUGIN_ID = `${NAMESPACE}:live-snapshot`;
 
 /** URL prefix of the REST API served by `jupyter_mm.server` (relative to the base URL). */
 export const API_PREFIX = 'jupyter-mm/api';
+
+/** Name of the comm target the kernel side (`jupyter_mm.comm`) registers. */
+export const COMM_TARGET = 'jupyter_mm';
+
+/** MIME type of the run card bundle the `%%track` magic displays. */
+export const RUN_MIME_TYPE = 'application/vnd.jupyter-mm.run+json';
+
+/** Id of the sidebar widget (a stable DOM hook for tests and for `app.shell.activateById`). */
+export const SIDEBAR_ID = 'jupyter-mm-sidebar';
+
+/** Command ids (fixed conventions shared with the browser tests and the README). */
+export const CommandIDs = {
+  openSidebar: `${NAMESPACE}:open-sidebar`,
+  refresh: `${NAMESPACE}:refresh`,
+  toggleScope: `${NAMESPACE}:toggle-scope`,
+  openRun: `${NAMESPACE}:open-run`,
+  compareRuns: `${NAMESPACE}:compare-runs`,
+  openCheckpoint: `${NAMESPACE}:open-checkpoint`,
+  restoreCheckpoint: `${NAMESPACE}:restore-checkpoint`
+} as const;
+
+/**
+ * DOM events that bridge code without access to the application (the run card is a MIME
+ * renderer, which JupyterLab creates without an `app`) to the main plugin, which listens on
+ * `document`.
+ */
+export const DOMEvents = {
+  /** `detail: { id: string }` — open the run in the sidebar and its detail view. */
+  openRun: 'jupyter-mm:open-run',
+  /** `detail: IRunNotice` — a run card was rendered: refresh the list. */
+  runShown: 'jupyter-mm:run-shown'
+} as const;
+
+/** Detail of the `DOMEvents.runShown` event and of the live channel's run signal. */
+export interface IRunNotice {
+  /** Full id of the run. */
+  runId: string;
+  /** Status the kernel reported (`finished`, `failed`, ...). */
+  status: string;
+}
+
+/**
+ * What the views of the main area need (the sidebar plugin builds it once and hands it to
+ * `actions.ts`). `docManager` is null when JupyterLab runs without a document manager, in
+ * which case checkpoints cannot be opened as documents.
+ */
+export interface IMMDeps {
+  client: MMClient;
+  rendermime: IRenderMimeRegistry;
+  docManager: IDocumentManager | null;
+}
 
 /** Body of `GET /jupyter-mm/api/info`. */
 export interface IServerInfo {

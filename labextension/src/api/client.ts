@@ -1,25 +1,178 @@
+/**
+ * Typed client of the jupyter-mm REST API (`/jupyter-mm/api`, DESIGN §9). Every request goes
+ * through `ServerConnection.makeRequest`, which adds the base URL, the token and the XSRF
+ * header: the API is authenticated exactly like JupyterLab's own requests.
+ */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { API_PREFIX, IServerInfo } from '../tokens';
+import { API_PREFIX } from '../tokens';
+import type {
+  EventPage,
+  Info,
+  MetricNames,
+  Notebook,
+  RunDetail,
+  RunDiff,
+  RunPage,
+  RunStatus
+} from './schema';
 
 /**
  * An error answered by the jupyter-mm server: the server always sends
- * `{"error": {"status", "message"}}` with a one-sentence message.
+ * `{"error": {"status", "message"}}` with a one-sentence message, which becomes the
+ * error's message so that the UI can show it as is.
  */
-export class MMRequestError extends Error {
+export class MMApiError extends Error {
   constructor(
     readonly status: number,
     message: string
   ) {
     super(message);
-    this.name = 'MMRequestError';
+    this.name = 'MMApiError';
+  }
+}
+
+/** @deprecated kept for code written against the first skeleton; use `MMApiError`. */
+export const MMRequestError = MMApiError;
+
+/** Query of `GET /runs`. Empty strings and empty lists are left out of the URL. */
+export interface IListRunsParams {
+  /** Notebook path relative to the server root (or absolute); omit for all notebooks. */
+  notebook?: string | null;
+  status?: RunStatus | '' | null;
+  /** Free text matched by the server (name, id, notebook, params...). */
+  q?: string | null;
+  order?: 'newest' | 'oldest';
+  /** 1..200; the server's default applies when omitted. */
+  limit?: number;
+  /** `next_token` of the previous page. */
+  pageToken?: string | null;
+  /** Metric names to include in each row; omitted means all (capped by the server). */
+  metrics?: string[] | null;
+}
+
+/** Query of `GET /events`. */
+export interface IListEventsParams {
+  model?: string | null;
+  limit?: number;
+  pageToken?: string | null;
+}
+
+/** Build `?a=1&b=2` from the defined, non-empty values. */
+function queryString(
+  params: Record<string, string | number | null | undefined>
+): string {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(params)) {
+    if (value === undefined || value === null || value === '') {
+      continue;
+    }
+    parts.push(
+      `${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`
+    );
+  }
+  return parts.length > 0 ? `?${parts.join('&')}` : '';
+}
+
+/** A run id or prefix as one URL path segment. */
+function segment(value: string): string {
+  return encodeURIComponent(value);
+}
+
+/** Client of one Jupyter server's jupyter-mm API. */
+export class MMClient {
+  constructor(
+    readonly serverSettings: ServerConnection.ISettings = ServerConnection.makeSettings()
+  ) {}
+
+  /** `GET /info`: version of the server package and the store it reads. */
+  info(): Promise<Info> {
+    return this.request<Info>('info');
+  }
+
+  /** `GET /runs`: one page of run summaries, newest first unless told otherwise. */
+  listRuns(
+    params: IListRunsParams = {},
+    signal?: AbortSignal
+  ): Promise<RunPage> {
+    const query = queryString({
+      notebook: params.notebook,
+      status: params.status,
+      q: params.q?.trim(),
+      order: params.order,
+      limit: params.limit,
+      page_token: params.pageToken,
+      metrics:
+        params.metrics && params.metrics.length > 0
+          ? params.metrics.join(',')
+          : null
+    });
+    return this.request<RunPage>(`runs${query}`, { signal });
+  }
+
+  /** `GET /runs/metric-names`: the metric names runs (of one notebook) logged. */
+  async metricNames(notebook?: string | null): Promise<string[]> {
+    const body = await this.request<MetricNames>(
+      `runs/metric-names${queryString({ notebook })}`
+    );
+    return body.names;
+  }
+
+  /** `GET /runs/{id}`: everything recorded for one run (id, unique prefix or `latest`). */
+  getRun(id: string): Promise<RunDetail> {
+    return this.request<RunDetail>(`runs/${segment(id)}`);
+  }
+
+  /** `GET /runs/{id}/checkpoint`: the notebook as it was when the run started. */
+  checkpoint(id: string): Promise<Notebook> {
+    return this.request<Notebook>(`runs/${segment(id)}/checkpoint`);
+  }
+
+  /** `GET /runs/{a}/diff/{b}`: notebook diff plus tables of changed values. */
+  diff(a: string, b: string, ignoreOutputs = false): Promise<RunDiff> {
+    const query = queryString({ ignore_outputs: ignoreOutputs ? 1 : 0 });
+    return this.request<RunDiff>(
+      `runs/${segment(a)}/diff/${segment(b)}${query}`
+    );
+  }
+
+  /**
+   * URL of an artifact download (for an `<a download>` link). The browser sends the login
+   * cookie JupyterLab's page already holds, so the URL carries no token that could leak
+   * through history or a copied link.
+   */
+  artifactUrl(runId: string, name: string): string {
+    return URLExt.join(
+      this.serverSettings.baseUrl,
+      API_PREFIX,
+      'runs',
+      segment(runId),
+      'artifacts',
+      segment(name)
+    );
+  }
+
+  /** `GET /events`: the audit trail of the registry, newest first. */
+  events(params: IListEventsParams = {}): Promise<EventPage> {
+    const query = queryString({
+      model: params.model,
+      limit: params.limit,
+      page_token: params.pageToken
+    });
+    return this.request<EventPage>(`events${query}`);
+  }
+
+  /** Send one request and decode the JSON answer; errors become `MMApiError`. */
+  async request<T>(endpoint: string, init: RequestInit = {}): Promise<T> {
+    return requestAPI<T>(endpoint, init, this.serverSettings);
   }
 }
 
 /**
- * Call the jupyter-mm REST API. `ServerConnection` adds the base URL, the token and the
- * XSRF header, so the request is authenticated exactly like JupyterLab's own.
+ * Call the jupyter-mm REST API and decode its JSON body. Non-2xx answers become an
+ * `MMApiError` carrying the server's one-sentence message (or a sentence naming the status
+ * when a proxy answered with something that is not our JSON).
  */
 export async function requestAPI<T>(
   endpoint: string,
@@ -31,6 +184,9 @@ export async function requestAPI<T>(
   try {
     response = await ServerConnection.makeRequest(url, init, settings);
   } catch (error) {
+    if ((error as Error)?.name === 'AbortError') {
+      throw error;
+    }
     throw new ServerConnection.NetworkError(error as TypeError);
   }
   const text = await response.text();
@@ -47,7 +203,7 @@ export async function requestAPI<T>(
     const message =
       (body as { error?: { message?: string } } | null)?.error?.message ??
       `The jupyter-mm server answered ${response.status} ${response.statusText}.`;
-    throw new MMRequestError(response.status, message);
+    throw new MMApiError(response.status, message);
   }
   return body as T;
 }
@@ -55,6 +211,6 @@ export async function requestAPI<T>(
 /** `GET /jupyter-mm/api/info`: which store the server reads, and its version. */
 export function fetchServerInfo(
   settings?: ServerConnection.ISettings
-): Promise<IServerInfo> {
-  return requestAPI<IServerInfo>('info', {}, settings);
+): Promise<Info> {
+  return requestAPI<Info>('info', {}, settings);
 }
