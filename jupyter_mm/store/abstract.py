@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         Artifact,
         DataRef,
         Environment,
+        Event,
         Metric,
         Param,
         Run,
@@ -142,12 +143,34 @@ class AbstractStore(ABC):
         reports links to missing ones."""
 
     @abstractmethod
-    def latest_metrics(self, run_ids: Iterable[str]) -> dict[str, dict[str, float]]:
-        """For each run id, ``{metric name: value at the highest step}`` (for listings)."""
+    def latest_metrics(
+        self, run_ids: Iterable[str], names: Iterable[str] | None = None
+    ) -> dict[str, dict[str, float]]:
+        """For each run id, ``{metric name: value at the highest step}`` (for listings).
+
+        With ``names``, only those metrics are looked up (a listing's chosen columns)."""
+
+    @abstractmethod
+    def metric_names(self, *, notebook_path: str | None = None) -> list[str]:
+        """The distinct names of all metrics recorded by runs (of ``notebook_path`` when
+        given), sorted: the columns a listing can show."""
 
     @abstractmethod
     def params_of(self, run_ids: Iterable[str]) -> dict[str, dict[str, str]]:
         """For each run id, ``{param name: value}`` (for listings and DataFrames)."""
+
+    # -- audit trail --------------------------------------------------------------------------
+
+    @abstractmethod
+    def list_events(
+        self, *, model: str | None = None, limit: int = 50, page_token: str | None = None
+    ) -> tuple[list[Event], str | None]:
+        """Audit events, newest first, one page at a time: ``(events, next_token)``.
+
+        ``model`` keeps the events of that model only. Paging is keyset-based on the event
+        id; ``next_token`` is None on the last page. ``limit`` is 1..1000 (InvalidInput
+        otherwise); a malformed token is InvalidInput.
+        """
 
     # -- environments -----------------------------------------------------------------------
 

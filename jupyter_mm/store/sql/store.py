@@ -23,6 +23,7 @@ from ...entities import (
     Artifact,
     DataRef,
     Environment,
+    Event,
     Metric,
     Param,
     Run,
@@ -32,7 +33,7 @@ from ...entities import (
 from ...errors import AmbiguousReference, Conflict, InvalidInput, NotFound, StoreError
 from ..abstract import AbstractStore
 from ..blobs import BlobStore, check_digest
-from . import convert
+from . import convert, listing
 from .engine import current_revision, write_engine
 from .models import (
     ArtifactRow,
@@ -457,9 +458,12 @@ class SqlStore(AbstractStore):
                     [{"run_id": run_id, "digest": d} for d in wanted],
                 )
 
-    def latest_metrics(self, run_ids: Iterable[str]) -> dict[str, dict[str, float]]:
+    def latest_metrics(
+        self, run_ids: Iterable[str], names: Iterable[str] | None = None
+    ) -> dict[str, dict[str, float]]:
         """``{run id: {metric: value at the highest step}}`` for every id given."""
         ids = list(dict.fromkeys(run_ids))
+        wanted = None if names is None else list(dict.fromkeys(names))
         result: dict[str, dict[str, float]] = {run_id: {} for run_id in ids}
         rank = (
             func.row_number()
@@ -471,11 +475,12 @@ class SqlStore(AbstractStore):
         )
         with self._read() as conn:
             for chunk in _chunks(ids):
-                ranked = (
-                    select(METRICS.c.run_id, METRICS.c.name, METRICS.c.value, rank)
-                    .where(METRICS.c.run_id.in_(chunk))
-                    .subquery()
+                points = select(METRICS.c.run_id, METRICS.c.name, METRICS.c.value, rank).where(
+                    METRICS.c.run_id.in_(chunk)
                 )
+                if wanted is not None:
+                    points = points.where(METRICS.c.name.in_(wanted))
+                ranked = points.subquery()
                 query = select(ranked.c.run_id, ranked.c.name, ranked.c.value).where(
                     ranked.c.rank == 1
                 )
@@ -495,6 +500,20 @@ class SqlStore(AbstractStore):
                 for run_id, name, value in conn.execute(query):
                     result[run_id][name] = value
         return result
+
+    def metric_names(self, *, notebook_path: str | None = None) -> list[str]:
+        """Distinct metric names (of one notebook's runs when given), sorted."""
+        with self._read() as conn:
+            return listing.metric_names(conn, notebook_path)
+
+    # -- audit trail ---------------------------------------------------------------------------
+
+    def list_events(
+        self, *, model: str | None = None, limit: int = 50, page_token: str | None = None
+    ) -> tuple[list[Event], str | None]:
+        """Audit events newest first, keyset-paged on the event id."""
+        with self._read() as conn:
+            return listing.list_events(conn, model=model, limit=limit, page_token=page_token)
 
     # -- environments --------------------------------------------------------------------------
 
