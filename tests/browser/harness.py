@@ -1,0 +1,198 @@
+"""Harness for the browser tests: a real `jupyter lab` subprocess and helpers for pages.
+
+The lab serves the extension exactly as a user gets it (installed into sys.prefix by
+`pip install -e .` + `jupyter labextension develop`), so JUPYTER_DATA_DIR is left alone;
+config, runtime, settings and workspaces are isolated in a temp directory. The store is a
+temp SQLite file named by JUPYTER_MM_STORE, which the kernels inherit from the server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_mm.config import ENV_ARTIFACTS, ENV_STORE
+
+REPO = Path(__file__).resolve().parents[2]
+#: screenshots and the lab's log land here in every run (git-ignored; CI keeps them)
+ARTIFACTS = REPO / "test-artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-dev-shm-usage",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+VIEWPORT = {"width": 1440, "height": 900}
+
+#: user settings written before the lab starts: no news toast over the page, and no
+#: autosave, so an edit stays unsaved for as long as a test needs it to be
+USER_SETTINGS = {
+    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false"},
+    "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
+}
+
+
+def missing(reason: str) -> None:
+    """Skip on a developer machine, fail in CI: CI must never drop the browser tests."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI must run the browser tests.")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Lab:
+    """A running `jupyter lab` server."""
+
+    base_url: str
+    token: str
+    root_dir: Path
+    store_url: str
+
+    def url(self, path: str) -> str:
+        """``path`` (starting with /) on this server, with the token."""
+        separator = "&" if "?" in path else "?"
+        return f"{self.base_url}{path}{separator}token={self.token}"
+
+    def api(self, path: str, *, token: bool = True) -> tuple[int, bytes]:
+        """GET ``/jupyter-mm/api{path}``: (status, body); errors are returned, not raised."""
+        url = f"{self.base_url}/jupyter-mm/api{path}"
+        headers = {"Authorization": f"token {self.token}"} if token else {}
+        request = urllib.request.Request(url, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    def api_json(self, path: str) -> Any:
+        """GET an API path with the token; fails the test unless it answers 200 JSON."""
+        status, body = self.api(path)
+        assert status == 200, f"GET /jupyter-mm/api{path} -> {status}: {body[:300]!r}"
+        return json.loads(body)
+
+
+def _wait_for_server(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"jupyter lab exited with {process.returncode}; its log:\n{log.read_text()}"
+            )
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"jupyter lab did not answer {url} within {timeout} s")
+
+
+@contextlib.contextmanager
+def running_lab(base: Path) -> Iterator[Lab]:
+    """Start `jupyter lab` with root_dir, store, settings and config under ``base``."""
+    root, settings = base / "root", base / "settings"
+    root.mkdir()
+    for plugin, values in USER_SETTINGS.items():
+        path = settings / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    store_url = f"sqlite:///{base / 'store' / 'mm.db'}"
+    (base / "store").mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in (ENV_STORE, ENV_ARTIFACTS)}
+    env.update(
+        {
+            ENV_STORE: store_url,
+            "JUPYTER_CONFIG_DIR": str(base / "config"),
+            "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
+        }
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    log_path = ARTIFACTS / "jupyter-lab.log"
+    port, token = _free_port(), secrets.token_hex(16)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "jupyterlab",
+                "--no-browser",
+                f"--port={port}",
+                "--ip=127.0.0.1",
+                f"--IdentityProvider.token={token}",
+                f"--ServerApp.root_dir={root}",
+                f"--LabApp.user_settings_dir={settings}",
+                f"--LabApp.workspaces_dir={base / 'workspaces'}",
+                # window.jupyterapp: lets a test call the extension's commands by id
+                "--LabApp.expose_app_in_browser=True",
+                "--allow-root",
+            ],
+            cwd=root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_server(f"{url}/api/status?token={token}", process, log_path, timeout=60)
+        yield Lab(base_url=url, token=token, root_dir=root, store_url=store_url)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def new_lab_page(browser: Any, lab: Lab, path: str = "/lab") -> Any:
+    """A page in a fresh context, logged in (the token in the first URL sets the cookie)
+    and showing ``path`` once JupyterLab has started. The caller closes its context."""
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    # a fresh workspace per page: no tabs left over from an earlier test
+    page.goto(lab.url(f"{path}?reset"))
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started", timeout=60_000)
+    page.evaluate("() => window.jupyterapp.started")
+    return page
+
+
+def screenshot(target: Any, name: str) -> Path:
+    """Save a screenshot of a page or locator as ``test-artifacts/screenshots/<name>.png``."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    target.screenshot(path=str(path))
+    return path
+
+
+def run_command(page: Any, command: str, args: dict[str, Any] | None = None) -> Any:
+    """Execute a JupyterLab command by id, as the palette or a keyboard shortcut would."""
+    return page.evaluate(
+        "([id, args]) => window.jupyterapp.commands.execute(id, args)", [command, args or {}]
+    )
