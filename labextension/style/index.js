@@ -1,1 +1,3 @@
 import './base.css';
+import './detail.css';
+import './diff.css';

@@ -1,0 +1,102 @@
+/**
+ * Metric step charts, drawn by JupyterLab's own Vega-Lite renderer (the one that renders
+ * Altair outputs), so that charts follow the user's theme and no charting library is bundled.
+ */
+import { IRenderMimeRegistry, MimeModel } from '@jupyterlab/rendermime';
+import { Widget } from '@lumino/widgets';
+
+import { Metric, MetricValue } from './api/schema';
+
+/** Vega-Lite MIME types JupyterLab has registered over time, newest first. */
+export const VEGALITE_MIME_TYPES = [
+  'application/vnd.vegalite.v5+json',
+  'application/vnd.vegalite.v4+json',
+  'application/vnd.vegalite.v3+json'
+];
+
+/** The newest Vega-Lite MIME type with a renderer in this JupyterLab, or null. */
+export function vegaLiteMimeType(
+  rendermime: IRenderMimeRegistry
+): string | null {
+  const known = new Set(rendermime.mimeTypes);
+  return VEGALITE_MIME_TYPES.find(mime => known.has(mime)) ?? null;
+}
+
+/** JSON carries non-finite floats as strings; Vega-Lite plots numbers only. */
+export function metricNumber(value: MetricValue | null): number | null {
+  if (typeof value === 'number') {
+    return Number.isFinite(value) ? value : null;
+  }
+  return null;
+}
+
+/**
+ * A line chart of one metric over its steps. Colours, fonts and background are left to the
+ * renderer's theme (light or dark) instead of being fixed here.
+ */
+export function metricChartSpec(
+  name: string,
+  points: Metric[]
+): Record<string, any> {
+  const values = points
+    .map(p => ({ step: p.step, value: metricNumber(p.value) }))
+    .filter(p => p.value !== null);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    description: `${name} by step`,
+    width: 'container',
+    height: 140,
+    autosize: { type: 'fit-x', contains: 'padding' },
+    background: null,
+    data: { values },
+    mark: { type: 'line', point: values.length <= 50, tooltip: true },
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: 'step' },
+      y: {
+        field: 'value',
+        type: 'quantitative',
+        title: name,
+        scale: { zero: false }
+      }
+    }
+  };
+}
+
+/** Group a run's metric history by name, each group ordered by step. */
+export function metricSeries(metrics: Metric[]): Map<string, Metric[]> {
+  const series = new Map<string, Metric[]>();
+  for (const metric of metrics) {
+    const list = series.get(metric.name) ?? [];
+    list.push(metric);
+    series.set(metric.name, list);
+  }
+  for (const list of series.values()) {
+    list.sort((x, y) => x.step - y.step || x.timestamp - y.timestamp);
+  }
+  return series;
+}
+
+/**
+ * Render a chart of `points` into a new Lumino widget through the registry's Vega-Lite
+ * renderer. Returns null when JupyterLab has no Vega-Lite renderer (the caller shows a
+ * table instead).
+ */
+export async function renderMetricChart(
+  rendermime: IRenderMimeRegistry,
+  name: string,
+  points: Metric[]
+): Promise<Widget | null> {
+  const mime = vegaLiteMimeType(rendermime);
+  if (mime === null) {
+    return null;
+  }
+  const renderer = rendermime.createRenderer(mime);
+  renderer.addClass('jp-mm-MetricChart-plot');
+  const model = new MimeModel({
+    data: { [mime]: metricChartSpec(name, points) as any },
+    // Hide the "…" export menu: the chart belongs to the detail view, not to an output.
+    metadata: { [mime]: { embed_options: { actions: false } } }
+  });
+  await renderer.renderModel(model);
+  return renderer;
+}

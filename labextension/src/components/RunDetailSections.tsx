@@ -1,0 +1,320 @@
+/**
+ * The lower sections of the run detail: data read and written, artifacts, the kernel
+ * environment and the execution log.
+ */
+import * as React from 'react';
+
+import {
+  Digest,
+  Empty,
+  formatSize,
+  Section,
+  shortDigest
+} from './RunDetailCommon';
+import { Artifact, DataRef, Environment, Run, RunDetail } from '../api/schema';
+
+/**
+ * Files are recorded with absolute paths; next to the notebook they read better relative
+ * to its folder (`data/train.csv`). Anything elsewhere keeps its absolute path.
+ */
+export function displayDataName(ref: DataRef, run: Run): string {
+  if (ref.kind === 'object' || !run.notebook_path) {
+    return ref.name;
+  }
+  const slash = Math.max(
+    run.notebook_path.lastIndexOf('/'),
+    run.notebook_path.lastIndexOf('\\')
+  );
+  const folder = run.notebook_path.slice(0, slash + 1);
+  return folder && ref.name.startsWith(folder)
+    ? ref.name.slice(folder.length)
+    : ref.name;
+}
+
+export function DataSection(props: { detail: RunDetail }): JSX.Element {
+  const { data, run } = props.detail;
+  const ordered = [...data].sort(
+    (x, y) => x.role.localeCompare(y.role) || x.name.localeCompare(y.name)
+  );
+  return (
+    <Section title="Data" count={data.length}>
+      {data.length === 0 ? (
+        <Empty>No data inputs or outputs were recorded.</Empty>
+      ) : (
+        <table className="jp-mm-Table">
+          <thead>
+            <tr>
+              <th scope="col">role</th>
+              <th scope="col">kind</th>
+              <th scope="col">name</th>
+              <th scope="col">size</th>
+              <th scope="col">digest</th>
+            </tr>
+          </thead>
+          <tbody>
+            {ordered.map(ref => (
+              <tr key={`${ref.role}:${ref.name}`}>
+                <td>{ref.role}</td>
+                <td>
+                  {ref.kind}
+                  {ref.detail && (
+                    <span className="jp-mm-Muted"> ({ref.detail})</span>
+                  )}
+                </td>
+                <td className="jp-mm-Path" title={ref.name}>
+                  {displayDataName(ref, run)}
+                </td>
+                <td className="jp-mm-Number">{formatSize(ref.size)}</td>
+                <td>
+                  <Digest digest={`${ref.algorithm}:${ref.digest}`} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Section>
+  );
+}
+
+export function ArtifactsSection(props: {
+  artifacts: Artifact[];
+  download: (artifact: Artifact) => Promise<void>;
+}): JSX.Element {
+  const [busy, setBusy] = React.useState<string | null>(null);
+  const [error, setError] = React.useState<string | null>(null);
+  const start = (artifact: Artifact): void => {
+    setBusy(artifact.name);
+    setError(null);
+    props
+      .download(artifact)
+      .catch(reason =>
+        setError(reason instanceof Error ? reason.message : String(reason))
+      )
+      .finally(() => setBusy(null));
+  };
+  return (
+    <Section title="Artifacts" count={props.artifacts.length}>
+      {error && <p className="jp-mm-Error">{error}</p>}
+      {props.artifacts.length === 0 ? (
+        <Empty>No artifacts were saved.</Empty>
+      ) : (
+        <table className="jp-mm-Table">
+          <thead>
+            <tr>
+              <th scope="col">name</th>
+              <th scope="col">type</th>
+              <th scope="col">size</th>
+              <th scope="col">digest</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.artifacts.map(artifact => (
+              <tr key={artifact.name}>
+                <td>
+                  <a
+                    href="#"
+                    role="button"
+                    className="jp-mm-ArtifactLink"
+                    data-testid="mm-artifact-link"
+                    data-artifact={artifact.name}
+                    aria-busy={busy === artifact.name}
+                    title={`Download ${artifact.name}`}
+                    onClick={event => {
+                      event.preventDefault();
+                      start(artifact);
+                    }}
+                  >
+                    {artifact.name}
+                  </a>
+                </td>
+                <td>{artifact.media_type}</td>
+                <td className="jp-mm-Number">{formatSize(artifact.size)}</td>
+                <td>
+                  <Digest digest={artifact.digest} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Section>
+  );
+}
+
+function PackageList(props: { packages: Record<string, string> }): JSX.Element {
+  const [filter, setFilter] = React.useState('');
+  const names = Object.keys(props.packages).sort((x, y) =>
+    x.toLowerCase().localeCompare(y.toLowerCase())
+  );
+  const needle = filter.trim().toLowerCase();
+  const shown = needle
+    ? names.filter(n => n.toLowerCase().includes(needle))
+    : names;
+  return (
+    <details className="jp-mm-Packages">
+      <summary>{names.length} installed packages</summary>
+      <input
+        type="search"
+        className="jp-mm-Filter"
+        placeholder="Filter packages"
+        aria-label="Filter packages"
+        value={filter}
+        onChange={event => setFilter(event.target.value)}
+      />
+      <table className="jp-mm-Table jp-mm-Table-compact">
+        <tbody>
+          {shown.map(name => (
+            <tr key={name}>
+              <td>{name}</td>
+              <td>
+                <code>{props.packages[name]}</code>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </details>
+  );
+}
+
+export function EnvironmentSection(props: {
+  environment: Environment | null;
+}): JSX.Element {
+  const env = props.environment;
+  if (!env) {
+    return (
+      <Section title="Environment">
+        <Empty>No environment was recorded for this run.</Empty>
+      </Section>
+    );
+  }
+  const git = env.git ?? {};
+  const modules = Object.entries(env.modules ?? {}).sort(([x], [y]) =>
+    x.localeCompare(y)
+  );
+  const envVars = Object.keys(env.env_vars ?? {}).sort();
+  return (
+    <Section title="Environment">
+      <dl className="jp-mm-Facts">
+        <dt>Python</dt>
+        <dd>{env.python}</dd>
+        <dt>Platform</dt>
+        <dd>{env.platform}</dd>
+        {env.executable && (
+          <>
+            <dt>Executable</dt>
+            <dd className="jp-mm-Path">{env.executable}</dd>
+          </>
+        )}
+        <dt>Git</dt>
+        <dd>
+          {git.commit ? (
+            <>
+              <code title={String(git.commit)}>
+                {String(git.commit).slice(0, 12)}
+              </code>
+              {git.branch && <> on {String(git.branch)}</>}
+              {git.dirty && (
+                <span
+                  className="jp-mm-Badge jp-mm-Badge-warning"
+                  title="Uncommitted changes"
+                >
+                  dirty
+                </span>
+              )}
+            </>
+          ) : (
+            'not a git repository'
+          )}
+        </dd>
+        <dt>Environment</dt>
+        <dd>
+          <code title={env.id}>{shortDigest(env.id)}</code>
+        </dd>
+      </dl>
+      <PackageList packages={env.packages ?? {}} />
+      {modules.length > 0 && (
+        <details className="jp-mm-Modules">
+          <summary>{modules.length} imported modules</summary>
+          <p className="jp-mm-Inline">
+            {modules.map(([name, version]) => (
+              <code key={name}>
+                {name}
+                {version ? ` ${version}` : ''}
+              </code>
+            ))}
+          </p>
+        </details>
+      )}
+      {envVars.length > 0 && (
+        <details className="jp-mm-EnvVars">
+          <summary>{envVars.length} environment variables</summary>
+          <table className="jp-mm-Table jp-mm-Table-compact">
+            <tbody>
+              {envVars.map(name => (
+                <tr key={name}>
+                  <td>
+                    <code>{name}</code>
+                  </td>
+                  <td>
+                    {env.env_vars[name] === null ? (
+                      <span className="jp-mm-Muted">name only</span>
+                    ) : (
+                      <code>{env.env_vars[name]}</code>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </details>
+      )}
+    </Section>
+  );
+}
+
+/** How the kernel got to this run: each execution before it, in order. */
+export function ExecutionLogSection(props: { run: Run }): JSX.Element {
+  const log = props.run.execution_log ?? [];
+  const counts = log.map(e => e.count).filter((c): c is number => c !== null);
+  const outOfOrder = counts.some((c, i) => i > 0 && c < counts[i - 1]);
+  return (
+    <Section title="Execution log" count={log.length}>
+      {log.length === 0 ? (
+        <Empty>No executions were recorded before this run.</Empty>
+      ) : (
+        <details className="jp-mm-ExecLog">
+          <summary>
+            {log.length} executions in this kernel session up to the run
+            {outOfOrder ? ', not in order' : ''}
+          </summary>
+          <table className="jp-mm-Table jp-mm-Table-compact">
+            <thead>
+              <tr>
+                <th scope="col">#</th>
+                <th scope="col">cell</th>
+                <th scope="col">source</th>
+              </tr>
+            </thead>
+            <tbody>
+              {log.map((entry, i) => (
+                <tr key={i}>
+                  <td className="jp-mm-Number">{entry.count ?? '—'}</td>
+                  <td>
+                    <code>{entry.cell_id ?? '—'}</code>
+                  </td>
+                  <td>
+                    <code title={entry.source_hash}>
+                      {shortDigest(entry.source_hash)}
+                    </code>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </details>
+      )}
+    </Section>
+  );
+}

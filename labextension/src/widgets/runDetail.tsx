@@ -1,0 +1,141 @@
+/**
+ * The main-area widget showing one run (class `jp-mm-RunDetail`, `data-run-id` = full id).
+ */
+import { JupyterFrontEnd } from '@jupyterlab/application';
+import {
+  MainAreaWidget,
+  ReactWidget,
+  ToolbarButton
+} from '@jupyterlab/apputils';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { refreshIcon } from '@jupyterlab/ui-components';
+import { PromiseDelegate } from '@lumino/coreutils';
+import * as React from 'react';
+
+import { MMClient } from '../api/client';
+import {
+  downloadArtifact,
+  IActionDeps,
+  openCheckpoint,
+  openDocument,
+  restoreCheckpoint,
+  shortId
+} from '../actions';
+import { Artifact, RunDetail } from '../api/schema';
+import { IRunDetailActions, RunDetailView } from '../components/RunDetailView';
+
+export interface IRunDetailWidgetOptions {
+  app: JupyterFrontEnd;
+  deps: IActionDeps;
+  /** Full id, unique prefix or `latest`. */
+  runId: string;
+}
+
+/** Loads the run and renders its page; shows a one-line error instead when it cannot. */
+class RunDetailContent extends ReactWidget {
+  constructor(
+    private readonly _rendermime: IRenderMimeRegistry,
+    private readonly _actions: IRunDetailActions
+  ) {
+    super();
+    this.addClass('jp-mm-RunDetail-content');
+  }
+
+  detail: RunDetail | null = null;
+  error: string | null = null;
+
+  protected render(): JSX.Element {
+    if (this.error) {
+      return (
+        <p className="jp-mm-Error" role="alert">
+          {this.error}
+        </p>
+      );
+    }
+    if (!this.detail) {
+      return <p className="jp-mm-Loading">Loading run…</p>;
+    }
+    return (
+      <RunDetailView
+        detail={this.detail}
+        rendermime={this._rendermime}
+        actions={this._actions}
+      />
+    );
+  }
+}
+
+/** Makes DOM ids unique when several views of one kind are open. */
+let nextWidgetId = 0;
+
+export class RunDetailWidget extends MainAreaWidget<RunDetailContent> {
+  constructor(options: IRunDetailWidgetOptions) {
+    // The page's buttons act on the resolved run id, known only once loaded.
+    const holder: { widget?: RunDetailWidget } = {};
+    const id = (): string => holder.widget?.runId ?? options.runId;
+    const actions: IRunDetailActions = {
+      openNotebook: path => void openDocument(options.app, options.deps, path),
+      openCheckpoint: () =>
+        void openCheckpoint(options.app, options.deps, id()),
+      restoreCheckpoint: () =>
+        void restoreCheckpoint(options.app, options.deps, id()),
+      downloadArtifact: (artifact: Artifact) =>
+        downloadArtifact(options.deps.client, id(), artifact.name)
+    };
+    const content = new RunDetailContent(options.deps.rendermime, actions);
+    super({ content });
+    holder.widget = this;
+    this._client = options.deps.client;
+    this.requestedId = options.runId;
+    this._runId = options.runId;
+    this.id = `jupyter-mm-run-${nextWidgetId++}`;
+    this.addClass('jp-mm-RunDetail');
+    this.node.dataset.runId = options.runId;
+    this.title.label = `Run ${options.runId.slice(0, 10)}`;
+    this.title.closable = true;
+    this.toolbar.addItem(
+      'refresh',
+      new ToolbarButton({
+        icon: refreshIcon,
+        tooltip: 'Reload this run from the store',
+        onClick: () => void this.refresh()
+      })
+    );
+    void this.refresh().then(() => this._ready.resolve());
+  }
+
+  /** The id asked for (may be a prefix or `latest`). */
+  readonly requestedId: string;
+
+  /** Full run id once loaded; the requested id before. */
+  get runId(): string {
+    return this._runId;
+  }
+
+  /** Resolves after the first load, whether it succeeded or not. */
+  get ready(): Promise<void> {
+    return this._ready.promise;
+  }
+
+  /** Fetch the run again (a running run gains metrics and its end time). */
+  async refresh(): Promise<void> {
+    try {
+      const detail = await this._client.getRun(this.requestedId);
+      this._runId = detail.run.id;
+      this.node.dataset.runId = detail.run.id;
+      this.title.label = `Run ${detail.run.name ?? shortId(detail.run.id)}`;
+      this.title.caption = `${detail.run.name ?? 'Unnamed run'} (${detail.run.id})`;
+      this.content.detail = detail;
+      this.content.error = null;
+    } catch (error) {
+      this.content.error = `Run ${this.requestedId} could not be loaded: ${
+        error instanceof Error ? error.message : String(error)
+      }`;
+    }
+    this.content.update();
+  }
+
+  private _runId: string;
+  private readonly _client: MMClient;
+  private readonly _ready = new PromiseDelegate<void>();
+}

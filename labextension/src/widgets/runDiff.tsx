@@ -1,0 +1,203 @@
+/**
+ * The main-area diff of two runs (class `jp-mm-RunDiff`): tables of what changed, then the
+ * checkpoints' notebook diff rendered by nbdime's own NotebookDiffWidget inside
+ * `.jp-mm-RunDiff-notebook`.
+ */
+import { JupyterFrontEnd } from '@jupyterlab/application';
+import { INotebookContent } from '@jupyterlab/nbformat';
+import {
+  MainAreaWidget,
+  ReactWidget,
+  ToolbarButton
+} from '@jupyterlab/apputils';
+import { refreshIcon } from '@jupyterlab/ui-components';
+import { PromiseDelegate } from '@lumino/coreutils';
+import { Panel } from '@lumino/widgets';
+import { IDiffEntry } from 'nbdime/lib/diff/diffentries';
+import { NotebookDiffModel } from 'nbdime/lib/diff/model';
+import { NotebookDiffWidget } from 'nbdime/lib/diff/widget';
+import * as React from 'react';
+
+import { IActionDeps, openRunDetail, shortId } from '../actions';
+import { RunDiff } from '../api/schema';
+import { RunDiffTables } from '../components/RunDiffTables';
+
+export interface IRunDiffWidgetOptions {
+  app: JupyterFrontEnd;
+  deps: IActionDeps;
+  /** Base run (A) and the run compared to it (B): ids, prefixes or `latest`. */
+  runA: string;
+  runB: string;
+}
+
+/** Header, warnings and change tables; re-rendered on each fetch. */
+class RunDiffHeader extends ReactWidget {
+  constructor(private readonly _owner: RunDiffWidget) {
+    super();
+    this.addClass('jp-mm-RunDiff-tables');
+  }
+
+  diff: RunDiff | null = null;
+  error: string | null = null;
+  loading = true;
+
+  protected render(): JSX.Element {
+    if (!this.diff) {
+      return this.error ? (
+        <p className="jp-mm-Error" role="alert">
+          {this.error}
+        </p>
+      ) : (
+        <p className="jp-mm-Loading">Comparing runs…</p>
+      );
+    }
+    return (
+      <>
+        {this.error && (
+          <p className="jp-mm-Error" role="alert">
+            {this.error}
+          </p>
+        )}
+        <RunDiffTables
+          diff={this.diff}
+          ignoreOutputs={this._owner.ignoreOutputs}
+          loading={this.loading}
+          onIgnoreOutputs={ignore => void this._owner.setIgnoreOutputs(ignore)}
+          onOpenRun={id => this._owner.openRun(id)}
+        />
+      </>
+    );
+  }
+}
+
+/** Makes DOM ids unique when several views of one kind are open. */
+let nextWidgetId = 0;
+
+export class RunDiffWidget extends MainAreaWidget<Panel> {
+  constructor(options: IRunDiffWidgetOptions) {
+    const content = new Panel();
+    content.addClass('jp-mm-RunDiff-content');
+    super({ content });
+    this._options = options;
+    this.runA = options.runA;
+    this.runB = options.runB;
+    this.id = `jupyter-mm-diff-${nextWidgetId++}`;
+    this.addClass('jp-mm-RunDiff');
+    this.node.dataset.runA = options.runA;
+    this.node.dataset.runB = options.runB;
+    this.title.label = `${shortId(options.runA)} vs ${shortId(options.runB)}`;
+    this.title.closable = true;
+
+    this._header = new RunDiffHeader(this);
+    this._notebook = new Panel();
+    this._notebook.addClass('jp-mm-RunDiff-notebook');
+    this._notebook.addClass('nbdime-root');
+    content.addWidget(this._header);
+    content.addWidget(this._notebook);
+
+    this.toolbar.addItem(
+      'refresh',
+      new ToolbarButton({
+        icon: refreshIcon,
+        tooltip: 'Compare the runs again',
+        onClick: () => void this.refresh()
+      })
+    );
+    void this.refresh().then(() => this._ready.resolve());
+  }
+
+  readonly runA: string;
+  readonly runB: string;
+
+  get ignoreOutputs(): boolean {
+    return this._ignoreOutputs;
+  }
+
+  /** Resolves once the first diff (tables and notebook) has been rendered or has failed. */
+  get ready(): Promise<void> {
+    return this._ready.promise;
+  }
+
+  /** Fetch the diff again with outputs compared or ignored. */
+  async setIgnoreOutputs(ignore: boolean): Promise<void> {
+    this._ignoreOutputs = ignore;
+    await this.refresh();
+  }
+
+  openRun(id: string): void {
+    void openRunDetail(this._options.app, this._options.deps, id);
+  }
+
+  /**
+   * Fetch and render. A newer request supersedes an older one still in flight, so that
+   * quickly toggling "ignore outputs" never leaves the view showing a stale answer.
+   */
+  async refresh(): Promise<void> {
+    const request = ++this._request;
+    this._header.loading = true;
+    this._header.update();
+    let diff: RunDiff;
+    try {
+      diff = await this._options.deps.client.diff(
+        this.runA,
+        this.runB,
+        this._ignoreOutputs
+      );
+    } catch (error) {
+      if (request === this._request) {
+        this._header.loading = false;
+        this._header.error = `The runs could not be compared: ${
+          error instanceof Error ? error.message : String(error)
+        }`;
+        this._header.update();
+      }
+      return;
+    }
+    if (request !== this._request) {
+      return;
+    }
+    this.node.dataset.runA = diff.a.id;
+    this.node.dataset.runB = diff.b.id;
+    this.title.label = `${diff.a.name ?? shortId(diff.a.id)} vs ${diff.b.name ?? shortId(diff.b.id)}`;
+    this.title.caption = `Run ${diff.a.id} vs run ${diff.b.id}`;
+    this._header.diff = diff;
+    this._header.error = null;
+    await this._renderNotebook(diff, request);
+    if (request === this._request) {
+      this._header.loading = false;
+      this._header.update();
+    }
+  }
+
+  private async _renderNotebook(diff: RunDiff, request: number): Promise<void> {
+    for (const old of [...this._notebook.widgets]) {
+      old.dispose();
+    }
+    try {
+      const model = new NotebookDiffModel(
+        // The wire type keeps nbformat's metadata open-ended; nbdime wants nbformat's own.
+        diff.notebook.base as unknown as INotebookContent,
+        diff.notebook.diff as unknown as IDiffEntry[]
+      );
+      const widget = new NotebookDiffWidget({
+        model,
+        rendermime: this._options.deps.rendermime
+      });
+      this._notebook.addWidget(widget);
+      await widget.init();
+    } catch (error) {
+      if (request === this._request) {
+        this._header.error = `The notebook diff could not be rendered: ${
+          error instanceof Error ? error.message : String(error)
+        }`;
+      }
+    }
+  }
+
+  private readonly _options: IRunDiffWidgetOptions;
+  private readonly _header: RunDiffHeader;
+  private readonly _notebook: Panel;
+  private readonly _ready = new PromiseDelegate<void>();
+  private _ignoreOutputs = false;
+  private _request = 0;
+}
