@@ -6,6 +6,8 @@
  */
 import type { IDocumentManager } from '@jupyterlab/docmanager';
 import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { Token } from '@lumino/coreutils';
+import type { ISignal } from '@lumino/signaling';
 
 import type { MMClient } from './api/client';
 
@@ -61,6 +63,17 @@ export interface IRunNotice {
   /** Status the kernel reported (`finished`, `failed`, ...). */
   status: string;
 }
+
+/** Kernel → frontend run notices, provided by the live-snapshot plugin. */
+export interface ILiveRuns {
+  /** Emits after every tracked run of any open notebook's kernel. */
+  readonly runRecorded: ISignal<unknown, IRunNotice>;
+}
+
+export const ILiveRuns = new Token<ILiveRuns>(
+  `${NAMESPACE}:ILiveRuns`,
+  'Notices of runs recorded by the kernels of open notebooks.'
+);
 
 /**
  * What the views of the main area need (the sidebar plugin builds it once and hands it to
