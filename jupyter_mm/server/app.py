@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool
+from traitlets import Bool, Int
 
 from ..config import MMConfig
 from .handlers import API_PREFIX, ROUTES
 from .handlers.base import STORE_PROVIDER_SETTING
+from .handlers.diffs import DEFAULT_MAX_DIFF_BYTES, MAX_DIFF_BYTES_SETTING
 from .store_provider import StoreProvider
 
 
@@ -32,12 +33,19 @@ class MMExtensionApp(ExtensionApp):
         "API request, which keeps server start-up fast.",
     ).tag(config=True)
 
+    max_diff_bytes = Int(
+        DEFAULT_MAX_DIFF_BYTES,
+        help="Largest stored checkpoint (bytes) the diff endpoint compares; larger ones are "
+        "refused with 413 because nbdime's time grows faster than the notebook's size.",
+    ).tag(config=True)
+
     def initialize_settings(self) -> None:
         mm_config = MMConfig(config=self.serverapp.config)
         self.store_provider = StoreProvider(
             mm_config, root_dir=self.serverapp.root_dir, log=self.log
         )
         self.settings[STORE_PROVIDER_SETTING] = self.store_provider
+        self.settings[MAX_DIFF_BYTES_SETTING] = self.max_diff_bytes
         if self.open_store_at_start:
             try:
                 store = self.store_provider.get()

@@ -50,6 +50,11 @@ class StoreProvider:
         self._store: AbstractStore | None = None
         self._lock = threading.Lock()
 
+    @property
+    def root_dir(self) -> str:
+        """The server's root directory (the frontend's paths are relative to it)."""
+        return self._root_dir
+
     def get(self) -> AbstractStore:
         """The open store. Raises StoreError (or another MMError) when it cannot be opened."""
         if self._store is not None:

@@ -8,15 +8,33 @@ from __future__ import annotations
 
 from typing import Any
 
+from .artifacts import ArtifactHandler
 from .base import UnknownEndpointHandler
+from .checkpoints import CheckpointHandler
+from .diffs import DiffHandler
+from .events import EventsHandler
 from .info import InfoHandler
+from .runs import MetricNamesHandler, RunHandler, RunsHandler
 
 #: path of the API below the server's base URL
 API_PREFIX = "/jupyter-mm/api"
 
-#: (pattern relative to API_PREFIX, handler class); MMExtensionApp adds the base URL
+#: a run reference in a path: a full id, a unique prefix or ``latest`` (ids are Crockford
+#: base32, so nothing but letters and digits ever needs to match)
+RUN_REF = r"([0-9A-Za-z]+)"
+
+#: (pattern relative to API_PREFIX, handler class); MMExtensionApp adds the base URL.
+#: Model routes (DESIGN §9) slot in before the catch-all.
 ROUTES: list[tuple[str, type[Any]]] = [
     (r"/info", InfoHandler),
+    (r"/runs", RunsHandler),
+    (r"/runs/metric-names", MetricNamesHandler),
+    (rf"/runs/{RUN_REF}", RunHandler),
+    (rf"/runs/{RUN_REF}/checkpoint", CheckpointHandler),
+    (rf"/runs/{RUN_REF}/diff/{RUN_REF}", DiffHandler),
+    # the name is everything after artifacts/ (it may hold slashes); tornado decodes it once
+    (rf"/runs/{RUN_REF}/artifacts/(.+)", ArtifactHandler),
+    (r"/events", EventsHandler),
     # keep last: tornado takes the first matching route
     (r"/(.*)", UnknownEndpointHandler),
 ]

@@ -15,6 +15,7 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from ...errors import MMError, NotFound
+from ..wire import PathMapper
 
 if TYPE_CHECKING:
     from ...store.abstract import AbstractStore
@@ -24,6 +25,8 @@ T = TypeVar("T")
 
 #: key of the StoreProvider in the tornado settings (set by MMExtensionApp)
 STORE_PROVIDER_SETTING = "jupyter_mm_store_provider"
+#: key of the PathMapper in the tornado settings (made on first use)
+_PATH_MAPPER_SETTING = "jupyter_mm_path_mapper"
 
 
 class MMAPIHandler(APIHandler):
@@ -49,10 +52,20 @@ class MMAPIHandler(APIHandler):
         """The shared store, opened on first use (in a worker thread: it may migrate)."""
         return await self.call_store(self.store_provider.get)
 
+    @property
+    def paths(self) -> PathMapper:
+        """Absolute notebook paths <-> paths relative to the server's root directory."""
+        mapper = self.settings.get(_PATH_MAPPER_SETTING)
+        if mapper is None:
+            mapper = self.settings[_PATH_MAPPER_SETTING] = PathMapper(self.store_provider.root_dir)
+        return mapper
+
     def write_json(self, body: Any, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(json.dumps(body))
+        # allow_nan=False: a NaN that slipped past the wire conversion must fail here (500,
+        # logged) rather than reach the browser as JSON that JSON.parse rejects
+        self.finish(json.dumps(body, allow_nan=False))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Every failure answers ``{"error": {"status", "message"}}`` and never a traceback.

@@ -1,0 +1,112 @@
+"""``GET /runs``, ``GET /runs/metric-names`` and ``GET /runs/{id}``.
+
+A listing page costs two queries whatever its position: the keyset-paged runs (an index on
+(notebook_path, start_time, id) or (start_time, id) answers it) and the latest values of the
+page's metrics (the metrics primary key). Both run in one worker thread.
+"""
+
+from __future__ import annotations
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from ...errors import InvalidInput
+from ...store.abstract import AbstractStore
+from .. import schema
+from ..wire import PathMapper, detail_body, summary_body
+from . import params
+from .base import MMAPIHandler
+
+
+def list_runs(
+    store: AbstractStore,
+    paths: PathMapper,
+    *,
+    notebook: str | None,
+    status: str | None,
+    text: str | None,
+    order: str,
+    limit: int,
+    page_token: str | None,
+    metric_names: list[str] | None,
+) -> schema.RunPage:
+    """One page of listing rows (blocking; call it in a worker thread)."""
+    page = store.search_runs(
+        notebook_path=None if notebook is None else paths.absolute(notebook),
+        status=status,
+        text=text,
+        order=order,
+        limit=limit,
+        page_token=page_token,
+    )
+    ids = [run.id for run in page.runs]
+    latest = store.latest_metrics(ids, names=metric_names) if ids and metric_names != [] else {}
+    return {
+        "runs": [summary_body(r, latest.get(r.id, {}), metric_names, paths) for r in page.runs],
+        "next_token": page.next_token,
+    }
+
+
+def notebook_filter(value: str | None) -> str | None:
+    """The ``notebook`` parameter: absent means every notebook; empty is a mistake."""
+    if value is None:
+        return None
+    text = params.parse_text("notebook", value)
+    if text is None:
+        raise InvalidInput(
+            "The notebook filter is empty; give a notebook path or leave the parameter out."
+        )
+    return text
+
+
+class RunsHandler(MMAPIHandler):
+    """The sidebar's listing, newest first by default."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        arg = self.get_query_argument
+        options = {
+            "notebook": notebook_filter(arg("notebook", None)),
+            "status": params.parse_status(arg("status", None)),
+            "text": params.parse_text("q", arg("q", None)),
+            "order": params.parse_order(arg("order", None)),
+            "limit": params.parse_limit(arg("limit", None)),
+            "page_token": params.parse_token(arg("page_token", None)),
+            "metric_names": params.parse_metric_names(arg("metrics", None)),
+        }
+        store = await self.get_store()
+        body = await self.call_store(list_runs, store, self.paths, **options)
+        self.write_json(body)
+
+
+class MetricNamesHandler(MMAPIHandler):
+    """Distinct metric names, for choosing the listing's columns."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        notebook = notebook_filter(self.get_query_argument("notebook", None))
+        store = await self.get_store()
+        names = await self.call_store(
+            store.metric_names,
+            notebook_path=None if notebook is None else self.paths.absolute(notebook),
+        )
+        body: schema.MetricNames = {"names": names}
+        self.write_json(body)
+
+
+def run_detail(store: AbstractStore, ref: str, paths: PathMapper) -> schema.RunDetail:
+    run = store.resolve_run(ref)
+    return detail_body(store.get_run_detail(run.id), paths)
+
+
+class RunHandler(MMAPIHandler):
+    """One run with everything recorded for it; ``ref`` is an id, a unique prefix or
+    ``latest``."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, ref: str) -> None:
+        store = await self.get_store()
+        self.write_json(await self.call_store(run_detail, store, ref, self.paths))

@@ -1,0 +1,118 @@
+"""Entities to wire bodies (the models of :mod:`.schema`).
+
+Two things happen on the way out besides ``to_dict``: every Run gains ``notebook_relpath``
+(the frontend only knows paths relative to the server's root directory), and metric values
+that are not finite become the strings ``"nan"``/``"inf"``/``"-inf"`` (JSON has no NaN, and
+the browser's ``JSON.parse`` rejects the bare token Python's json module would write).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from typing import Any, cast
+
+from ..entities import Metric, Run, RunDetail
+from . import schema
+
+#: metric columns a listing row carries when the client names none
+DEFAULT_METRIC_COLUMNS = 20
+
+
+def metric_value(value: float) -> schema.MetricValue:
+    if math.isfinite(value):
+        return value
+    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+
+
+class PathMapper:
+    """Maps between absolute notebook paths (as runs record them) and paths relative to the
+    server's root directory (as the frontend knows them)."""
+
+    def __init__(self, root_dir: str) -> None:
+        self.root = os.path.normpath(os.path.abspath(root_dir))
+
+    def relative(self, path: str | None) -> str | None:
+        """``path`` relative to the root with ``/`` separators, or None when it is not
+        strictly below the root."""
+        if not path:
+            return None
+        path = os.path.normpath(path)
+        try:
+            if os.path.commonpath([self.root, path]) != self.root or path == self.root:
+                return None
+        except ValueError:  # another drive on Windows, or a relative path in an old run
+            return None
+        return os.path.relpath(path, self.root).replace(os.sep, "/")
+
+    def absolute(self, path: str) -> str:
+        """The absolute path runs record for a notebook given relative to the root (or
+        already absolute). Used only as a filter value, never to open a file."""
+        if os.path.isabs(path):
+            return os.path.normpath(path)
+        return os.path.normpath(os.path.join(self.root, *path.split("/")))
+
+
+def run_body(run: Run, paths: PathMapper) -> schema.Run:
+    body = run.to_dict()
+    body["notebook_relpath"] = paths.relative(run.notebook_path)
+    return cast(schema.Run, body)
+
+
+def run_dict_body(run: Mapping[str, Any], paths: PathMapper) -> schema.Run:
+    """As :func:`run_body`, for a run already turned into a dict (inside ``RunDiff``)."""
+    body = dict(run)
+    body["notebook_relpath"] = paths.relative(body.get("notebook_path"))
+    return cast(schema.Run, body)
+
+
+def summary_body(
+    run: Run, latest: Mapping[str, float], names: list[str] | None, paths: PathMapper
+) -> schema.RunSummary:
+    """A listing row: the run without its execution log, with the latest value of the
+    requested metrics (or the first DEFAULT_METRIC_COLUMNS by name when none were named)."""
+    body = run.to_dict()
+    del body["execution_log"]
+    body["notebook_relpath"] = paths.relative(run.notebook_path)
+    chosen = sorted(latest)[:DEFAULT_METRIC_COLUMNS] if names is None else names
+    body["metrics"] = {n: metric_value(latest[n]) for n in chosen if n in latest}
+    body["flag_count"] = len(run.flags)
+    body["warning_count"] = len(run.warnings)
+    return cast(schema.RunSummary, body)
+
+
+def _metric_body(metric: Metric) -> schema.Metric:
+    body = metric.to_dict()
+    body["value"] = metric_value(metric.value)
+    return cast(schema.Metric, body)
+
+
+def detail_body(detail: RunDetail, paths: PathMapper) -> schema.RunDetail:
+    return {
+        "run": run_body(detail.run, paths),
+        "params": [cast(schema.Param, p.to_dict()) for p in detail.params],
+        "metrics": [_metric_body(m) for m in detail.metrics],
+        "data": [cast(schema.DataRef, d.to_dict()) for d in detail.data],
+        "artifacts": [cast(schema.Artifact, a.to_dict()) for a in detail.artifacts],
+        "environment": (
+            None
+            if detail.environment is None
+            else cast(schema.Environment, detail.environment.to_dict())
+        ),
+    }
+
+
+def diff_body(diff: dict[str, Any], paths: PathMapper) -> schema.RunDiff:
+    """``RunDiff.to_dict()`` with the two runs' relative notebook paths."""
+    body = dict(diff)
+    body["a"] = run_dict_body(diff["a"], paths)
+    body["b"] = run_dict_body(diff["b"], paths)
+    return cast(schema.RunDiff, body)
+
+
+def event_page_body(events: list[Any], next_token: str | None) -> schema.EventPage:
+    return {
+        "events": [cast(schema.Event, e.to_dict()) for e in events],
+        "next_token": next_token,
+    }
