@@ -24,6 +24,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from .registry_contract import AbstractRegistryStore
+
 if TYPE_CHECKING:
     from ..entities import (
         Artifact,
@@ -39,7 +41,7 @@ if TYPE_CHECKING:
     from .blobs import BlobStore
 
 
-class AbstractStore(ABC):
+class AbstractStore(AbstractRegistryStore, ABC):
     """Runs, their records, environments and blobs."""
 
     #: URL the store was opened with (credentials removed), for display

@@ -47,6 +47,7 @@ from .models import (
     RunRow,
 )
 from .paging import decode_token, encode_token, like_escape
+from .registry import SqlRegistryMixin
 
 RUNS: Table = RunRow.__table__  # type: ignore[assignment]
 PARAMS: Table = ParamRow.__table__  # type: ignore[assignment]
@@ -92,7 +93,7 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + IN_CHUNK]
 
 
-class SqlStore(AbstractStore):
+class SqlStore(SqlRegistryMixin, AbstractStore):
     """Runs, records and environments in SQL; blobs in ``blobs``.
 
     Use :func:`jupyter_mm.store.open_store` to get one: it resolves the location, checks or
