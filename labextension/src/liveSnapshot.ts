@@ -12,6 +12,7 @@
  * Nothing here may break notebook execution: every failure is logged and swallowed.
  */
 import { Cell } from '@jupyterlab/cells';
+import { PageConfig } from '@jupyterlab/coreutils';
 import {
   INotebookTracker,
   Notebook,
@@ -29,6 +30,20 @@ import { markRunMessage } from './timing';
 export function isTrackedSource(source: string): boolean {
   const match = /^\s*%%track(?=\s|$)/.exec(source);
   return match !== null;
+}
+
+/**
+ * The notebook's absolute path on the server's disk when the page knows the server root
+ * (runs store absolute paths; the kernel's working directory is the notebook's folder, so
+ * a root-relative path would resolve wrongly there), else the root-relative path.
+ */
+export function notebookFilePath(panel: NotebookPanel): string {
+  const local = panel.context.localPath;
+  const root = PageConfig.getOption('serverRoot');
+  if (!root || !(root.startsWith('/') || /^[A-Za-z]:[\\/]/.test(root))) {
+    return local;
+  }
+  return `${root.replace(/[\\/]+$/, '')}/${local}`;
 }
 
 /** The comm of one kernel connection, opened on first use. */
@@ -99,7 +114,7 @@ export class LiveSnapshotChannel implements IDisposable {
       type: 'snapshot',
       cell_id: cell.model.id,
       // Read at send time, so a notebook renamed after it was opened reports its new path.
-      path: panel.context.path,
+      path: notebookFilePath(panel),
       notebook: panel.model.toJSON() as any
     });
     return true;
