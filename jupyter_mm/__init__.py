@@ -32,6 +32,14 @@ _LAZY: dict[str, str] = {
     "get_run": "jupyter_mm.tracking",
     "diff": "jupyter_mm.diffing",
     "open_store": "jupyter_mm.store",
+    "register_model": "jupyter_mm.registry",
+    "transition": "jupyter_mm.registry",
+    "set_alias": "jupyter_mm.registry",
+    "remove_alias": "jupyter_mm.registry",
+    "rollback": "jupyter_mm.registry",
+    "load_model": "jupyter_mm.registry",
+    "get_model": "jupyter_mm.registry",
+    "models": "jupyter_mm.registry",
 }
 
 __all__ = sorted(_LAZY)

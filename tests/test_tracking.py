@@ -3,6 +3,7 @@ from a plain Python script (no kernel, no IPython)."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -14,7 +15,12 @@ import pytest
 import jupyter_mm as mm
 from jupyter_mm import tracking
 from jupyter_mm.errors import InvalidInput
-from jupyter_mm.models import MEDIA_TYPE_DIRECTORY, MEDIA_TYPE_JOBLIB, deserialize_model
+from jupyter_mm.flavors import (
+    MEDIA_TYPE_DIRECTORY,
+    MEDIA_TYPE_JOBLIB,
+    MEDIA_TYPE_SKOPS,
+    deserialize_model,
+)
 from jupyter_mm.store import open_store
 
 REPO = str(Path(__file__).resolve().parents[1])
@@ -165,7 +171,9 @@ def test_artifacts_files_directories_bytes_and_models(store, tmp_path):
     assert report.media_type == "application/json" and report.size == 12
     assert bundle.media_type == MEDIA_TYPE_DIRECTORY and bundle.size == 10
     assert store.blobs.get_bytes(raw.digest) == b"abc"
-    assert saved.media_type == MEDIA_TYPE_JOBLIB
+    # scikit-learn estimators are saved with skops when it is installed (no pickle)
+    has_skops = importlib.util.find_spec("skops") is not None
+    assert saved.media_type == (MEDIA_TYPE_SKOPS if has_skops else MEDIA_TYPE_JOBLIB)
     loaded = deserialize_model(store.blobs.get_bytes(saved.digest), saved.media_type)
     assert loaded.predict([[3.0]]).tolist() == [1]
     names = {a.name for a in store.get_run_detail(run.id).artifacts}

@@ -385,7 +385,7 @@ class ActiveRun:
                 kind = media_type or "application/octet-stream"
             elif os.path.isdir(path):  # type: ignore[arg-type]
                 digest, size = self._put_directory(path)  # type: ignore[arg-type]
-                from ..models import MEDIA_TYPE_DIRECTORY
+                from ..flavors import MEDIA_TYPE_DIRECTORY
 
                 kind = media_type or MEDIA_TYPE_DIRECTORY
             else:
@@ -419,15 +419,30 @@ class ActiveRun:
         self.linked_blobs.update(entry["digest"] for entry in files.values())
         return blobs.put_bytes(manifest), total
 
-    def log_model(self, model: Any, name: str = "model") -> Artifact | None:
+    def log_model(
+        self, model: Any, name: str = "model", input_example: Any = None
+    ) -> Artifact | None:
         """Record a model: a file or directory path is stored as is; any other object is
-        serialized (joblib if installed, else pickle — the media type says which)."""
-        if isinstance(model, (str, os.PathLike)):
-            return self.log_artifact(model, name=name)
-        from ..models import serialize_model
+        serialized by flavor (see :mod:`jupyter_mm.flavors`; the media type says which).
+        ``input_example`` adds the artifact ``<name>.signature.json`` (dtypes, shape,
+        columns), read before anything is stored so a bad example stores nothing."""
+        from ..flavors import MEDIA_TYPE_SIGNATURE, SIGNATURE_SUFFIX, signature_bytes, signature_of
 
-        payload, media_type = serialize_model(model)
-        return self.log_artifact(payload, name=name, media_type=media_type)
+        signature = None if input_example is None else signature_of(input_example)
+        if isinstance(model, (str, os.PathLike)):
+            artifact = self.log_artifact(model, name=name)
+        else:
+            from ..flavors import serialize_model
+
+            payload, media_type = serialize_model(model)
+            artifact = self.log_artifact(payload, name=name, media_type=media_type)
+        if signature is not None and artifact is not None:
+            self.log_artifact(
+                signature_bytes(signature),
+                name=artifact.name + SIGNATURE_SUFFIX,
+                media_type=MEDIA_TYPE_SIGNATURE,
+            )
+        return artifact
 
     # -- environment ------------------------------------------------------------------------
 

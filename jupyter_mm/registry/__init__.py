@@ -1,0 +1,383 @@
+"""The model registry: versions, stages, gates, aliases, rollback, audit trail, loading.
+
+``import jupyter_mm as mm``::
+
+    v = mm.register_model("latest", "model", "churn", "forest, 200 trees")
+    mm.transition("churn", v.version, "staging", reason="offline eval ok")
+    mm.transition("churn", v.version, "production", reason="A/B win")   # gates apply
+    mm.set_alias("churn", v.version, "champion")
+    model = mm.load_model("churn@production")     # digest verified before loading
+    mm.rollback("churn", reason="latency regression")
+
+Every function takes an optional ``store`` (default: the store the kernel uses) so the
+server and the CLI share this one implementation of the rules (:mod:`.rules`). Changes go
+through the store's registry methods, each one transaction together with its audit event;
+refused transitions are recorded too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..entities import STAGES, Event, Model, ModelVersion, Run
+from ..errors import Conflict, IntegrityError, InvalidInput, NotFound
+from ..store.blobs import hash_bytes
+from ..store.registry_contract import check_model_name, check_version
+from .rules import Registry, current_user, make_registry, transition_problem
+
+if TYPE_CHECKING:
+    import pandas
+
+    from ..store.abstract import AbstractStore
+
+__all__ = [
+    "ModelDetail",
+    "Registry",
+    "get_model",
+    "load_model",
+    "models",
+    "register_model",
+    "remove_alias",
+    "resolve_version",
+    "rollback",
+    "set_alias",
+    "transition",
+]
+
+REFERENCE_HELP = "name@stage, name@alias, name/VERSION or name/latest"
+
+
+def _store(store: AbstractStore | None) -> AbstractStore:
+    if store is not None:
+        return store
+    from ..tracking import default_store
+
+    return default_store()
+
+
+@dataclass
+class ModelDetail:
+    """A model with its versions (oldest first) and its audit trail (oldest first)."""
+
+    model: Model
+    versions: list[ModelVersion] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+    def version(self, number: int) -> ModelVersion:
+        for v in self.versions:
+            if v.version == number:
+                return v
+        raise NotFound(f"Model {self.model.name} has no version {number}.")
+
+    @property
+    def production(self) -> ModelVersion | None:
+        return next((v for v in self.versions if v.stage == "production"), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model.to_dict(),
+            "versions": [v.to_dict() for v in self.versions],
+            "events": [e.to_dict() for e in self.events],
+        }
+
+
+# -- references ---------------------------------------------------------------------------------
+
+
+def parse_reference(ref: str) -> tuple[str, str, str]:
+    """``name@x`` -> (name, "stage" | "alias", x); ``name/3`` -> (name, "version", "3");
+    ``name/latest`` -> (name, "latest", ""). Raises InvalidInput."""
+    if not isinstance(ref, str) or not ref.strip():
+        raise InvalidInput(f"A model reference is {REFERENCE_HELP}, not {ref!r}.")
+    ref = ref.strip()
+    if "@" in ref:
+        name, _, target = ref.partition("@")
+        check_model_name(name)
+        if not target:
+            raise InvalidInput(f"Model reference {ref!r} names no stage or alias after '@'.")
+        return name, ("stage" if target in STAGES else "alias"), target
+    if "/" in ref:
+        name, _, number = ref.partition("/")
+        check_model_name(name)
+        if number == "latest":
+            return name, "latest", ""
+        if not number.isdigit() or int(number) < 1:
+            raise InvalidInput(f"Model reference {ref!r}: {number!r} is not a version number.")
+        return name, "version", number
+    raise InvalidInput(f"Model reference {ref!r} is incomplete; use {REFERENCE_HELP}.")
+
+
+def resolve_version(ref: str, *, store: AbstractStore | None = None) -> ModelVersion:
+    """The version a reference names. With several versions in one stage (staging), the
+    newest wins. Raises NotFound saying what is missing."""
+    name, kind, target = parse_reference(ref)
+    store = _store(store)
+    if kind == "version":
+        return store.get_version(name, int(target))
+    versions = store.list_versions(name)
+    if kind == "latest":
+        return versions[-1]
+    if kind == "stage":
+        matches = [v for v in versions if v.stage == target]
+        if not matches:
+            raise NotFound(f"Model {name} has no version in {target}.")
+        return matches[-1]
+    holder = next((v for v in versions if target in v.aliases), None)
+    if holder is None:
+        raise NotFound(f"Model {name} has no version with the alias {target!r}.")
+    return holder
+
+
+# -- registering and moving versions -----------------------------------------------------------
+
+
+def _run_id(run: Any, store: AbstractStore) -> str:
+    if isinstance(run, Run):
+        return run.id
+    if hasattr(run, "run") and isinstance(run.run, Run):  # an ActiveRun
+        run.flush()
+        return str(run.run.id)
+    if not isinstance(run, str):
+        raise InvalidInput(f"A run is an id, an id prefix or 'latest', not {run!r}.")
+    return store.resolve_run(run).id
+
+
+def register_model(
+    run: Any,
+    artifact: str = "model",
+    name: str | None = None,
+    description: str | None = None,
+    *,
+    store: AbstractStore | None = None,
+) -> ModelVersion:
+    """Register a run's artifact as the next version of model ``name`` (default: the
+    artifact's name). ``run`` is a run id, a unique prefix, ``latest``, a Run or an active
+    run. The flavor comes from the artifact's media type; the input signature from the
+    ``<artifact>.signature.json`` artifact that ``log_model(..., input_example=X)`` wrote."""
+    from ..flavors import SIGNATURE_SUFFIX, flavor_of
+
+    store = _store(store)
+    run_id = _run_id(run, store)
+    name = check_model_name(name or artifact)
+    detail = store.get_run_detail(run_id)
+    by_name = {a.name: a for a in detail.artifacts}
+    if artifact not in by_name:
+        available = ", ".join(sorted(by_name)) or "none"
+        raise NotFound(
+            f"Run {run_id} has no artifact named {artifact!r} (its artifacts: {available})."
+        )
+    signature = None
+    sidecar = by_name.get(artifact + SIGNATURE_SUFFIX)
+    if sidecar is not None:
+        try:
+            signature = json.loads(store.blobs.get_bytes(sidecar.digest))
+        except ValueError:
+            raise InvalidInput(
+                f"The artifact {sidecar.name} of run {run_id} is not a JSON signature."
+            ) from None
+    return store.register_version(
+        name,
+        run_id,
+        artifact,
+        flavor=flavor_of(by_name[artifact].media_type),
+        user=current_user(),
+        signature=signature,
+        description=description,
+        model_description=description,
+    )
+
+
+def _refuse(
+    store: AbstractStore, version: ModelVersion, stage: str, problem: str, reason: str | None
+) -> Conflict:
+    note = f"{problem} (requested: {reason})" if reason else problem
+    store.append_event(
+        "transition_refused",
+        model=version.model,
+        version=version.version,
+        user=current_user(),
+        from_stage=version.stage,
+        to_stage=stage if stage in STAGES else None,
+        reason=note,
+    )
+    return Conflict(f"{version.model} version {version.version} -> {stage} refused: {problem}.")
+
+
+def transition(
+    name: str,
+    version: int,
+    stage: str,
+    reason: str | None = None,
+    *,
+    store: AbstractStore | None = None,
+    registry: Registry | None = None,
+) -> ModelVersion:
+    """Move a version to ``stage`` if the rules and the gates of ``stage`` allow it (see
+    :mod:`jupyter_mm.registry.rules`). A refusal raises Conflict with the reason and is
+    recorded as a ``transition_refused`` event. Going to production archives the previous
+    production version. Returns the version as it is now."""
+    store = _store(store)
+    registry = registry or make_registry()
+    check_version(version)
+    current = store.get_version(check_model_name(name), version)
+    problem = transition_problem(current.stage, stage)
+    if problem is None:
+        run_id = current.run_id
+        metrics = store.latest_metrics([run_id]).get(run_id, {})
+        params = store.params_of([run_id]).get(run_id, {})
+        failed = [r for r in registry.check_gates(stage, metrics, params) if not r.passed]
+        if failed:
+            problem = "; ".join(r.describe() for r in failed)
+    if problem is not None:
+        raise _refuse(store, current, stage, problem, reason)
+    store.transition_version(
+        name,
+        version,
+        from_stage=current.stage,
+        to_stage=stage,
+        user=current_user(),
+        reason=reason,
+    )
+    return store.get_version(name, version)
+
+
+def set_alias(
+    name: str,
+    version: int,
+    alias: str,
+    reason: str | None = None,
+    *,
+    store: AbstractStore | None = None,
+) -> ModelVersion:
+    """Point ``alias`` (e.g. ``champion``) at a version; it leaves the version that had it."""
+    return _store(store).set_alias(name, version, alias, user=current_user(), reason=reason)
+
+
+def remove_alias(name: str, alias: str, *, store: AbstractStore | None = None) -> ModelVersion:
+    """Remove ``alias`` from the version holding it; returns that version."""
+    return _store(store).remove_alias(name, alias, user=current_user())
+
+
+def rollback(
+    name: str, reason: str | None = None, *, store: AbstractStore | None = None
+) -> ModelVersion:
+    """Put the previous production version back and archive the current one. Returns the
+    restored version. Raises Conflict when there is nothing to roll back to."""
+    return _store(store).rollback(name, user=current_user(), reason=reason)
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+
+def get_model(name: str, *, store: AbstractStore | None = None) -> ModelDetail:
+    """A model with its versions and audit trail."""
+    store = _store(store)
+    return ModelDetail(
+        model=store.get_model(name),
+        versions=store.list_versions(name),
+        events=store.model_events(name),
+    )
+
+
+def models(*, store: AbstractStore | None = None) -> pandas.DataFrame:
+    """Every registered version as a DataFrame: model, version, stage, aliases, run_id,
+    flavor, created, description."""
+    import pandas as pd
+
+    store = _store(store)
+    rows = []
+    for model in store.list_models():
+        for v in store.list_versions(model.name):
+            rows.append(
+                {
+                    "model": v.model,
+                    "version": v.version,
+                    "stage": v.stage,
+                    "aliases": ", ".join(v.aliases),
+                    "run_id": v.run_id,
+                    "flavor": v.flavor,
+                    "created": v.created_time,
+                    "description": v.description,
+                }
+            )
+    columns = ["model", "version", "stage", "aliases", "run_id", "flavor", "created"]
+    frame = pd.DataFrame(rows, columns=[*columns, "description"])
+    frame["created"] = pd.to_datetime(frame["created"], unit="s", utc=True)
+    return frame
+
+
+# -- loading -----------------------------------------------------------------------------------
+
+
+def _verified_bytes(store: AbstractStore, digest: str, what: str) -> bytes:
+    data = store.blobs.get_bytes(digest)
+    if hash_bytes(data) != digest:
+        raise IntegrityError(
+            f"{what} does not match its recorded digest {digest[:12]}…: the stored bytes "
+            "changed; refusing to load it (`jupyter mm verify` lists damaged blobs)."
+        )
+    return data
+
+
+def _materialize(store: AbstractStore, version: ModelVersion, dest: str | None) -> Path:
+    """Write a file/directory model to ``dest`` (default: a new temp directory), each
+    file's bytes verified against its digest first. Returns the path of the model."""
+    what = f"Model {version.model} version {version.version}"
+    manifest = _verified_bytes(store, version.digest, what)
+    base = Path(dest) if dest else Path(tempfile.mkdtemp(prefix=f"mm-{version.model}-"))
+    base.mkdir(parents=True, exist_ok=True)
+    if version.flavor == "file":
+        target = base / Path(version.artifact).name
+        target.write_bytes(manifest)
+        return target
+    target = base / Path(version.artifact).name
+    files = json.loads(manifest).get("files", {})
+    for relative, entry in files.items():
+        path = (target / relative).resolve()
+        if not path.is_relative_to(target.resolve()):
+            raise IntegrityError(f"{what} names a file outside its directory: {relative!r}.")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(_verified_bytes(store, entry["digest"], f"{what}, file {relative}"))
+    return target
+
+
+def load_model(
+    ref: str,
+    *,
+    trusted: bool | None = None,
+    dest: str | os.PathLike[str] | None = None,
+    store: AbstractStore | None = None,
+    registry: Registry | None = None,
+) -> Any:
+    """Load a registered model: ``"churn@production"``, ``"churn/3"``, ``"churn@champion"``.
+
+    The artifact's BLAKE3 digest is checked against the version's before anything is
+    deserialized. Objects come back as objects (skops, torch state_dict, joblib, pickle);
+    file and directory models come back as the path of a verified copy (in ``dest``, or a
+    new temporary directory). joblib/pickle models run code when loaded, so they need
+    ``trusted=True`` (or ``c.Registry.trust_pickled_models = True``)."""
+    from ..flavors import FLAVORS, PATH_FLAVORS, PICKLE_FLAVORS, deserialize_model
+
+    store = _store(store)
+    version = resolve_version(ref, store=store)
+    what = f"Model {version.model} version {version.version}"
+    if version.flavor in PATH_FLAVORS:
+        return _materialize(store, version, os.fspath(dest) if dest else None)
+    if trusted is None:
+        trusted = (registry or make_registry()).trust_pickled_models
+    if version.flavor in PICKLE_FLAVORS and not trusted:
+        raise InvalidInput(
+            f"{what} is a {version.flavor} pickle: loading it runs code stored in the model. "
+            "Pass trusted=True (or set c.Registry.trust_pickled_models) if you trust who "
+            "registered it."
+        )
+    media_type = next((m for m, f in FLAVORS.items() if f == version.flavor), None)
+    if media_type is None:
+        raise InvalidInput(f"{what} has flavor {version.flavor!r}, which cannot be loaded.")
+    data = _verified_bytes(store, version.digest, what)
+    return deserialize_model(data, media_type, trusted=bool(trusted))

@@ -1,0 +1,170 @@
+"""Registry policy: which stage may follow which, promotion gates, and their configuration.
+
+Allowed transitions (anything else is refused, and the refusal is recorded as an event):
+
+=============== ================================ =====================================
+from            to                               why
+=============== ================================ =====================================
+``none``        ``staging``                      the normal path starts
+``staging``     ``production``                   release (gates of ``production`` apply)
+``production``  ``staging``                      demote a release for another look
+``archived``    ``staging``                      bring an old version back for re-validation
+any other stage ``archived``                     retire a version at any point
+=============== ================================ =====================================
+
+Going to ``production`` archives the version that was there (one production version per
+model); ``rollback`` is the way back. A gate configured for a stage is checked on every
+transition *into* that stage; rollback skips gates (the restored version passed them when
+it was first promoted, and a rollback is what you do when there is no time).
+
+Configuration (``jupyter_mm_config.py`` in the working directory or any Jupyter config
+directory — ``jupyter --paths`` — or the IPython/Jupyter server config of the process)::
+
+    c.Registry.gates = {"production": ["metrics.roc_auc >= 0.78", "params.model != 'dummy'"]}
+    c.Registry.metric_tolerance = 1e-6
+    c.Registry.trust_pickled_models = False
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+from typing import Any
+
+from traitlets import Bool, Dict, Float, List, TraitError, Unicode, validate
+from traitlets.config import Config, Configurable
+
+from ..entities import STAGES
+from ..errors import InvalidInput
+from .gates import GateResult, evaluate_gate, parse_gate
+
+#: (from, to) pairs the rules allow; see the module docstring for the table
+ALLOWED_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("none", "staging"),
+        ("staging", "production"),
+        ("production", "staging"),
+        ("archived", "staging"),
+        ("none", "archived"),
+        ("staging", "archived"),
+        ("production", "archived"),
+    }
+)
+
+CONFIG_FILE = "jupyter_mm_config"
+
+
+class Registry(Configurable):
+    """Rules of the model registry, configurable as ``c.Registry.<name>``."""
+
+    gates = Dict(
+        value_trait=List(Unicode()),
+        default_value={},
+        help="Conditions per target stage, e.g. {'production': ['metrics.roc_auc >= 0.78']}. "
+        "A transition into the stage is refused unless every condition holds for the "
+        "version's run. Language: metrics.<name>, params.<name>, numbers, strings, "
+        "< <= > >= == !=, and, or, not, parentheses.",
+    ).tag(config=True)
+
+    metric_tolerance = Float(
+        1e-6,
+        help="Relative tolerance when `jupyter mm reproduce` compares a re-run's metrics "
+        "with the recorded ones.",
+    ).tag(config=True)
+
+    trust_pickled_models = Bool(
+        False,
+        help="Let load_model unpickle joblib/pickle models without trusted=True. Unpickling "
+        "runs code chosen by whoever saved the model: enable only for stores you control.",
+    ).tag(config=True)
+
+    @validate("gates")
+    def _check_gates(self, proposal: dict[str, Any]) -> dict[str, list[str]]:
+        gates = proposal["value"]
+        for stage, conditions in gates.items():
+            if stage not in STAGES or stage == "none":
+                raise TraitError(
+                    f"c.Registry.gates names stage {stage!r}; gates apply to "
+                    "staging, production or archived."
+                )
+            for condition in conditions:
+                try:
+                    parse_gate(condition)
+                except InvalidInput as exc:
+                    raise TraitError(str(exc)) from None
+        return gates
+
+    def gates_for(self, stage: str) -> list[str]:
+        return list(self.gates.get(stage, []))
+
+    def check_gates(
+        self, stage: str, metrics: dict[str, float], params: dict[str, str]
+    ) -> list[GateResult]:
+        """Every gate of ``stage`` evaluated against a run's latest metrics and params."""
+        return [evaluate_gate(gate, metrics, params) for gate in self.gates_for(stage)]
+
+
+def transition_problem(from_stage: str, to_stage: str) -> str | None:
+    """Why the rules refuse ``from_stage -> to_stage``, or None when it is allowed."""
+    if to_stage not in STAGES:
+        return f"{to_stage!r} is not a stage (use one of {', '.join(STAGES)})"
+    if from_stage == to_stage:
+        return f"the version is already in {to_stage}"
+    if (from_stage, to_stage) in ALLOWED_TRANSITIONS:
+        return None
+    allowed = sorted(to for frm, to in ALLOWED_TRANSITIONS if frm == from_stage)
+    return f"{from_stage} -> {to_stage} is not allowed (from {from_stage}: {', '.join(allowed)})"
+
+
+def current_user() -> str | None:
+    """Who is acting: the JupyterHub user when there is one, else the OS user."""
+    user = os.environ.get("JUPYTERHUB_USER")
+    if user:
+        return user
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return None
+
+
+def _config_dirs() -> list[str]:
+    """Where ``jupyter_mm_config.{py,json}`` is looked for, lowest priority first."""
+    from jupyter_core.paths import jupyter_config_path
+
+    return [*reversed(jupyter_config_path()), os.getcwd()]
+
+
+def load_config() -> Config:
+    """The configuration of this process: ``jupyter_mm_config`` files from the Jupyter
+    config path and the working directory, then the IPython shell's own config on top when
+    running in a kernel."""
+    from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
+
+    merged = Config()
+    for directory in _config_dirs():
+        for loader_class, suffix in ((JSONFileConfigLoader, ".json"), (PyFileConfigLoader, ".py")):
+            if not (Path(directory) / (CONFIG_FILE + suffix)).is_file():
+                continue
+            try:
+                merged.merge(loader_class(CONFIG_FILE + suffix, path=directory).load_config())
+            except Exception as exc:
+                raise InvalidInput(
+                    f"The configuration file {Path(directory) / (CONFIG_FILE + suffix)} "
+                    f"cannot be read: {exc}."
+                ) from None
+    from ..tracking.process import ipython
+
+    shell = ipython()
+    if shell is not None:
+        merged.merge(shell.config)
+    return merged
+
+
+def make_registry(config: Config | None = None) -> Registry:
+    """A Registry from ``config`` (default: :func:`load_config`). A malformed gate is an
+    InvalidInput naming it."""
+    try:
+        return Registry(config=load_config() if config is None else config)
+    except TraitError as exc:
+        raise InvalidInput(str(exc).splitlines()[0]) from None
