@@ -10,6 +10,7 @@ from typing import Any
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook, new_output
+from sqlalchemy import insert
 
 from jupyter_mm.capture.checkpoint import store_checkpoint
 from jupyter_mm.config import DB_FILE, OBJECTS_DIR, STORE_DIR_NAME, StoreLocation, ensure_store_dir
@@ -25,6 +26,7 @@ from jupyter_mm.entities import (
 )
 from jupyter_mm.ids import new_id
 from jupyter_mm.store import open_store
+from jupyter_mm.store.sql.models import EventRow
 
 T0 = 1_750_000_000.0
 
@@ -164,6 +166,28 @@ def fill_store(root: Path, *, plain_runs: int = 30) -> ApiData:
         {bare.id: "running", outside.id: "running", base.id: "finished", edited.id: "finished"}
     )
     return data
+
+
+def add_events(root: Path, count: int) -> None:
+    # The registry's writers arrive with the registry issue; the audit table is written the
+    # way they will write it.
+    with open_store(store_location(root)) as store, store._engine.begin() as conn:
+        conn.execute(
+            insert(EventRow.__table__),
+            [
+                {
+                    "time": T0 + i,
+                    "user": "ana",
+                    "action": "transition",
+                    "model": "churn" if i % 2 else "fraud",
+                    "version": i,
+                    "from_stage": "staging",
+                    "to_stage": "production",
+                    "reason": None,
+                }
+                for i in range(1, count + 1)
+            ],
+        )
 
 
 async def get_json(jp_fetch: Any, *path: str, **params: Any) -> tuple[int, Any]:

@@ -6,13 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from mm_api_data import T0, ApiData, fill_store, get_json, store_location
-from sqlalchemy import insert
+from mm_api_data import T0, ApiData, add_events, fill_store, get_json, store_location
 
 from jupyter_mm.diffing import diff_runs
 from jupyter_mm.server.handlers.diffs import DEFAULT_MAX_DIFF_BYTES, MAX_DIFF_BYTES_SETTING
 from jupyter_mm.store import open_store
-from jupyter_mm.store.sql.models import EventRow
 
 pytestmark = pytest.mark.usefixtures("jp_serverapp")
 
@@ -90,28 +88,6 @@ async def test_checkpoints_above_the_limit_are_413(
     settings[MAX_DIFF_BYTES_SETTING] = 0
     status, _ = await get_json(jp_fetch, "runs", api_data.bare_id, "diff", api_data.bare_id)
     assert status == 200
-
-
-def add_events(root: Path, count: int) -> None:
-    # The registry's writers arrive with the registry issue; the audit table is written the
-    # way they will write it.
-    with open_store(store_location(root)) as store, store._engine.begin() as conn:
-        conn.execute(
-            insert(EventRow.__table__),
-            [
-                {
-                    "time": T0 + i,
-                    "user": "ana",
-                    "action": "transition",
-                    "model": "churn" if i % 2 else "fraud",
-                    "version": i,
-                    "from_stage": "staging",
-                    "to_stage": "production",
-                    "reason": None,
-                }
-                for i in range(1, count + 1)
-            ],
-        )
 
 
 async def test_events_page_to_the_end(jp_fetch, api_data: ApiData) -> None:
