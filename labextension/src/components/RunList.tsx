@@ -14,7 +14,7 @@ import { markRowShown } from '../timing';
 import {
   formatDuration,
   formatMetric,
-  formatRelativeTime,
+  formatAge,
   formatTimestamp,
   shortRunId,
   statusLabel
@@ -35,9 +35,9 @@ export interface IRunListProps {
 
 /** Grid columns: checkbox, status, name, started, duration, one per metric, badge. */
 function gridColumns(metricCount: number): string {
-  return ['24px', '14px', 'minmax(72px, 1fr)', '68px', '60px']
-    .concat(Array(metricCount).fill('minmax(52px, 72px)'))
-    .concat(['28px'])
+  return ['14px', '8px', 'minmax(56px, 1fr)', '34px', '46px']
+    .concat(Array(metricCount).fill('minmax(40px, 64px)'))
+    .concat(['20px'])
     .join(' ');
 }
 
@@ -211,10 +211,17 @@ export function RunList(props: IRunListProps): JSX.Element {
         <span />
         <span />
         <span>Run</span>
-        <span>Started</span>
-        <span>Duration</span>
+        <span
+          className="jp-mm-RunList-numeric"
+          title="Time since the run started"
+        >
+          Age
+        </span>
+        <span className="jp-mm-RunList-numeric" title="Duration">
+          Took
+        </span>
         {columns.map(name => (
-          <span key={name} className="jp-mm-RunList-metricHeader" title={name}>
+          <span key={name} className="jp-mm-RunList-numeric" title={name}>
             {name}
           </span>
         ))}
@@ -329,7 +336,7 @@ function RunRow(props: IRunRowProps): JSX.Element {
         className="jp-mm-RunRow-time"
         title={formatTimestamp(run.start_time)}
       >
-        {formatRelativeTime(run.start_time, props.now)}
+        {formatAge(run.start_time, props.now)}
       </span>
       <span className="jp-mm-RunRow-duration">
         {run.status === 'running' ? 'running' : formatDuration(duration)}

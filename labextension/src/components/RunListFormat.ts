@@ -30,25 +30,25 @@ export function formatDuration(seconds: number | null | undefined): string {
   return `${hours} h ${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')} min`;
 }
 
-/** `just now`, `5 min ago`, `3 h ago`, `2 d ago`, then the date. `epochSeconds` is UTC. */
-export function formatRelativeTime(
+/** Compact age for narrow columns: `now`, `5m`, `3h`, `2d`, `7w`, `1y`. */
+export function formatAge(
   epochSeconds: number,
   now: number = Date.now()
 ): string {
   const elapsed = Math.max(0, now / 1000 - epochSeconds);
-  if (elapsed < 45) {
-    return 'just now';
+  const steps: [number, string][] = [
+    [365 * 86400, 'y'],
+    [7 * 86400, 'w'],
+    [86400, 'd'],
+    [3600, 'h'],
+    [60, 'm']
+  ];
+  for (const [size, unit] of steps) {
+    if (elapsed >= size) {
+      return `${Math.floor(elapsed / size)}${unit}`;
+    }
   }
-  if (elapsed < 3600) {
-    return `${Math.max(1, Math.round(elapsed / 60))} min ago`;
-  }
-  if (elapsed < 86400) {
-    return `${Math.round(elapsed / 3600)} h ago`;
-  }
-  if (elapsed < 30 * 86400) {
-    return `${Math.round(elapsed / 86400)} d ago`;
-  }
-  return new Date(epochSeconds * 1000).toLocaleDateString();
+  return 'now';
 }
 
 /** Local date and time, for tooltips. */
