@@ -208,34 +208,35 @@ export async function openCheckpoint(
   }
 }
 
-async function pathExists(
+/** Names in a folder of the server's contents, or null when the folder does not exist. */
+async function folderNames(
   app: JupyterFrontEnd,
-  path: string
-): Promise<boolean> {
+  dir: string
+): Promise<Set<string> | null> {
   try {
-    await app.serviceManager.contents.get(path, { content: false });
-    return true;
+    const listing = await app.serviceManager.contents.get(dir, {
+      content: true
+    });
+    if (listing.type !== 'directory') {
+      return null;
+    }
+    return new Set(
+      (listing.content as { name: string }[]).map(item => item.name)
+    );
   } catch (error) {
-    const status = (error as { response?: Response }).response?.status;
-    if (status === 404) {
-      return false;
+    if ((error as { response?: Response }).response?.status === 404) {
+      return null;
     }
     throw error;
   }
 }
 
-/** `<stem>-<shortid>.ipynb`, then `-1`, `-2`, … until the name is free in `dir`. */
-async function freeRestorePath(
-  app: JupyterFrontEnd,
-  dir: string,
-  stem: string,
-  attempt: number
-): Promise<string> {
-  for (let i = attempt; ; i++) {
+/** `<stem>.ipynb`, then `<stem>-1.ipynb`, `-2`, … : the first name not in `taken`. */
+function freeName(stem: string, taken: Set<string>): string {
+  for (let i = 0; ; i++) {
     const name = i === 0 ? `${stem}.ipynb` : `${stem}-${i}.ipynb`;
-    const path = dir ? PathExt.join(dir, name) : name;
-    if (!(await pathExists(app, path))) {
-      return path;
+    if (!taken.has(name)) {
+      return name;
     }
   }
 }
@@ -261,8 +262,10 @@ export async function restoreCheckpoint(
     const stem = `${PathExt.basename(original, '.ipynb')}-${shortId(run.id)}`;
     // Outside the server root (relpath null) or in a folder deleted since: use the root.
     let dir = relpath ? PathExt.dirname(relpath) : '';
-    if (dir && !(await pathExists(app, dir))) {
+    let taken = await folderNames(app, dir);
+    if (taken === null) {
       dir = '';
+      taken = (await folderNames(app, dir)) ?? new Set();
     }
     const untitled = await contents.newUntitled({
       path: dir,
@@ -275,17 +278,18 @@ export async function restoreCheckpoint(
         content: notebook
       });
       let target = '';
-      for (let attempt = 0; attempt < 20; attempt++) {
-        target = await freeRestorePath(app, dir, stem, attempt);
+      for (let attempt = 0; attempt < 20 && !target; attempt++) {
+        const candidate = PathExt.join(dir, freeName(stem, taken));
         try {
-          await contents.rename(untitled.path, target);
-          break;
+          await contents.rename(untitled.path, candidate);
+          target = candidate;
         } catch (error) {
-          // Taken between the check and the rename (409): try the next suffix.
+          // Taken since the folder was listed (409): list again, try the next free name.
           if ((error as { response?: Response }).response?.status !== 409) {
             throw error;
           }
-          target = '';
+          taken = (await folderNames(app, dir)) ?? new Set();
+          taken.add(PathExt.basename(candidate));
         }
       }
       if (!target) {

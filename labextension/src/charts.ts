@@ -77,14 +77,17 @@ export function metricSeries(metrics: Metric[]): Map<string, Metric[]> {
 }
 
 /**
- * Render a chart of `points` into a new Lumino widget through the registry's Vega-Lite
- * renderer. Returns null when JupyterLab has no Vega-Lite renderer (the caller shows a
- * table instead).
+ * Render a chart of `points` into `host` through the registry's Vega-Lite renderer and
+ * return the renderer widget (the caller disposes it). The widget is attached before the
+ * model is rendered: the spec's width follows its container, which Vega measures once, so
+ * it must already be in the page. Returns null when JupyterLab has no Vega-Lite renderer
+ * (the caller shows a table instead).
  */
 export async function renderMetricChart(
   rendermime: IRenderMimeRegistry,
   name: string,
-  points: Metric[]
+  points: Metric[],
+  host: HTMLElement
 ): Promise<Widget | null> {
   const mime = vegaLiteMimeType(rendermime);
   if (mime === null) {
@@ -92,11 +95,17 @@ export async function renderMetricChart(
   }
   const renderer = rendermime.createRenderer(mime);
   renderer.addClass('jp-mm-MetricChart-plot');
+  Widget.attach(renderer, host);
   const model = new MimeModel({
     data: { [mime]: metricChartSpec(name, points) as any },
     // Hide the "…" export menu: the chart belongs to the detail view, not to an output.
     metadata: { [mime]: { embed_options: { actions: false } } }
   });
-  await renderer.renderModel(model);
+  try {
+    await renderer.renderModel(model);
+  } catch (error) {
+    renderer.dispose();
+    throw error;
+  }
   return renderer;
 }

@@ -2,6 +2,7 @@
  * Small pieces shared by the run detail and the diff view: formatting of times, sizes and
  * digests, the status badge, and a section wrapper.
  */
+import { checkIcon, copyIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { MetricValue } from '../api/schema';
@@ -105,10 +106,33 @@ export function Digest(props: { digest: string | null }): JSX.Element {
         aria-label="Copy the full digest"
         onClick={copy}
       >
-        {copied ? '✓' : '⧉'}
+        {copied ? (
+          <checkIcon.react tag="span" elementSize="small" />
+        ) : (
+          <copyIcon.react tag="span" elementSize="small" />
+        )}
       </button>
     </span>
   );
+}
+
+/**
+ * A recorded path as people read it: relative to the notebook's folder when it is inside it
+ * (`data/train.csv`), else as recorded (absolute).
+ */
+export function relativeToNotebook(
+  path: string,
+  notebookPath: string | null
+): string {
+  if (!notebookPath) {
+    return path;
+  }
+  const slash = Math.max(
+    notebookPath.lastIndexOf('/'),
+    notebookPath.lastIndexOf('\\')
+  );
+  const folder = notebookPath.slice(0, slash + 1);
+  return folder && path.startsWith(folder) ? path.slice(folder.length) : path;
 }
 
 /** A titled section of a detail page. */

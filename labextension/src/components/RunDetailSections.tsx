@@ -8,27 +8,17 @@ import {
   Digest,
   Empty,
   formatSize,
+  relativeToNotebook,
   Section,
   shortDigest
 } from './RunDetailCommon';
 import { Artifact, DataRef, Environment, Run, RunDetail } from '../api/schema';
 
-/**
- * Files are recorded with absolute paths; next to the notebook they read better relative
- * to its folder (`data/train.csv`). Anything elsewhere keeps its absolute path.
- */
+/** Files are recorded with absolute paths; objects by their variable name. */
 export function displayDataName(ref: DataRef, run: Run): string {
-  if (ref.kind === 'object' || !run.notebook_path) {
-    return ref.name;
-  }
-  const slash = Math.max(
-    run.notebook_path.lastIndexOf('/'),
-    run.notebook_path.lastIndexOf('\\')
-  );
-  const folder = run.notebook_path.slice(0, slash + 1);
-  return folder && ref.name.startsWith(folder)
-    ? ref.name.slice(folder.length)
-    : ref.name;
+  return ref.kind === 'object'
+    ? ref.name
+    : relativeToNotebook(ref.name, run.notebook_path);
 }
 
 export function DataSection(props: { detail: RunDetail }): JSX.Element {

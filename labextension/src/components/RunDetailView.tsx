@@ -200,25 +200,27 @@ function MetricChart(props: {
   React.useEffect(() => {
     let widget: Widget | null = null;
     let cancelled = false;
-    renderMetricChart(rendermime, name, points)
+    if (!host.current) {
+      return;
+    }
+    renderMetricChart(rendermime, name, points, host.current)
       .then(rendered => {
-        if (cancelled || !host.current) {
+        if (cancelled) {
           rendered?.dispose();
-          return;
-        }
-        if (rendered === null) {
+        } else if (rendered === null) {
           setFallback(true);
-          return;
+        } else {
+          widget = rendered;
         }
-        widget = rendered;
-        Widget.attach(widget, host.current);
       })
       .catch(error => {
         console.warn(
           `jupyter-mm: the chart of ${name} failed to render`,
           error
         );
-        setFallback(true);
+        if (!cancelled) {
+          setFallback(true);
+        }
       });
     return () => {
       cancelled = true;

@@ -10,6 +10,7 @@ import {
   Empty,
   formatMetric,
   formatTime,
+  relativeToNotebook,
   Section,
   StatusBadge
 } from './RunDetailCommon';
@@ -126,16 +127,31 @@ function ChangeTable<R extends IChangeRow>(props: {
   );
 }
 
-function Delta(props: { value: MetricChange['delta'] }): JSX.Element {
+/**
+ * Whether a smaller value of the metric is the better one. Runs do not record a metric's
+ * direction, so this goes by the usual names (loss, error, rmse, latency, ...); the arrow
+ * always shows the direction, the colour only says better or worse.
+ */
+export function lowerIsBetter(name: string): boolean {
+  return /loss|err|mse|mae|mape|perplexity|latency|duration|time|cost|regret/i.test(
+    name
+  );
+}
+
+function Delta(props: {
+  name: string;
+  value: MetricChange['delta'];
+}): JSX.Element {
   const value = props.value;
   if (typeof value !== 'number' || value === 0) {
     return <span>{formatMetric(value ?? null)}</span>;
   }
   const up = value > 0;
+  const better = up !== lowerIsBetter(props.name);
   return (
     <span
-      className={`jp-mm-Delta ${up ? 'jp-mm-Delta-up' : 'jp-mm-Delta-down'}`}
-      title={up ? 'B is higher' : 'B is lower'}
+      className={`jp-mm-Delta ${better ? 'jp-mm-Delta-better' : 'jp-mm-Delta-worse'}`}
+      title={`B is ${up ? 'higher' : 'lower'} (${better ? 'better' : 'worse'} for ${props.name})`}
     >
       {up ? '▲ +' : '▼ '}
       {formatMetric(value)}
@@ -148,6 +164,13 @@ function Value(props: { value: unknown }): JSX.Element {
     return <span className="jp-mm-Muted">—</span>;
   }
   return <code>{String(props.value)}</code>;
+}
+
+/** A run's name, or its short id when both runs share the name (runs of one cell do). */
+function sideName(run: Run, diff: RunDiff): string {
+  return run.name && diff.a.name !== diff.b.name
+    ? run.name
+    : run.id.slice(0, 10);
 }
 
 export interface IRunDiffTablesProps {
@@ -164,9 +187,8 @@ export function RunDiffTables(props: IRunDiffTablesProps): JSX.Element {
     <div className="jp-mm-RunDiff-page">
       <header className="jp-mm-RunDiff-header">
         <h2 className="jp-mm-RunDiff-title">
-          {diff.a.name ?? diff.a.id.slice(0, 10)}{' '}
-          <span className="jp-mm-Muted">vs</span>{' '}
-          {diff.b.name ?? diff.b.id.slice(0, 10)}
+          {sideName(diff.a, diff)} <span className="jp-mm-Muted">vs</span>{' '}
+          {sideName(diff.b, diff)}
         </h2>
         <RunLabel label="A" run={diff.a} onOpen={props.onOpenRun} />
         <RunLabel label="B" run={diff.b} onOpen={props.onOpenRun} />
@@ -214,7 +236,7 @@ export function RunDiffTables(props: IRunDiffTablesProps): JSX.Element {
           row.name,
           formatMetric(row.a),
           formatMetric(row.b),
-          <Delta value={row.delta} />
+          <Delta name={row.name} value={row.delta} />
         ]}
         emptyText="Neither run has metrics."
       />
@@ -226,7 +248,12 @@ export function RunDiffTables(props: IRunDiffTablesProps): JSX.Element {
         cells={row => [
           row.role,
           <span className="jp-mm-Path" title={row.name}>
-            {row.name}
+            {row.kind === 'object'
+              ? row.name
+              : relativeToNotebook(
+                  row.name,
+                  diff.b.notebook_path ?? diff.a.notebook_path
+                )}
           </span>,
           <Digest digest={row.a} />,
           <Digest digest={row.b} />

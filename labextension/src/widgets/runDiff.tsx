@@ -19,7 +19,7 @@ import { NotebookDiffWidget } from 'nbdime/lib/diff/widget';
 import * as React from 'react';
 
 import { IActionDeps, openRunDetail, shortId } from '../actions';
-import { RunDiff } from '../api/schema';
+import { Run, RunDiff } from '../api/schema';
 import { RunDiffTables } from '../components/RunDiffTables';
 
 export interface IRunDiffWidgetOptions {
@@ -158,7 +158,10 @@ export class RunDiffWidget extends MainAreaWidget<Panel> {
     }
     this.node.dataset.runA = diff.a.id;
     this.node.dataset.runB = diff.b.id;
-    this.title.label = `${diff.a.name ?? shortId(diff.a.id)} vs ${diff.b.name ?? shortId(diff.b.id)}`;
+    // Runs of one cell share a name: the ids tell them apart.
+    const label = (run: Run): string =>
+      run.name && diff.a.name !== diff.b.name ? run.name : shortId(run.id);
+    this.title.label = `${label(diff.a)} vs ${label(diff.b)}`;
     this.title.caption = `Run ${diff.a.id} vs run ${diff.b.id}`;
     this._header.diff = diff;
     this._header.error = null;
