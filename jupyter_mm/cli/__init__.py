@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from ..config import ENV_STORE
 from ..errors import InvalidInput, MMError
-from . import execute, inspect, maintenance
+from . import execute, inspect, maintenance, registry
 from ._common import HelpFormatter
 
 PROG = "jupyter mm"
@@ -61,6 +61,33 @@ JSON_SHAPES: dict[str, str] = {
 {"ok": bool, "blobs": int (checked), "runs": int,
  "problems": [{"kind": "corrupt_blob"|"missing_blob"|"database", "digest": str|null,
                "runs": [run id], "message": str}]}""",
+    "models --json": """\
+{"models": [{"name": str, "description": str|null, "created_time": float,
+             "versions": [<version>]}], "count": int}
+ <version> = {"model": str, "version": int, "run_id": str, "artifact": str, "digest": str,
+ "flavor": str, "stage": "none"|"staging"|"production"|"archived", "aliases": [str],
+ "signature": {...}|null, "description": str|null, "created_time": float}""",
+    "model --json": """\
+{"model": {"name", "description", "created_time"}, "versions": [<version>],
+ "events": [{"id": int, "time": float, "user": str|null, "action": str, "model": str,
+             "version": int|null, "from_stage": str|null, "to_stage": str|null,
+             "reason": str|null}]}""",
+    "register --json": "<version>",
+    "promote --json": '{"version": <version>, "archived": [int (versions archived)]}',
+    "lineage --json": """\
+{"version": <version>, "run": {"id", "name", "status", "start_time", "end_time", "user",
+ "host", "notebook_path", "cell_id", "params": {name: str}, "metrics": {name: float}},
+ "checkpoint": {"digest": str|null, "source": str, "flags": [...]},
+ "data": [{"name", "role", "kind", "size", "algorithm", "digest", "detail"}],
+ "environment": {"id", "python", "platform", "executable", "git": {...},
+                 "packages": {distribution: version}}|null, "events": [<event>]}""",
+    "reproduce --json": """\
+{"run_id": str, "ok": bool, "executed": bool, "new_run_id": str|null, "reasons": [str],
+ "warnings": [str], "data": [{"name", "kind", "recorded", "current", "status":
+ "same"|"changed"|"missing"}], "metrics": [{"name", "recorded", "reproduced",
+ "relative_difference", "ok"}], "environment": {"python": [old, new], "packages":
+ {"added": {...}, "removed": {...}, "changed": {name: [old, new]}}} (keys only when they
+ differ), "tolerance": float, "duration": float, "workdir": str|null}""",
     "gc --json": """\
 {"unreferenced": [{"digest": str, "size": int, "age_seconds": float|null}],
  "total_bytes": int, "deleted": bool, "grace_hours": float,
@@ -106,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     execute.register(subparsers)
     inspect.register(subparsers)
     maintenance.register(subparsers)
+    registry.register(subparsers)
     return parser
 
 
