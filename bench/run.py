@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import hashing_bench
+import listing_bench
 import tracking_bench
 from _common import print_table
 
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, few repetitions")
     parser.add_argument(
         "--only",
-        choices=["tracking", "hashing"],
+        choices=["tracking", "hashing", "listing"],
         help="run one group of benchmarks",
     )
     parser.add_argument(
@@ -48,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.only in (None, "hashing"):
         with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
             rows += hashing_bench.run(args.quick, Path(tmp))
+    if args.only in (None, "listing"):
+        rows += listing_bench.run(args.quick)
     print()
     print_table(rows)
     return 0

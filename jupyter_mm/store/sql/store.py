@@ -331,19 +331,22 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
             )
         if page_token is not None:
             after_time, after_id = decode_token(page_token, order)
+            # the redundant start_time bound makes the index seek; an OR alone scans from the top
             if order == "newest":
                 query = query.where(
+                    RUNS.c.start_time <= after_time,
                     or_(
                         RUNS.c.start_time < after_time,
                         and_(RUNS.c.start_time == after_time, RUNS.c.id < after_id),
-                    )
+                    ),
                 )
             else:
                 query = query.where(
+                    RUNS.c.start_time >= after_time,
                     or_(
                         RUNS.c.start_time > after_time,
                         and_(RUNS.c.start_time == after_time, RUNS.c.id > after_id),
-                    )
+                    ),
                 )
         if order == "newest":
             query = query.order_by(RUNS.c.start_time.desc(), RUNS.c.id.desc())
