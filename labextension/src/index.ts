@@ -197,6 +197,10 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
           })
           .catch(() => undefined)
       : Promise.resolve();
+    if (!tracker) {
+      // Without notebooks (a trimmed-down app) "this notebook" could never show anything.
+      void restored.then(() => model.restoreState({ scope: 'all' }));
+    }
     void Promise.all([restored, app.restored]).then(() => {
       model.changed.connect(save);
       void model.reload();

@@ -36,9 +36,18 @@ export interface IRunListProps {
 /** Grid columns: checkbox, status, name, started, duration, one per metric, badge. */
 function gridColumns(metricCount: number): string {
   return ['14px', '8px', 'minmax(56px, 1fr)', '34px', '46px']
-    .concat(Array(metricCount).fill('minmax(40px, 64px)'))
+    .concat(Array(metricCount).fill('minmax(44px, 56px)'))
     .concat(['20px'])
     .join(' ');
+}
+
+/**
+ * Narrowest width the columns fit in (their minimum widths, 4px gaps, 12px padding). A
+ * narrow sidebar scrolls sideways instead of clipping the metric columns.
+ */
+function minimumRowWidth(metricCount: number): number {
+  const fixed = 14 + 8 + 56 + 34 + 46 + 20;
+  return fixed + metricCount * 44 + (6 + metricCount - 1) * 4 + 12;
 }
 
 export function RunList(props: IRunListProps): JSX.Element {
@@ -46,6 +55,7 @@ export function RunList(props: IRunListProps): JSX.Element {
   const runs = model.runs;
   const columns = model.metricColumns;
   const scroller = React.useRef<HTMLDivElement>(null);
+  const header = React.useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = React.useState(0);
   const [viewHeight, setViewHeight] = React.useState(400);
   const [focused, setFocused] = React.useState(0);
@@ -200,32 +210,46 @@ export function RunList(props: IRunListProps): JSX.Element {
     onOpen(run.id);
   };
 
+  const onScroll = (event: React.UIEvent<HTMLDivElement>): void => {
+    const node = event.currentTarget;
+    setScrollTop(node.scrollTop);
+    if (header.current) {
+      header.current.scrollLeft = node.scrollLeft;
+    }
+  };
+
   const template = gridColumns(columns.length);
+  const minWidth = minimumRowWidth(columns.length);
   return (
     <div className="jp-mm-RunList">
       <div
-        className="jp-mm-RunList-header"
-        style={{ gridTemplateColumns: template }}
+        ref={header}
+        className="jp-mm-RunList-headerViewport"
         aria-hidden="true"
       >
-        <span />
-        <span />
-        <span>Run</span>
-        <span
-          className="jp-mm-RunList-numeric"
-          title="Time since the run started"
+        <div
+          className="jp-mm-RunList-header"
+          style={{ gridTemplateColumns: template, minWidth }}
         >
-          Age
-        </span>
-        <span className="jp-mm-RunList-numeric" title="Duration">
-          Took
-        </span>
-        {columns.map(name => (
-          <span key={name} className="jp-mm-RunList-numeric" title={name}>
-            {name}
+          <span />
+          <span />
+          <span>Run</span>
+          <span
+            className="jp-mm-RunList-numeric"
+            title="Time since the run started"
+          >
+            Age
           </span>
-        ))}
-        <span title="Reproducibility flags and capture warnings">!</span>
+          <span className="jp-mm-RunList-numeric" title="Duration">
+            Took
+          </span>
+          {columns.map(name => (
+            <span key={name} className="jp-mm-RunList-numeric" title={name}>
+              {name}
+            </span>
+          ))}
+          <span title="Reproducibility flags and capture warnings">!</span>
+        </div>
       </div>
       <div
         ref={scroller}
@@ -233,15 +257,14 @@ export function RunList(props: IRunListProps): JSX.Element {
         role="listbox"
         aria-label="Runs"
         aria-multiselectable="true"
-        onScroll={event =>
-          setScrollTop((event.target as HTMLDivElement).scrollTop)
-        }
+        onScroll={onScroll}
         onKeyDown={onKeyDown}
       >
         <div
           className="jp-mm-RunList-canvas"
           style={{
-            height: (runs.length + (model.hasMore ? 1 : 0)) * ROW_HEIGHT
+            height: (runs.length + (model.hasMore ? 1 : 0)) * ROW_HEIGHT,
+            minWidth
           }}
         >
           {visible.map((run, offset) => {
