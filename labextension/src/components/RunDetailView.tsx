@@ -114,6 +114,7 @@ function Header(props: IRunDetailViewProps): JSX.Element {
         >
           Restore as new notebook
         </button>
+        {noCheckpoint && <span className="jp-mm-Muted">{noCheckpoint}</span>}
       </div>
     </header>
   );

@@ -45,25 +45,30 @@ class RunDetailContent extends ReactWidget {
   error: string | null = null;
 
   protected render(): JSX.Element {
-    if (this.error) {
-      return (
-        <p className="jp-mm-Error" role="alert">
-          {this.error}
-        </p>
-      );
-    }
+    const error = this.error && (
+      <p className="jp-mm-Error" role="alert">
+        {this.error}
+      </p>
+    );
     if (!this.detail) {
-      return <p className="jp-mm-Loading">Loading run…</p>;
+      return error || <p className="jp-mm-Loading">Loading run…</p>;
     }
+    // A failed reload keeps the page last loaded, with the reason above it.
     return (
-      <RunDetailView
-        detail={this.detail}
-        rendermime={this._rendermime}
-        actions={this._actions}
-      />
+      <>
+        {error}
+        <RunDetailView
+          detail={this.detail}
+          rendermime={this._rendermime}
+          actions={this._actions}
+        />
+      </>
     );
   }
 }
+
+/** How often the page of a running run is reloaded. */
+const RUNNING_POLL_MS = 3000;
 
 /** Makes DOM ids unique when several views of one kind are open. */
 let nextWidgetId = 0;
@@ -117,17 +122,37 @@ export class RunDetailWidget extends MainAreaWidget<RunDetailContent> {
     return this._ready.promise;
   }
 
-  /** Fetch the run again (a running run gains metrics and its end time). */
+  /**
+   * Fetch the run again (a running run gains metrics and its end time). While the run is
+   * running this repeats every few seconds, so the page follows it without a click.
+   */
   async refresh(): Promise<void> {
+    window.clearTimeout(this._poll);
     try {
-      const detail = await this._client.getRun(this.requestedId);
+      // After the first load, the resolved id: `latest` must keep meaning this run.
+      const detail = await this._client.getRun(
+        this._loaded ? this._runId : this.requestedId
+      );
+      if (this.isDisposed) {
+        return;
+      }
+      this._loaded = true;
       this._runId = detail.run.id;
       this.node.dataset.runId = detail.run.id;
-      this.title.label = `Run ${detail.run.name ?? shortId(detail.run.id)}`;
+      this.title.label = `${detail.run.name ?? 'Run'} · ${shortId(detail.run.id)}`;
       this.title.caption = `${detail.run.name ?? 'Unnamed run'} (${detail.run.id})`;
       this.content.detail = detail;
       this.content.error = null;
+      if (detail.run.status === 'running') {
+        this._poll = window.setTimeout(
+          () => void this.refresh(),
+          RUNNING_POLL_MS
+        );
+      }
     } catch (error) {
+      if (this.isDisposed) {
+        return;
+      }
       this.content.error = `Run ${this.requestedId} could not be loaded: ${
         error instanceof Error ? error.message : String(error)
       }`;
@@ -135,7 +160,14 @@ export class RunDetailWidget extends MainAreaWidget<RunDetailContent> {
     this.content.update();
   }
 
+  dispose(): void {
+    window.clearTimeout(this._poll);
+    super.dispose();
+  }
+
   private _runId: string;
+  private _loaded = false;
+  private _poll = 0;
   private readonly _client: MMClient;
   private readonly _ready = new PromiseDelegate<void>();
 }

@@ -138,11 +138,9 @@ export class RunDiffWidget extends MainAreaWidget<Panel> {
     this._header.update();
     let diff: RunDiff;
     try {
-      diff = await this._options.deps.client.diff(
-        this.runA,
-        this.runB,
-        this._ignoreOutputs
-      );
+      // Once resolved, the full ids: `latest` must keep meaning the run first compared.
+      const [a, b] = this._resolved ?? [this.runA, this.runB];
+      diff = await this._options.deps.client.diff(a, b, this._ignoreOutputs);
     } catch (error) {
       if (request === this._request) {
         this._header.loading = false;
@@ -156,6 +154,7 @@ export class RunDiffWidget extends MainAreaWidget<Panel> {
     if (request !== this._request) {
       return;
     }
+    this._resolved = [diff.a.id, diff.b.id];
     this.node.dataset.runA = diff.a.id;
     this.node.dataset.runB = diff.b.id;
     // Runs of one cell share a name: the ids tell them apart.
@@ -202,5 +201,6 @@ export class RunDiffWidget extends MainAreaWidget<Panel> {
   private readonly _notebook: Panel;
   private readonly _ready = new PromiseDelegate<void>();
   private _ignoreOutputs = false;
+  private _resolved: [string, string] | null = null;
   private _request = 0;
 }
