@@ -188,7 +188,6 @@ def register_model(
         user=current_user(),
         signature=signature,
         description=description,
-        model_description=description,
     )
 
 

@@ -8,8 +8,9 @@ Steps, each one reported:
 2. the checkpoint (the notebook exactly as it was when the run started), cut after the
    tracked cell, is written to a fresh temporary directory and executed top to bottom in a
    fresh kernel by :func:`jupyter_mm.runner.run_notebook`. Inputs that lived under the
-   notebook's directory are symlinked at the same relative place, so relative paths in the
-   code still resolve; absolute paths are read in place. The re-run records into a scratch
+   notebook's directory are copied to the same relative place, so relative paths in the
+   code still resolve (copied, not linked, so the re-run never writes into the user's
+   files); inputs elsewhere are read in place by their absolute paths. The re-run records into a scratch
    store inside the temporary directory: the user's store is only read;
 3. the re-run's metrics are compared with the recorded ones within a relative tolerance,
    its data digests with the recorded ones (in-memory objects included), and the kernel
@@ -145,9 +146,11 @@ def _notebook_up_to_cell(nb: Any, cell_id: str | None) -> Any:
     return nb
 
 
-def _link_inputs(detail: RunDetail, base: Path, workdir: Path) -> None:
-    """Symlink inputs found under the original notebook directory into ``workdir`` at the
-    same relative place, so relative paths in the code resolve as they did."""
+def _copy_inputs(detail: RunDetail, base: Path, workdir: Path) -> None:
+    """Copy inputs found under the original notebook directory into ``workdir`` at the
+    same relative place, so relative paths in the code resolve as they did. Copies, not
+    links: a notebook that regenerates its data would otherwise write through a link into
+    the user's own files."""
     for ref in detail.data:
         if ref.role != "input" or ref.kind == "object":
             continue
@@ -156,10 +159,14 @@ def _link_inputs(detail: RunDetail, base: Path, workdir: Path) -> None:
         except ValueError:
             continue  # outside the notebook's directory: read in place by its absolute path
         target = workdir / relative
-        if target.exists() or not Path(ref.name).exists():
+        source = Path(ref.name)
+        if target.exists() or not source.exists():
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.symlink_to(ref.name)
+        if source.is_dir():
+            shutil.copytree(source, target)
+        else:
+            shutil.copy2(source, target)
 
 
 @contextmanager
@@ -229,7 +236,7 @@ def _compare_data(
     old: RunDetail, new: RunDetail, workdir: Path, base: Path | None, report: ReproduceReport
 ) -> None:
     """Inputs the re-run read (files via their original paths, objects by name) must have
-    the recorded digests; files read through the work directory's links map back."""
+    the recorded digests; files read from the work directory's copies map back."""
 
     def original(ref: DataRef) -> str:
         if base is not None and ref.kind != "object":
@@ -309,7 +316,7 @@ def reproduce(
     try:
         nbformat.write(nb, str(notebook))
         if base is not None:
-            _link_inputs(old, base, workdir)
+            _copy_inputs(old, base, workdir)
         with _scratch_store(workdir) as url:
             result = run_notebook(
                 notebook, kernel_name=kernel_name, timeout=timeout, cwd=workdir, progress=progress

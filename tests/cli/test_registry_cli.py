@@ -144,6 +144,12 @@ def test_registry_errors_are_one_line(cli, populated):
     assert cli("models").out.startswith("No registered models yet")
 
 
+REWRITE = """\
+from pathlib import Path
+data = Path("data/train.csv")
+data.write_text(data.read_text())
+"""
+
 TRAIN = """\
 %%track --name fit --metric acc
 import pandas as pd
@@ -167,6 +173,8 @@ def test_reproduce_a_run_and_detect_changed_input_data(cli, tmp_path, monkeypatc
     nb = new_notebook(
         cells=[
             new_code_cell("%load_ext jupyter_mm"),
+            # rewrites its input in place: a re-run must do that to a copy, never the original
+            new_code_cell(REWRITE),
             new_code_cell(TRAIN),
             new_code_cell("raise RuntimeError('cells after the tracked one are not re-run')"),
         ]
@@ -183,6 +191,8 @@ def test_reproduce_a_run_and_detect_changed_input_data(cli, tmp_path, monkeypatc
     assert len(first.run_ids) == 1 and first.failure is not None  # the last cell raised
     run_id = first.run_ids[0]
 
+    original = project / "data" / "train.csv"
+    stamp = original.stat().st_mtime_ns
     same = cli("reproduce", run_id, "--json")
     report = same.json()
     assert same.code == 0, report
@@ -201,6 +211,7 @@ def test_reproduce_a_run_and_detect_changed_input_data(cli, tmp_path, monkeypatc
     ]
     assert report["environment"] == {}  # same interpreter, same packages
     assert report["workdir"] is None  # the temporary directory is gone unless --keep
+    assert original.stat().st_mtime_ns == stamp  # the user's data file was not written
     assert json.loads(cli("runs", "--json").out)["count"] == 1  # the user's store is only read
 
     write_data(project, [0, 0, 0, 1, 0, 1, 1, 0, 1, 1])  # two labels flipped
