@@ -42,6 +42,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1440, "height": 900}
+#: optional: a directory holding a `jupyter-mm/` lab extension build that takes precedence
+#: over the installed one, to test a build without replacing the one everyone else uses
+ENV_EXTRA_LABEXTENSIONS = "JUPYTER_MM_TEST_LABEXTENSIONS"
 
 #: user settings written before the lab starts: no news toast over the page, and no
 #: autosave, so an edit stays unsaved for as long as a test needs it to be
@@ -112,6 +115,11 @@ def _wait_for_server(url: str, process: subprocess.Popen[bytes], log: Path, time
     raise TimeoutError(f"jupyter lab did not answer {url} within {timeout} s")
 
 
+def _extra_labextensions() -> list[str]:
+    extra = os.environ.get(ENV_EXTRA_LABEXTENSIONS)
+    return [f"--LabApp.extra_labextensions_path={extra}"] if extra else []
+
+
 @contextlib.contextmanager
 def running_lab(base: Path) -> Iterator[Lab]:
     """Start `jupyter lab` with root_dir, store, settings and config under ``base``."""
@@ -131,8 +139,9 @@ def running_lab(base: Path) -> Iterator[Lab]:
             "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
         }
     )
-    ARTIFACTS.mkdir(exist_ok=True)
-    log_path = ARTIFACTS / "jupyter-lab.log"
+    # the log is written in base (parallel sessions must not share a file) and copied to
+    # test-artifacts/ at the end, where CI keeps it
+    log_path = base / "jupyter-lab.log"
     port, token = _free_port(), secrets.token_hex(16)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -150,6 +159,7 @@ def running_lab(base: Path) -> Iterator[Lab]:
                 # window.jupyterapp: lets a test call the extension's commands by id
                 "--LabApp.expose_app_in_browser=True",
                 "--allow-root",
+                *_extra_labextensions(),
             ],
             cwd=root,
             env=env,
@@ -168,6 +178,8 @@ def running_lab(base: Path) -> Iterator[Lab]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        ARTIFACTS.mkdir(exist_ok=True)
+        shutil.copyfile(log_path, ARTIFACTS / "jupyter-lab.log")
 
 
 def new_lab_page(browser: Any, lab: Lab, path: str = "/lab") -> Any:

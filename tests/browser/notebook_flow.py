@@ -17,7 +17,7 @@ import nbformat
 from jupyter_mm.entities import Run
 from jupyter_mm.store import open_store
 
-from .harness import Lab, new_lab_page, run_command
+from .harness import Lab, new_lab_page, run_command, screenshot
 
 NOTEBOOK = "tracked.ipynb"
 SETUP_SOURCE = "import jupyter_mm as mm\n%load_ext jupyter_mm"
@@ -163,6 +163,7 @@ def run_tracked_flow(browser: Any, lab: Lab) -> TrackedFlow:
         timings = _latencies(page, second.id, probe)
         probe_run_id = probe["runId"]
     except BaseException:
+        screenshot(page, "flow-failure")  # what the page showed when the flow broke
         page.context.close()
         raise
     return TrackedFlow(
