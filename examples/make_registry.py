@@ -46,7 +46,7 @@ MODEL = "cancer\"""",
         "code",
         """from pathlib import Path
 
-import pandas as pd  # noqa: F401 -- used in the %%track cells, which ruff skips
+import pandas as pd
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
 
@@ -148,7 +148,9 @@ print(v_best.signature["columns"][:3])""",
         """# trusted=True matters only without skops, when scikit-learn models fall back to joblib
 production = mm.load_model(f"{MODEL}@production", trusted=True)
 champion = mm.load_model(f"{MODEL}@champion", trusted=True)
-print(type(production).__name__, (production.predict(X_test) == y_test).mean())""",
+test = pd.read_csv("data/test.csv")
+accuracy = (production.predict(test.drop(columns="target")) == test["target"]).mean()
+print(f"{type(production).__name__}: accuracy {accuracy:.3f}")""",
     ),
     (
         "md",

@@ -211,3 +211,26 @@ def test_gates_in_config_are_checked_when_read(tmp_path, monkeypatch):
     (tmp_path / "jupyter_mm_config.py").write_text('c.Registry.gates = {"prod": []}\n')
     with pytest.raises(InvalidInput, match="names stage 'prod'"):
         make_registry()
+
+
+class Shift:
+    """Not a scikit-learn type: skops will not construct it unless told to trust it."""
+
+    def __init__(self, by: float = 1.0) -> None:
+        self.by = by
+
+
+def test_skops_refuses_foreign_types_unless_trusted(mm_store):
+    from sklearn.preprocessing import FunctionTransformer
+
+    model = FunctionTransformer(kw_args={"shift": Shift(2.0)}).fit([[0.0]])
+    with mm.start_run() as run:
+        saved = mm.log_model(model, "model")
+    assert saved.media_type == "application/vnd.jupyter-mm.model.skops"
+    mm.register_model(run.id, "model", "custom")
+    with pytest.raises(
+        InvalidInput, match=r"types from outside scikit-learn/numpy/scipy \(.*Shift"
+    ):
+        mm.load_model("custom/1")
+    loaded = mm.load_model("custom/1", trusted=True)
+    assert loaded.kw_args["shift"].by == 2.0
