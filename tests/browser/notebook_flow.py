@@ -150,18 +150,12 @@ def run_tracked_flow(browser: Any, lab: Lab) -> TrackedFlow:
         page.keyboard.type("2")
         page.keyboard.press("Escape")
 
-        page.evaluate(LATENCY_PROBE, [1, [first.id]])
+        start_latency_probe(page, 1, [first.id])
         page.keyboard.press("Control+Enter")
         # what the kernel could read from disk at this moment: still the saved version
         disk_source = nbformat.read(str(notebook), as_version=4).cells[1].source
         _, second = wait_for_runs(lab, notebook, 2)
-        probe = page.wait_for_function(
-            "() => window.__mmProbe.replyAt !== null && window.__mmProbe.rowAt !== null"
-            " && window.__mmProbe",
-            timeout=30_000,
-        ).json_value()
-        timings = _latencies(page, second.id, probe)
-        probe_run_id = probe["runId"]
+        probe_run_id, timings = finish_latency_probe(page)
     except BaseException:
         screenshot(page, "flow-failure")  # what the page showed when the flow broke
         page.context.close()
@@ -178,9 +172,24 @@ def run_tracked_flow(browser: Any, lab: Lab) -> TrackedFlow:
     )
 
 
+def start_latency_probe(page: Any, cell_index: int, known_ids: list[str]) -> None:
+    """Watch for the next execute reply of cell ``cell_index`` and the next new row."""
+    page.evaluate(LATENCY_PROBE, [cell_index, known_ids])
+
+
+def finish_latency_probe(page: Any) -> tuple[str, dict[str, float | None]]:
+    """Wait until the probe saw both; the new row's run id and the latencies."""
+    probe = page.wait_for_function(
+        "() => window.__mmProbe.replyAt !== null && window.__mmProbe.rowAt !== null"
+        " && window.__mmProbe",
+        timeout=30_000,
+    ).json_value()
+    return probe["runId"], _latencies(page, probe["runId"], probe)
+
+
 def _latencies(page: Any, run_id: str, probe: dict[str, Any]) -> dict[str, float | None]:
-    """Milliseconds: execute reply -> row (Playwright's frame probe) and, when the sidebar
-    records them, the kernel's run message -> row."""
+    """Milliseconds: execute reply -> row (Playwright's frame probe; negative when the row
+    came first) and, when the sidebar records them, the kernel's run message -> row."""
     recorded = page.evaluate(
         """(id) => {
           const mm = window.__jupyterMM || {};
