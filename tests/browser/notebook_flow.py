@@ -125,6 +125,17 @@ def select_cell(page: Any, index: int) -> None:
     page.keyboard.press("Escape")
 
 
+def widen_left_panel(page: Any, pixels: int) -> None:
+    """Drag the splitter right of the left panel, as a user does to see more columns."""
+    handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle:visible").first
+    box = handle.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + pixels, y, steps=5)
+    page.mouse.up()
+
+
 def run_tracked_flow(browser: Any, lab: Lab) -> TrackedFlow:
     """Open the notebook, run the tracked cell, edit it without saving, run it again."""
     notebook = lab.root_dir / NOTEBOOK
@@ -135,6 +146,7 @@ def run_tracked_flow(browser: Any, lab: Lab) -> TrackedFlow:
         page.wait_for_function(KERNEL_IDLE, timeout=60_000)
         run_command(page, "jupyter-mm:open-sidebar")
         page.locator("#jupyter-mm-sidebar").wait_for()
+        widen_left_panel(page, 160)
 
         select_cell(page, 0)
         page.keyboard.press("Shift+Enter")  # the setup cell; moves on to the tracked one
