@@ -105,3 +105,23 @@ def test_events_empty_and_bad_arguments(store):
     for token in ("garbage!", run_token, "WyJldmVudHMiLCJ4Il0"):  # last: ["events","x"]
         with pytest.raises(InvalidInput, match="page token"):
             store.list_events(page_token=token)
+
+
+def test_latest_metrics_over_long_histories_and_many_names(store):
+    run = store.create_run(make_run())
+    points = [Metric("loss", 1.0 / (s + 1), s, T0 + s) for s in range(3000)]
+    # the same highest step twice: the later timestamp wins
+    points += [Metric("acc", 0.1, 7, T0), Metric("acc", 0.2, 7, T0 + 1), Metric("acc", 0.9, 6)]
+    points += [Metric(f"m{i:03d}", float(i)) for i in range(250)]
+    store.log_batch(run.id, metrics=points)
+    latest = store.latest_metrics([run.id])[run.id]
+    assert latest["loss"] == 1.0 / 3000 and latest["acc"] == 0.2
+    assert len(latest) == 252 and latest["m249"] == 249.0
+    # more names than one statement takes: the request is split and the answers merged
+    wanted = ["acc", *(f"absent{i}" for i in range(300)), "m249"]
+    assert store.latest_metrics([run.id], names=wanted) == {run.id: {"acc": 0.2, "m249": 249.0}}
+    # more run ids than one statement takes (ids without runs simply have no metrics)
+    many = [ids.new_id() for _ in range(450)] + [run.id]
+    by_run = store.latest_metrics(many, names=["acc"])
+    assert by_run[run.id] == {"acc": 0.2} and sum(map(bool, by_run.values())) == 1
+    assert len(by_run) == 451

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table, bindparam, func, select
 
 from ...entities import Event
 from ...errors import InvalidInput
@@ -21,6 +23,88 @@ METRICS: Table = MetricRow.__table__  # type: ignore[assignment]
 RUNS: Table = RunRow.__table__  # type: ignore[assignment]
 
 _EVENT_TOKEN_KIND = "events"
+
+#: run ids and metric names per statement (below both engines' bound-parameter limits)
+_CHUNK = 200
+
+
+def _chunks(items: Sequence[str]) -> list[Sequence[str]]:
+    return [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
+
+
+def latest_metrics(
+    conn: Connection, run_ids: Sequence[str], names: Sequence[str] | None
+) -> dict[str, dict[str, float]]:
+    """``{run id: {name: value at the highest step (latest timestamp breaks ties)}}``.
+
+    The cost is a few index seeks per (run, metric name), however long the metric histories
+    are: a listing page of runs that logged a loss at every one of 10,000 steps must not
+    read all those points. Each run's names are found by a "loose index scan" (a recursive
+    query hopping from one name to the next in the metrics primary key).
+    """
+    result: dict[str, dict[str, float]] = {run_id: {} for run_id in run_ids}
+    if not run_ids or names == []:
+        return result
+    name_chunks: list[Sequence[str] | None] = [None] if names is None else _chunks(list(names))
+    for ids in _chunks(list(run_ids)):
+        for wanted in name_chunks:
+            statement = _latest_statement(filtered=wanted is not None)
+            rows = conn.execute(statement, {"ids": list(ids), "names": list(wanted or ())})
+            for run_id, name, step, value in rows:
+                if step is not None:
+                    result[run_id][name] = math.nan if value is None else value
+    return result
+
+
+@functools.cache
+def _latest_statement(*, filtered: bool) -> Any:
+    # Built once: constructing this statement costs more than running it on a page.
+    page = (
+        select(RUNS.c.id.label("run_id"))
+        .where(RUNS.c.id.in_(bindparam("ids", expanding=True)))
+        .subquery("page")
+    )
+    pairs = _each_name_of_each_run(page)
+    query = _latest_of_pairs(pairs)
+    if filtered:
+        query = query.where(pairs.c.name.in_(bindparam("names", expanding=True)))
+    return query
+
+
+def _each_name_of_each_run(page: Any) -> Any:
+    first = METRICS.alias("first_name")
+    pairs = select(
+        page.c.run_id,
+        select(func.min(first.c.name))
+        .where(first.c.run_id == page.c.run_id)
+        .scalar_subquery()
+        .label("name"),
+    ).cte("pairs", recursive=True)
+    following = METRICS.alias("next_name")
+    return pairs.union_all(
+        select(
+            pairs.c.run_id,
+            select(func.min(following.c.name))
+            .where(following.c.run_id == pairs.c.run_id, following.c.name > pairs.c.name)
+            .scalar_subquery(),
+        ).where(pairs.c.name.is_not(None))
+    )
+
+
+def _latest_of_pairs(pairs: Any) -> Any:
+    def latest(column: str) -> Any:
+        point = METRICS.alias(f"latest_{column}")
+        return (
+            select(point.c[column])
+            .where(point.c.run_id == pairs.c.run_id, point.c.name == pairs.c.name)
+            .order_by(point.c.step.desc(), point.c.timestamp.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    return select(
+        pairs.c.run_id, pairs.c.name, latest("step").label("step"), latest("value").label("value")
+    ).where(pairs.c.name.is_not(None))
 
 
 def metric_names(conn: Connection, notebook_path: str | None) -> list[str]:

@@ -9,7 +9,6 @@ InvalidInput, everything else StoreError, each with a one-line message.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -468,29 +467,8 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
         """``{run id: {metric: value at the highest step}}`` for every id given."""
         ids = list(dict.fromkeys(run_ids))
         wanted = None if names is None else list(dict.fromkeys(names))
-        result: dict[str, dict[str, float]] = {run_id: {} for run_id in ids}
-        rank = (
-            func.row_number()
-            .over(
-                partition_by=(METRICS.c.run_id, METRICS.c.name),
-                order_by=(METRICS.c.step.desc(), METRICS.c.timestamp.desc()),
-            )
-            .label("rank")
-        )
         with self._read() as conn:
-            for chunk in _chunks(ids):
-                points = select(METRICS.c.run_id, METRICS.c.name, METRICS.c.value, rank).where(
-                    METRICS.c.run_id.in_(chunk)
-                )
-                if wanted is not None:
-                    points = points.where(METRICS.c.name.in_(wanted))
-                ranked = points.subquery()
-                query = select(ranked.c.run_id, ranked.c.name, ranked.c.value).where(
-                    ranked.c.rank == 1
-                )
-                for run_id, name, value in conn.execute(query):
-                    result[run_id][name] = math.nan if value is None else value
-        return result
+            return listing.latest_metrics(conn, ids, wanted)
 
     def params_of(self, run_ids: Iterable[str]) -> dict[str, dict[str, str]]:
         """``{run id: {param: value}}`` for every id given."""
