@@ -45,6 +45,11 @@ export class RunsListModel {
     return this._rowsInserted;
   }
 
+  /** Changes each time the list starts over (new filters): views go back to the top. */
+  get generation(): number {
+    return this._generation;
+  }
+
   get runs(): readonly RunSummary[] {
     return this._runs;
   }

@@ -22,6 +22,8 @@ import {
 
 /** Row height in pixels; must match `.jp-mm-RunRow` in base.css. */
 export const ROW_HEIGHT = 28;
+/** Significant digits of metric values in the narrow columns (the tooltip has them all). */
+const LIST_DIGITS = 4;
 /** Rows rendered beyond the visible ones, so that fast scrolling shows no blank band. */
 const OVERSCAN = 8;
 /** Ask for the next page when fewer than this many loaded rows remain below the view. */
@@ -35,9 +37,9 @@ export interface IRunListProps {
 
 /** Grid columns: checkbox, status, name, started, duration, one per metric, badge. */
 function gridColumns(metricCount: number): string {
-  return ['14px', '8px', 'minmax(56px, 1fr)', '34px', '46px']
-    .concat(Array(metricCount).fill('minmax(44px, 56px)'))
-    .concat(['20px'])
+  return ['14px', '8px', 'minmax(48px, 1fr)', '28px', '42px']
+    .concat(Array(metricCount).fill('minmax(40px, 56px)'))
+    .concat(['18px'])
     .join(' ');
 }
 
@@ -46,8 +48,8 @@ function gridColumns(metricCount: number): string {
  * narrow sidebar scrolls sideways instead of clipping the metric columns.
  */
 function minimumRowWidth(metricCount: number): number {
-  const fixed = 14 + 8 + 56 + 34 + 46 + 20;
-  return fixed + metricCount * 44 + (6 + metricCount - 1) * 4 + 12;
+  const fixed = 14 + 8 + 48 + 28 + 42 + 18;
+  return fixed + metricCount * 40 + (6 + metricCount - 1) * 4 + 12;
 }
 
 export function RunList(props: IRunListProps): JSX.Element {
@@ -95,6 +97,16 @@ export function RunList(props: IRunListProps): JSX.Element {
       model.rowsInserted.disconnect(onInserted);
     };
   }, [model]);
+
+  // New filters start a new list: back to its top (the browser would only clamp the old
+  // offset, and may not even report that as a scroll).
+  React.useEffect(() => {
+    if (scroller.current) {
+      scroller.current.scrollTop = 0;
+    }
+    setScrollTop(0);
+    setFocused(0);
+  }, [model.generation]);
 
   const first = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN);
   const last = Math.min(
@@ -365,8 +377,12 @@ function RunRow(props: IRunRowProps): JSX.Element {
         {run.status === 'running' ? 'running' : formatDuration(duration)}
       </span>
       {columns.map(name => (
-        <span key={name} className="jp-mm-RunRow-metric" title={`${name}`}>
-          {formatMetric(run.metrics[name])}
+        <span
+          key={name}
+          className="jp-mm-RunRow-metric"
+          title={`${name} = ${formatMetric(run.metrics[name])}`}
+        >
+          {formatMetric(run.metrics[name], LIST_DIGITS)}
         </span>
       ))}
       <span>

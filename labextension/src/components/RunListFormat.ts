@@ -56,18 +56,21 @@ export function formatTimestamp(epochSeconds: number): string {
   return new Date(epochSeconds * 1000).toLocaleString();
 }
 
-/** Six significant digits, like the kernel's text card; `nan`/`inf` as sent. */
-export function formatMetric(value: MetricValue | null | undefined): string {
+/** `digits` significant digits (six, like the kernel's text card); `nan`/`inf` as sent. */
+export function formatMetric(
+  value: MetricValue | null | undefined,
+  digits = 6
+): string {
   if (value === null || value === undefined) {
     return '';
   }
   if (typeof value !== 'number') {
     return value;
   }
-  if (Number.isInteger(value) && Math.abs(value) < 1e6) {
+  if (Number.isInteger(value) && Math.abs(value) < 10 ** digits) {
     return String(value);
   }
-  return Number(value.toPrecision(6)).toString();
+  return Number(value.toPrecision(digits)).toString();
 }
 
 /** Human words for the statuses (the status itself stays the CSS modifier). */
