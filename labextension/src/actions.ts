@@ -4,14 +4,14 @@
  * and the run card all go through these functions so that each behaves the same wherever
  * it is triggered from.
  */
-import { JupyterFrontEnd } from '@jupyterlab/application';
+import { ILayoutRestorer, JupyterFrontEnd } from '@jupyterlab/application';
 import { Notification, WidgetTracker } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { Widget } from '@lumino/widgets';
 
 import { MMApiError, MMClient } from './api/client';
-import { IMMDeps } from './tokens';
+import { CommandIDs, IMMDeps } from './tokens';
 import { CheckpointViewer } from './widgets/checkpointViewer';
 import { RunDetailWidget } from './widgets/runDetail';
 import { RunDiffWidget } from './widgets/runDiff';
@@ -79,6 +79,29 @@ export const runDiffTracker = new WidgetTracker<RunDiffWidget>({
 export const checkpointTracker = new WidgetTracker<CheckpointViewer>({
   namespace: 'jupyter-mm-checkpoint'
 });
+
+/**
+ * Reopen the detail, diff and checkpoint tabs of the last session when JupyterLab reloads
+ * (call once from the plugin that registers the commands, with its layout restorer). The
+ * views are stored by full run ids, so `latest` reopens the run it meant, not a newer one.
+ */
+export function restoreMainAreaViews(restorer: ILayoutRestorer): void {
+  void restorer.restore(runDetailTracker, {
+    command: CommandIDs.openRun,
+    args: widget => ({ id: widget.runId }),
+    name: widget => widget.runId
+  });
+  void restorer.restore(runDiffTracker, {
+    command: CommandIDs.compareRuns,
+    args: widget => ({ a: widget.resolvedIds[0], b: widget.resolvedIds[1] }),
+    name: widget => widget.resolvedIds.join('..')
+  });
+  void restorer.restore(checkpointTracker, {
+    command: CommandIDs.openCheckpoint,
+    args: widget => ({ id: widget.runId }),
+    name: widget => widget.runId
+  });
+}
 
 function reveal(app: JupyterFrontEnd, widget: Widget): void {
   if (!widget.isAttached) {
@@ -153,7 +176,11 @@ export async function openRunDiff(
   a: string,
   b: string
 ): Promise<RunDiffWidget> {
-  const existing = runDiffTracker.find(w => w.runA === a && w.runB === b);
+  const existing = runDiffTracker.find(
+    w =>
+      (w.runA === a && w.runB === b) ||
+      (w.resolvedIds[0] === a && w.resolvedIds[1] === b)
+  );
   if (existing) {
     reveal(app, existing);
     return existing;
@@ -166,6 +193,7 @@ export async function openRunDiff(
   });
   void runDiffTracker.add(widget);
   reveal(app, widget);
+  void widget.ready.then(() => runDiffTracker.save(widget));
   return widget;
 }
 

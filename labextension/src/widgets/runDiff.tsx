@@ -109,6 +109,11 @@ export class RunDiffWidget extends MainAreaWidget<Panel> {
   readonly runA: string;
   readonly runB: string;
 
+  /** Full ids of A and B once the first diff has loaded; the requested ids before. */
+  get resolvedIds(): [string, string] {
+    return this._resolved ?? [this.runA, this.runB];
+  }
+
   get ignoreOutputs(): boolean {
     return this._ignoreOutputs;
   }
