@@ -126,14 +126,17 @@ def store_location(root: Path) -> StoreLocation:
     )
 
 
-def fill_store(root: Path, *, plain_runs: int = 30) -> ApiData:
+def fill_store(
+    root: Path, *, plain_runs: int = 30, location: StoreLocation | None = None
+) -> ApiData:
     """Runs of ``nb/train.ipynb`` (two rich ones at the end), of ``other.ipynb`` and one of a
-    notebook outside ``root``; statuses cycle so status filters have something to find."""
+    notebook outside ``root``; statuses cycle so status filters have something to find.
+    ``location`` defaults to the store a server with this root finds by itself."""
     data = ApiData(root=root)
     train_nb = str(root / "nb" / "train.ipynb")
     other_nb = str(root / "other.ipynb")
     statuses = ["finished", "failed", "finished", "crashed"]
-    with open_store(store_location(root)) as store:
+    with open_store(location or store_location(root)) as store:
         for i in range(plain_runs):
             relpath, path = ("nb/train.ipynb", train_nb) if i % 3 else ("other.ipynb", other_nb)
             run = store.create_run(
@@ -168,10 +171,10 @@ def fill_store(root: Path, *, plain_runs: int = 30) -> ApiData:
     return data
 
 
-def add_events(root: Path, count: int) -> None:
+def add_events(root: Path, count: int, *, location: StoreLocation | None = None) -> None:
     # The registry's writers arrive with the registry issue; the audit table is written the
     # way they will write it.
-    with open_store(store_location(root)) as store, store._engine.begin() as conn:
+    with open_store(location or store_location(root)) as store, store._engine.begin() as conn:
         conn.execute(
             insert(EventRow.__table__),
             [
