@@ -42,8 +42,10 @@ KERNEL_IDLE = """() => {
 #: Watches, frame by frame, for the tracked cell's execute reply (its prompt shows a new
 #: count) and for a sidebar row with an id not seen before; stores both times.
 LATENCY_PROBE = """([cellIndex, knownIds]) => {
+  // the notebook in focus: other open notebooks have cells too
   const known = new Set(knownIds);
-  const prompt = () => document.querySelectorAll('.jp-Notebook .jp-Cell')[cellIndex]
+  const panel = window.jupyterapp.shell.currentWidget.node;
+  const prompt = () => panel.querySelectorAll('.jp-Notebook .jp-Cell')[cellIndex]
     .querySelector('.jp-InputPrompt').textContent.trim();
   const before = prompt();
   const probe = { replyAt: null, rowAt: null, runId: null };
@@ -79,11 +81,12 @@ class TrackedFlow:
     disk_source_at_second_run: str = ""
 
 
-def write_notebook(path: Path) -> None:
+def write_notebook(path: Path, tracked_source: str = TRACKED_SOURCE) -> None:
+    """A notebook of two cells: the setup (load the extension) and a tracked cell."""
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [
         nbformat.v4.new_code_cell(SETUP_SOURCE),
-        nbformat.v4.new_code_cell(TRACKED_SOURCE),
+        nbformat.v4.new_code_cell(tracked_source),
     ]
     notebook.metadata["kernelspec"] = {
         "name": "python3",
@@ -116,12 +119,26 @@ def wait_for_runs(lab: Lab, notebook: Path, count: int, timeout: float = 60) -> 
 
 
 def cell(page: Any, index: int) -> Any:
-    return page.locator(".jp-Notebook .jp-Cell").nth(index)
+    """Cell ``index`` of the notebook on screen (hidden tabs keep their cells in the DOM)."""
+    return page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell").nth(index)
 
 
 def select_cell(page: Any, index: int) -> None:
     """Command mode with cell ``index`` active (a click on its prompt, then Escape)."""
     cell(page, index).locator(".jp-InputPrompt").click()
+    page.keyboard.press("Escape")
+
+
+def edit_second_line(page: Any, *, backspaces: int = 0, append: str = "") -> None:
+    """In the active cell (command mode): edit the end of line 2 with keys, back to command
+    mode, nothing saved."""
+    page.keyboard.press("Enter")
+    page.keyboard.press("Control+Home")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("End")
+    for _ in range(backspaces):
+        page.keyboard.press("Backspace")
+    page.keyboard.type(append)
     page.keyboard.press("Escape")
 
 
@@ -154,13 +171,7 @@ def run_tracked_flow(browser: Any, lab: Lab) -> TrackedFlow:
         (first,) = wait_for_runs(lab, notebook, 1)
 
         # Edit line 2 (lr = 0.1 -> 0.2) through the editor, and do not save.
-        page.keyboard.press("Enter")
-        page.keyboard.press("Control+Home")
-        page.keyboard.press("ArrowDown")
-        page.keyboard.press("End")
-        page.keyboard.press("Backspace")
-        page.keyboard.type("2")
-        page.keyboard.press("Escape")
+        edit_second_line(page, backspaces=1, append="2")
 
         start_latency_probe(page, 1, [first.id])
         page.keyboard.press("Control+Enter")
