@@ -30,6 +30,28 @@ export function metricNumber(value: MetricValue | null): number | null {
   return null;
 }
 
+/** Points drawn per chart at most: more than a chart's pixels across adds nothing visible. */
+export const MAX_CHART_POINTS = 2000;
+
+/**
+ * At most `limit` points of a series, evenly spaced over it, first and last always kept,
+ * so that a metric logged every batch for a long training still draws at once.
+ */
+export function thinSeries<T>(
+  points: T[],
+  limit: number = MAX_CHART_POINTS
+): T[] {
+  if (points.length <= limit) {
+    return points;
+  }
+  const stride = (points.length - 1) / (limit - 1);
+  const kept: T[] = [];
+  for (let i = 0; i < limit; i++) {
+    kept.push(points[Math.round(i * stride)]);
+  }
+  return kept;
+}
+
 /**
  * A line chart of one metric over its steps. Colours, fonts and background are left to the
  * renderer's theme (light or dark) instead of being fixed here.
@@ -38,7 +60,7 @@ export function metricChartSpec(
   name: string,
   points: Metric[]
 ): Record<string, any> {
-  const values = points
+  const values = thinSeries(points)
     .map(p => ({ step: p.step, value: metricNumber(p.value) }))
     .filter(p => p.value !== null);
   return {

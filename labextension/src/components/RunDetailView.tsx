@@ -23,6 +23,9 @@ import {
   ExecutionLogSection
 } from './RunDetailSections';
 
+/** Step charts drawn before "Show all" is pressed. */
+const CHARTS_SHOWN_FIRST = 12;
+
 /** What the page can ask its widget to do. */
 export interface IRunDetailActions {
   openNotebook(path: string): void;
@@ -268,7 +271,10 @@ function MetricsSection(props: {
     [props.detail.metrics]
   );
   const names = [...series.keys()].sort();
-  const charted = names.filter(name => series.get(name)!.length > 1);
+  const stepped = names.filter(name => series.get(name)!.length > 1);
+  // Each chart is a Vega view: draw the first few, the rest on request.
+  const [showAll, setShowAll] = React.useState(false);
+  const charted = showAll ? stepped : stepped.slice(0, CHARTS_SHOWN_FIRST);
   return (
     <Section title="Metrics" count={names.length}>
       {names.length === 0 ? (
@@ -309,6 +315,15 @@ function MetricsSection(props: {
             />
           ))}
         </div>
+      )}
+      {charted.length < stepped.length && (
+        <button
+          type="button"
+          className="jp-mm-Button jp-mm-MetricCharts-more"
+          onClick={() => setShowAll(true)}
+        >
+          Show all {stepped.length} charts
+        </button>
       )}
     </Section>
   );
