@@ -33,7 +33,8 @@ def test_register_promote_alias_load(mm_store):
     assert type(mm.load_model("churn@champion")) is type(model)
     assert mm.load_model("churn/1").coef_.tolist() == model.coef_.tolist()
     detail = mm.get_model("churn")
-    assert detail.production.version == 1 and detail.model.description == "logistic regression"
+    assert detail.production.version == 1
+    assert detail.production.description == "logistic regression"
     actions = [(e.action, e.to_stage, e.user) for e in detail.events]
     assert actions == [
         ("register", "none", "ada"),
