@@ -227,3 +227,21 @@ def test_reproduce_a_run_and_detect_changed_input_data(cli, tmp_path, monkeypatc
     assert report["metrics"][0]["reproduced"] == 0.8 and not report["metrics"][0]["ok"]
     assert any(r.startswith("metric acc: recorded 1.0, reproduced 0.8") for r in report["reasons"])
     assert any(r.startswith("the re-run read different data as") for r in report["reasons"])
+
+
+def test_reproduce_stops_before_executing_when_it_cannot_succeed(cli, populated):
+    # the recorded input /work/project/data/train.csv does not exist on this machine
+    missing = cli("reproduce", populated.first, "--json")
+    report = missing.json()
+    assert missing.code == 1 and not report["executed"]
+    assert report["data"][0]["status"] == "missing"
+    assert report["reasons"] == [
+        "input /work/project/data/train.csv no longer exists",
+        "not re-executed: its inputs differ from the recorded ones",
+    ]
+    # a run recorded outside a notebook has nothing to re-execute
+    bare = cli("reproduce", populated.failed)
+    assert bare.code == 1
+    assert bare.out.splitlines()[-1] == "  - the run has no notebook checkpoint to re-execute"
+    bad = cli("reproduce", populated.first, "--tolerance", "-1")
+    assert bad.code == 2 and "tolerance must be a number >= 0" in bad.err
