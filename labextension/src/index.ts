@@ -55,6 +55,9 @@ const connectionPlugin: JupyterFrontEndPlugin<void> = {
   description: 'Connects JupyterLab to the jupyter-mm server extension.',
   autoStart: true,
   activate: (app: JupyterFrontEnd): void => {
+    // Logged so that a user (and tests/server/test_lab_loads_extension.py) can see the
+    // extension is installed even when its server side is missing.
+    console.log(`${CONNECTION_PLUGIN_ID} is activated`);
     void app.started
       .then(() => fetchServerInfo(app.serviceManager.serverSettings))
       .then(info => {
