@@ -34,10 +34,10 @@ from .tracking.cell import assigned_names, literal_params, lookup, names_list
 
 _loaded: dict[int, dict[str, Any]] = {}
 
-#: files libraries open on their own that are never the run's data: the time zone database
-#: (pandas and zoneinfo read it on first use) and git's internals (environment capture reads
-#: the repository config while a nested run starts)
-_NOT_DATA = ["/usr/share/zoneinfo/*", "/etc/localtime", "*/.git/*"]
+#: files libraries open on their own that are never the run's data: git's internals
+#: (environment capture reads the repository config while a nested run starts). System
+#: locations (/etc, /usr/share) are ignored by the recorder itself.
+_NOT_DATA = ["*/.git/*"]
 
 
 @dataclass

@@ -135,6 +135,10 @@ def _interpreter_prefixes() -> list[str]:
             "/proc",
             "/dev",
             "/sys",
+            # system configuration and shared tables the standard library reads on its own
+            # (mimetypes reads /etc/mime.types, zoneinfo /usr/share/zoneinfo): not user data
+            "/etc",
+            "/usr/share",
         }
     )
     return [os.path.normpath(p) for p in prefixes if p]

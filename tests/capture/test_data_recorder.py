@@ -185,3 +185,12 @@ def test_a_module_imported_during_recording_is_code_not_data(tmp_path: Path, mon
         read, _ = recorder.stop()
     assert str(data) in read
     assert str(module) not in read
+
+
+def test_system_tables_read_by_the_standard_library_are_not_data() -> None:
+    import mimetypes
+
+    with FileAccessRecorder() as recorder:
+        mimetypes.init()  # reads /etc/mime.types and friends where they exist
+        read, _ = recorder.stop()
+    assert not [p for p in read if p.startswith(("/etc/", "/usr/share/"))]
