@@ -85,13 +85,3 @@ export interface IMMDeps {
   rendermime: IRenderMimeRegistry;
   docManager: IDocumentManager | null;
 }
-
-/** Body of `GET /jupyter-mm/api/info`. */
-export interface IServerInfo {
-  /** Version of the jupyter-mm Python package the server runs. */
-  version: string;
-  /** URL of the store the server reads, with any credentials removed. */
-  store: string;
-  /** Alembic revision of the store schema. */
-  schema_version: string;
-}

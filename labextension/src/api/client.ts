@@ -33,9 +33,6 @@ export class MMApiError extends Error {
   }
 }
 
-/** @deprecated kept for code written against the first skeleton; use `MMApiError`. */
-export const MMRequestError = MMApiError;
-
 /** Query of `GET /runs`. Empty strings and empty lists are left out of the URL. */
 export interface IListRunsParams {
   /** Notebook path relative to the server root (or absolute); omit for all notebooks. */
