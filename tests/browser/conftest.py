@@ -29,9 +29,11 @@ def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         missing(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import expect, sync_playwright
     except ImportError:
         missing("Python Playwright is not installed (pip install playwright)")
+    # a loaded 2-core CI machine renders slowly; the default of 5 s leaves too little margin
+    expect.set_options(timeout=15_000)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
