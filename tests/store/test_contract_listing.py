@@ -125,3 +125,27 @@ def test_latest_metrics_over_long_histories_and_many_names(store):
     by_run = store.latest_metrics(many, names=["acc"])
     assert by_run[run.id] == {"acc": 0.2} and sum(map(bool, by_run.values())) == 1
     assert len(by_run) == 451
+
+
+@pytest.mark.parametrize("sort_at_most", [3, 2000])
+def test_status_filter_pages_alike_whichever_plan_is_chosen(store, monkeypatch, sort_at_most):
+    # A common status is filtered while walking the listing index, a rare one through the
+    # status index (listing.status_condition); a small threshold makes "finished" common.
+    from jupyter_mm.store.sql import listing
+
+    monkeypatch.setattr(listing, "_SORT_AT_MOST", sort_at_most)
+    made: dict[str, list[str]] = {"finished": [], "failed": []}
+    for i in range(14):
+        status = "failed" if i % 5 == 0 else "finished"
+        run = store.create_run(make_run(start_time=T0 + i, status=status))
+        made[status].append(run.id)
+    for status, expected in made.items():
+        for order in ("newest", "oldest"):
+            seen, token = [], None
+            while True:
+                page = store.search_runs(status=status, order=order, limit=4, page_token=token)
+                seen += [r.id for r in page.runs]
+                token = page.next_token
+                if token is None:
+                    break
+            assert seen == (expected[::-1] if order == "newest" else expected)

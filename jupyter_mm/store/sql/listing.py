@@ -107,6 +107,27 @@ def _latest_of_pairs(pairs: Any) -> Any:
     ).where(pairs.c.name.is_not(None))
 
 
+#: a status held by more runs than this is filtered while walking the listing index
+_SORT_AT_MOST = 2000
+
+
+def status_condition(conn: Connection, status: str, *, narrowed: bool) -> Any:
+    """The WHERE term for a status filter, chosen so the listing stays one cheap page.
+
+    Through the status index, every run with the status is fetched and sorted before the
+    first page comes out: instant for the few "running" ones, half a second for 80k
+    "finished" ones out of 100k. For a common status, ``status || ''`` keeps the planner off
+    that index, so it walks the listing index newest-first and stops after one page. A
+    bounded count (at most _SORT_AT_MOST + 1 index entries) tells which case this is.
+    ``narrowed``: another indexed filter (the notebook) already bounds the work.
+    """
+    if narrowed:
+        return RUNS.c.status == status
+    matching = select(RUNS.c.id).where(RUNS.c.status == status).limit(_SORT_AT_MOST + 1)
+    count = conn.execute(select(func.count()).select_from(matching.subquery())).scalar_one()
+    return RUNS.c.status.concat("") == status if count > _SORT_AT_MOST else RUNS.c.status == status
+
+
 def metric_names(conn: Connection, notebook_path: str | None) -> list[str]:
     """Distinct metric names, sorted; of one notebook's runs when ``notebook_path`` is given
     (answered through the runs' notebook index and the metrics primary key)."""

@@ -316,8 +316,6 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
         query = select(RUNS)
         if notebook_path is not None:
             query = query.where(RUNS.c.notebook_path == notebook_path)
-        if status is not None:
-            query = query.where(RUNS.c.status == status)
         if text:
             needle = like_escape(text.lower())
             query = query.where(
@@ -353,6 +351,10 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
             query = query.order_by(RUNS.c.start_time, RUNS.c.id)
         # one extra row tells whether another page exists without a COUNT
         with self._read() as conn:
+            if status is not None:
+                query = query.where(
+                    listing.status_condition(conn, status, narrowed=notebook_path is not None)
+                )
             rows = conn.execute(query.limit(limit + 1)).mappings().all()
         runs = [convert.row_to_run(r) for r in rows[:limit]]
         token = None
