@@ -1,6 +1,7 @@
 """Issue #3 end to end in a real JupyterLab: a tracked cell run twice (the second time after
-an unsaved edit), the run card, the sidebar, a run's detail, the diff of the two runs and
-restoring a checkpoint; and no data for a page without credentials.
+an unsaved edit), the run card, the sidebar, a run's detail, the diff of the two runs,
+restoring and opening a checkpoint, the scope toggle, keyboard and command palette, the
+dark theme; no data for requests without credentials; and the sidebar's latency (printed).
 
 The tests share one notebook page (module-scoped ``flow``) and run in file order, each
 checking one thing a user sees. Screenshots go to test-artifacts/screenshots/.
@@ -64,10 +65,13 @@ def test_the_tracked_cell_shows_its_run_card(flow: TrackedFlow, expect: Any) -> 
     card = flow.page.locator(f'.jp-mm-RunCard[data-run-id="{flow.second.id}"]')
     expect(card).to_be_visible()
     expect(card).to_contain_text(re.compile("finished", re.IGNORECASE))
-    expect(card.locator('[data-testid="mm-card-open"]')).to_be_visible()
     # re-running the cell replaced the first run's card
     expect(flow.page.locator(f'.jp-mm-RunCard[data-run-id="{flow.first.id}"]')).to_have_count(0)
     screenshot(card, "run-card")
+    # "Open in sidebar": the run is selected there and its detail opens
+    card.locator('[data-testid="mm-card-open"]').click()
+    expect(row(flow, flow.second.id)).to_have_attribute("aria-selected", "true")
+    expect(flow.page.locator(f'.jp-mm-RunDetail[data-run-id="{flow.second.id}"]')).to_be_visible()
 
 
 def test_the_second_checkpoint_is_the_live_notebook_with_the_unsaved_edit(
