@@ -38,7 +38,7 @@ export interface IRunListProps {
 /** Grid columns: checkbox, status, name, started, duration, one per metric, badge. */
 function gridColumns(metricCount: number): string {
   return ['14px', '8px', 'minmax(48px, 1fr)', '28px', '42px']
-    .concat(Array(metricCount).fill('minmax(40px, 56px)'))
+    .concat(Array(metricCount).fill('48px'))
     .concat(['18px'])
     .join(' ');
 }
@@ -49,7 +49,7 @@ function gridColumns(metricCount: number): string {
  */
 function minimumRowWidth(metricCount: number): number {
   const fixed = 14 + 8 + 48 + 28 + 42 + 18;
-  return fixed + metricCount * 40 + (6 + metricCount - 1) * 4 + 12;
+  return fixed + metricCount * 48 + (6 + metricCount - 1) * 4 + 12;
 }
 
 export function RunList(props: IRunListProps): JSX.Element {
@@ -364,8 +364,12 @@ function RunRow(props: IRunRowProps): JSX.Element {
         aria-label={statusLabel(run.status)}
       />
       <span className="jp-mm-RunRow-name">
-        {run.name && <span className="jp-mm-RunRow-label">{run.name}</span>}
-        <span className="jp-mm-RunRow-id">{shortRunId(run.id)}</span>
+        {/* The column is narrow: the name when there is one (the id is in the tooltip). */}
+        {run.name ? (
+          <span className="jp-mm-RunRow-label">{run.name}</span>
+        ) : (
+          <span className="jp-mm-RunRow-id">{shortRunId(run.id)}</span>
+        )}
       </span>
       <span
         className="jp-mm-RunRow-time"

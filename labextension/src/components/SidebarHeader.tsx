@@ -2,6 +2,7 @@
  * The sidebar's toolbar: scope toggle (this notebook / all), refresh, search, status
  * filter, metric-column chooser and the Compare button.
  */
+import { refreshIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { RUN_STATUSES, RunStatus } from '../api/schema';
@@ -71,7 +72,7 @@ export function SidebarHeader(props: ISidebarHeaderProps): JSX.Element {
           aria-label="Refresh the runs list"
           onClick={props.onRefresh}
         >
-          ⟳
+          <refreshIcon.react tag="span" elementPosition="center" />
         </button>
       </div>
       <div className="jp-mm-SidebarHeader-row">
