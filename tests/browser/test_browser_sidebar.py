@@ -208,3 +208,40 @@ def test_warning_badges_count_flags(page: Any, seeded: tuple[Lab, list[Run]]) ->
     row.wait_for()
     assert row.locator(".jp-mm-Badge-warn").inner_text() == "1"
     assert page.locator(f'{ROW}[data-run-id="{clean.id}"] .jp-mm-Badge-warn').count() == 0
+
+
+def test_a_refresh_merges_new_runs_on_top_and_keeps_the_rows_in_view(
+    page: Any, seeded: tuple[Lab, list[Run]]
+) -> None:
+    lab, runs = seeded
+    scroller = f"{SIDEBAR} .jp-mm-RunList-scroller"
+    page.eval_on_selector(scroller, f"s => {{ s.scrollTop = {20 * ROW_HEIGHT}; }}")
+    anchor = page.locator(f'{ROW}[data-run-id="{runs[25].id}"]')
+    anchor.wait_for()
+    before = anchor.bounding_box()
+    with open_store(lab.store_url) as store:
+        newest = store.create_run(
+            Run(
+                id=new_id(),
+                name="sweep-new",
+                status="finished",
+                start_time=time.time(),
+                end_time=time.time() + 0.5,
+                notebook_path=str(lab.root_dir / "sweep.ipynb"),
+            )
+        )
+    canvas = f"document.querySelector('{SIDEBAR} .jp-mm-RunList-canvas').style.height"
+    height = page.evaluate(f"() => {canvas}")
+    run_command(page, "jupyter-mm:refresh")
+    # one more row above the ones loaded, and nothing else
+    page.wait_for_function(
+        f"() => {canvas} === '{float(height.removesuffix('px')) + ROW_HEIGHT:g}px'"
+    )
+    after = anchor.bounding_box()
+    assert before is not None and after is not None
+    assert abs(after["y"] - before["y"]) < 2, "the rows the user was reading moved"
+    page.eval_on_selector(scroller, "s => { s.scrollTop = 0; }")
+    page.wait_for_function(
+        f"() => document.querySelector('{ROW}')?.dataset.runId === '{newest.id}'"
+    )
+    assert dom_rows(page)[1] == runs[0].id
