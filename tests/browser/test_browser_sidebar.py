@@ -245,3 +245,19 @@ def test_a_refresh_merges_new_runs_on_top_and_keeps_the_rows_in_view(
         f"() => document.querySelector('{ROW}')?.dataset.runId === '{newest.id}'"
     )
     assert dom_rows(page)[1] == runs[0].id
+
+
+def test_the_chosen_metric_columns_survive_a_reload(page: Any) -> None:
+    header = f"{SIDEBAR} .jp-mm-RunList-header"
+    assert "acc" in page.locator(header).inner_text()
+    chooser = page.locator(f'{SIDEBAR} [data-testid="mm-metric-columns"]')
+    chooser.locator("summary").click()
+    chooser.get_by_label("acc").uncheck()
+    page.wait_for_function(f"() => !document.querySelector('{header}').textContent.includes('acc')")
+    # let JupyterLab write its state database, then load the page again
+    page.wait_for_timeout(500)
+    page.goto(page.url.split("?")[0])
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started")
+    page.locator(ROW).first.wait_for()
+    assert "All notebooks" in page.locator('[data-testid="mm-scope-toggle"]').inner_text()
+    assert "acc" not in page.locator(header).inner_text()
