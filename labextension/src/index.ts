@@ -20,7 +20,8 @@ import {
   openCheckpoint,
   openRunDetail,
   openRunDiff,
-  restoreCheckpoint
+  restoreCheckpoint,
+  restoreMainAreaViews
 } from './actions';
 import { fetchServerInfo, MMClient } from './api/client';
 import { LiveSnapshotChannel } from './liveSnapshot';
@@ -317,6 +318,10 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
       for (const command of Object.values(CommandIDs)) {
         palette.addItem({ command, category: PALETTE_CATEGORY });
       }
+    }
+    // Detail, diff and checkpoint tabs come back after a page reload, like documents do.
+    if (restorer) {
+      restoreMainAreaViews(restorer);
     }
   }
 };
