@@ -73,7 +73,13 @@ export function metricChartSpec(
     data: { values },
     mark: { type: 'line', point: values.length <= 50, tooltip: true },
     encoding: {
-      x: { field: 'step', type: 'quantitative', title: 'step' },
+      // steps are integers: no fractional ticks between them
+      x: {
+        field: 'step',
+        type: 'quantitative',
+        title: 'step',
+        axis: { tickMinStep: 1, format: 'd' }
+      },
       y: {
         field: 'value',
         type: 'quantitative',
