@@ -97,6 +97,8 @@ def test_the_sidebar_lists_both_runs_newest_first(flow: TrackedFlow, expect: Any
     # the row the latency probe saw appear is the second run's
     assert flow.probe_run_id == flow.second.id
     _report_latency(flow)
+    # the README's picture: the runs next to the notebook and its run card
+    flow.page.get_by_role("main").get_by_role("tab", name=NOTEBOOK, exact=True).click()
     screenshot(flow.page, "runs-list")
 
 
