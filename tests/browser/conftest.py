@@ -16,14 +16,14 @@ import pytest
 from .harness import CHROMIUM, CHROMIUM_ARGS, Lab, missing, new_lab_page, running_lab
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """A `jupyter lab` for the whole browser session, root_dir and store in a temp dir."""
     with running_lab(tmp_path_factory.mktemp("lab")) as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     """Debian's Chromium, driven by Playwright (its own browser download needs internet)."""
     if not Path(CHROMIUM).exists():
