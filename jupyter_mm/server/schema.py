@@ -40,6 +40,8 @@ DataKind = Literal["file", "directory", "object"]
 Change = Literal["added", "removed", "changed", "same"]
 #: a metric value: a finite number, or one of the strings standing for non-finite floats
 MetricValue = Union[float, Literal["nan", "inf", "-inf"]]  # noqa: UP007 (compared by value)
+#: a registry stage (``none`` = registered, never promoted)
+Stage = Literal["none", "staging", "production", "archived"]
 
 #: name -> alias, emitted as TypeScript ``type`` declarations and JSON Schema definitions
 ALIASES: dict[str, Any] = {
@@ -49,6 +51,7 @@ ALIASES: dict[str, Any] = {
     "DataKind": DataKind,
     "Change": Change,
     "MetricValue": MetricValue,
+    "Stage": Stage,
 }
 
 
@@ -267,6 +270,150 @@ class EventPage(TypedDict):
     next_token: str | None
 
 
+# -- model registry -------------------------------------------------------------------------
+
+
+class Model(TypedDict):
+    name: str
+    description: str | None
+    created_time: float
+
+
+class ModelVersion(TypedDict):
+    """A registered version; ``artifact`` is the artifact's name within run ``run_id``."""
+
+    model: str
+    version: int
+    run_id: str
+    artifact: str
+    digest: str
+    flavor: str
+    stage: Stage
+    aliases: list[str]
+    signature: dict[str, Any] | None
+    description: str | None
+    created_time: float
+
+
+class ModelSummary(TypedDict):
+    """One row of ``GET /models``: version numbers by stage and alias."""
+
+    name: str
+    description: str | None
+    created_time: float
+    latest_version: int | None
+    production: int | None
+    staging: list[int]
+    aliases: dict[str, int]
+    version_count: int
+
+
+class ModelList(TypedDict):
+    """``GET /models``, ordered by name."""
+
+    models: list[ModelSummary]
+
+
+class VersionRow(ModelVersion):
+    """A version in ``GET /models/{name}``, with its run's name and latest metric values."""
+
+    run_name: str | None
+    metrics: dict[str, MetricValue]
+
+
+class ModelDetail(TypedDict):
+    """``GET /models/{name}``: versions oldest first, the audit trail oldest first."""
+
+    model: Model
+    versions: list[VersionRow]
+    events: list[Event]
+
+
+class RollbackResult(TypedDict):
+    """``POST /models/{name}/rollback``: the restored production version and the version it
+    replaced, now archived (null when production was empty)."""
+
+    model: str
+    production: ModelVersion
+    archived: ModelVersion | None
+
+
+class LineageRun(TypedDict):
+    id: str
+    name: str | None
+    status: RunStatus
+    start_time: float
+    end_time: float | None
+    user: str | None
+    host: str | None
+    notebook_path: str | None
+    #: notebook path relative to the server's root directory; null when outside it
+    notebook_relpath: str | None
+    cell_id: str | None
+    params: dict[str, str]
+    metrics: dict[str, MetricValue]
+
+
+class LineageCheckpoint(TypedDict):
+    """The run's notebook checkpoint (``GET /runs/{id}/checkpoint`` serves it)."""
+
+    digest: str | None
+    source: CheckpointSource
+    flags: list[ReproFlag]
+
+
+class LineageEnvironment(TypedDict):
+    id: str
+    python: str
+    platform: str
+    executable: str | None
+    git: dict[str, Any]
+    packages: dict[str, str]
+
+
+class Lineage(TypedDict):
+    """``GET /models/{name}/versions/{version}/lineage`` (``jupyter mm lineage --json``):
+    version -> run -> checkpoint -> data -> environment, and the version's events."""
+
+    version: ModelVersion
+    run: LineageRun
+    checkpoint: LineageCheckpoint
+    data: list[DataRef]
+    environment: LineageEnvironment | None
+    events: list[Event]
+
+
+class RegisterRequest(TypedDict):
+    """Body of ``POST /models`` (answers 201 with the new ModelVersion); ``run_id`` may be
+    an id, a unique prefix or ``latest``; ``description`` may be left out."""
+
+    run_id: str
+    artifact: str
+    name: str
+    description: str | None
+
+
+class TransitionRequest(TypedDict):
+    """Body of ``POST /models/{name}/versions/{version}/transition``; a gate or rule refusal
+    answers 409 with the refusal sentence (and is recorded as an event)."""
+
+    stage: Stage
+    reason: str | None
+
+
+class RollbackRequest(TypedDict):
+    """Body of ``POST /models/{name}/rollback``."""
+
+    reason: str | None
+
+
+class AliasRequest(TypedDict):
+    """Body of ``PUT /models/{name}/aliases/{alias}``; ``DELETE`` on the same path removes
+    the alias (204, no body)."""
+
+    version: int
+
+
 class ErrorDetail(TypedDict):
     status: int
     message: str
@@ -303,12 +450,31 @@ MODELS: list[type] = [
     RunDiff,
     Event,
     EventPage,
+    Model,
+    ModelVersion,
+    ModelSummary,
+    ModelList,
+    VersionRow,
+    ModelDetail,
+    RollbackResult,
+    LineageRun,
+    LineageCheckpoint,
+    LineageEnvironment,
+    Lineage,
+    RegisterRequest,
+    TransitionRequest,
+    RollbackRequest,
+    AliasRequest,
     ErrorDetail,
     ErrorBody,
 ]
 
 #: model -> the models it extends (mirrored as ``interface X extends Y`` in TypeScript)
-_EXTENDS: dict[type, list[type]] = {Run: [RunBase], RunSummary: [RunBase]}
+_EXTENDS: dict[type, list[type]] = {
+    Run: [RunBase],
+    RunSummary: [RunBase],
+    VersionRow: [ModelVersion],
+}
 
 #: entity class -> wire model carrying all its fields (checked by the schema test)
 ENTITY_MODELS: dict[type, type] = {
@@ -322,10 +488,13 @@ ENTITY_MODELS: dict[type, type] = {
     E.Environment: Environment,
     E.RunDetail: RunDetail,
     E.Event: Event,
+    E.Model: Model,
+    E.ModelVersion: ModelVersion,
 }
 
 #: JSON routes (relative to the API prefix, as the TypeScript client spells them) -> model
-#: of their 200 body. Artifact downloads answer bytes and are not listed.
+#: of their success body (200; 201 for ``POST /models``). Artifact downloads answer bytes
+#: and ``DELETE /models/{name}/aliases/{alias}`` answers 204: neither is listed.
 ROUTE_MODELS: dict[str, type] = {
     "GET /info": Info,
     "GET /runs": RunPage,
@@ -334,6 +503,21 @@ ROUTE_MODELS: dict[str, type] = {
     "GET /runs/{id}/checkpoint": Notebook,
     "GET /runs/{a}/diff/{b}": RunDiff,
     "GET /events": EventPage,
+    "GET /models": ModelList,
+    "GET /models/{name}": ModelDetail,
+    "POST /models": ModelVersion,
+    "POST /models/{name}/versions/{version}/transition": ModelVersion,
+    "POST /models/{name}/rollback": RollbackResult,
+    "PUT /models/{name}/aliases/{alias}": ModelVersion,
+    "GET /models/{name}/versions/{version}/lineage": Lineage,
+}
+
+#: JSON request bodies of the write routes -> their model
+REQUEST_MODELS: dict[str, type] = {
+    "POST /models": RegisterRequest,
+    "POST /models/{name}/versions/{version}/transition": TransitionRequest,
+    "POST /models/{name}/rollback": RollbackRequest,
+    "PUT /models/{name}/aliases/{alias}": AliasRequest,
 }
 
 
@@ -445,9 +629,14 @@ def typescript() -> str:
         for field_name, tp in _own_fields(model).items():
             out.append(f"  {field_name}: {_ts_type(tp)};")
         out.append("}\n")
-    out.append("/** The body each JSON route answers with (200). */")
+    out.append("/** The body each JSON route answers with on success. */")
     out.append("export interface RouteResponses {")
     for route, model in ROUTE_MODELS.items():
+        out.append(f"  {_ts_string(route)}: {model.__name__};")
+    out.append("}\n")
+    out.append("/** The JSON body each write route expects. */")
+    out.append("export interface RouteRequests {")
+    for route, model in REQUEST_MODELS.items():
         out.append(f"  {_ts_string(route)}: {model.__name__};")
     out.append("}")
     return "\n".join(out) + "\n"

@@ -18,6 +18,8 @@ export type Change = 'added' | 'removed' | 'changed' | 'same';
 
 export type MetricValue = number | 'nan' | 'inf' | '-inf';
 
+export type Stage = 'none' | 'staging' | 'production' | 'archived';
+
 export const RUN_STATUSES: RunStatus[] = [
   'running',
   'finished',
@@ -221,6 +223,129 @@ export interface EventPage {
   next_token: string | null;
 }
 
+export interface Model {
+  name: string;
+  description: string | null;
+  created_time: number;
+}
+
+/** A registered version; `artifact` is the artifact's name within run `run_id`. */
+export interface ModelVersion {
+  model: string;
+  version: number;
+  run_id: string;
+  artifact: string;
+  digest: string;
+  flavor: string;
+  stage: Stage;
+  aliases: string[];
+  signature: { [key: string]: unknown } | null;
+  description: string | null;
+  created_time: number;
+}
+
+/** One row of `GET /models`: version numbers by stage and alias. */
+export interface ModelSummary {
+  name: string;
+  description: string | null;
+  created_time: number;
+  latest_version: number | null;
+  production: number | null;
+  staging: number[];
+  aliases: { [key: string]: number };
+  version_count: number;
+}
+
+/** `GET /models`, ordered by name. */
+export interface ModelList {
+  models: ModelSummary[];
+}
+
+/** A version in `GET /models/{name}`, with its run's name and latest metric values. */
+export interface VersionRow extends ModelVersion {
+  run_name: string | null;
+  metrics: { [key: string]: MetricValue };
+}
+
+/** `GET /models/{name}`: versions oldest first, the audit trail oldest first. */
+export interface ModelDetail {
+  model: Model;
+  versions: VersionRow[];
+  events: Event[];
+}
+
+/** `POST /models/{name}/rollback`: the restored production version and the version it replaced, now archived (null when production was empty). */
+export interface RollbackResult {
+  model: string;
+  production: ModelVersion;
+  archived: ModelVersion | null;
+}
+
+export interface LineageRun {
+  id: string;
+  name: string | null;
+  status: RunStatus;
+  start_time: number;
+  end_time: number | null;
+  user: string | null;
+  host: string | null;
+  notebook_path: string | null;
+  notebook_relpath: string | null;
+  cell_id: string | null;
+  params: { [key: string]: string };
+  metrics: { [key: string]: MetricValue };
+}
+
+/** The run's notebook checkpoint (`GET /runs/{id}/checkpoint` serves it). */
+export interface LineageCheckpoint {
+  digest: string | null;
+  source: CheckpointSource;
+  flags: ReproFlag[];
+}
+
+export interface LineageEnvironment {
+  id: string;
+  python: string;
+  platform: string;
+  executable: string | null;
+  git: { [key: string]: unknown };
+  packages: { [key: string]: string };
+}
+
+/** `GET /models/{name}/versions/{version}/lineage` (`jupyter mm lineage --json`): version -> run -> checkpoint -> data -> environment, and the version's events. */
+export interface Lineage {
+  version: ModelVersion;
+  run: LineageRun;
+  checkpoint: LineageCheckpoint;
+  data: DataRef[];
+  environment: LineageEnvironment | null;
+  events: Event[];
+}
+
+/** Body of `POST /models` (answers 201 with the new ModelVersion); `run_id` may be an id, a unique prefix or `latest`; `description` may be left out. */
+export interface RegisterRequest {
+  run_id: string;
+  artifact: string;
+  name: string;
+  description: string | null;
+}
+
+/** Body of `POST /models/{name}/versions/{version}/transition`; a gate or rule refusal answers 409 with the refusal sentence (and is recorded as an event). */
+export interface TransitionRequest {
+  stage: Stage;
+  reason: string | null;
+}
+
+/** Body of `POST /models/{name}/rollback`. */
+export interface RollbackRequest {
+  reason: string | null;
+}
+
+/** Body of `PUT /models/{name}/aliases/{alias}`; `DELETE` on the same path removes the alias (204, no body). */
+export interface AliasRequest {
+  version: number;
+}
+
 export interface ErrorDetail {
   status: number;
   message: string;
@@ -231,7 +356,7 @@ export interface ErrorBody {
   error: ErrorDetail;
 }
 
-/** The body each JSON route answers with (200). */
+/** The body each JSON route answers with on success. */
 export interface RouteResponses {
   'GET /info': Info;
   'GET /runs': RunPage;
@@ -240,4 +365,19 @@ export interface RouteResponses {
   'GET /runs/{id}/checkpoint': Notebook;
   'GET /runs/{a}/diff/{b}': RunDiff;
   'GET /events': EventPage;
+  'GET /models': ModelList;
+  'GET /models/{name}': ModelDetail;
+  'POST /models': ModelVersion;
+  'POST /models/{name}/versions/{version}/transition': ModelVersion;
+  'POST /models/{name}/rollback': RollbackResult;
+  'PUT /models/{name}/aliases/{alias}': ModelVersion;
+  'GET /models/{name}/versions/{version}/lineage': Lineage;
+}
+
+/** The JSON body each write route expects. */
+export interface RouteRequests {
+  'POST /models': RegisterRequest;
+  'POST /models/{name}/versions/{version}/transition': TransitionRequest;
+  'POST /models/{name}/rollback': RollbackRequest;
+  'PUT /models/{name}/aliases/{alias}': AliasRequest;
 }
