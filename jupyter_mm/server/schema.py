@@ -331,11 +331,12 @@ class ModelDetail(TypedDict):
 
 class RollbackResult(TypedDict):
     """``POST /models/{name}/rollback``: the restored production version and the version it
-    replaced, now archived (null when production was empty)."""
+    replaced, now archived. With no earlier production version to restore the answer is
+    409 and nothing changes."""
 
     model: str
     production: ModelVersion
-    archived: ModelVersion | None
+    archived: ModelVersion
 
 
 class LineageRun(TypedDict):
@@ -394,24 +395,26 @@ class RegisterRequest(TypedDict):
 
 
 class TransitionRequest(TypedDict):
-    """Body of ``POST /models/{name}/versions/{version}/transition``; a gate or rule refusal
-    answers 409 with the refusal sentence (and is recorded as an event)."""
+    """Body of ``POST /models/{name}/versions/{version}/transition`` (``reason`` may be left
+    out); a gate or rule refusal answers 409 with the refusal sentence (and is recorded as
+    an event)."""
 
     stage: Stage
     reason: str | None
 
 
 class RollbackRequest(TypedDict):
-    """Body of ``POST /models/{name}/rollback``."""
+    """Body of ``POST /models/{name}/rollback`` (``reason`` may be left out)."""
 
     reason: str | None
 
 
 class AliasRequest(TypedDict):
-    """Body of ``PUT /models/{name}/aliases/{alias}``; ``DELETE`` on the same path removes
-    the alias (204, no body)."""
+    """Body of ``PUT /models/{name}/aliases/{alias}`` (``reason`` may be left out);
+    ``DELETE`` on the same path removes the alias (204, no body)."""
 
     version: int
+    reason: str | None
 
 
 class ErrorDetail(TypedDict):

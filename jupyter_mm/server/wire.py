@@ -14,7 +14,7 @@ import os
 from collections.abc import Mapping
 from typing import Any, cast
 
-from ..entities import Metric, Run, RunDetail
+from ..entities import Metric, Model, ModelVersion, Run, RunDetail
 from . import schema
 
 #: metric columns a listing row carries when the client names none
@@ -124,3 +124,45 @@ def event_page_body(events: list[Any], next_token: str | None) -> schema.EventPa
         "events": [cast(schema.Event, e.to_dict()) for e in events],
         "next_token": next_token,
     }
+
+
+# -- model registry -------------------------------------------------------------------------
+
+
+def version_body(version: ModelVersion) -> schema.ModelVersion:
+    return cast(schema.ModelVersion, version.to_dict())
+
+
+def model_summary_body(model: Model, versions: list[ModelVersion]) -> schema.ModelSummary:
+    """A ``GET /models`` row from a model and its versions (oldest first)."""
+    production = [v.version for v in versions if v.stage == "production"]
+    return {
+        "name": model.name,
+        "description": model.description,
+        "created_time": model.created_time,
+        "latest_version": versions[-1].version if versions else None,
+        "production": production[-1] if production else None,
+        "staging": [v.version for v in versions if v.stage == "staging"],
+        "aliases": {alias: v.version for v in versions for alias in v.aliases},
+        "version_count": len(versions),
+    }
+
+
+def version_row_body(
+    version: ModelVersion, run_name: str | None, latest: Mapping[str, float]
+) -> schema.VersionRow:
+    body = dict(version.to_dict())
+    body["run_name"] = run_name
+    body["metrics"] = {name: metric_value(value) for name, value in sorted(latest.items())}
+    return cast(schema.VersionRow, body)
+
+
+def lineage_body(lineage: dict[str, Any], paths: PathMapper) -> schema.Lineage:
+    """``registry.lineage.lineage()`` for the browser: the run's root-relative notebook path
+    and non-finite metrics as strings (the CLI's JSON keeps them as floats)."""
+    body = dict(lineage)
+    run = dict(lineage["run"])
+    run["notebook_relpath"] = paths.relative(run.get("notebook_path"))
+    run["metrics"] = {name: metric_value(value) for name, value in run["metrics"].items()}
+    body["run"] = run
+    return cast(schema.Lineage, body)

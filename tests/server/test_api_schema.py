@@ -12,6 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from mm_api_data import add_events, fill_store, get_json
+from mm_registry_data import register_versions, send_json
 
 from jupyter_mm import entities
 from jupyter_mm.diffing import RunDiff as DiffResult
@@ -91,8 +92,49 @@ async def test_real_answers_of_every_route_validate(jp_fetch, jp_root_dir: Path)
             ("runs", data.bare_id, "diff", data.base_id, {"ignore_outputs": "1"}),
         ],
         "GET /events": [("events", {"limit": "2"})],
+        "GET /models": [("models",)],
+        "GET /models/{name}": [("models", "churn"), ("models", "fraud")],
+        "GET /models/{name}/versions/{version}/lineage": [
+            ("models", "churn", "versions", "1", "lineage"),
+        ],
     }
-    assert set(requests) == set(schema.ROUTE_MODELS), "a route has no validated request"
+    # writes, in an order the registry accepts: (route, method, path, body)
+    writes = [
+        (
+            "POST /models",
+            "POST",
+            ("models",),
+            {"run_id": data.base_id, "artifact": "model.pkl", "name": "churn", "description": None},
+        ),
+        (
+            "POST /models/{name}/versions/{version}/transition",
+            "POST",
+            ("models", "churn", "versions", "3", "transition"),
+            {"stage": "staging", "reason": "ok"},
+        ),
+        (
+            "POST /models/{name}/versions/{version}/transition",
+            "POST",
+            ("models", "churn", "versions", "3", "transition"),
+            {"stage": "production", "reason": None},
+        ),
+        (
+            "POST /models/{name}/rollback",
+            "POST",
+            ("models", "churn", "rollback"),
+            {"reason": "slow"},
+        ),
+        (
+            "PUT /models/{name}/aliases/{alias}",
+            "PUT",
+            ("models", "churn", "aliases", "best"),
+            {"version": 3, "reason": "fast"},
+        ),
+    ]
+    assert set(requests) | {w[0] for w in writes} == set(schema.ROUTE_MODELS), (
+        "a route has no validated request"
+    )
+    register_versions(jp_root_dir, data)
     for route, calls in requests.items():
         validator = jsonschema.Draft202012Validator(schema.schema_for(schema.ROUTE_MODELS[route]))
         for call in calls:
@@ -101,6 +143,18 @@ async def test_real_answers_of_every_route_validate(jp_fetch, jp_root_dir: Path)
             assert status == 200, (route, body)
             errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(body)]
             assert not errors, f"{route} {path}: {errors[:5]}"
+    for route, method, path, request in writes:
+        validator = jsonschema.Draft202012Validator(schema.schema_for(schema.ROUTE_MODELS[route]))
+        request_validator = jsonschema.Draft202012Validator(
+            schema.schema_for(schema.REQUEST_MODELS[route])
+        )
+        # the bodies sent are full request models (optional fields included), so the
+        # generated request types are checked against what the server accepts
+        request_validator.validate(request)
+        status, body = await send_json(jp_fetch, method, *path, body=request)
+        assert status in (200, 201), (route, body)
+        errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(body)]
+        assert not errors, f"{route} {path}: {errors[:5]}"
 
     error_validator = jsonschema.Draft202012Validator(schema.schema_for(schema.ErrorBody))
     for path, params in [
@@ -108,6 +162,8 @@ async def test_real_answers_of_every_route_validate(jp_fetch, jp_root_dir: Path)
         (("runs", "0" * 26), {}),
         (("runs", data.bare_id, "checkpoint"), {}),
         (("nothing", "here"), {}),
+        (("models", "nobody"), {}),
+        (("models", "churn", "versions", "x", "lineage"), {}),
     ]:
         status, body = await get_json(jp_fetch, *path, **params)
         assert status in (400, 404)

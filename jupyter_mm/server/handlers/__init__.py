@@ -14,6 +14,8 @@ from .checkpoints import CheckpointHandler
 from .diffs import DiffHandler
 from .events import EventsHandler
 from .info import InfoHandler
+from .model_versions import LineageHandler, TransitionHandler
+from .models import AliasHandler, ModelHandler, ModelsHandler, RollbackHandler
 from .runs import MetricNamesHandler, RunHandler, RunsHandler
 
 #: path of the API below the server's base URL
@@ -22,9 +24,11 @@ API_PREFIX = "/jupyter-mm/api"
 #: a run reference in a path: a full id, a unique prefix or ``latest`` (ids are Crockford
 #: base32, so nothing but letters and digits ever needs to match)
 RUN_REF = r"([0-9A-Za-z]+)"
+#: a model name, version number or alias in a path: one URL-encoded segment, checked by
+#: the handler with the registry's own rules (a 400 that says why beats a bare 404)
+SEGMENT = r"([^/]+)"
 
 #: (pattern relative to API_PREFIX, handler class); MMExtensionApp adds the base URL.
-#: Model routes (DESIGN §9) slot in before the catch-all.
 ROUTES: list[tuple[str, type[Any]]] = [
     (r"/info", InfoHandler),
     (r"/runs", RunsHandler),
@@ -35,6 +39,12 @@ ROUTES: list[tuple[str, type[Any]]] = [
     # the name is everything after artifacts/ (it may hold slashes); tornado decodes it once
     (rf"/runs/{RUN_REF}/artifacts/(.+)", ArtifactHandler),
     (r"/events", EventsHandler),
+    (r"/models", ModelsHandler),
+    (rf"/models/{SEGMENT}", ModelHandler),
+    (rf"/models/{SEGMENT}/rollback", RollbackHandler),
+    (rf"/models/{SEGMENT}/aliases/{SEGMENT}", AliasHandler),
+    (rf"/models/{SEGMENT}/versions/{SEGMENT}/transition", TransitionHandler),
+    (rf"/models/{SEGMENT}/versions/{SEGMENT}/lineage", LineageHandler),
     # keep last: tornado takes the first matching route
     (r"/(.*)", UnknownEndpointHandler),
 ]

@@ -274,11 +274,11 @@ export interface ModelDetail {
   events: Event[];
 }
 
-/** `POST /models/{name}/rollback`: the restored production version and the version it replaced, now archived (null when production was empty). */
+/** `POST /models/{name}/rollback`: the restored production version and the version it replaced, now archived. With no earlier production version to restore the answer is 409 and nothing changes. */
 export interface RollbackResult {
   model: string;
   production: ModelVersion;
-  archived: ModelVersion | null;
+  archived: ModelVersion;
 }
 
 export interface LineageRun {
@@ -330,20 +330,21 @@ export interface RegisterRequest {
   description: string | null;
 }
 
-/** Body of `POST /models/{name}/versions/{version}/transition`; a gate or rule refusal answers 409 with the refusal sentence (and is recorded as an event). */
+/** Body of `POST /models/{name}/versions/{version}/transition` (`reason` may be left out); a gate or rule refusal answers 409 with the refusal sentence (and is recorded as an event). */
 export interface TransitionRequest {
   stage: Stage;
   reason: string | null;
 }
 
-/** Body of `POST /models/{name}/rollback`. */
+/** Body of `POST /models/{name}/rollback` (`reason` may be left out). */
 export interface RollbackRequest {
   reason: string | null;
 }
 
-/** Body of `PUT /models/{name}/aliases/{alias}`; `DELETE` on the same path removes the alias (204, no body). */
+/** Body of `PUT /models/{name}/aliases/{alias}` (`reason` may be left out); `DELETE` on the same path removes the alias (204, no body). */
 export interface AliasRequest {
   version: number;
+  reason: string | null;
 }
 
 export interface ErrorDetail {
