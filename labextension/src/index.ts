@@ -25,6 +25,16 @@ import {
 } from './actions';
 import { fetchServerInfo, MMClient } from './api/client';
 import { LiveSnapshotChannel } from './liveSnapshot';
+import {
+  IRegistryDeps,
+  isTargetStage,
+  openLineage,
+  openModel,
+  promoteVersion,
+  registerArtifact,
+  RegistryState,
+  rollbackModel
+} from './registryActions';
 import { IRunsListState, RunsListModel } from './model';
 import {
   CommandIDs,
@@ -34,15 +44,19 @@ import {
   IMMDeps,
   IRunNotice,
   LIVE_SNAPSHOT_PLUGIN_ID,
+  MODELS_PANEL_ID,
   SIDEBAR_ID,
   SIDEBAR_PLUGIN_ID
 } from './tokens';
+import { ModelsPanel } from './widgets/models';
 import { RunsSidebar } from './widgets/sidebar';
 
 /** Command palette category of every jupyter-mm command. */
 const PALETTE_CATEGORY = 'Model management';
 /** Left-area rank: after the file browser (100), before running sessions (200). */
 const SIDEBAR_RANK = 150;
+/** The Models panel sits right below the runs sidebar. */
+const MODELS_PANEL_RANK = 151;
 /** IStateDB key of the sidebar's filters and metric columns. */
 const STATE_KEY = `${SIDEBAR_PLUGIN_ID}:state`;
 
@@ -94,6 +108,122 @@ function stringArg(
 ): string | null {
   const value = args[name];
   return typeof value === 'string' && value.length > 0 ? value : null;
+}
+
+function numberArg(
+  args: ReadonlyPartialJSONObject,
+  name: string
+): number | null {
+  const value = Number(args[name]);
+  return Number.isInteger(value) && value > 0 ? value : null;
+}
+
+/**
+ * The Models panel and the registry commands. Registry writes go through
+ * `registryActions.ts`; the server decides whether this user may write
+ * (`jupyter_mm:registry`), so a read-only user sees the same buttons and a 403 sentence.
+ */
+function activateRegistry(
+  app: JupyterFrontEnd,
+  client: MMClient,
+  restorer: ILayoutRestorer | null
+): void {
+  const { commands } = app;
+  const deps: IRegistryDeps = {
+    app,
+    client,
+    state: new RegistryState(),
+    openRun: id => void commands.execute(CommandIDs.openRun, { id }),
+    openCheckpoint: id =>
+      void commands.execute(CommandIDs.openCheckpoint, { id })
+  };
+  const panel = new ModelsPanel(
+    deps,
+    name => void commands.execute(CommandIDs.openModel, { name })
+  );
+  app.shell.add(panel, 'left', { rank: MODELS_PANEL_RANK });
+  restorer?.add(panel, MODELS_PANEL_ID);
+  void app.restored.then(() => panel.reload());
+
+  // The run detail's Register buttons cannot reach the app: they ask through a DOM event.
+  document.addEventListener(DOMEvents.registerArtifact, event => {
+    const detail = (
+      event as CustomEvent<{ run_id?: string; artifact?: string }>
+    ).detail;
+    if (detail?.run_id && detail.artifact) {
+      void commands.execute(CommandIDs.registerModel, { ...detail });
+    }
+  });
+
+  commands.addCommand(CommandIDs.openModels, {
+    label: 'Show Models',
+    caption: 'Show the registered models',
+    execute: () => app.shell.activateById(MODELS_PANEL_ID)
+  });
+  commands.addCommand(CommandIDs.openModel, {
+    label: args => `Open Model ${stringArg(args, 'name') ?? ''}`.trim(),
+    isEnabled: args => !!stringArg(args, 'name'),
+    execute: args => {
+      const name = stringArg(args, 'name');
+      if (name) {
+        openModel(deps, name);
+      }
+    }
+  });
+  commands.addCommand(CommandIDs.registerModel, {
+    label: 'Register Artifact as Model Version…',
+    isEnabled: args =>
+      !!stringArg(args, 'run_id') && !!stringArg(args, 'artifact'),
+    execute: async args => {
+      const runId = stringArg(args, 'run_id');
+      const artifact = stringArg(args, 'artifact');
+      if (!runId || !artifact) {
+        return null;
+      }
+      const version = await registerArtifact(deps, runId, artifact);
+      if (version) {
+        app.shell.activateById(MODELS_PANEL_ID);
+        openModel(deps, version.model);
+      }
+      return version;
+    }
+  });
+  commands.addCommand(CommandIDs.promoteVersion, {
+    label: args =>
+      `Move Model Version to ${stringArg(args, 'stage') ?? 'a Stage'}…`,
+    isEnabled: args =>
+      !!stringArg(args, 'name') &&
+      !!numberArg(args, 'version') &&
+      isTargetStage(stringArg(args, 'stage')),
+    execute: args => {
+      const name = stringArg(args, 'name');
+      const version = numberArg(args, 'version');
+      const stage = stringArg(args, 'stage');
+      return name && version && isTargetStage(stage)
+        ? promoteVersion(deps, name, version, stage)
+        : null;
+    }
+  });
+  commands.addCommand(CommandIDs.rollbackModel, {
+    label: 'Roll Back Production…',
+    isEnabled: args => !!stringArg(args, 'name'),
+    execute: args => {
+      const name = stringArg(args, 'name');
+      return name ? rollbackModel(deps, name) : null;
+    }
+  });
+  commands.addCommand(CommandIDs.openLineage, {
+    label: 'Open Model Version Lineage',
+    isEnabled: args =>
+      !!stringArg(args, 'name') && !!numberArg(args, 'version'),
+    execute: args => {
+      const name = stringArg(args, 'name');
+      const version = numberArg(args, 'version');
+      if (name && version) {
+        openLineage(deps, name, version);
+      }
+    }
+  });
 }
 
 /** The runs sidebar and the commands acting on runs. */
@@ -313,6 +443,8 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
       restoreCheckpoint,
       'Restoring the checkpoint'
     );
+
+    activateRegistry(app, client, restorer);
 
     if (palette) {
       for (const command of Object.values(CommandIDs)) {

@@ -41,8 +41,17 @@ export const CommandIDs = {
   openRun: `${NAMESPACE}:open-run`,
   compareRuns: `${NAMESPACE}:compare-runs`,
   openCheckpoint: `${NAMESPACE}:open-checkpoint`,
-  restoreCheckpoint: `${NAMESPACE}:restore-checkpoint`
+  restoreCheckpoint: `${NAMESPACE}:restore-checkpoint`,
+  openModels: `${NAMESPACE}:open-models`,
+  openModel: `${NAMESPACE}:open-model`,
+  registerModel: `${NAMESPACE}:register-model`,
+  promoteVersion: `${NAMESPACE}:promote-version`,
+  rollbackModel: `${NAMESPACE}:rollback-model`,
+  openLineage: `${NAMESPACE}:open-lineage`
 } as const;
+
+/** Id of the Models panel in the left area (a stable DOM hook like `SIDEBAR_ID`). */
+export const MODELS_PANEL_ID = 'jupyter-mm-models';
 
 /**
  * DOM events that bridge code without access to the application (the run card is a MIME
@@ -53,7 +62,9 @@ export const DOMEvents = {
   /** `detail: { id: string }` — open the run in the sidebar and its detail view. */
   openRun: 'jupyter-mm:open-run',
   /** `detail: IRunNotice` — a run card was rendered: refresh the list. */
-  runShown: 'jupyter-mm:run-shown'
+  runShown: 'jupyter-mm:run-shown',
+  /** `detail: { run_id: string, artifact: string }` — open the register dialog. */
+  registerArtifact: 'jupyter-mm:register-artifact'
 } as const;
 
 /** Detail of the `DOMEvents.runShown` event and of the live channel's run signal. */

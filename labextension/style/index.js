@@ -1,3 +1,4 @@
 import './base.css';
 import './detail.css';
 import './diff.css';
+import './models.css';

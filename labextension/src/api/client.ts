@@ -10,7 +10,15 @@ import { API_PREFIX } from '../tokens';
 import type {
   EventPage,
   Info,
+  Lineage,
   MetricNames,
+  ModelDetail,
+  ModelList,
+  ModelSummary,
+  ModelVersion,
+  RegisterRequest,
+  RollbackResult,
+  Stage,
   Notebook,
   RunDetail,
   RunDiff,
@@ -158,6 +166,82 @@ export class MMClient {
       page_token: params.pageToken
     });
     return this.request<EventPage>(`events${query}`);
+  }
+
+  /** `GET /models`: every registered model with its stages and aliases. */
+  async listModels(): Promise<ModelSummary[]> {
+    const body = await this.request<ModelList>('models');
+    return body.models;
+  }
+
+  /** `GET /models/{name}`: the model, its versions (with metrics) and its audit trail. */
+  getModel(name: string): Promise<ModelDetail> {
+    return this.request<ModelDetail>(`models/${segment(name)}`);
+  }
+
+  /** `POST /models`: register a run's artifact as the next version of `name`. */
+  registerModel(body: RegisterRequest): Promise<ModelVersion> {
+    return this.send<ModelVersion>('POST', 'models', body);
+  }
+
+  /** `POST .../transition`: move a version to `stage`; a gate refusal is a 409. */
+  transition(
+    name: string,
+    version: number,
+    stage: Stage,
+    reason: string
+  ): Promise<ModelVersion> {
+    return this.send<ModelVersion>(
+      'POST',
+      `models/${segment(name)}/versions/${version}/transition`,
+      { stage, reason }
+    );
+  }
+
+  /** `POST /models/{name}/rollback`: production goes back to the previous version. */
+  rollback(name: string, reason: string): Promise<RollbackResult> {
+    return this.send<RollbackResult>(
+      'POST',
+      `models/${segment(name)}/rollback`,
+      { reason }
+    );
+  }
+
+  /** `PUT /models/{name}/aliases/{alias}`: point an alias at a version. */
+  setAlias(
+    name: string,
+    alias: string,
+    version: number
+  ): Promise<ModelVersion> {
+    return this.send<ModelVersion>(
+      'PUT',
+      `models/${segment(name)}/aliases/${segment(alias)}`,
+      { version }
+    );
+  }
+
+  /** `DELETE /models/{name}/aliases/{alias}`. */
+  async removeAlias(name: string, alias: string): Promise<void> {
+    await this.request<void>(
+      `models/${segment(name)}/aliases/${segment(alias)}`,
+      { method: 'DELETE' }
+    );
+  }
+
+  /** `GET .../lineage`: run, checkpoint, data and environment behind a version. */
+  lineage(name: string, version: number): Promise<Lineage> {
+    return this.request<Lineage>(
+      `models/${segment(name)}/versions/${version}/lineage`
+    );
+  }
+
+  /** A JSON write (POST/PUT) through the authenticated request path. */
+  private send<T>(method: string, endpoint: string, body: unknown): Promise<T> {
+    return this.request<T>(endpoint, {
+      method,
+      body: JSON.stringify(body),
+      headers: { 'Content-Type': 'application/json' }
+    });
   }
 
   /** Send one request and decode the JSON answer; errors become `MMApiError`. */

@@ -13,6 +13,22 @@ import {
   shortDigest
 } from './RunDetailCommon';
 import { Artifact, DataRef, Environment, Run, RunDetail } from '../api/schema';
+import { DOMEvents } from '../tokens';
+
+/**
+ * Ask the registry plugin to open the register dialog. The run id is read from the detail
+ * widget's node (set to the full id once loaded) so that this section needs no new props.
+ */
+function requestRegister(button: HTMLElement, artifact: string): void {
+  const runId = button.closest<HTMLElement>('.jp-mm-RunDetail')?.dataset.runId;
+  if (runId) {
+    document.dispatchEvent(
+      new CustomEvent(DOMEvents.registerArtifact, {
+        detail: { run_id: runId, artifact }
+      })
+    );
+  }
+}
 
 /** Files are recorded with absolute paths; objects by their variable name. */
 export function displayDataName(ref: DataRef, run: Run): string {
@@ -96,6 +112,9 @@ export function ArtifactsSection(props: {
               <th scope="col">type</th>
               <th scope="col">size</th>
               <th scope="col">digest</th>
+              <th scope="col">
+                <span className="jp-mm-VisuallyHidden">registry</span>
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -122,6 +141,19 @@ export function ArtifactsSection(props: {
                 <td className="jp-mm-Number">{formatSize(artifact.size)}</td>
                 <td>
                   <Digest digest={artifact.digest} />
+                </td>
+                <td>
+                  <button
+                    className="jp-mm-Button"
+                    data-testid="mm-register-artifact"
+                    data-artifact={artifact.name}
+                    title={`Register ${artifact.name} as a model version`}
+                    onClick={event =>
+                      requestRegister(event.currentTarget, artifact.name)
+                    }
+                  >
+                    Register
+                  </button>
                 </td>
               </tr>
             ))}

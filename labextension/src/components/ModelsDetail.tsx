@@ -1,0 +1,230 @@
+/**
+ * The model view: versions with stage badges, aliases and key metrics, the stage buttons
+ * (promote / demote / archive), rollback, the last gate refusal and the audit trail.
+ */
+import * as React from 'react';
+
+import { Event, ModelDetail, Stage, VersionRow } from '../api/schema';
+import { AliasChips, StageBadge } from './ModelsList';
+import {
+  Empty,
+  formatMetric,
+  formatTime,
+  Section,
+  shortDigest
+} from './RunDetailCommon';
+
+/** Metric columns shown in the versions table (the rest are one click away, in lineage). */
+const MAX_METRIC_COLUMNS = 4;
+
+export interface IModelActions {
+  promote: (version: number, stage: Stage) => void;
+  rollback: () => void;
+  lineage: (version: number) => void;
+  openRun: (runId: string) => void;
+}
+
+/** The moves the registry's rules allow from `stage` (rules.py), as (target, label). */
+function moves(stage: Stage): [Stage, string][] {
+  switch (stage) {
+    case 'none':
+      return [
+        ['staging', 'Promote to staging'],
+        ['archived', 'Archive']
+      ];
+    case 'staging':
+      return [
+        ['production', 'Promote to production'],
+        ['archived', 'Archive']
+      ];
+    case 'production':
+      return [
+        ['staging', 'Demote to staging'],
+        ['archived', 'Archive']
+      ];
+    case 'archived':
+      return [['staging', 'Back to staging']];
+    default:
+      return [];
+  }
+}
+
+/** The metrics most versions logged, in a stable order. */
+function metricColumns(versions: VersionRow[]): string[] {
+  const counts = new Map<string, number>();
+  for (const version of versions) {
+    for (const name of Object.keys(version.metrics)) {
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
+  }
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .slice(0, MAX_METRIC_COLUMNS)
+    .map(([name]) => name)
+    .sort();
+}
+
+function VersionsTable(props: {
+  versions: VersionRow[];
+  actions: IModelActions;
+}): JSX.Element {
+  const columns = metricColumns(props.versions);
+  const newestFirst = [...props.versions].sort((a, b) => b.version - a.version);
+  return (
+    <table className="jp-mm-Table jp-mm-Versions">
+      <thead>
+        <tr>
+          <th scope="col">version</th>
+          <th scope="col">stage</th>
+          <th scope="col">run</th>
+          {columns.map(name => (
+            <th key={name} scope="col" className="jp-mm-Number">
+              {name}
+            </th>
+          ))}
+          <th scope="col">registered</th>
+          <th scope="col">actions</th>
+        </tr>
+      </thead>
+      <tbody>
+        {newestFirst.map(v => (
+          <tr
+            key={v.version}
+            data-testid="mm-version-row"
+            data-version={v.version}
+          >
+            <td>
+              v{v.version} <AliasChips aliases={v.aliases} />
+            </td>
+            <td>
+              <StageBadge stage={v.stage} />
+            </td>
+            <td>
+              <a
+                href="#"
+                className="jp-mm-RunLink"
+                title={`Open run ${v.run_id} (artifact ${v.artifact}, ${v.flavor}, blake3:${shortDigest(v.digest)})`}
+                onClick={event => {
+                  event.preventDefault();
+                  props.actions.openRun(v.run_id);
+                }}
+              >
+                {v.run_name ?? v.run_id.slice(0, 10)}
+              </a>
+            </td>
+            {columns.map(name => (
+              <td key={name} className="jp-mm-Number">
+                {name in v.metrics ? formatMetric(v.metrics[name]) : '–'}
+              </td>
+            ))}
+            <td>{formatTime(v.created_time)}</td>
+            <td className="jp-mm-VersionActions">
+              {moves(v.stage).map(([stage, label]) => (
+                <button
+                  key={stage}
+                  className="jp-mm-Button"
+                  data-testid="mm-promote"
+                  data-stage={stage}
+                  onClick={() => props.actions.promote(v.version, stage)}
+                >
+                  {label}
+                </button>
+              ))}
+              <button
+                className="jp-mm-Button"
+                data-testid="mm-lineage"
+                title="Run, checkpoint, data and environment behind this version"
+                onClick={() => props.actions.lineage(v.version)}
+              >
+                Lineage
+              </button>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** One sentence per audit event, as the CLI's `jupyter mm events` reads. */
+export function describeEvent(event: Event): string {
+  const version = event.version !== null ? `v${event.version}` : '';
+  const move = `${event.from_stage ?? '?'} → ${event.to_stage ?? '?'}`;
+  switch (event.action) {
+    case 'transition':
+      return `${version} ${move}`;
+    case 'transition_refused':
+      return `${version} ${move} refused`;
+    case 'rollback':
+      // a rollback records one event per version it moved (restored and archived)
+      return `${version} ${move} (rollback)`;
+    default:
+      return `${event.action} ${version}`.trim();
+  }
+}
+
+export function EventsTable(props: { events: Event[] }): JSX.Element {
+  if (props.events.length === 0) {
+    return <Empty>No events yet.</Empty>;
+  }
+  const newestFirst = [...props.events].sort((a, b) => b.id - a.id);
+  return (
+    <table className="jp-mm-Table jp-mm-Events" data-testid="mm-events">
+      <thead>
+        <tr>
+          <th scope="col">time</th>
+          <th scope="col">user</th>
+          <th scope="col">event</th>
+          <th scope="col">reason</th>
+        </tr>
+      </thead>
+      <tbody>
+        {newestFirst.map(event => (
+          <tr key={event.id} data-action={event.action}>
+            <td>{formatTime(event.time)}</td>
+            <td>{event.user ?? '–'}</td>
+            <td>{describeEvent(event)}</td>
+            <td className="jp-mm-EventReason">{event.reason ?? ''}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export function ModelDetailView(props: {
+  detail: ModelDetail;
+  refusal: string | null;
+  actions: IModelActions;
+}): JSX.Element {
+  const { detail, refusal, actions } = props;
+  const hasProduction = detail.versions.some(v => v.stage === 'production');
+  return (
+    <div className="jp-mm-ModelBody">
+      <header className="jp-mm-ModelHeader">
+        <h2>{detail.model.name}</h2>
+        {detail.model.description && <p>{detail.model.description}</p>}
+        <button
+          className="jp-mm-Button"
+          data-testid="mm-rollback"
+          disabled={!hasProduction}
+          title="Put the version that was in production before back into production"
+          onClick={actions.rollback}
+        >
+          Roll back production
+        </button>
+      </header>
+      {refusal && (
+        <p className="jp-mm-Refusal" data-testid="mm-refusal" role="alert">
+          {refusal}
+        </p>
+      )}
+      <Section title="Versions" count={detail.versions.length}>
+        <VersionsTable versions={detail.versions} actions={actions} />
+      </Section>
+      <Section title="Audit trail" count={detail.events.length}>
+        <EventsTable events={detail.events} />
+      </Section>
+    </div>
+  );
+}

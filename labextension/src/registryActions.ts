@@ -1,0 +1,287 @@
+/**
+ * Registry actions: the register / promote / rollback dialogs and the views they open.
+ * Commands (index.ts), the Models panel, the model view and the run detail's "Register"
+ * buttons all go through these functions, so a gate refusal is reported the same way
+ * wherever a promotion started.
+ */
+import { JupyterFrontEnd } from '@jupyterlab/application';
+import {
+  Dialog,
+  Notification,
+  showDialog,
+  WidgetTracker
+} from '@jupyterlab/apputils';
+import { Signal } from '@lumino/signaling';
+import { Widget } from '@lumino/widgets';
+
+import { MMApiError, MMClient } from './api/client';
+import { ModelVersion, Stage } from './api/schema';
+import { LineageWidget, ModelWidget } from './widgets/models';
+
+/** Model names follow the registry's rule (store/registry_contract.py): checked before sending. */
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
+
+/** Stages a version can be moved to (`none` is only where versions start). */
+const TARGET_STAGES: readonly Stage[] = ['staging', 'production', 'archived'];
+
+export function isTargetStage(value: string | null): value is Stage {
+  return TARGET_STAGES.includes(value as Stage);
+}
+
+export const modelTracker = new WidgetTracker<ModelWidget>({
+  namespace: 'jupyter-mm-model'
+});
+export const lineageTracker = new WidgetTracker<LineageWidget>({
+  namespace: 'jupyter-mm-lineage'
+});
+
+/**
+ * Shared state of the registry views: `changed` fires after every write (so the panel and
+ * open model views reload) and `refusals` keeps the last gate refusal per model so that
+ * the model view can show it inline until the next successful write.
+ */
+export class RegistryState {
+  readonly changed = new Signal<this, string | null>(this);
+  readonly refusals = new Map<string, string>();
+
+  notify(model: string | null): void {
+    this.changed.emit(model);
+  }
+}
+
+export interface IRegistryDeps {
+  app: JupyterFrontEnd;
+  client: MMClient;
+  state: RegistryState;
+  /** Open a run's detail (the lineage view links to it). */
+  openRun: (runId: string) => void;
+  /** Open a run's checkpoint read-only (the lineage view links to it). */
+  openCheckpoint: (runId: string) => void;
+}
+
+/** A dialog body of labelled text inputs; `getValue` hands the values to `showDialog`. */
+class InputsBody
+  extends Widget
+  implements Dialog.IBodyWidget<Record<string, string>>
+{
+  constructor(
+    intro: string,
+    fields: { key: string; label: string; testid: string; value?: string }[]
+  ) {
+    super();
+    this.addClass('jp-mm-DialogBody');
+    const text = document.createElement('p');
+    text.textContent = intro;
+    this.node.appendChild(text);
+    for (const field of fields) {
+      const label = document.createElement('label');
+      label.textContent = field.label;
+      const input = document.createElement('input');
+      input.className = 'jp-mod-styled';
+      input.dataset.testid = field.testid;
+      input.value = field.value ?? '';
+      label.appendChild(input);
+      this.node.appendChild(label);
+      this._inputs.set(field.key, input);
+    }
+  }
+
+  getValue(): Record<string, string> {
+    const values: Record<string, string> = {};
+    for (const [key, input] of this._inputs) {
+      values[key] = input.value.trim();
+    }
+    return values;
+  }
+
+  private _inputs = new Map<string, HTMLInputElement>();
+}
+
+async function askInputs(
+  title: string,
+  body: InputsBody,
+  accept: string
+): Promise<Record<string, string> | null> {
+  const result = await showDialog({
+    title,
+    body,
+    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: accept })],
+    focusNodeSelector: 'input'
+  });
+  return result.button.accept && result.value ? result.value : null;
+}
+
+/** The one place a failed registry write is reported; a 409 is a gate refusal. */
+function reportFailure(
+  deps: IRegistryDeps,
+  model: string,
+  error: unknown
+): void {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof MMApiError && error.status === 409) {
+    deps.state.refusals.set(model, message);
+    deps.state.notify(model);
+  }
+  Notification.error(message, { autoClose: 10000 });
+}
+
+/** Ask for a model name and register the artifact of a run as its next version. */
+export async function registerArtifact(
+  deps: IRegistryDeps,
+  runId: string,
+  artifact: string
+): Promise<ModelVersion | null> {
+  const guess = artifact
+    .replace(/\.[^.]*$/, '')
+    .replace(/[^A-Za-z0-9._-]/g, '-');
+  const values = await askInputs(
+    `Register ${artifact}`,
+    new InputsBody(
+      `Register the artifact "${artifact}" of run ${runId.slice(0, 10)} as a new model version.`,
+      [
+        {
+          key: 'name',
+          label: 'Model name',
+          testid: 'mm-dialog-model-name',
+          value: guess
+        },
+        {
+          key: 'description',
+          label: 'Description (optional)',
+          testid: 'mm-dialog-description'
+        }
+      ]
+    ),
+    'Register'
+  );
+  if (!values) {
+    return null;
+  }
+  if (!MODEL_NAME.test(values.name)) {
+    Notification.error(
+      `"${values.name}" is not a valid model name: use letters, digits, '.', '_' or '-', ` +
+        'starting with a letter or digit.'
+    );
+    return null;
+  }
+  try {
+    const version = await deps.client.registerModel({
+      run_id: runId,
+      artifact,
+      name: values.name,
+      description: values.description || null
+    });
+    Notification.success(
+      `Registered ${version.model} version ${version.version}.`,
+      {
+        autoClose: 5000
+      }
+    );
+    deps.state.notify(version.model);
+    return version;
+  } catch (error) {
+    reportFailure(deps, values.name, error);
+    return null;
+  }
+}
+
+/** Ask for a reason and move a version to `stage` (promote, demote or archive). */
+export async function promoteVersion(
+  deps: IRegistryDeps,
+  name: string,
+  version: number,
+  stage: Stage
+): Promise<ModelVersion | null> {
+  const values = await askInputs(
+    `Move ${name} version ${version} to ${stage}`,
+    new InputsBody('The reason is recorded in the audit trail.', [
+      { key: 'reason', label: 'Reason', testid: 'mm-dialog-reason' }
+    ]),
+    `Move to ${stage}`
+  );
+  if (!values) {
+    return null;
+  }
+  try {
+    const moved = await deps.client.transition(
+      name,
+      version,
+      stage,
+      values.reason
+    );
+    deps.state.refusals.delete(name);
+    deps.state.notify(name);
+    return moved;
+  } catch (error) {
+    reportFailure(deps, name, error);
+    return null;
+  }
+}
+
+/** Ask for a reason and put the previous production version back. */
+export async function rollbackModel(
+  deps: IRegistryDeps,
+  name: string
+): Promise<void> {
+  const values = await askInputs(
+    `Roll back ${name}`,
+    new InputsBody(
+      'Production goes back to the version that held it before; the current one is archived.',
+      [{ key: 'reason', label: 'Reason', testid: 'mm-dialog-reason' }]
+    ),
+    'Roll back'
+  );
+  if (!values) {
+    return;
+  }
+  try {
+    const result = await deps.client.rollback(name, values.reason);
+    Notification.success(
+      `${name}: version ${result.production.version} is in production again.`,
+      { autoClose: 5000 }
+    );
+    deps.state.refusals.delete(name);
+    deps.state.notify(name);
+  } catch (error) {
+    reportFailure(deps, name, error);
+  }
+}
+
+function reveal(app: JupyterFrontEnd, widget: Widget): void {
+  if (!widget.isAttached) {
+    app.shell.add(widget, 'main');
+  }
+  app.shell.activateById(widget.id);
+}
+
+/** Open (or focus) the view of one model. */
+export function openModel(deps: IRegistryDeps, name: string): ModelWidget {
+  const existing = modelTracker.find(w => w.modelName === name);
+  if (existing) {
+    reveal(deps.app, existing);
+    return existing;
+  }
+  const widget = new ModelWidget(deps, name);
+  void modelTracker.add(widget);
+  reveal(deps.app, widget);
+  return widget;
+}
+
+/** Open (or focus) the lineage of one version. */
+export function openLineage(
+  deps: IRegistryDeps,
+  name: string,
+  version: number
+): LineageWidget {
+  const existing = lineageTracker.find(
+    w => w.modelName === name && w.version === version
+  );
+  if (existing) {
+    reveal(deps.app, existing);
+    return existing;
+  }
+  const widget = new LineageWidget(deps, name, version);
+  void lineageTracker.add(widget);
+  reveal(deps.app, widget);
+  return widget;
+}
