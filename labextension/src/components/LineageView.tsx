@@ -95,7 +95,7 @@ export function LineageView(props: {
                 props.actions.openCheckpoint(run.id);
               }}
             >
-              {run.notebook_path ?? 'checkpoint'}
+              {run.notebook_relpath ?? run.notebook_path ?? 'checkpoint'}
             </a>{' '}
             as it was when the run started (
             {checkpoint.source ?? 'unknown source'}){' '}

@@ -158,6 +158,9 @@ export function describeEvent(event: Event): string {
     case 'rollback':
       // a rollback records one event per version it moved (restored and archived)
       return `${version} ${move} (rollback)`;
+    case 'superseded':
+      // another version took production: this one was archived by that promotion
+      return `${version} ${move} (superseded)`;
     default:
       return `${event.action} ${version}`.trim();
   }
