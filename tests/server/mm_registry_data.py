@@ -10,6 +10,7 @@ from typing import Any
 from mm_api_data import ApiData, store_location
 
 from jupyter_mm import registry
+from jupyter_mm.config import StoreLocation
 from jupyter_mm.store import open_store
 
 #: the gate the registry tests configure on the server: the base run (acc 0.54) passes it,
@@ -17,11 +18,14 @@ from jupyter_mm.store import open_store
 PRODUCTION_GATE = "metrics.acc >= 0.535"
 
 
-def register_versions(root: Path, data: ApiData, *, promote: bool = True) -> None:
+def register_versions(
+    root: Path, data: ApiData, *, promote: bool = True, location: StoreLocation | None = None
+) -> None:
     """Model ``churn``: version 1 (base run) and version 2 (edited run), and model
     ``fraud`` version 1 (base run). With ``promote``, churn 1 is in production (with the
-    alias ``champion``) and churn 2 in staging."""
-    with open_store(store_location(root)) as store:
+    alias ``champion``) and churn 2 in staging. ``location`` defaults to the store a server
+    with this root finds by itself."""
+    with open_store(location or store_location(root)) as store:
         registry.register_model(data.base_id, "model.pkl", "churn", "forest", store=store)
         registry.register_model(data.edited_id, "model.pkl", "churn", store=store)
         registry.register_model(data.base_id, "model.pkl", "fraud", store=store)

@@ -204,11 +204,15 @@ def rollback_model(store: AbstractStore, name: str, reason: str | None) -> schem
     # the store's rollback archives the version it replaced and records that as the last
     # rollback event to "archived"; reading it back names it without a second lock
     archived = next(
-        e.version
-        for e in reversed(store.model_events(name))
-        if e.action == "rollback" and e.to_stage == "archived"
+        (
+            e.version
+            for e in reversed(store.model_events(name))
+            if e.action == "rollback" and e.to_stage == "archived"
+        ),
+        None,
     )
-    assert archived is not None
+    if archived is None:  # the store writes that event in the rollback's own transaction
+        raise MMError(f"The rollback of {name} left no record of the version it archived.")
     return {
         "model": name,
         "production": version_body(restored),
