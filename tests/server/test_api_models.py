@@ -4,6 +4,7 @@ registering, transitions with server-configured gates, rollback, aliases and lin
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import pytest
@@ -354,3 +355,36 @@ async def test_model_names_in_urls_are_decoded_once_and_checked(
     assert status == 400 and "'a/b' is not a model name" in body["error"]["message"]
     status, body = await raw_get("models/a%2Fb/versions/1/lineage")
     assert status == 400 and "'a/b' is not a model name" in body["error"]["message"]
+
+
+class _Tripwire:
+    """Unpickling this writes a file: proof that something loaded the model."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return (Path.write_text, (Path(self.path), "unpickled"))
+
+
+async def test_the_server_never_unpickles_a_model(jp_fetch, jp_root_dir) -> None:
+    from jupyter_mm.entities import Artifact
+    from jupyter_mm.flavors import MEDIA_TYPE_PICKLE
+
+    data = fill_store(jp_root_dir, plain_runs=2)
+    tripwire = jp_root_dir / "tripwire"
+    with open_store(store_location(jp_root_dir)) as store:
+        digest = store.blobs.put_bytes(pickle.dumps(_Tripwire(str(tripwire))))
+        store.log_batch(data.base_id, artifacts=[Artifact("trap", digest, 1, MEDIA_TYPE_PICKLE)])
+    request = {"run_id": data.base_id, "artifact": "trap", "name": "trap"}
+    status, body = await send_json(jp_fetch, "POST", "models", body=request)
+    assert (status, body["flavor"]) == (201, "pickle")
+    for stage in ("staging", "production"):
+        path = ("models", "trap", "versions", "1", "transition")
+        assert (await send_json(jp_fetch, "POST", *path, body={"stage": stage}))[0] == 200
+    for path in [("models",), ("models", "trap"), ("models", "trap", "versions", "1", "lineage")]:
+        assert (await get_json(jp_fetch, *path))[0] == 200
+    assert not tripwire.exists()
+    # the payload is live: loading it the way a trusting user would trips the wire
+    pickle.loads(pickle.dumps(_Tripwire(str(tripwire))))
+    assert tripwire.read_text() == "unpickled"
