@@ -33,6 +33,7 @@ import {
   promoteVersion,
   registerArtifact,
   RegistryState,
+  restoreRegistryViews,
   rollbackModel
 } from './registryActions';
 import { IRunsListState, RunsListModel } from './model';
@@ -143,6 +144,9 @@ function activateRegistry(
   );
   app.shell.add(panel, 'left', { rank: MODELS_PANEL_RANK });
   restorer?.add(panel, MODELS_PANEL_ID);
+  if (restorer) {
+    restoreRegistryViews(restorer);
+  }
   void app.restored.then(() => panel.reload());
 
   // The run detail's Register buttons cannot reach the app: they ask through a DOM event.

@@ -4,7 +4,7 @@
  * buttons all go through these functions, so a gate refusal is reported the same way
  * wherever a promotion started.
  */
-import { JupyterFrontEnd } from '@jupyterlab/application';
+import { ILayoutRestorer, JupyterFrontEnd } from '@jupyterlab/application';
 import {
   Dialog,
   Notification,
@@ -16,6 +16,7 @@ import { Widget } from '@lumino/widgets';
 
 import { MMApiError, MMClient } from './api/client';
 import { ModelVersion, Stage } from './api/schema';
+import { CommandIDs } from './tokens';
 import { LineageWidget, ModelWidget } from './widgets/models';
 
 /** Model names follow the registry's rule (store/registry_contract.py): checked before sending. */
@@ -34,6 +35,20 @@ export const modelTracker = new WidgetTracker<ModelWidget>({
 export const lineageTracker = new WidgetTracker<LineageWidget>({
   namespace: 'jupyter-mm-lineage'
 });
+
+/** Model and lineage tabs come back after a page reload, like the run views do. */
+export function restoreRegistryViews(restorer: ILayoutRestorer): void {
+  void restorer.restore(modelTracker, {
+    command: CommandIDs.openModel,
+    args: widget => ({ name: widget.modelName }),
+    name: widget => widget.modelName
+  });
+  void restorer.restore(lineageTracker, {
+    command: CommandIDs.openLineage,
+    args: widget => ({ name: widget.modelName, version: widget.version }),
+    name: widget => `${widget.modelName}/${widget.version}`
+  });
+}
 
 /**
  * Shared state of the registry views: `changed` fires after every write (so the panel and

@@ -157,6 +157,10 @@ def test_register_an_artifact_from_the_run_detail(reg: Registry, expect: Any) ->
 
 
 def test_promote_to_staging_and_production(reg: Registry, expect: Any) -> None:
+    # the Models panel's row opens (here: focuses) the model's tab
+    run_command(reg.page, "jupyter-mm:open-models")
+    reg.page.locator(f'[data-testid="mm-model-row"][data-model="{MODEL}"]').click()
+    expect(model_view(reg)).to_be_visible()
     move(reg, 1, "staging", "offline eval looks fine")
     expect(stage_of(reg, 1)).to_have_attribute("data-stage", "staging")
     move(reg, 1, "production", "first release")
@@ -228,3 +232,14 @@ def test_no_console_errors(reg: Registry) -> None:
     # a refused write answers 409, which the browser logs as a failed request: expected
     unexpected = [e for e in reg.console_errors if "409" not in e]
     assert unexpected == []
+
+
+def test_model_and_lineage_tabs_survive_a_reload(reg: Registry, expect: Any) -> None:
+    # let JupyterLab write its workspace, then load the page again
+    reg.page.wait_for_timeout(500)
+    reg.page.goto(reg.page.url.split("?")[0])
+    reg.page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started")
+    expect(model_view(reg)).to_be_attached()
+    expect(stage_of(reg, 1)).to_have_attribute("data-stage", "production")
+    lineage = reg.page.locator(f'.jp-mm-Lineage[data-model="{MODEL}"][data-version="1"]')
+    expect(lineage.locator('[data-testid="mm-lineage-run"]')).to_be_attached()
