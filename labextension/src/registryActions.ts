@@ -262,6 +262,44 @@ export async function rollbackModel(
   }
 }
 
+/** Ask for an alias name and point it at a version (moving it from another version). */
+export async function setAlias(
+  deps: IRegistryDeps,
+  name: string,
+  version: number
+): Promise<void> {
+  const values = await askInputs(
+    `Alias for ${name} version ${version}`,
+    new InputsBody(
+      `Code can then load "${name}@<alias>". An alias names one version at a time.`,
+      [{ key: 'alias', label: 'Alias', testid: 'mm-dialog-alias' }]
+    ),
+    'Set alias'
+  );
+  if (!values) {
+    return;
+  }
+  try {
+    await deps.client.setAlias(name, values.alias, version);
+    deps.state.notify(name);
+  } catch (error) {
+    reportFailure(deps, name, error);
+  }
+}
+
+export async function removeAlias(
+  deps: IRegistryDeps,
+  name: string,
+  alias: string
+): Promise<void> {
+  try {
+    await deps.client.removeAlias(name, alias);
+    deps.state.notify(name);
+  } catch (error) {
+    reportFailure(deps, name, error);
+  }
+}
+
 function reveal(app: JupyterFrontEnd, widget: Widget): void {
   if (!widget.isAttached) {
     app.shell.add(widget, 'main');

@@ -5,7 +5,7 @@
 import * as React from 'react';
 
 import { Event, ModelDetail, Stage, VersionRow } from '../api/schema';
-import { AliasChips, StageBadge } from './ModelsList';
+import { StageBadge } from './ModelsList';
 import {
   Empty,
   formatMetric,
@@ -22,6 +22,34 @@ export interface IModelActions {
   rollback: () => void;
   lineage: (version: number) => void;
   openRun: (runId: string) => void;
+  setAlias: (version: number) => void;
+  removeAlias: (alias: string) => void;
+}
+
+/** A version's aliases, each with a button that removes it. */
+function EditableAliases(props: {
+  aliases: string[];
+  remove: (alias: string) => void;
+}): JSX.Element {
+  return (
+    <span className="jp-mm-Aliases">
+      {props.aliases.map(alias => (
+        <span key={alias} className="jp-mm-Alias" data-alias={alias}>
+          @{alias}
+          <button
+            className="jp-mm-AliasRemove"
+            data-testid="mm-remove-alias"
+            data-alias={alias}
+            title={`Remove the alias @${alias}`}
+            aria-label={`Remove the alias @${alias}`}
+            onClick={() => props.remove(alias)}
+          >
+            ×
+          </button>
+        </span>
+      ))}
+    </span>
+  );
 }
 
 /** The moves the registry's rules allow from `stage` (rules.py), as (target, label). */
@@ -94,7 +122,11 @@ function VersionsTable(props: {
             data-version={v.version}
           >
             <td>
-              v{v.version} <AliasChips aliases={v.aliases} />
+              v{v.version}{' '}
+              <EditableAliases
+                aliases={v.aliases}
+                remove={props.actions.removeAlias}
+              />
             </td>
             <td>
               <StageBadge stage={v.stage} />
@@ -130,6 +162,14 @@ function VersionsTable(props: {
                   {label}
                 </button>
               ))}
+              <button
+                className="jp-mm-Button"
+                data-testid="mm-set-alias"
+                title="Name this version (name@alias)"
+                onClick={() => props.actions.setAlias(v.version)}
+              >
+                Alias…
+              </button>
               <button
                 className="jp-mm-Button"
                 data-testid="mm-lineage"

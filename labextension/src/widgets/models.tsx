@@ -15,7 +15,7 @@ import { Lineage, ModelDetail, ModelSummary } from '../api/schema';
 import { LineageView } from '../components/LineageView';
 import { ModelDetailView } from '../components/ModelsDetail';
 import { ModelsList } from '../components/ModelsList';
-import type { IRegistryDeps } from '../registryActions';
+import { type IRegistryDeps, removeAlias, setAlias } from '../registryActions';
 import { CommandIDs, MODELS_PANEL_ID } from '../tokens';
 
 /** A stacked box: "registered models". */
@@ -137,7 +137,9 @@ class ModelContent extends ReactWidget {
             void commands.execute(CommandIDs.rollbackModel, { name }),
           lineage: version =>
             void commands.execute(CommandIDs.openLineage, { name, version }),
-          openRun: deps.openRun
+          openRun: deps.openRun,
+          setAlias: version => void setAlias(deps, name, version),
+          removeAlias: alias => void removeAlias(deps, name, alias)
         }}
       />
     );
