@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from jupyter_mm.config import ENV_ARTIFACTS, ENV_STORE
+from jupyter_mm.config import DB_FILE, ENV_ARTIFACTS, ENV_STORE, STORE_DIR_NAME
 
 REPO = Path(__file__).resolve().parents[2]
 #: screenshots and the lab's log land here in every run (git-ignored; CI keeps them)
@@ -121,8 +121,12 @@ def _extra_labextensions() -> list[str]:
 
 
 @contextlib.contextmanager
-def running_lab(base: Path) -> Iterator[Lab]:
-    """Start `jupyter lab` with root_dir, store, settings and config under ``base``."""
+def running_lab(base: Path, *, pin_store: bool = True) -> Iterator[Lab]:
+    """Start `jupyter lab` with root_dir, store, settings and config under ``base``.
+
+    With ``pin_store=False`` no store is configured: the server resolves (and creates) its
+    default store as a user's first ``jupyter lab`` does, in ``.jupyter_mm/`` of root_dir.
+    """
     root, settings = base / "root", base / "settings"
     root.mkdir()
     for plugin, values in USER_SETTINGS.items():
@@ -130,15 +134,18 @@ def running_lab(base: Path) -> Iterator[Lab]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
     store_url = f"sqlite:///{base / 'store' / 'mm.db'}"
-    (base / "store").mkdir()
     env = {k: v for k, v in os.environ.items() if k not in (ENV_STORE, ENV_ARTIFACTS)}
     env.update(
         {
-            ENV_STORE: store_url,
             "JUPYTER_CONFIG_DIR": str(base / "config"),
             "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
         }
     )
+    if pin_store:
+        (base / "store").mkdir()
+        env[ENV_STORE] = store_url
+    else:
+        store_url = f"sqlite:///{(root / STORE_DIR_NAME / DB_FILE).resolve()}"
     # the log is written in base (parallel sessions must not share a file) and copied to
     # test-artifacts/ at the end, where CI keeps it
     log_path = base / "jupyter-lab.log"
