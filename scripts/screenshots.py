@@ -1,8 +1,8 @@
 """Regenerate the README's screenshots of the JupyterLab sidebar.
 
-Runs the browser tests of the notebook flow (tests/browser/test_browser_runs.py: a real
-`jupyter lab`, Debian's Chromium, the steps of issue #3), which write their screenshots to
-test-artifacts/screenshots/,
+Runs the browser tests of the notebook flow and of the registry
+(tests/browser/test_browser_runs.py and test_browser_registry.py: a real `jupyter lab`,
+Debian's Chromium), which write their screenshots to test-artifacts/screenshots/,
 then copies the ones the README shows into docs/images/. Nothing is copied unless every
 browser test passed, so the README never shows a broken state.
 
@@ -27,13 +27,21 @@ README_IMAGES = {
     "run-detail.png": "run-detail.png",
     "diff-view.png": "run-diff.png",
     "run-card.png": "run-card.png",
+    "models.png": "models.png",
 }
 
 
 def main() -> int:
     for name in README_IMAGES:
         (SOURCE / name).unlink(missing_ok=True)  # a stale file must not pass for a fresh one
-    command = [sys.executable, "-m", "pytest", "tests/browser/test_browser_runs.py", "-q"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "tests/browser/test_browser_runs.py",
+        "tests/browser/test_browser_registry.py",
+        "-q",
+    ]
     if subprocess.run(command, cwd=REPO).returncode != 0:
         print("The browser tests failed; docs/images/ was left as it was.", file=sys.stderr)
         return 1

@@ -11,7 +11,6 @@ module ends. The tests share one page and run in file order.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -26,14 +25,13 @@ from jupyter_mm import registry
 from jupyter_mm.config import ENV_STORE
 from jupyter_mm.store import open_store
 
-from .harness import SCREENSHOTS, Lab, new_lab_page, run_command, screenshot
+from .harness import Lab, new_lab_page, run_command, screenshot
 
 pytestmark = pytest.mark.browser
 
 FOLDER = "registry-views"
 MODEL = "churn"
 GATE = "metrics.accuracy >= 0.8"
-README_IMAGE = Path(__file__).resolve().parents[2] / "docs" / "images" / "models.png"
 
 TRACKED_CELL = """\
 %%track --name train-{label}
@@ -206,9 +204,8 @@ def test_roll_back_production(reg: Registry, expect: Any) -> None:
         "v2 drifts on new customers"
     )
     run_command(reg.page, "jupyter-mm:open-models")
+    # scripts/screenshots.py copies it into docs/images/ for the README
     clean_screenshot(reg, "models")
-    README_IMAGE.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(SCREENSHOTS / "models.png", README_IMAGE)
 
 
 def test_set_and_remove_an_alias(reg: Registry, expect: Any) -> None:
