@@ -15,8 +15,10 @@ from traitlets.config import Config
 
 from jupyter_mm.config import ENV_ARTIFACTS, ENV_STORE
 
-# mm_api_data / mm_registry_data live next to the server tests (a directory, not a package)
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
+# mm_api_data / mm_registry_data live next to the server tests and store_workers next to the
+# store tests (directories, not packages)
+TESTS = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(TESTS / "server"), str(TESTS / "store")]
 
 
 @pytest.fixture(autouse=True)
