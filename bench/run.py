@@ -2,7 +2,9 @@
 
     pip install -e ".[bench]"        # MLflow and DVC, the peers
     python bench/run.py              # full run (1 GiB file, 41 repetitions; a few minutes)
-    python bench/run.py --quick      # smoke run (128 MiB, 7 repetitions)
+    python bench/run.py --quick      # smoke run (smaller sizes, fewer repetitions)
+    python bench/run.py --only metrics   # one group: tracking, metrics, hashing, storage,
+                                         # startup or listing
 
 Run by hand on an otherwise idle machine; never in CI. Ratios are peer time / our time,
 measured in the same run.
@@ -20,6 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import hashing_bench
 import listing_bench
+import metrics_bench
+import startup_bench
+import storage_bench
 import tracking_bench
 from _common import print_table
 
@@ -29,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, few repetitions")
     parser.add_argument(
         "--only",
-        choices=["tracking", "hashing", "listing"],
+        choices=["tracking", "metrics", "hashing", "storage", "startup", "listing"],
         help="run one group of benchmarks",
     )
     parser.add_argument(
@@ -49,8 +54,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.only in (None, "hashing"):
         with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
             rows += hashing_bench.run(args.quick, Path(tmp))
+    if args.only in (None, "metrics"):
+        rows += metrics_bench.run(args.quick)
+    if args.only in (None, "storage"):
+        rows += storage_bench.run(args.quick)
+    if args.only in (None, "startup"):
+        rows += startup_bench.run(args.quick)
     if args.only in (None, "listing"):
         rows += listing_bench.run(args.quick)
+    print()
+    print(
+        "Sidebar latency and scrolling (target 7) come from the browser tests: "
+        "python -m pytest tests/browser/test_browser_runs.py tests/browser/test_browser_sidebar.py"
+        " -s prints the latency and writes test-artifacts/sidebar-latency.json."
+    )
     print()
     print_table(rows)
     return 0
