@@ -144,6 +144,31 @@ class AbstractStore(AbstractRegistryStore, ABC):
         exist in ``blobs`` (InvalidInput otherwise). ``gc`` keeps linked blobs and ``verify``
         reports links to missing ones."""
 
+    def finish_run(
+        self,
+        run: Run,
+        *,
+        params: Sequence[Param] = (),
+        metrics: Sequence[Metric] = (),
+        data: Sequence[DataRef] = (),
+        artifacts: Sequence[Artifact] = (),
+        blob_digests: Iterable[str] = (),
+    ) -> Run:
+        """End a run with one call: the records as :meth:`log_batch`, the links as
+        :meth:`link_blobs`, then the mutable fields as :meth:`update_run`; same rules and
+        errors as those three. Returns the stored run.
+
+        It exists because ending a tracked cell is on the user's critical path: an
+        implementation should do it all in one transaction (SqlStore does), so it also
+        happens fully or not at all. This default composes the three calls for stores that
+        have no cheaper way, and is then atomic per call only.
+        """
+        self.log_batch(run.id, params=params, metrics=metrics, data=data, artifacts=artifacts)
+        digests = sorted(set(blob_digests))
+        if digests:
+            self.link_blobs(run.id, digests)
+        return self.update_run(run)
+
     @abstractmethod
     def latest_metrics(
         self, run_ids: Iterable[str], names: Iterable[str] | None = None

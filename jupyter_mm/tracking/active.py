@@ -186,20 +186,47 @@ class ActiveRun:
                 self._hash_pending_paths()
         with self.guard("capturing the environment"):
             self._record_environment()
-        self.flush()
         if _proc.state.redactor_error:
             self.warn(f"secret redaction unavailable: {_proc.state.redactor_error}")
         self.run.status = status
         self.run.end_time = time.time()
         self.run.error = redact(error) if error else None
         if self.store is not None:
-            with self.guard("saving the run"):
-                if self.linked_blobs:
-                    self.store.link_blobs(self.run.id, sorted(self.linked_blobs))
-                self.run = self.store.update_run(self.run)
+            self._save_end()
         if report:
             self.report()
         return self.run
+
+    def _save_end(self) -> None:
+        """Write the buffered records, the blob links and the final fields in one store
+        transaction (the cheapest end of a cell). If that is refused, write them one by one so
+        that a single bad record does not cost the rest of the run."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            params, metrics, data = self._pending_params, self._pending_metrics, self._pending_data
+            self._pending_params, self._pending_metrics, self._pending_data = [], [], []
+        try:
+            self.run = self.store.finish_run(  # type: ignore[union-attr]
+                self.run,
+                params=params,
+                metrics=metrics,
+                data=data,
+                blob_digests=sorted(self.linked_blobs),
+            )
+            return
+        except Exception:
+            pass
+        store = self.store
+        assert store is not None
+        with self.guard("saving params and metrics"):
+            store.log_batch(self.run.id, params=params, metrics=metrics, data=data)
+        if self.linked_blobs:
+            with self.guard("linking the checkpoint's parts"):
+                store.link_blobs(self.run.id, sorted(self.linked_blobs))
+        with self.guard("saving the run"):
+            self.run = store.update_run(self.run)
 
     def report(self) -> str | None:
         """Write the run's single warning line to stderr (if there is anything to say)."""

@@ -420,35 +420,59 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
     ) -> None:
         """Record params, metric points, data refs and artifacts in one transaction."""
         convert.check_run_id(run_id)
-        param_rows = convert.param_rows(run_id, params)
-        metric_rows = convert.metric_rows(run_id, metrics)
-        data_rows = convert.data_rows(run_id, data)
-        artifact_rows = convert.artifact_rows(run_id, artifacts)
-        # blobs are checked before the write lock is taken: they may live on object storage
-        self._require_blobs({r["digest"] for r in artifact_rows}, "An artifact")
+        rows = self._record_rows(run_id, params, metrics, data, artifacts)
         with self._write() as conn:
             if conn.execute(select(RUNS.c.id).where(RUNS.c.id == run_id)).first() is None:
                 raise NotFound(f"No run with id {run_id}.")
-            if param_rows:
-                stmt = self._insert(PARAMS)
+            self._write_records(conn, rows)
+
+    def _record_rows(
+        self,
+        run_id: str,
+        params: Sequence[Param],
+        metrics: Sequence[Metric],
+        data: Sequence[DataRef],
+        artifacts: Sequence[Artifact],
+    ) -> dict[Table, list[dict[str, Any]]]:
+        """Validated rows per table; artifact blobs are checked here, before the write lock
+        is taken, because they may live on object storage."""
+        artifact_rows = convert.artifact_rows(run_id, artifacts)
+        rows = {
+            PARAMS: convert.param_rows(run_id, params),
+            METRICS: convert.metric_rows(run_id, metrics),
+            DATA: convert.data_rows(run_id, data),
+            ARTIFACTS: artifact_rows,
+        }
+        self._require_blobs({r["digest"] for r in artifact_rows}, "An artifact")
+        return rows
+
+    def _write_records(self, conn: Connection, rows: dict[Table, list[dict[str, Any]]]) -> None:
+        if rows[PARAMS]:
+            stmt = self._insert(PARAMS)
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["run_id", "name"],
+                    set_={"value": stmt.excluded.value},
+                    where=PARAMS.c.value != stmt.excluded.value,
+                ),
+                rows[PARAMS],
+            )
+        if rows[METRICS]:
+            conn.execute(self._insert(METRICS).on_conflict_do_nothing(), rows[METRICS])
+        for table, key in ((DATA, ["run_id", "name", "role"]), (ARTIFACTS, ["run_id", "name"])):
+            if rows[table]:
+                stmt = self._insert(table)
+                others = {c: stmt.excluded[c] for c in rows[table][0] if c not in key}
                 conn.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=["run_id", "name"],
-                        set_={"value": stmt.excluded.value},
-                        where=PARAMS.c.value != stmt.excluded.value,
-                    ),
-                    param_rows,
+                    stmt.on_conflict_do_update(index_elements=key, set_=others), rows[table]
                 )
-            if metric_rows:
-                conn.execute(self._insert(METRICS).on_conflict_do_nothing(), metric_rows)
-            for table, rows, key in (
-                (DATA, data_rows, ["run_id", "name", "role"]),
-                (ARTIFACTS, artifact_rows, ["run_id", "name"]),
-            ):
-                if rows:
-                    stmt = self._insert(table)
-                    others = {c: stmt.excluded[c] for c in rows[0] if c not in key}
-                    conn.execute(stmt.on_conflict_do_update(index_elements=key, set_=others), rows)
+
+    def _link(self, conn: Connection, run_id: str, digests: Sequence[str]) -> None:
+        if digests:
+            conn.execute(
+                self._insert(RUN_BLOBS).on_conflict_do_nothing(),
+                [{"run_id": run_id, "digest": d} for d in digests],
+            )
 
     def link_blobs(self, run_id: str, digests: Iterable[str]) -> None:
         """Record that the run references these (existing) blobs. Idempotent."""
@@ -457,11 +481,36 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
         self._require_blobs(wanted, f"Run {run_id}")
         with self._write() as conn:
             self._require_run(conn, run_id)
-            if wanted:
-                conn.execute(
-                    self._insert(RUN_BLOBS).on_conflict_do_nothing(),
-                    [{"run_id": run_id, "digest": d} for d in wanted],
-                )
+            self._link(conn, run_id, wanted)
+
+    def finish_run(
+        self,
+        run: Run,
+        *,
+        params: Sequence[Param] = (),
+        metrics: Sequence[Metric] = (),
+        data: Sequence[DataRef] = (),
+        artifacts: Sequence[Artifact] = (),
+        blob_digests: Iterable[str] = (),
+    ) -> Run:
+        """Records, blob links and the run's final fields in one transaction (the end of a
+        tracked cell is on the user's critical path); see AbstractStore.finish_run."""
+        convert.check_run_id(run.id)
+        rows = self._record_rows(run.id, params, metrics, data, artifacts)
+        wanted = sorted(set(blob_digests))
+        self._require_blobs(wanted, f"Run {run.id}")
+        values = convert.run_values(run)
+        if values["checkpoint_digest"]:
+            self._require_blobs([values["checkpoint_digest"]], "The run's checkpoint")
+        changes = {key: values[key] for key in MUTABLE_RUN_FIELDS}
+        with self._write() as conn:
+            stored = self._require_run(conn, run.id)
+            self._check_references(conn, values)
+            self._write_records(conn, rows)
+            self._link(conn, run.id, wanted)
+            conn.execute(update(RUNS).where(RUNS.c.id == run.id).values(changes))
+        stored.update(changes)
+        return convert.row_to_run(stored)
 
     def latest_metrics(
         self, run_ids: Iterable[str], names: Iterable[str] | None = None

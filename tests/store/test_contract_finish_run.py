@@ -1,0 +1,78 @@
+"""Contract of ``finish_run``: the end of a run written in one call, all or nothing.
+
+Runs against every store implementation (the ``store`` fixture: SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from jupyter_mm import ids
+from jupyter_mm.entities import Artifact, DataRef, Metric, Param, Run
+from jupyter_mm.errors import InvalidInput, NotFound
+
+
+def _running(store) -> Run:
+    return store.create_run(Run(id=ids.new_id(), start_time=time.time(), notebook_path="a.ipynb"))
+
+
+def test_finish_run_writes_records_links_and_final_fields(store):
+    run = _running(store)
+    store.log_batch(run.id, params=[Param("lr", "0.1")])
+    checkpoint = store.blobs.put_bytes(b"checkpoint")
+    part = store.blobs.put_bytes(b"large output")
+    model = store.blobs.put_bytes(b"model bytes")
+    run.status, run.end_time, run.checkpoint_digest = "finished", run.start_time + 2, checkpoint
+    run.warnings = ["hashing x: gone"]
+    saved = store.finish_run(
+        run,
+        params=[Param("lr", "0.2"), Param("epochs", "3")],
+        metrics=[Metric("acc", 0.5, 0, 1.0), Metric("acc", 0.9, 1, 2.0)],
+        data=[DataRef("train.csv", "input", "file", 10, "blake3", "ab" * 32)],
+        artifacts=[Artifact("model.pkl", model, 11)],
+        blob_digests=[part, part, checkpoint],
+    )
+    assert (saved.status, saved.checkpoint_digest, saved.warnings) == (
+        "finished",
+        checkpoint,
+        ["hashing x: gone"],
+    )
+    detail = store.get_run_detail(run.id)
+    assert detail.run.status == "finished" and detail.run.end_time == run.start_time + 2
+    assert {p.name: p.value for p in detail.params} == {"lr": "0.2", "epochs": "3"}
+    assert [(m.step, m.value) for m in detail.metrics] == [(0, 0.5), (1, 0.9)]
+    assert [d.name for d in detail.data] == ["train.csv"]
+    assert [a.digest for a in detail.artifacts] == [model]
+    assert {part, checkpoint, model} <= store.referenced_digests()
+
+
+def test_finish_run_with_nothing_buffered_is_an_update(store):
+    run = _running(store)
+    run.status, run.end_time = "failed", run.start_time + 1
+    run.error = "ZeroDivisionError: division by zero"
+    assert store.finish_run(run).error == run.error
+    assert store.get_run(run.id).status == "failed"
+
+
+def test_finish_run_is_all_or_nothing(store):
+    run = _running(store)
+    missing = "0f" * 32
+    ended = Run(**{**run.__dict__, "status": "finished", "end_time": run.start_time + 1})
+    for bad in (
+        {"blob_digests": [missing]},
+        {"artifacts": [Artifact("m", missing, 1)]},
+        {"metrics": [Metric("acc", "high")]},
+    ):
+        with pytest.raises(InvalidInput):
+            store.finish_run(ended, params=[Param("lr", "1")], **bad)
+    ended.environment_id = "env-that-was-never-stored"
+    with pytest.raises(InvalidInput, match="Environment"):
+        store.finish_run(ended, params=[Param("lr", "1")], metrics=[Metric("acc", 1.0, 0, 1.0)])
+    detail = store.get_run_detail(run.id)
+    assert detail.run.status == "running"
+    assert (detail.params, detail.metrics) == ([], [])
+    assert missing not in store.referenced_digests()
+    with pytest.raises(NotFound):
+        store.finish_run(Run(id=ids.new_id(), start_time=time.time(), status="finished"))
