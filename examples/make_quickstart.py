@@ -6,10 +6,9 @@ Python and its JSON stays free of outputs and execution counts.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from _generate import finish_notebook, write_example
+from nbformat.v4 import new_code_cell, new_markdown_cell
 
 CELLS = [
     (
@@ -161,21 +160,8 @@ def build() -> nbformat.NotebookNode:
             if kind == "params":
                 cell.metadata["tags"] = ["parameters"]
             cells.append(cell)
-    nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3 (ipykernel)",
-        "language": "python",
-    }
-    nb.metadata["language_info"] = {"name": "python"}
-    # Stable cell ids keep regenerated notebooks diff-free.
-    for index, cell in enumerate(nb.cells):
-        cell["id"] = f"quickstart-{index:02d}"
-    nbformat.validate(nb)
-    return nb
+    return finish_notebook(cells, "quickstart")
 
 
 if __name__ == "__main__":
-    target = Path(__file__).with_name("quickstart.ipynb")
-    nbformat.write(build(), str(target))
-    print(f"wrote {target}")
+    write_example(build(), "quickstart.ipynb")

@@ -7,10 +7,9 @@ by reference with digest verification, a rollback, the audit trail and the linea
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from _generate import finish_notebook, write_example
+from nbformat.v4 import new_code_cell, new_markdown_cell
 
 CELLS = [
     (
@@ -192,21 +191,8 @@ def build() -> nbformat.NotebookNode:
         new_markdown_cell(source) if kind == "md" else new_code_cell(source)
         for kind, source in CELLS
     ]
-    nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3 (ipykernel)",
-        "language": "python",
-    }
-    nb.metadata["language_info"] = {"name": "python"}
-    # Stable cell ids keep regenerated notebooks diff-free.
-    for index, cell in enumerate(nb.cells):
-        cell["id"] = f"registry-{index:02d}"
-    nbformat.validate(nb)
-    return nb
+    return finish_notebook(cells, "registry")
 
 
 if __name__ == "__main__":
-    target = Path(__file__).with_name("registry.ipynb")
-    nbformat.write(build(), str(target))
-    print(f"wrote {target}")
+    write_example(build(), "registry.ipynb")
