@@ -1,105 +1,183 @@
-"""Every jupyter-mm route refuses requests without credentials, and checks permissions.
+"""Issue #6 item 5: every jupyter-mm route refuses every request that is not properly
+authenticated, on a server that allows no unauthenticated access.
 
-The routes are read from the running server's router, not from a list kept in the test,
-so a handler added later without ``@web.authenticated`` fails here.
+The matrix is every route of the running server's router x every verb its handler
+implements (so a handler added later without ``@web.authenticated`` fails here) x each way
+of being unauthenticated or cross-site:
+
+* no credentials, a wrong token;
+* a valid login cookie (got through ``/login`` as a browser gets it) on a write without the
+  XSRF token;
+* a foreign ``Origin`` with a valid token, or with the login cookie (and its XSRF token).
+
+Each must answer 401/403 as JSON, never 2xx and never a redirect to the login page. The same
+requests with the credentials done right are not refused, so the refusals come from what
+was missing, not from a wrong URL.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterator
-from typing import Any
+from dataclasses import dataclass
+from urllib.parse import urlencode
 
-from tornado.routing import PathMatches, Router
-from tornado.web import RequestHandler
+import pytest
+from mm_routes import WRITE_VERBS, request_body, route_verbs
+from traitlets.config import Config
 
-from jupyter_mm.server.handlers import API_PREFIX
 from jupyter_mm.server.handlers.base import MMAPIHandler
 
-VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-#: stands in for every path argument ({run id}, {model name}, {version}, ...)
-PLACEHOLDER = "01J9ZX0000000000000000TEST"
+FOREIGN_ORIGIN = "http://evil.example"
 
 
-def concrete_path(pattern: str) -> str:
-    """A request path for a route pattern: every group becomes PLACEHOLDER.
-
-    (tornado's ``PathMatches.reverse`` %-formats the path, which fails on a base URL with
-    an escaped character such as pytest-jupyter's ``/a%40b/``.)
-    """
-    path = re.sub(r"\((?:[^()\\]|\\.)*\)", PLACEHOLDER, pattern.rstrip("$"))
-    return re.sub(r"\\(.)", r"\1", path)
-
-
-def _rules(router: Router) -> Iterator[Any]:
-    for rule in getattr(router, "rules", []):
-        if hasattr(rule.target, "rules"):
-            yield from _rules(rule.target)
-        else:
-            yield rule
+@pytest.fixture
+def jp_server_config() -> Config:
+    return Config(
+        {
+            "ServerApp": {
+                "jpserver_extensions": {"jupyter_mm": True},
+                # jupyter_server 2.21: every handler not marked @allow_unauthenticated
+                # refuses anonymous requests
+                "allow_unauthenticated_access": False,
+            }
+        }
+    )
 
 
-def mm_routes(web_app: Any) -> list[tuple[str, type[RequestHandler]]]:
-    """(concrete path, handler class) of every route under the jupyter-mm API prefix."""
-    routes = []
-    for rule in _rules(web_app.default_router):
-        if not isinstance(rule.matcher, PathMatches):
-            continue
-        if API_PREFIX not in rule.matcher.regex.pattern:
-            continue
-        path = concrete_path(rule.matcher.regex.pattern)
-        # the stand-in path must really reach this route, or we would test another one
-        assert rule.matcher.regex.match(path), f"{path} does not match {rule.matcher.regex}"
-        routes.append((path, rule.target))
-    return routes
+@dataclass
+class Browser:
+    """What a browser holds after logging in with the token."""
+
+    cookie: str  # the Cookie header: login cookie and _xsrf cookie
+    xsrf: str  # the _xsrf value to send back in X-XSRFToken
+    origin: str  # this server's own origin
 
 
-def implemented_verbs(handler: type[RequestHandler]) -> list[str]:
-    return [
-        verb
-        for verb in VERBS
-        if getattr(handler, verb.lower()) is not getattr(RequestHandler, verb.lower())
-    ]
+def _cookies(response) -> dict[str, str]:
+    jar = {}
+    for header in response.headers.get_list("Set-Cookie"):
+        name, _, rest = header.partition("=")
+        jar[name.strip()] = rest.split(";", 1)[0]
+    return jar
 
 
-async def test_every_route_answers_401_or_403_without_credentials(
-    jp_serverapp, jp_fetch, http_server_client
+async def log_in(jp_serverapp, http_server_client, jp_base_url, jp_http_port) -> Browser:
+    """Log in through ``/login`` with the token, as the login form does."""
+    login = f"{jp_base_url}login"
+    page = await http_server_client.fetch(login, raise_error=False, follow_redirects=False)
+    assert page.code == 200, page.code
+    xsrf = _cookies(page)["_xsrf"]
+    answer = await http_server_client.fetch(
+        login,
+        method="POST",
+        body=urlencode({"_xsrf": xsrf, "password": jp_serverapp.identity_provider.token}),
+        headers={"Cookie": f"_xsrf={xsrf}"},
+        raise_error=False,
+        follow_redirects=False,
+    )
+    assert answer.code == 302, answer.code  # a successful login redirects to the app
+    jar = _cookies(answer)
+    logins = [name for name in jar if name.startswith("username-")]
+    assert logins, f"no login cookie in {list(jar)}"
+    cookie = "; ".join(f"{n}={jar[n]}" for n in logins) + f"; _xsrf={xsrf}"
+    return Browser(cookie=cookie, xsrf=xsrf, origin=f"http://127.0.0.1:{jp_http_port}")
+
+
+async def _send(client, verb: str, path: str, headers: dict[str, str]):
+    return await client.fetch(
+        path,
+        method=verb,
+        body=request_body(verb),
+        headers=headers,
+        raise_error=False,
+        follow_redirects=False,
+    )
+
+
+def _assert_refused(response, what: str) -> None:
+    assert response.code in (401, 403), f"{what} answered {response.code}"
+    assert "Location" not in response.headers, f"{what} redirected"
+    error = json.loads(response.body)["error"]  # JSON like every jupyter-mm error
+    assert error["status"] == response.code, what
+    assert b"Traceback" not in response.body
+
+
+def _assert_let_through(response, what: str) -> None:
+    assert response.code not in (401, 403), f"{what} answered {response.code}"
+    assert not 300 <= response.code < 400, f"{what} redirected"
+
+
+def _cases(browser: Browser, token: str, verb: str) -> dict[str, dict[str, str]]:
+    """Header sets that must each be refused for ``verb``."""
+    cases = {
+        "no credentials": {},
+        "a wrong token": {"Authorization": "token not-the-server-token"},
+        "a foreign Origin with the token": {
+            "Authorization": f"token {token}",
+            "Origin": FOREIGN_ORIGIN,
+        },
+        "a foreign Origin with the login cookie": {
+            "Cookie": browser.cookie,
+            "X-XSRFToken": browser.xsrf,
+            "Origin": FOREIGN_ORIGIN,
+        },
+    }
+    if verb in WRITE_VERBS:
+        cases["the login cookie without the XSRF token"] = {"Cookie": browser.cookie}
+    return cases
+
+
+async def test_every_route_refuses_every_unauthenticated_or_cross_site_request(
+    jp_serverapp, http_server_client, jp_base_url, jp_http_port
 ) -> None:
-    routes = mm_routes(jp_serverapp.web_app)
-    # the enumeration itself must find the API, or this test would pass vacuously
-    assert any(path.endswith(f"{API_PREFIX}/info") for path, _ in routes), routes
+    browser = await log_in(jp_serverapp, http_server_client, jp_base_url, jp_http_port)
+    token = jp_serverapp.identity_provider.token
+    pairs = route_verbs(jp_serverapp.web_app)
+    # every verb of the catch-all and at least one write of the registry are in the matrix
+    assert {verb for verb, _, _ in pairs} >= {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
-    checked = 0
-    for path, handler in routes:
+    refused = 0
+    for verb, path, handler in pairs:
         # one place maps errors to JSON: every route must go through the base class
         assert issubclass(handler, MMAPIHandler), f"{path}: {handler.__name__}"
-        verbs = implemented_verbs(handler)
-        assert verbs, f"{path} implements no HTTP verb"
-        for verb in verbs:
-            body = b"{}" if verb in ("POST", "PUT", "PATCH") else None
-            response = await http_server_client.fetch(
-                path, method=verb, body=body, raise_error=False, follow_redirects=False
-            )
-            assert response.code in (401, 403), f"{verb} {path} answered {response.code}"
-            assert b"Traceback" not in response.body
-            checked += 1
-    assert checked >= 1
-
-    # the same routes with the token are not refused: the 403s above come from the
-    # missing credentials, not from a wrong URL
-    for path, handler in routes:
-        if "GET" in implemented_verbs(handler):
-            relative = path.split("/jupyter-mm/", 1)[1]
-            response = await jp_fetch("jupyter-mm", relative, raise_error=False)
-            assert response.code not in (401, 403), f"GET {path} with token: {response.code}"
+        for case, headers in _cases(browser, token, verb).items():
+            response = await _send(http_server_client, verb, path, headers)
+            _assert_refused(response, f"{verb} {path} with {case}")
+            refused += 1
+    assert refused >= 4 * len(pairs)
 
 
-async def test_wrong_token_is_refused(jp_fetch) -> None:
-    response = await jp_fetch(
-        "jupyter-mm",
-        "api",
-        "info",
-        headers={"Authorization": "token not-the-server-token"},
-        raise_error=False,
-    )
-    assert response.code == 403
+async def test_the_same_requests_done_right_are_not_refused(
+    jp_serverapp, http_server_client, jp_base_url, jp_http_port
+) -> None:
+    browser = await log_in(jp_serverapp, http_server_client, jp_base_url, jp_http_port)
+    token = jp_serverapp.identity_provider.token
+    done_right = {
+        "the token": {"Authorization": f"token {token}"},
+        "the token from this server's own origin": {
+            "Authorization": f"token {token}",
+            "Origin": browser.origin,
+        },
+        "the login cookie and its XSRF token": {
+            "Cookie": browser.cookie,
+            "X-XSRFToken": browser.xsrf,
+            "Origin": browser.origin,
+        },
+    }
+    for verb, path, _ in route_verbs(jp_serverapp.web_app):
+        for case, headers in done_right.items():
+            response = await _send(http_server_client, verb, path, headers)
+            _assert_let_through(response, f"{verb} {path} with {case}")
+
+
+async def test_the_login_cookie_alone_reads(
+    jp_serverapp, http_server_client, jp_base_url, jp_http_port
+) -> None:
+    """A GET needs no XSRF token: the cookie alone is a valid login (so the refusals of
+    cookie requests above are about the XSRF token and the Origin, not a broken cookie)."""
+    browser = await log_in(jp_serverapp, http_server_client, jp_base_url, jp_http_port)
+    path = re.sub("/+", "/", f"{jp_base_url}jupyter-mm/api/info")
+    response = await _send(http_server_client, "GET", path, {"Cookie": browser.cookie})
+    assert response.code == 200, response.code
+    assert "version" in json.loads(response.body)

@@ -13,11 +13,16 @@ import pytest
 from jupyter_server.auth import Authorizer
 from mm_api_data import fill_store, get_json
 from mm_registry_data import register_versions, send_json
+from mm_routes import request_body, route_verbs
 from traitlets.config import Config
 
 
 def refuse_jupyter_mm(action: str, resource: str) -> bool:
     return resource.startswith("jupyter_mm:")
+
+
+def refuse_everything(action: str, resource: str) -> bool:
+    return True
 
 
 def refuse_registry_writes(action: str, resource: str) -> bool:
@@ -105,3 +110,37 @@ async def test_an_authorizer_refusing_registry_writes_makes_the_registry_read_on
     assert (await get_json(jp_fetch, "runs"))[0] == 200
     assert (await get_json(jp_fetch, "runs", data.base_id))[0] == 200
     assert (await get_json(jp_fetch, "info"))[0] == 200
+
+
+@pytest.fixture
+def deny_all() -> Iterator[None]:
+    RefuseJupyterMM.refuses = staticmethod(refuse_everything)
+    RefuseJupyterMM.asked.clear()
+    yield
+    RefuseJupyterMM.refuses = staticmethod(refuse_jupyter_mm)
+
+
+@pytest.mark.usefixtures("deny_all")
+async def test_a_deny_all_authorizer_refuses_every_route_and_verb(
+    jp_serverapp, http_server_client, jp_auth_header
+) -> None:
+    """Every verb of every route (read from the router, so new routes are covered) asks the
+    Authorizer before doing anything, even with a valid token."""
+    pairs = route_verbs(jp_serverapp.web_app)
+    for verb, path, handler in pairs:
+        RefuseJupyterMM.asked.clear()
+        response = await http_server_client.fetch(
+            path,
+            method=verb,
+            body=request_body(verb),
+            headers=jp_auth_header,
+            raise_error=False,
+            follow_redirects=False,
+        )
+        assert response.code == 403, f"{verb} {path} answered {response.code}"
+        error = json.loads(response.body)["error"]
+        assert handler.auth_resource in error["message"], (verb, path, error)
+        # the handler's own resource was asked for, with the action the verb implies
+        action = "read" if verb == "GET" else "write"
+        assert (action, handler.auth_resource) in RefuseJupyterMM.asked, (verb, path)
+    assert len(pairs) >= 20

@@ -38,6 +38,27 @@ class MMAPIHandler(APIHandler):
     #: permission resource checked by ``@authorized`` (jupyter_server's Authorizer)
     auth_resource = "jupyter_mm:runs"
 
+    def skip_check_origin(self) -> bool:
+        """Check the ``Origin`` of token-authenticated requests too.
+
+        jupyter_server skips the check when a token authenticates the request. jupyter-mm
+        does not: its only browser client is the same-origin sidebar, and a page on another
+        site holding a token is not a client to serve (scripts send no ``Origin`` and are
+        unaffected; ``ServerApp.allow_origin`` / ``allow_origin_pat`` still let an origin
+        in). Pre-flight ``OPTIONS`` requests are not checked, as in jupyter_server.
+        """
+        return self.request.method == "OPTIONS"
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        # A cross-site request is refused before anything else, as 403: jupyter_server's
+        # APIHandler answers it with 404, which reads as "no such endpoint".
+        if not self.check_origin():
+            # set like jupyter_server does before an early refusal, so that logging the
+            # request does not ask for a user that was never looked up
+            self.current_user = self._jupyter_current_user = None
+            raise web.HTTPError(403, "Cross-origin requests to the jupyter-mm API are refused.")
+        await super().prepare()
+
     @property
     def store_provider(self) -> StoreProvider:
         return self.settings[STORE_PROVIDER_SETTING]
