@@ -11,6 +11,8 @@ path of tracking, exact through JSON, and trivially turned into datetimes for di
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -35,6 +37,14 @@ class _Entity:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)  # type: ignore[call-overload]
 
+
+class _FlatEntity(_Entity):
+    """An entity whose fields are all scalars: its dict is a shallow copy (``asdict``
+    recurses and copies, ten times the cost; execution logs hold thousands of these)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]):  # type: ignore[no-untyped-def]
         names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
@@ -42,7 +52,7 @@ class _Entity:
 
 
 @dataclass
-class ExecutionEntry(_Entity):
+class ExecutionEntry(_FlatEntity):
     """One execution in the kernel session before (and including) a tracked run."""
 
     count: int | None
@@ -51,7 +61,7 @@ class ExecutionEntry(_Entity):
 
 
 @dataclass
-class ReproFlag(_Entity):
+class ReproFlag(_FlatEntity):
     """A reason the run may not be reproducible from its checkpoint alone.
 
     kind is one of ``out_of_order``, ``edited_since_run``, ``deleted_cell``,
@@ -174,6 +184,74 @@ class RunDetail(_Entity):
     data: list[DataRef] = field(default_factory=list)
     artifacts: list[Artifact] = field(default_factory=list)
     environment: Environment | None = None
+
+
+#: comparison operators of a metric filter
+METRIC_OPERATORS: tuple[str, ...] = ("<", "<=", ">", ">=", "==")
+
+_FILTER_SYNTAX = re.compile(r"^(?P<name>.+?)\s*(?P<op><=|>=|==|<|>)\s*(?P<value>[^<>=\s]+)$")
+
+
+@dataclass(frozen=True)
+class MetricFilter(_Entity):
+    """Keep the runs whose latest value (highest step) of metric ``name`` satisfies
+    ``value_of_run <op> value``. A run without the metric, or whose latest value is NaN,
+    never matches (NaN compares false with everything)."""
+
+    name: str
+    op: str
+    value: float
+
+    @classmethod
+    def parse(cls, text: str) -> MetricFilter:
+        """``acc>=0.9`` (spaces allowed around the operator; the name may contain anything
+        but must not end in an operator character). Raises ValueError with a message."""
+        match = _FILTER_SYNTAX.match(text.strip())
+        # "acc=>1" would otherwise read as metric "acc=" greater than 1
+        if match is None or match["name"][-1] in "<>=":
+            raise ValueError(
+                f"{text!r} is not a metric filter; write NAME OP NUMBER with OP one of "
+                f"{' '.join(METRIC_OPERATORS)}, e.g. 'acc>=0.9'."
+            )
+        try:
+            value = float(match["value"])
+        except ValueError:
+            raise ValueError(
+                f"The metric filter {text!r} compares with {match['value']!r}, not a number."
+            ) from None
+        if not math.isfinite(value):
+            raise ValueError(f"The metric filter {text!r} must compare with a finite number.")
+        return cls(name=match["name"], op=match["op"], value=value)
+
+    def __str__(self) -> str:
+        return f"{self.name}{self.op}{self.value!r}"
+
+
+@dataclass(frozen=True)
+class MetricOrder(_Entity):
+    """List runs by the latest value of metric ``name`` (ties broken by run id in the same
+    direction). Runs without the metric, or whose latest value is NaN, are not listed."""
+
+    name: str
+    descending: bool = True
+
+    @classmethod
+    def parse(cls, text: str) -> MetricOrder:
+        """``metric:NAME`` (descending), ``metric:NAME:desc`` or ``metric:NAME:asc``.
+        Raises ValueError with a message."""
+        if not text.startswith("metric:") or len(text) <= len("metric:"):
+            raise ValueError(
+                f"{text!r} is not a metric order; write metric:NAME, metric:NAME:desc or "
+                "metric:NAME:asc."
+            )
+        rest = text[len("metric:") :]
+        name, _, direction = rest.rpartition(":")
+        if not name or direction not in ("asc", "desc"):
+            name, direction = rest, "desc"
+        return cls(name=name, descending=direction == "desc")
+
+    def __str__(self) -> str:
+        return f"metric:{self.name}:{'desc' if self.descending else 'asc'}"
 
 
 @dataclass

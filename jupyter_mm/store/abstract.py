@@ -33,6 +33,8 @@ if TYPE_CHECKING:
         Environment,
         Event,
         Metric,
+        MetricFilter,
+        MetricOrder,
         Param,
         Run,
         RunDetail,
@@ -92,16 +94,29 @@ class AbstractStore(AbstractRegistryStore, ABC):
         notebook_path: str | None = None,
         status: str | None = None,
         text: str | None = None,
-        order: str = "newest",
+        metric_filters: Sequence[MetricFilter] = (),
+        order: str | MetricOrder = "newest",
         limit: int = 50,
         page_token: str | None = None,
     ) -> RunPage:
         """Runs matching all the given filters, one page at a time.
 
         ``text`` matches (case-insensitively) name, note, notebook path or id prefix.
-        ``order`` is ``newest`` (default) or ``oldest``. Paging is keyset-based: the cost of
-        a page does not grow with its position; ``next_token`` is None on the last page.
-        ``limit`` is 1..1000 (InvalidInput otherwise); a malformed token is InvalidInput.
+        ``metric_filters`` (AND-ed) compare each run's latest value of a metric (the value
+        :meth:`latest_metrics` reports) with a finite number; a run without that metric, or
+        whose latest value is NaN, never matches.
+
+        ``order`` is ``newest`` (default) or ``oldest`` by start time, or a
+        :class:`~jupyter_mm.entities.MetricOrder` (also accepted as its text form
+        ``metric:NAME[:asc|desc]``): by the latest value of that metric, equal values in id
+        order of the same direction. Ordered by a metric, only the runs with a (non-NaN)
+        latest value of it are listed.
+
+        Paging is keyset-based: the cost of a page does not grow with its position, a page
+        token continues the listing after the last run of its page even when values tie;
+        ``next_token`` is None on the last page. ``limit`` is 1..1000 (InvalidInput
+        otherwise); a malformed token, or one made for another order, is InvalidInput, and
+        so is a malformed filter or order.
         """
 
     @abstractmethod

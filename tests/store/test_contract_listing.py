@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import insert
 
 from jupyter_mm import ids
-from jupyter_mm.entities import Metric, Run
+from jupyter_mm.entities import METRIC_OPERATORS, Metric, MetricFilter, MetricOrder, Run
 from jupyter_mm.errors import InvalidInput
 from jupyter_mm.store.sql.models import EventRow
 
@@ -149,3 +149,197 @@ def test_status_filter_pages_alike_whichever_plan_is_chosen(store, monkeypatch, 
                 if token is None:
                     break
             assert seen == (expected[::-1] if order == "newest" else expected)
+
+
+# -- listings filtered and ordered by a metric (latest_metrics) ---------------------------
+
+
+def collect(store, **query: object) -> list[str]:
+    """Every run id of a listing, page by page (limit 3 puts ties across page boundaries)."""
+    seen, token = [], None
+    while True:
+        page = store.search_runs(limit=3, page_token=token, **query)
+        seen += [r.id for r in page.runs]
+        token = page.next_token
+        if token is None:
+            return seen
+
+
+def metric_runs(store) -> dict[str, object]:
+    """Twelve runs with an ``acc`` full of ties, a NaN, missing metrics and histories whose
+    earlier points would match filters their latest point does not."""
+    accs = [0.5, 0.9, 0.5, None, 0.7, 0.9, math.nan, 0.5, 0.1, 0.9, 0.7, 0.5]
+    runs = []
+    for i, acc in enumerate(accs):
+        run = store.create_run(
+            make_run(
+                start_time=T0 + i,
+                notebook_path="/w/a.ipynb" if i % 2 else "/w/b.ipynb",
+                status="failed" if i % 3 == 0 else "finished",
+            )
+        )
+        points = [Metric("loss", float(12 - i), 1, T0)]
+        if acc is not None:
+            # a better value at an earlier step, logged after the latest point
+            points += [Metric("acc", acc, 5, T0 + 5)]
+        store.log_batch(run.id, metrics=points)
+        if acc is not None:
+            store.log_batch(run.id, metrics=[Metric("acc", 0.99, 2, T0 + 9)])
+        runs.append(run)
+    return {"runs": runs, "accs": accs}
+
+
+def by_value(runs, values, *, descending: bool) -> list[str]:
+    kept = [
+        (v, r.id) for r, v in zip(runs, values, strict=True) if v is not None and not math.isnan(v)
+    ]
+    return [run_id for _, run_id in sorted(kept, reverse=descending)]
+
+
+@pytest.mark.parametrize("index_at_most", [0, 2000])
+def test_metric_filters_compare_the_latest_value(store, monkeypatch, index_at_most):
+    # Both plans (through the metric index, or probing while walking the listing) must
+    # give the same answers; _INDEX_AT_MOST 0 forces the probing one.
+    from jupyter_mm.store.sql import run_listing
+
+    monkeypatch.setattr(run_listing, "_INDEX_AT_MOST", index_at_most)
+    data = metric_runs(store)
+    runs, accs = data["runs"], data["accs"]
+
+    def expect(test, **fields: object) -> list[str]:
+        """Ids of the runs whose (acc, loss) pass ``test`` and whose fields match, newest
+        first; a missing or NaN acc is None."""
+        kept = []
+        for i, (run, acc) in enumerate(zip(runs, accs, strict=True)):
+            acc = None if acc is None or math.isnan(acc) else acc
+            if test(acc, 12.0 - i) and all(getattr(run, k) == v for k, v in fields.items()):
+                kept.append(run.id)
+        return kept[::-1]
+
+    cases = {
+        "<": lambda a, _: a is not None and a < 0.7,
+        "<=": lambda a, _: a is not None and a <= 0.7,
+        ">": lambda a, _: a is not None and a > 0.7,
+        ">=": lambda a, _: a is not None and a >= 0.7,
+        "==": lambda a, _: a is not None and a == 0.7,
+    }
+    for op, test in cases.items():
+        found = collect(store, metric_filters=[MetricFilter("acc", op, 0.7)])
+        assert found == expect(test) and found, op
+    # 0.99 was logged at an earlier step: it is history, not the latest value
+    assert collect(store, metric_filters=[MetricFilter("acc", ">", 0.95)]) == []
+    # AND-ed, with the notebook and status filters, in both time orders
+    both = [MetricFilter("acc", ">=", 0.5), MetricFilter("loss", "<=", 8)]
+
+    def both_test(a: float | None, loss: float) -> bool:
+        return a is not None and a >= 0.5 and loss <= 8
+
+    want = expect(both_test)
+    assert len(want) == 6
+    assert collect(store, metric_filters=both) == want
+    assert collect(store, metric_filters=both, order="oldest") == want[::-1]
+    for fields in ({"notebook_path": "/w/a.ipynb"}, {"status": "failed"}):
+        narrowed = collect(store, metric_filters=both, **fields)
+        assert narrowed == expect(both_test, **fields) and narrowed
+    assert collect(store, metric_filters=[MetricFilter("absent", ">", 0)]) == []
+
+
+@pytest.mark.parametrize("descending", [True, False])
+def test_metric_order_pages_through_ties_and_leaves_out_missing(store, descending):
+    data = metric_runs(store)
+    runs, accs = data["runs"], data["accs"]
+    order = MetricOrder("acc", descending=descending)
+    want = by_value(runs, accs, descending=descending)
+    assert len(want) == 10  # the run without acc and the NaN one are not listed
+    assert collect(store, order=order) == want
+    # the text form is the same order
+    text = f"metric:acc:{'desc' if descending else 'asc'}"
+    assert collect(store, order=text) == want
+    # with a filter on the sorted metric (an index range) and on another metric
+    assert collect(store, order=order, metric_filters=[MetricFilter("acc", "<", 0.9)]) == [
+        i for i in want if accs[[r.id for r in runs].index(i)] < 0.9
+    ]
+    losses = {r.id: float(12 - n) for n, r in enumerate(runs)}
+    assert collect(store, order=order, metric_filters=[MetricFilter("loss", ">", 5)]) == [
+        i for i in want if losses[i] > 5
+    ]
+    nb = [i for i in want if store.get_run(i).notebook_path == "/w/a.ipynb"]
+    assert collect(store, order=order, notebook_path="/w/a.ipynb") == nb
+    failed = [i for i in want if store.get_run(i).status == "failed"]
+    assert collect(store, order=order, status="failed") == failed
+    assert store.search_runs(order=MetricOrder("absent")).runs == []
+
+
+def test_latest_metrics_follows_every_write_of_points(store):
+    run = store.create_run(make_run())
+    store.log_batch(run.id, metrics=[Metric("acc", 0.5, 5, T0), Metric("acc", 0.6, 5, T0 + 1)])
+    # an older step logged later, and a replay of the latest point, change nothing
+    store.log_batch(run.id, metrics=[Metric("acc", 0.99, 3, T0 + 9)])
+    store.log_batch(run.id, metrics=[Metric("acc", 0.1, 5, T0 + 1)])
+    assert store.latest_metrics([run.id]) == {run.id: {"acc": 0.6}}
+    assert collect(store, metric_filters=[MetricFilter("acc", "==", 0.6)]) == [run.id]
+    # finish_run writes points too
+    store.finish_run(run, metrics=[Metric("acc", 0.7, 6, T0), Metric("f1", math.nan, 0, T0)])
+    latest = store.latest_metrics([run.id])[run.id]
+    assert latest["acc"] == 0.7 and math.isnan(latest["f1"])
+    assert collect(store, metric_filters=[MetricFilter("acc", ">=", 0.7)]) == [run.id]
+    # NaN matches no comparison
+    for op in METRIC_OPERATORS:
+        assert collect(store, metric_filters=[MetricFilter("f1", op, 0)]) == []
+    # a later NaN replaces a number: the run leaves the listing ordered by that metric
+    store.log_batch(run.id, metrics=[Metric("acc", math.nan, 7, T0)])
+    assert collect(store, order=MetricOrder("acc")) == []
+    store.delete_run(run.id)
+    assert store.check_integrity() == []
+    assert store.latest_metrics([run.id]) == {run.id: {}}
+
+
+def test_metric_listing_refuses_bad_arguments(store):
+    for i in range(3):
+        run = store.create_run(make_run())
+        store.log_batch(run.id, metrics=[Metric("acc", i / 10), Metric("loss", 1.0)])
+    bad_filters = [
+        [MetricFilter("acc", "=>", 1)],
+        [MetricFilter("acc", ">", math.nan)],
+        [MetricFilter("acc", ">", math.inf)],
+        [MetricFilter("acc", ">", "1")],
+        [MetricFilter("", ">", 1)],
+        ["acc>1"],
+        "acc>1",
+    ]
+    for filters in bad_filters:
+        with pytest.raises(InvalidInput):
+            store.search_runs(metric_filters=filters)
+    for order in ("metric:", "metric", MetricOrder("")):
+        with pytest.raises(InvalidInput, match="order"):
+            store.search_runs(order=order)
+    # a token belongs to its order: time vs metric, another metric, another direction
+    acc_token = store.search_runs(order=MetricOrder("acc"), limit=1).next_token
+    newest_token = store.search_runs(limit=1).next_token
+    assert acc_token and newest_token
+    mismatched = [
+        ({"order": MetricOrder("acc")}, newest_token),
+        ({"order": "newest"}, acc_token),
+        ({"order": MetricOrder("loss")}, acc_token),
+        ({"order": MetricOrder("acc", descending=False)}, acc_token),
+        ({"order": MetricOrder("acc")}, "not-a-token"),
+    ]
+    for query, token in mismatched:
+        with pytest.raises(InvalidInput, match="page token"):
+            store.search_runs(page_token=token, **query)
+
+
+def test_metric_filter_and_order_text_forms():
+    assert MetricFilter.parse("acc>=0.9") == MetricFilter("acc", ">=", 0.9)
+    assert MetricFilter.parse(" val/loss < -1e-3 ") == MetricFilter("val/loss", "<", -0.001)
+    assert MetricFilter.parse("a>b==2") == MetricFilter("a>b", "==", 2.0)
+    for text in ("acc", "acc>=", ">=1", "acc=1", "acc>=x", "acc>=1 2", "acc=>1"):
+        with pytest.raises(ValueError):
+            MetricFilter.parse(text)
+    assert MetricOrder.parse("metric:acc") == MetricOrder("acc", descending=True)
+    assert MetricOrder.parse("metric:acc:asc") == MetricOrder("acc", descending=False)
+    assert MetricOrder.parse("metric:a:b:desc") == MetricOrder("a:b", descending=True)
+    assert str(MetricOrder("acc", descending=False)) == "metric:acc:asc"
+    for text in ("metric:", "acc", "newest"):
+        with pytest.raises(ValueError):
+            MetricOrder.parse(text)

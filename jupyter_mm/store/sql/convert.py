@@ -179,31 +179,69 @@ def param_rows(run_id: str, params: Sequence[Param]) -> list[dict[str, Any]]:
     return [{"run_id": run_id, "name": n, "value": v} for n, v in by_name.items()]
 
 
+def latest_rows(metric_rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Of the metric rows of one batch, the latest per (run, name): highest step, then
+    latest timestamp; among equal (step, timestamp) the first (the one ``metrics`` keeps).
+    One row per key also keeps PostgreSQL's ON CONFLICT from touching a row twice."""
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in metric_rows:
+        key = (row["run_id"], row["name"])
+        kept = latest.get(key)
+        if kept is None or (row["step"], row["timestamp"]) > (kept["step"], kept["timestamp"]):
+            latest[key] = row
+    return list(latest.values())
+
+
 def metric_rows(run_id: str, metrics: Sequence[Metric]) -> list[dict[str, Any]]:
     """Rows for metric points. NaN is stored as NULL (SQLite cannot store a NaN REAL)."""
     rows = []
+    append = rows.append
     for m in metrics:
-        if not isinstance(m, Metric):
-            raise InvalidInput(f"Expected Metric records, not {type(m).__name__}.")
-        name = _name(m.name, "Metric")
-        value = _real(m.value, f"Metric {name!r}", allow_nan=True)
-        if isinstance(m.step, bool) or not isinstance(m.step, int):
-            try:
-                step = int(m.step)  # numpy integers
-            except (TypeError, ValueError):
-                raise InvalidInput(f"Metric {name!r} step must be an integer.") from None
-        else:
-            step = m.step
-        rows.append(
-            {
-                "run_id": run_id,
-                "name": name,
-                "step": step,
-                "timestamp": _real(m.timestamp, f"Metric {name!r} timestamp"),
-                "value": None if math.isnan(value) else value,
-            }
-        )
+        # Fast path for what log_metric buffers (a batch may hold 100k points): a plain
+        # Metric of str, float, int, float needs no conversion, only the NaN checks.
+        if type(m) is Metric:
+            name, value, step, when = m.name, m.value, m.step, m.timestamp
+            if (
+                type(name) is str
+                and name
+                and type(value) is float
+                and type(step) is int
+                and type(when) is float
+                and when == when  # not NaN
+            ):
+                append(
+                    {
+                        "run_id": run_id,
+                        "name": name,
+                        "step": step,
+                        "timestamp": when,
+                        "value": None if value != value else value,
+                    }
+                )
+                continue
+        append(_checked_metric_row(run_id, m))
     return rows
+
+
+def _checked_metric_row(run_id: str, m: object) -> dict[str, Any]:
+    if not isinstance(m, Metric):
+        raise InvalidInput(f"Expected Metric records, not {type(m).__name__}.")
+    name = _name(m.name, "Metric")
+    value = _real(m.value, f"Metric {name!r}", allow_nan=True)
+    if isinstance(m.step, bool) or not isinstance(m.step, int):
+        try:
+            step = int(m.step)  # numpy integers
+        except (TypeError, ValueError):
+            raise InvalidInput(f"Metric {name!r} step must be an integer.") from None
+    else:
+        step = m.step
+    return {
+        "run_id": run_id,
+        "name": name,
+        "step": step,
+        "timestamp": _real(m.timestamp, f"Metric {name!r} timestamp"),
+        "value": None if math.isnan(value) else value,
+    }
 
 
 def row_to_metric(row: Mapping[str, Any]) -> Metric:

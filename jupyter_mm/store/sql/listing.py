@@ -16,10 +16,11 @@ from sqlalchemy import Connection, Table, bindparam, func, select
 
 from ...entities import Event
 from ...errors import InvalidInput
-from .models import EventRow, MetricRow, RunRow
+from .models import EventRow, LatestMetricRow, MetricRow, RunRow
 
 EVENTS: Table = EventRow.__table__  # type: ignore[assignment]
 METRICS: Table = MetricRow.__table__  # type: ignore[assignment]
+LATEST: Table = LatestMetricRow.__table__  # type: ignore[assignment]
 RUNS: Table = RunRow.__table__  # type: ignore[assignment]
 
 _EVENT_TOKEN_KIND = "events"
@@ -35,12 +36,13 @@ def _chunks(items: Sequence[str]) -> list[Sequence[str]]:
 def latest_metrics(
     conn: Connection, run_ids: Sequence[str], names: Sequence[str] | None
 ) -> dict[str, dict[str, float]]:
-    """``{run id: {name: value at the highest step (latest timestamp breaks ties)}}``.
+    """``{run id: {name: value at the highest step (latest timestamp breaks ties)}}``, names
+    in sorted order.
 
-    The cost is a few index seeks per (run, metric name), however long the metric histories
-    are: a listing page of runs that logged a loss at every one of 10,000 steps must not
-    read all those points. Each run's names are found by a "loose index scan" (a recursive
-    query hopping from one name to the next in the metrics primary key).
+    Read from ``latest_metrics`` (one row per run and metric, kept up to date by every write
+    of metric points): one primary-key range per run, however long the metric histories
+    are; a listing page of runs that logged a loss at every one of 10,000 steps must not
+    read all those points.
     """
     result: dict[str, dict[str, float]] = {run_id: {} for run_id in run_ids}
     if not run_ids or names == []:
@@ -50,61 +52,22 @@ def latest_metrics(
         for wanted in name_chunks:
             statement = _latest_statement(filtered=wanted is not None)
             rows = conn.execute(statement, {"ids": list(ids), "names": list(wanted or ())})
-            for run_id, name, step, value in rows:
-                if step is not None:
-                    result[run_id][name] = math.nan if value is None else value
+            for run_id, name, value in rows:
+                result[run_id][name] = math.nan if value is None else value
     return result
 
 
 @functools.cache
 def _latest_statement(*, filtered: bool) -> Any:
-    # Built once: constructing this statement costs more than running it on a page.
-    page = (
-        select(RUNS.c.id.label("run_id"))
-        .where(RUNS.c.id.in_(bindparam("ids", expanding=True)))
-        .subquery("page")
+    # Built once: constructing a statement costs more than running it on a page.
+    query = (
+        select(LATEST.c.run_id, LATEST.c.name, LATEST.c.value)
+        .where(LATEST.c.run_id.in_(bindparam("ids", expanding=True)))
+        .order_by(LATEST.c.run_id, LATEST.c.name)
     )
-    pairs = _each_name_of_each_run(page)
-    query = _latest_of_pairs(pairs)
     if filtered:
-        query = query.where(pairs.c.name.in_(bindparam("names", expanding=True)))
+        query = query.where(LATEST.c.name.in_(bindparam("names", expanding=True)))
     return query
-
-
-def _each_name_of_each_run(page: Any) -> Any:
-    first = METRICS.alias("first_name")
-    pairs = select(
-        page.c.run_id,
-        select(func.min(first.c.name))
-        .where(first.c.run_id == page.c.run_id)
-        .scalar_subquery()
-        .label("name"),
-    ).cte("pairs", recursive=True)
-    following = METRICS.alias("next_name")
-    return pairs.union_all(
-        select(
-            pairs.c.run_id,
-            select(func.min(following.c.name))
-            .where(following.c.run_id == pairs.c.run_id, following.c.name > pairs.c.name)
-            .scalar_subquery(),
-        ).where(pairs.c.name.is_not(None))
-    )
-
-
-def _latest_of_pairs(pairs: Any) -> Any:
-    def latest(column: str) -> Any:
-        point = METRICS.alias(f"latest_{column}")
-        return (
-            select(point.c[column])
-            .where(point.c.run_id == pairs.c.run_id, point.c.name == pairs.c.name)
-            .order_by(point.c.step.desc(), point.c.timestamp.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-
-    return select(
-        pairs.c.run_id, pairs.c.name, latest("step").label("step"), latest("value").label("value")
-    ).where(pairs.c.name.is_not(None))
 
 
 #: a status held by more runs than this is filtered while walking the listing index

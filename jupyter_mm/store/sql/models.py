@@ -106,6 +106,28 @@ class MetricRow(Base):
     value: Mapped[float | None] = mapped_column(Double)
 
 
+class LatestMetricRow(Base):
+    """Each run's latest point of each metric (highest step, then latest timestamp), kept
+    in step with ``metrics`` by every write of metric points, in the same transaction.
+
+    It makes "sort by a metric" and "metric >= threshold" listings an index walk instead of
+    an aggregate over every point of every run."""
+
+    __tablename__ = "latest_metrics"
+
+    run_id: Mapped[str] = mapped_column(RUN_ID, ForeignKey("runs.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    step: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    timestamp: Mapped[float] = mapped_column(Double, nullable=False)
+    #: NULL stands for NaN, as in ``metrics``
+    value: Mapped[float | None] = mapped_column(Double)
+
+    __table_args__ = (
+        # keyset-paged listings ordered or range-filtered by one metric: (name, value, run_id)
+        Index("ix_latest_metrics_name_value_run_id", "name", "value", "run_id"),
+    )
+
+
 class DataRefRow(Base):
     __tablename__ = "data_refs"
 

@@ -18,12 +18,13 @@ from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from ...entities import (
-    RUN_STATUSES,
     Artifact,
     DataRef,
     Environment,
     Event,
     Metric,
+    MetricFilter,
+    MetricOrder,
     Param,
     Run,
     RunDetail,
@@ -32,12 +33,13 @@ from ...entities import (
 from ...errors import AmbiguousReference, Conflict, InvalidInput, NotFound, StoreError
 from ..abstract import AbstractStore
 from ..blobs import BlobStore, check_digest
-from . import convert, listing
+from . import convert, listing, run_listing
 from .engine import current_revision, write_engine
 from .models import (
     ArtifactRow,
     DataRefRow,
     EnvironmentRow,
+    LatestMetricRow,
     MetricRow,
     ModelRow,
     ModelVersionRow,
@@ -45,12 +47,12 @@ from .models import (
     RunBlobRow,
     RunRow,
 )
-from .paging import decode_token, encode_token, like_escape
 from .registry import SqlRegistryMixin
 
 RUNS: Table = RunRow.__table__  # type: ignore[assignment]
 PARAMS: Table = ParamRow.__table__  # type: ignore[assignment]
 METRICS: Table = MetricRow.__table__  # type: ignore[assignment]
+LATEST_METRICS: Table = LatestMetricRow.__table__  # type: ignore[assignment]
 DATA: Table = DataRefRow.__table__  # type: ignore[assignment]
 ARTIFACTS: Table = ArtifactRow.__table__  # type: ignore[assignment]
 RUN_BLOBS: Table = RunBlobRow.__table__  # type: ignore[assignment]
@@ -59,7 +61,7 @@ MODELS: Table = ModelRow.__table__  # type: ignore[assignment]
 MODEL_VERSIONS: Table = ModelVersionRow.__table__  # type: ignore[assignment]
 
 #: tables whose rows belong to one run (deleted with it)
-RUN_CHILDREN: tuple[Table, ...] = (PARAMS, METRICS, DATA, ARTIFACTS, RUN_BLOBS)
+RUN_CHILDREN: tuple[Table, ...] = (PARAMS, METRICS, LATEST_METRICS, DATA, ARTIFACTS, RUN_BLOBS)
 
 #: bound-parameter lists are chunked below SQLite's and PostgreSQL's limits
 IN_CHUNK = 900
@@ -158,7 +160,7 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
 
     def _require_blobs(self, digests: Iterable[str], what: str) -> None:
         for digest in digests:
-            if not self.blobs.exists(check_digest(digest)):
+            if not self.blobs.present(check_digest(digest)):
                 raise InvalidInput(f"{what} names blob {digest}, which is not in the store.")
 
     def _check_references(self, conn: Connection, values: dict[str, Any]) -> None:
@@ -300,67 +302,24 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
         notebook_path: str | None = None,
         status: str | None = None,
         text: str | None = None,
-        order: str = "newest",
+        metric_filters: Sequence[MetricFilter] = (),
+        order: str | MetricOrder = "newest",
         limit: int = 50,
         page_token: str | None = None,
     ) -> RunPage:
-        """One page of matching runs, keyset-paged on (start_time, id)."""
-        if order not in ORDERS:
-            raise InvalidInput(f"Unknown order {order!r}; use 'newest' or 'oldest'.")
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
-            raise InvalidInput(f"The page size must be between 1 and 1000, not {limit!r}.")
-        if status is not None and status not in RUN_STATUSES:
-            raise InvalidInput(
-                f"Unknown run status {status!r}; expected one of {', '.join(RUN_STATUSES)}."
-            )
-        query = select(RUNS)
-        if notebook_path is not None:
-            query = query.where(RUNS.c.notebook_path == notebook_path)
-        if text:
-            needle = like_escape(text.lower())
-            query = query.where(
-                or_(
-                    func.lower(RUNS.c.name).like(f"%{needle}%", escape="\\"),
-                    func.lower(RUNS.c.note).like(f"%{needle}%", escape="\\"),
-                    func.lower(RUNS.c.notebook_path).like(f"%{needle}%", escape="\\"),
-                    func.lower(RUNS.c.id).like(f"{needle}%", escape="\\"),
-                )
-            )
-        if page_token is not None:
-            after_time, after_id = decode_token(page_token, order)
-            # the redundant start_time bound makes the index seek; an OR alone scans from the top
-            if order == "newest":
-                query = query.where(
-                    RUNS.c.start_time <= after_time,
-                    or_(
-                        RUNS.c.start_time < after_time,
-                        and_(RUNS.c.start_time == after_time, RUNS.c.id < after_id),
-                    ),
-                )
-            else:
-                query = query.where(
-                    RUNS.c.start_time >= after_time,
-                    or_(
-                        RUNS.c.start_time > after_time,
-                        and_(RUNS.c.start_time == after_time, RUNS.c.id > after_id),
-                    ),
-                )
-        if order == "newest":
-            query = query.order_by(RUNS.c.start_time.desc(), RUNS.c.id.desc())
-        else:
-            query = query.order_by(RUNS.c.start_time, RUNS.c.id)
-        # one extra row tells whether another page exists without a COUNT
+        """One page of matching runs, keyset-paged on (start_time, id) or, ordered by a
+        metric, on (latest value, id); see :mod:`.run_listing`."""
         with self._read() as conn:
-            if status is not None:
-                query = query.where(
-                    listing.status_condition(conn, status, narrowed=notebook_path is not None)
-                )
-            rows = conn.execute(query.limit(limit + 1)).mappings().all()
-        runs = [convert.row_to_run(r) for r in rows[:limit]]
-        token = None
-        if len(rows) > limit:
-            token = encode_token(order, runs[-1].start_time, runs[-1].id)
-        return RunPage(runs=runs, next_token=token)
+            return run_listing.search_runs(
+                conn,
+                notebook_path=notebook_path,
+                status=status,
+                text=text,
+                metric_filters=metric_filters,
+                order=order,
+                limit=limit,
+                page_token=page_token,
+            )
 
     def delete_run(self, run_id: str) -> None:
         """Delete a run and its rows (not its blobs). Raises NotFound, and Conflict while a
@@ -382,6 +341,8 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
             for table in RUN_CHILDREN:
                 conn.execute(delete(table).where(table.c.run_id == run_id))
             conn.execute(delete(RUNS).where(RUNS.c.id == run_id))
+        # its blobs may be garbage now: check the filesystem again from here on
+        self.blobs.forget_referenced()
 
     def mark_crashed(self, host: str, alive: Callable[[int], bool]) -> list[str]:  # type: ignore[override]
         """Mark ``running`` runs of ``host`` whose process is gone as ``crashed``."""
@@ -459,6 +420,7 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
             )
         if rows[METRICS]:
             conn.execute(self._insert(METRICS).on_conflict_do_nothing(), rows[METRICS])
+            self._advance_latest(conn, rows[METRICS])
         for table, key in ((DATA, ["run_id", "name", "role"]), (ARTIFACTS, ["run_id", "name"])):
             if rows[table]:
                 stmt = self._insert(table)
@@ -466,6 +428,32 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
                 conn.execute(
                     stmt.on_conflict_do_update(index_elements=key, set_=others), rows[table]
                 )
+
+    def _advance_latest(self, conn: Connection, metric_rows: list[dict[str, Any]]) -> None:
+        """Keep ``latest_metrics`` in step with new points (same transaction): a point
+        replaces the stored one only when it is later (higher step, or the same step and a
+        later timestamp), so replays and out-of-order batches leave the latest point alone.
+        An equal (step, timestamp) keeps the stored point, as ``metrics`` does."""
+        stmt = self._insert(LATEST_METRICS)
+        current = LATEST_METRICS.c
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["run_id", "name"],
+                set_={
+                    "step": stmt.excluded.step,
+                    "timestamp": stmt.excluded.timestamp,
+                    "value": stmt.excluded.value,
+                },
+                where=or_(
+                    stmt.excluded.step > current.step,
+                    and_(
+                        stmt.excluded.step == current.step,
+                        stmt.excluded.timestamp > current.timestamp,
+                    ),
+                ),
+            ),
+            convert.latest_rows(metric_rows),
+        )
 
     def _link(self, conn: Connection, run_id: str, digests: Sequence[str]) -> None:
         if digests:
@@ -482,6 +470,7 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
         with self._write() as conn:
             self._require_run(conn, run_id)
             self._link(conn, run_id, wanted)
+        self.blobs.note_referenced(wanted)
 
     def finish_run(
         self,
@@ -509,6 +498,7 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
             self._write_records(conn, rows)
             self._link(conn, run.id, wanted)
             conn.execute(update(RUNS).where(RUNS.c.id == run.id).values(changes))
+        self.blobs.note_referenced(wanted)
         stored.update(changes)
         return convert.row_to_run(stored)
 
