@@ -143,6 +143,16 @@ async def test_text_search(jp_fetch, api_data: ApiData) -> None:
         ({"notebook": ""}, "notebook"),
         ({"metrics": ",".join(f"m{i}" for i in range(51))}, "metric columns"),
         ({"q": "x" * 501}, "'q'"),
+        ({"order": "metric:"}, "metric order"),
+        ({"order": "metric"}, "order"),
+        ({"metric_filter": "loss"}, "metric filter"),
+        ({"metric_filter": "loss=>1"}, "metric filter"),
+        ({"metric_filter": "loss>=ten"}, "metric filter"),
+        ({"metric_filter": "loss>=nan"}, "metric filter"),
+        ({"metric_filter": "loss>=1e999"}, "metric filter"),
+        ({"metric_filter": "loss>0,acc"}, "'acc'"),
+        ({"metric_filter": ",".join(f"m{i}>0" for i in range(11))}, "metric filters"),
+        ({"metric_filter": "x" * 501 + ">1"}, "'metric_filter'"),
     ],
 )
 async def test_bad_query_parameters_are_400_with_a_sentence(
@@ -213,3 +223,84 @@ async def test_run_detail_errors(jp_fetch, api_data: ApiData) -> None:
     # not an id at all: no route matches, the API's catch-all answers in JSON
     status, body = await get_json(jp_fetch, "runs", "a-b")
     assert status == 404 and "no endpoint" in body["error"]["message"]
+
+
+async def all_rows(jp_fetch) -> list[dict]:
+    rows, _ = await page_through(jp_fetch, limit="200", metrics="loss,acc,grad_norm")
+    return rows
+
+
+@pytest.mark.parametrize("direction", ["asc", "desc"])
+async def test_order_by_a_metric_pages_to_the_end(
+    jp_fetch, api_data: ApiData, direction: str
+) -> None:
+    everything = await all_rows(jp_fetch)
+    with_loss = [(row["metrics"]["loss"], row["id"]) for row in everything if row["metrics"]]
+    expected = [run_id for _, run_id in sorted(with_loss, reverse=direction == "desc")]
+    assert len(expected) == 32  # the bare and the outside run have no loss: not listed
+    rows, pages = await page_through(jp_fetch, order=f"metric:loss:{direction}", limit="5")
+    assert [row["id"] for row in rows] == expected and pages == 7
+    # the same with the default direction (descending) and only the sorted column
+    if direction == "desc":
+        rows, _ = await page_through(jp_fetch, order="metric:loss", metrics="loss", limit="9")
+        assert [row["id"] for row in rows] == expected
+        assert [row["metrics"]["loss"] for row in rows] == sorted(
+            (v for v, _ in with_loss), reverse=True
+        )
+    # grad_norm is NaN at its latest step: ordered by it, nothing is listed
+    rows, _ = await page_through(jp_fetch, order="metric:grad_norm")
+    assert rows == []
+
+
+async def test_metric_filters_with_the_other_filters(jp_fetch, api_data: ApiData) -> None:
+    everything = await all_rows(jp_fetch)
+
+    def expected(test, **fields: str) -> list[str]:
+        return [
+            row["id"]
+            for row in everything
+            if row["metrics"].get("loss") is not None
+            and test(row["metrics"]["loss"])
+            and all(row[k] == v for k, v in fields.items())
+        ]
+
+    rows, _ = await page_through(jp_fetch, metric_filter="loss<0.1", limit="4")
+    want = expected(lambda v: v < 0.1)
+    assert [row["id"] for row in rows] == want and len(want) > 4
+    # repeated parameters and comma-separated filters are AND-ed alike
+    repeated, token = [], None
+    while True:
+        query = [("metric_filter", "loss>0.05"), ("metric_filter", "loss<=0.2")]
+        query += [("limit", "3"), ("status", "finished")]
+        response = await jp_fetch(
+            "jupyter-mm", "api", "runs", params=query + ([("page_token", token)] if token else [])
+        )
+        body = json.loads(response.body)
+        repeated += [row["id"] for row in body["runs"]]
+        token = body["next_token"]
+        if token is None:
+            break
+    commas, _ = await page_through(
+        jp_fetch, metric_filter="loss > 0.05, loss <= 0.2", status="finished", limit="3"
+    )
+    want = expected(lambda v: 0.05 < v <= 0.2, status="finished")
+    assert repeated == [row["id"] for row in commas] == want and len(want) > 3
+    # with a notebook filter and a metric order on another metric than the filter's
+    rows, _ = await page_through(
+        jp_fetch,
+        notebook="nb/train.ipynb",
+        metric_filter="acc>=0.5",
+        order="metric:loss:asc",
+    )
+    assert [row["id"] for row in rows] == [api_data.edited_id, api_data.base_id]
+    rows, _ = await page_through(jp_fetch, metric_filter="grad_norm>=0,grad_norm<0")
+    assert rows == []  # NaN matches no comparison
+
+
+async def test_a_metric_order_token_is_refused_elsewhere(jp_fetch, api_data: ApiData) -> None:
+    _, first = await get_json(jp_fetch, "runs", limit="5", order="metric:loss:desc")
+    for order in ("newest", "metric:loss:asc", "metric:acc:desc"):
+        status, body = await get_json(
+            jp_fetch, "runs", limit="5", order=order, page_token=first["next_token"]
+        )
+        assert status == 400 and "page token" in body["error"]["message"], order

@@ -3,7 +3,7 @@ whose message names the parameter, what was given and what is accepted."""
 
 from __future__ import annotations
 
-from ...entities import RUN_STATUSES
+from ...entities import METRIC_OPERATORS, RUN_STATUSES, MetricFilter, MetricOrder
 from ...errors import InvalidInput
 
 #: largest page the API serves (the store allows more; a browser never needs it)
@@ -11,6 +11,8 @@ MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
 #: metric columns a client may ask for in one listing
 MAX_METRIC_NAMES = 50
+#: metric filters a client may give in one listing
+MAX_METRIC_FILTERS = 10
 #: search text and filter values longer than this are refused, not silently cut
 MAX_TEXT = 500
 
@@ -43,12 +45,47 @@ def parse_status(value: str | None) -> str | None:
     return value
 
 
-def parse_order(value: str | None) -> str:
+def parse_order(value: str | None) -> str | MetricOrder:
+    """``newest`` (default), ``oldest``, or ``metric:NAME[:asc|desc]`` (by the latest value
+    of a metric, descending unless ``:asc``)."""
     if value is None or value == "":
         return "newest"
-    if value not in ("newest", "oldest"):
-        raise InvalidInput(f"Unknown order {_shown(value)}; use 'newest' or 'oldest'.")
-    return value
+    if value in ("newest", "oldest"):
+        return value
+    if value.startswith("metric:") and len(value) <= MAX_TEXT and "\x00" not in value:
+        try:
+            return MetricOrder.parse(value)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
+    raise InvalidInput(
+        f"Unknown order {_shown(value)}; use 'newest', 'oldest' or 'metric:NAME[:asc|desc]'."
+    )
+
+
+def parse_metric_filters(values: list[str]) -> list[MetricFilter]:
+    """``metric_filter`` values, each ``NAME OP NUMBER`` (OP one of < <= > >= ==), several
+    per value separated by commas, the parameter repeatable; all must hold (AND)."""
+    filters: list[MetricFilter] = []
+    for value in values:
+        if len(value) > MAX_TEXT or "\x00" in value:
+            raise InvalidInput(
+                f"The parameter 'metric_filter' must be at most {MAX_TEXT} characters of text."
+            )
+        for part in value.split(","):
+            if not part.strip():
+                continue
+            try:
+                filters.append(MetricFilter.parse(part))
+            except ValueError:
+                raise InvalidInput(
+                    f"The metric filter {_shown(part.strip())} is not NAME OP NUMBER with OP "
+                    f"one of {' '.join(METRIC_OPERATORS)} (e.g. metric_filter=acc>=0.9)."
+                ) from None
+    if len(filters) > MAX_METRIC_FILTERS:
+        raise InvalidInput(
+            f"At most {MAX_METRIC_FILTERS} metric filters can be given at once, not {len(filters)}."
+        )
+    return filters
 
 
 def parse_bool(name: str, value: str | None, *, default: bool = False) -> bool:

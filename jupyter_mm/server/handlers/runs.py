@@ -1,8 +1,10 @@
 """``GET /runs``, ``GET /runs/metric-names`` and ``GET /runs/{id}``.
 
 A listing page costs two queries whatever its position: the keyset-paged runs (an index on
-(notebook_path, start_time, id) or (start_time, id) answers it) and the latest values of the
-page's metrics (the metrics primary key). Both run in one worker thread.
+(notebook_path, start_time, id) or (start_time, id) answers it; ordered by a metric, the
+(name, value, run_id) index of ``latest_metrics``) and the latest values of the page's
+metrics. Both run in one worker thread. ``metric_filter=acc>=0.9`` (repeatable, or
+comma-separated) and ``order=metric:acc:desc`` filter and order by latest metric values.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ...entities import MetricFilter, MetricOrder
 from ...errors import InvalidInput
 from ...store.abstract import AbstractStore
 from .. import schema
@@ -25,7 +28,8 @@ def list_runs(
     notebook: str | None,
     status: str | None,
     text: str | None,
-    order: str,
+    metric_filters: list[MetricFilter],
+    order: str | MetricOrder,
     limit: int,
     page_token: str | None,
     metric_names: list[str] | None,
@@ -35,6 +39,7 @@ def list_runs(
         notebook_path=None if notebook is None else paths.absolute(notebook),
         status=status,
         text=text,
+        metric_filters=metric_filters,
         order=order,
         limit=limit,
         page_token=page_token,
@@ -70,6 +75,9 @@ class RunsHandler(MMAPIHandler):
             "notebook": notebook_filter(arg("notebook", None)),
             "status": params.parse_status(arg("status", None)),
             "text": params.parse_text("q", arg("q", None)),
+            "metric_filters": params.parse_metric_filters(
+                self.get_query_arguments("metric_filter")
+            ),
             "order": params.parse_order(arg("order", None)),
             "limit": params.parse_limit(arg("limit", None)),
             "page_token": params.parse_token(arg("page_token", None)),
