@@ -19,6 +19,7 @@ into every kernel that loads the extension.
 
 from __future__ import annotations
 
+import marshal
 import os
 import stat as stat_module
 from typing import Any
@@ -154,40 +155,54 @@ def hash_file(
     return digest, st.st_size
 
 
-def _walk_files(root: str) -> list[tuple[str, str, os.stat_result]]:
-    """(relative POSIX path, absolute path, stat) of every regular file below ``root``.
+#: (relative POSIX path, st_dev, st_ino, st_size, st_mtime_ns) of one file of a directory
+FileStat = tuple[str, int, int, int, int]
+
+
+def _walk_files(root: str) -> list[FileStat]:
+    """The stat tuple of every regular file below ``root``, sorted by relative path (in
+    code point order, which is deterministic but not the canonical byte order).
 
     Symlinks to files are followed (their target's content counts); symlinked directories
     are not descended into, which also rules out cycles. Directories named in
     DIRECTORY_SKIP are skipped. Files that vanish during the walk are skipped.
+
+    This is all an unchanged directory costs besides one cache lookup, so it keeps only
+    plain tuples: one ``stat`` per file is the floor (a file's size and mtime are the only
+    way to know it did not change), and ``is_dir`` comes free from the directory entry.
     """
-    found: list[tuple[str, str, os.stat_result]] = []
+    found: list[FileStat] = []
+    append = found.append
     pending = [("", root)]
     while pending:
-        rel_dir, abs_dir = pending.pop()
+        prefix, abs_dir = pending.pop()
         with os.scandir(abs_dir) as entries:
             for entry in entries:
-                rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
                 try:
                     if entry.is_dir(follow_symlinks=False):
                         if entry.name not in DIRECTORY_SKIP:
-                            pending.append((rel, entry.path))
+                            pending.append((f"{prefix}{entry.name}/", entry.path))
                         continue
                     st = entry.stat()  # follows symlinks
                 except FileNotFoundError:
                     continue
                 if stat_module.S_ISREG(st.st_mode):
-                    found.append((rel, entry.path, st))
-    found.sort(key=lambda item: item[0].encode("utf-8", "surrogateescape"))
+                    append((prefix + entry.name, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
+    found.sort()  # relative paths are unique, so only they are compared
     return found
 
 
-def _directory_fingerprint(files: list[tuple[str, str, os.stat_result]]) -> str:
-    """Digest of every file's relative path and stat tuple: equal means 'nothing changed'."""
-    text = "\n".join(
-        f"{rel}\0{st.st_dev}\0{st.st_ino}\0{st.st_size}\0{st.st_mtime_ns}" for rel, _, st in files
-    )
-    return hash_bytes(text.encode("utf-8", "surrogateescape"))
+def _directory_fingerprint(files: list[FileStat]) -> str:
+    """Digest of every file's relative path and stat tuple: equal means 'nothing changed'.
+
+    ``marshal`` format 2 (no object references, so the same list always gives the same
+    bytes) serializes the tuples unambiguously several times faster than formatting text.
+    """
+    return hash_bytes(marshal.dumps(files, 2))
+
+
+def _canonical_order(item: FileStat) -> bytes:
+    return item[0].encode("utf-8", "surrogateescape")
 
 
 def hash_directory(
@@ -217,24 +232,26 @@ def hash_directory(
             os.stat(root)  # raises FileNotFoundError / PermissionError with a reason
             raise InvalidInput(f"Data path {root} is not a directory.")
         files = _walk_files(root)
-        total = sum(st.st_size for _, _, st in files)
+        total = sum(item[3] for item in files)
         fingerprint = _directory_fingerprint(files)
         if cache is not None:
             hit = cache.get_directory(root, fingerprint)
             if hit is not None:
                 return hit, total, len(files)
+        files.sort(key=_canonical_order)
         known = cache.get_files_under(root) if cache is not None else {}
         leaves = []
         fresh: list[tuple[StatKey, str]] = []
         with (progress or QUIET).bar(total, os.path.basename(root) or root) as bar:
-            for rel, abspath, st in files:
-                key = _stat_key(abspath, st)
+            for rel, dev, ino, size, mtime_ns in files:
+                abspath = os.path.join(root, rel.replace("/", os.sep))
+                key = (abspath, dev, ino, size, mtime_ns)
                 digest = known.get(key)
                 if digest is None:
-                    digest = _read_and_hash(abspath, st.st_size, bar)
+                    digest = _read_and_hash(abspath, size, bar)
                     fresh.append((key, digest))
                 else:
-                    bar.update(st.st_size)
+                    bar.update(size)
                 leaves.append(f"{rel}\0{digest}\n")
     except OSError as exc:
         raise _user_error(getattr(exc, "filename", None) or root, exc) from None
@@ -244,7 +261,7 @@ def hash_directory(
     digest = str(hasher.hexdigest())
     if cache is not None:
         cache.put_files(fresh)
-        newest = max((st.st_mtime_ns for _, _, st in files), default=0)
+        newest = max((item[4] for item in files), default=0)
         cache.put_directory(root, fingerprint, digest, newest)
     return digest, total, len(files)
 

@@ -260,6 +260,79 @@ def test_unchanged_directory_uses_one_lookup_and_changed_files_only(tmp_path: Pa
     assert changed == hash_directory(root)
 
 
+def _same_size_new_mtime(root: Path) -> None:
+    target = root / "sub" / "b.bin"
+    target.write_bytes(bytes(reversed(range(256))))
+    age(target, 30)  # an mtime the cache may trust, other than before
+
+
+def _same_size_and_mtime_new_inode(root: Path) -> None:
+    # Another file (new inode) with the same size and mtime replaces a.csv: only the inode
+    # tells them apart.
+    target = root / "a.csv"
+    st = target.stat()
+    replacement = root / "replacement.tmp"
+    replacement.write_text("x,y\n3,4\n")
+    os.utime(replacement, ns=(st.st_atime_ns, st.st_mtime_ns))
+    replacement.replace(target)
+
+
+def _added(root: Path) -> None:
+    (root / "sub" / "new.txt").write_text("new")
+    age(root / "sub" / "new.txt")
+
+
+def _removed(root: Path) -> None:
+    (root / "sub" / "deeper" / "c.txt").unlink()
+
+
+def _renamed(root: Path) -> None:
+    (root / "a.csv").rename(root / "sub" / "a.csv")  # same content, same stat, new name
+
+
+@pytest.mark.parametrize(
+    "change",
+    [_same_size_new_mtime, _same_size_and_mtime_new_inode, _added, _removed, _renamed],
+)
+def test_cached_directory_digest_follows_every_change(tmp_path: Path, change) -> None:
+    root = tmp_path / "tree"
+    root.mkdir()
+    make_tree(root)
+    for path in root.rglob("*"):
+        age(path)
+    cache = StatCache(tmp_path / "c.sqlite")
+    before = hash_directory(root, cache)
+    assert hash_directory(root, cache) == before  # answered by the directory entry
+    change(root)
+    after = hash_directory(root, cache)
+    assert after[0] != before[0]
+    assert after == hash_directory(root)  # the same as hashing without any cache
+    assert hash_directory(root, cache) == after
+
+
+def test_directory_order_is_utf8_bytes_with_and_without_cache(tmp_path: Path) -> None:
+    # An undecodable name (surrogate-escaped in Python) sorts after "é" by code point but
+    # before it by UTF-8 bytes (0x80 < 0xC3); the canonical form uses bytes.
+    root = tmp_path / "tree"
+    root.mkdir()
+    try:
+        with open(os.path.join(os.fsencode(root), b"\x80.bin"), "wb") as handle:
+            handle.write(b"raw")
+    except OSError:
+        pytest.skip("the file system refuses undecodable names")
+    (root / "\u00e9.txt").write_bytes(b"accent")
+    for path in root.iterdir():
+        age(path)
+    leaves = [(b"\x80.bin", b"raw"), ("\u00e9.txt".encode(), b"accent")]
+    canonical = b"jupyter-mm directory v1\n" + b"".join(
+        rel + b"\0" + reference_digest(data).encode() + b"\n" for rel, data in leaves
+    )
+    cache = StatCache(tmp_path / "c.sqlite")
+    assert hash_directory(root)[0] == reference_digest(canonical)
+    assert hash_directory(root, cache)[0] == reference_digest(canonical)
+    assert hash_directory(root, cache)[0] == reference_digest(canonical)  # the cached entry
+
+
 def test_missing_directory_and_unreadable_entries(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="does not exist"):
         hash_directory(tmp_path / "nope")
