@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from jupyter_mm.config import DB_FILE, ENV_ARTIFACTS, ENV_STORE, STORE_DIR_NAME
+from jupyter_mm.config import DB_FILE, ENV_ARTIFACTS, ENV_STORE, STORE_DIR_NAME, StoreLocation
 
 REPO = Path(__file__).resolve().parents[2]
 #: screenshots and the lab's log land here in every run (git-ignored; CI keeps them)
@@ -121,11 +121,14 @@ def _extra_labextensions() -> list[str]:
 
 
 @contextlib.contextmanager
-def running_lab(base: Path, *, pin_store: bool = True) -> Iterator[Lab]:
+def running_lab(
+    base: Path, *, pin_store: bool = True, store: StoreLocation | None = None
+) -> Iterator[Lab]:
     """Start `jupyter lab` with root_dir, store, settings and config under ``base``.
 
     With ``pin_store=False`` no store is configured: the server resolves (and creates) its
     default store as a user's first ``jupyter lab`` does, in ``.jupyter_mm/`` of root_dir.
+    With ``store`` the server uses that store (any backend) instead of the temp SQLite file.
     """
     root, settings = base / "root", base / "settings"
     root.mkdir()
@@ -141,7 +144,10 @@ def running_lab(base: Path, *, pin_store: bool = True) -> Iterator[Lab]:
             "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
         }
     )
-    if pin_store:
+    if store is not None:
+        store_url = env[ENV_STORE] = store.url
+        env[ENV_ARTIFACTS] = store.artifact_root
+    elif pin_store:
         (base / "store").mkdir()
         env[ENV_STORE] = store_url
     else:

@@ -16,9 +16,10 @@ from traitlets.config import Config
 from jupyter_mm.config import ENV_ARTIFACTS, ENV_STORE
 
 # mm_api_data / mm_registry_data live next to the server tests and store_workers next to the
-# store tests (directories, not packages)
+# store tests (directories, not packages); the browser harness (``browser.harness``, the
+# `jupyter lab` launcher) is in a package under tests/
 TESTS = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(TESTS / "server"), str(TESTS / "store")]
+sys.path[:0] = [str(TESTS / "server"), str(TESTS / "store"), str(TESTS)]
 
 
 @pytest.fixture(autouse=True)
