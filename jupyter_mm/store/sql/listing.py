@@ -66,7 +66,11 @@ def _latest_statement(*, filtered: bool) -> Any:
         .order_by(LATEST.c.run_id, LATEST.c.name)
     )
     if filtered:
-        query = query.where(LATEST.c.name.in_(bindparam("names", expanding=True)))
+        # ``name || ''`` keeps SQLite's planner on the primary key (run_id, name): without
+        # statistics it would walk the (name, value, run_id) index through every run that
+        # has those metrics (90 ms instead of 1 for a page of 50 among 100k runs)
+        names = bindparam("names", expanding=True)
+        query = query.where(LATEST.c.name.concat("").in_(names))
     return query
 
 
