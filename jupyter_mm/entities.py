@@ -11,6 +11,7 @@ path of tracking, exact through JSON, and trivially turned into datetimes for di
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -33,9 +34,19 @@ Stage = Literal["none", "staging", "production", "archived"]
 STAGES: tuple[str, ...] = ("none", "staging", "production", "archived")
 
 
+@functools.cache
+def _field_names(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+
+
 class _Entity:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]):  # type: ignore[no-untyped-def]
+        names = _field_names(cls)
+        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 class _FlatEntity(_Entity):
@@ -44,11 +55,6 @@ class _FlatEntity(_Entity):
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]):  # type: ignore[no-untyped-def]
-        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 @dataclass

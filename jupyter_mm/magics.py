@@ -300,7 +300,11 @@ class TrackMagics(Magics):
         from .capture.notebook import capture_notebook
 
         live = self.channel.live if self.channel is not None else None
-        snapshot = capture_notebook(self.shell, cell_id=cell_id, raw_cell=plan.raw_cell, live=live)
+        # copy=False: nothing below modifies the notebook, and copying a big one would cost
+        # more than everything else at the start of the cell
+        snapshot = capture_notebook(
+            self.shell, cell_id=cell_id, raw_cell=plan.raw_cell, live=live, copy=False
+        )
         for warning in snapshot.warnings:
             active.warn(warning)
         run = active.run
@@ -311,6 +315,7 @@ class TrackMagics(Magics):
             snapshot.notebook,
             large_output_bytes=tracking.get_config().large_output_bytes,
             redactor=tracking.redactor(),
+            source_key=snapshot.source_key,
         )
         run.checkpoint_digest, run.checkpoint_source = digest, snapshot.source
         active.linked_blobs.update(digests)
@@ -319,7 +324,14 @@ class TrackMagics(Magics):
             from .capture.execution import compute_flags
 
             run.execution_log = self.recorder.entries()
-            run.flags.extend(compute_flags(run.execution_log, snapshot.notebook, run.cell_id))
+            run.flags.extend(
+                compute_flags(
+                    run.execution_log,
+                    snapshot.notebook,
+                    run.cell_id,
+                    notebook_key=snapshot.source_key,
+                )
+            )
 
     def _start_file_recorder(self, active: tracking.ActiveRun | None, plan: _Plan) -> Any:
         if active is None or active.store is None or not plan.capture_data:

@@ -8,6 +8,7 @@ re-running the checkpoint top to bottom might not give the same result (DESIGN Â
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -27,6 +28,9 @@ DEFAULT_MAX_ENTRIES = 2000
 _COUNT_BUMPED_BEFORE_PRE_RUN = IPython.version_info >= (9,)
 
 
+# The same sources are hashed on every tracked run (each cell of the checkpoint); a pure
+# function of the text, so remembered.
+@functools.lru_cache(maxsize=8192)
 def source_hash(text: str) -> str:
     """Canonical hash of a cell's source.
 
@@ -141,7 +145,12 @@ def _cell_source(cell: Any) -> str:
 
 def describe_cell(index: int, cell: Any) -> str:
     """``cell 3 (`x = load()`)``: the 1-based position and the first non-empty line."""
-    first = next((ln.strip() for ln in _cell_source(cell).splitlines() if ln.strip()), "")
+    return _describe(index, _cell_source(cell))
+
+
+@functools.lru_cache(maxsize=8192)
+def _describe(index: int, source: str) -> str:
+    first = next((ln.strip() for ln in source.splitlines() if ln.strip()), "")
     if len(first) > 40:
         first = first[:39] + "â€¦"
     return f"cell {index + 1} (`{first}`)" if first else f"cell {index + 1}"
@@ -152,21 +161,24 @@ def _upper_first(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def compute_flags(
-    entries: Sequence[ExecutionEntry],
-    notebook: Any,
-    tracked_cell_id: str | None,
-) -> list[ReproFlag]:
-    """Reproducibility flags for a run whose checkpoint is ``notebook``.
+_NotebookIndex = tuple[
+    list[Any], list[tuple[int, Any]], dict[int, str], dict[str, int], dict[str, list[int]]
+]
+# The index of the last notebook given with a key (a saved file's path, mtime and size):
+# a saved notebook re-run unchanged is indexed once, and indexing 200 cells is most of
+# the cost of the flags.
+_last_index: tuple[Any, _NotebookIndex] | None = None
+_index_lock = threading.Lock()
 
-    Executions are matched to cells by cell id when the log and the notebook share ids,
-    else by source hash (history-recovered entries and nbclient runs carry no ids).
-    """
-    marker = (notebook.get("metadata") or {}).get("jupyter_mm") or {}
-    if isinstance(marker, dict) and marker.get("reconstructed_from") == "history":
-        # A notebook rebuilt from the history *is* the execution order (re-runs appear
-        # as repeated cells): running it top to bottom replays the session exactly.
-        return []
+
+def _index_notebook(notebook: Any, key: Any = None) -> _NotebookIndex:
+    """(cells, code cells with their positions, source hash per code cell, position per
+    cell id, positions per source hash)."""
+    global _last_index
+    if key is not None:
+        with _index_lock:
+            if _last_index is not None and _last_index[0] == key:
+                return _last_index[1]
     cells = list(notebook.get("cells", []))
     code = [(i, c) for i, c in enumerate(cells) if c.get("cell_type") == "code"]
     current_hash = {i: source_hash(_cell_source(c)) for i, c in code}
@@ -174,6 +186,32 @@ def compute_flags(
     by_hash: dict[str, list[int]] = {}
     for i, digest in current_hash.items():
         by_hash.setdefault(digest, []).append(i)
+    index = (cells, code, current_hash, by_id, by_hash)
+    if key is not None:
+        with _index_lock:
+            _last_index = (key, index)
+    return index
+
+
+def compute_flags(
+    entries: Sequence[ExecutionEntry],
+    notebook: Any,
+    tracked_cell_id: str | None,
+    *,
+    notebook_key: Any = None,
+) -> list[ReproFlag]:
+    """Reproducibility flags for a run whose checkpoint is ``notebook``.
+
+    Executions are matched to cells by cell id when the log and the notebook share ids,
+    else by source hash (history-recovered entries and nbclient runs carry no ids).
+    ``notebook_key`` identifies unchanged notebook content (see ``NotebookSnapshot``).
+    """
+    marker = (notebook.get("metadata") or {}).get("jupyter_mm") or {}
+    if isinstance(marker, dict) and marker.get("reconstructed_from") == "history":
+        # A notebook rebuilt from the history *is* the execution order (re-runs appear
+        # as repeated cells): running it top to bottom replays the session exactly.
+        return []
+    cells, code, current_hash, by_id, by_hash = _index_notebook(notebook, notebook_key)
 
     # When no logged id appears in the notebook the two id spaces are unrelated (e.g. a
     # 4.4 notebook whose ids JupyterLab invents per session): fall back to sources only.

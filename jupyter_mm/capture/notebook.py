@@ -53,6 +53,9 @@ class NotebookSnapshot:
     cell_id: str | None = None
     #: capture problems worth telling the user (a fallback was used, cell not found, …)
     warnings: list[str] = field(default_factory=list)
+    #: identifies the content without reading it (file source: path, mtime, size), so that
+    #: an unchanged notebook is checkpointed once (see ``store_checkpoint``)
+    source_key: tuple[Any, ...] | None = None
 
 
 @dataclass
@@ -158,6 +161,11 @@ def read_notebook_file(path: str) -> NotebookNode:
     """Read and validate an .ipynb, converting older formats to v4. Cached on
     (path, mtime, size). Raises InvalidInput with a readable reason; the cached notebook is
     shared, so callers must copy before mutating."""
+    return _read_notebook_file(path)[0]
+
+
+def _read_notebook_file(path: str) -> tuple[NotebookNode, tuple[str, int, int]]:
+    """:func:`read_notebook_file` and the cache key it was found under."""
     try:
         st = os.stat(path)
     except OSError as exc:
@@ -175,7 +183,7 @@ def read_notebook_file(path: str) -> NotebookNode:
                 _FILE_CACHE.popitem(last=False)
     if isinstance(cached, str):
         raise InvalidInput(cached)
-    return cached
+    return cached, key
 
 
 def _private_copy(notebook: NotebookNode) -> NotebookNode:
@@ -285,12 +293,16 @@ def capture_notebook(
     cell_id: str | None,
     raw_cell: str,
     live: LiveSnapshots | None,
+    copy: bool = True,
 ) -> NotebookSnapshot:
     """The best available notebook for the tracked cell ``raw_cell`` (id ``cell_id``).
 
     Never raises for a bad notebook: each source that fails adds a warning and the next one
     is tried; the history source always succeeds. Live and file snapshots are validated
     against nbformat 4, so the result can always be checkpointed.
+
+    With ``copy=False`` a file snapshot is the parsed notebook shared with the file cache
+    (no copy on the tracked cell's critical path): the caller must not modify it.
     """
     warnings: list[str] = []
     if live is not None:
@@ -311,8 +323,9 @@ def capture_notebook(
     path = session_path(shell)
     if path and path.endswith(".ipynb"):
         try:
+            shared, key = _read_notebook_file(path)
             # copy: the cached notebook is shared between runs and callers may mutate theirs
-            notebook = _private_copy(read_notebook_file(path))
+            notebook = _private_copy(shared) if copy else shared
         except InvalidInput as exc:
             warnings.append(f"{exc} The checkpoint was rebuilt from the kernel history.")
         else:
@@ -322,7 +335,7 @@ def capture_notebook(
                     f"The tracked cell is not in the saved file {path} (unsaved changes?); "
                     "the checkpoint is the notebook as last saved."
                 )
-            return NotebookSnapshot(notebook, "file", path, located, warnings)
+            return NotebookSnapshot(notebook, "file", path, located, warnings, source_key=key)
 
     notebook = history_notebook(shell, cell_id=cell_id, raw_cell=raw_cell)
     return NotebookSnapshot(notebook, "history", path, notebook.cells[-1]["id"], warnings)

@@ -11,12 +11,15 @@ from __future__ import annotations
 import os
 import secrets
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 import blake3
 
 from ..errors import InvalidInput, NotFound
+
+#: blobs remembered as referenced per store (about 100 bytes each)
+MAX_KNOWN_REFERENCED = 200_000
 
 
 class BlobStore(ABC):
@@ -67,6 +70,33 @@ class BlobStore(ABC):
         """A local filesystem path to the blob when the backend has one (for zero-copy
         downloads by the server), else None."""
         return None
+
+    # -- blobs known to be referenced -------------------------------------------------------
+    # Checking that every blob a run names exists costs one filesystem call per blob (one per
+    # notebook cell on every tracked run). A blob named by a committed row stays: rows are
+    # only written naming blobs that exist, and ``gc`` deletes only blobs no row names. So
+    # once this process has committed such a row, the blob's presence is answered from
+    # memory. Deleting a run forgets everything (its blobs may become garbage).
+
+    def note_referenced(self, digests: Iterable[str]) -> None:
+        """Remember that committed rows of the store name these blobs."""
+        known: set[str] = self.__dict__.setdefault("_referenced", set())
+        if len(known) > MAX_KNOWN_REFERENCED:
+            known.clear()  # bounded memory; the next checks go to the filesystem again
+        known.update(digests)
+
+    def forget_referenced(self, digest: str | None = None) -> None:
+        """Forget one blob (``digest``) or all of them (runs were deleted)."""
+        if digest is None:
+            self.__dict__.pop("_referenced", None)
+        else:
+            self.__dict__.get("_referenced", set()).discard(digest)
+
+    def present(self, digest: str) -> bool:
+        """:meth:`exists`, answered from memory for blobs known to be referenced."""
+        if digest in self.__dict__.get("_referenced", ()):
+            return True
+        return self.exists(digest)
 
 
 # -- helpers shared by the implementations ----------------------------------------------------

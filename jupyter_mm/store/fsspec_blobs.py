@@ -143,6 +143,7 @@ class FsspecBlobStore(BlobStore):
 
     def delete(self, digest: str) -> None:
         """Remove the blob; a missing blob is not an error."""
+        self.forget_referenced(digest)
         with contextlib.suppress(FileNotFoundError):
             self.fs.rm_file(self._path(digest))
 

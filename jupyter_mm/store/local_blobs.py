@@ -179,6 +179,7 @@ class LocalBlobStore(BlobStore):
 
     def delete(self, digest: str) -> None:
         """Remove the blob; a missing blob is not an error."""
+        self.forget_referenced(digest)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._path(digest))
 

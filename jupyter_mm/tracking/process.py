@@ -11,9 +11,11 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
+import queue
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MMError, StoreError
@@ -170,8 +172,35 @@ def capture_environment_now(cwd: str | None = None) -> Any:
     return capture_environment(get_config().env_allowlist, cwd or os.getcwd(), redactor())
 
 
+class _Worker:
+    """One long-lived daemon thread running background captures in order. Starting a
+    thread per run costs a scheduler round trip on the cell's critical path (milliseconds
+    on a loaded machine); handing work to a waiting thread costs a queue put."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, work: Callable[[], None]) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._loop, name="jupyter-mm-environment", daemon=True
+                )
+                self._thread.start()
+        self._queue.put(work)
+
+    def _loop(self) -> None:
+        while True:
+            self._queue.get()()
+
+
+_WORKER = _Worker()
+
+
 class EnvironmentCapture:
-    """The environment of one run, captured on a background thread while the run works.
+    """The environment of one run, captured in the background while the run works.
 
     The expensive part is git (``rev-parse`` + ``diff``, 10–40 ms): doing it concurrently
     with the user's cell keeps it off the cell's critical path, and capturing at the start
@@ -184,19 +213,19 @@ class EnvironmentCapture:
         self.modules = len(sys.modules)
         self._value: Any = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(
-            target=self._work, name="jupyter-mm-environment", daemon=True
-        )
-        self._thread.start()
+        self._done = threading.Event()
+        _WORKER.submit(self._work)
 
     def _work(self) -> None:
         try:
             self._value = capture_environment_now(self.cwd)
         except BaseException as exc:  # handed to the run's guard in result()
             self._error = exc
+        finally:
+            self._done.set()
 
     def result(self) -> Any:
-        self._thread.join()
+        self._done.wait()
         if self._error is not None:
             raise self._error
         if len(sys.modules) != self.modules:

@@ -158,6 +158,15 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
             raise NotFound(f"No run with id {run_id}.")
         return dict(row)
 
+    def _require_fixed_fields(self, conn: Connection, run_id: str) -> dict[str, Any]:
+        """The fields of a stored run that update_run cannot change (all but the JSON
+        columns: ending a run must not pay for decoding its log and flags again)."""
+        fixed = [c for c in RUNS.c if c.name not in MUTABLE_RUN_FIELDS]
+        row = conn.execute(select(*fixed).where(RUNS.c.id == run_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"No run with id {run_id}.")
+        return dict(row)
+
     def _require_blobs(self, digests: Iterable[str], what: str) -> None:
         for digest in digests:
             if not self.blobs.present(check_digest(digest)):
@@ -195,7 +204,7 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
             self._require_blobs([values["checkpoint_digest"]], "The run's checkpoint")
         changes = {key: values[key] for key in MUTABLE_RUN_FIELDS}
         with self._write() as conn:
-            stored = self._require_run(conn, run.id)
+            stored = self._require_fixed_fields(conn, run.id)
             self._check_references(conn, values)
             conn.execute(update(RUNS).where(RUNS.c.id == run.id).values(changes))
         stored.update(changes)
@@ -493,7 +502,7 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
             self._require_blobs([values["checkpoint_digest"]], "The run's checkpoint")
         changes = {key: values[key] for key in MUTABLE_RUN_FIELDS}
         with self._write() as conn:
-            stored = self._require_run(conn, run.id)
+            stored = self._require_fixed_fields(conn, run.id)
             self._check_references(conn, values)
             self._write_records(conn, rows)
             self._link(conn, run.id, wanted)
