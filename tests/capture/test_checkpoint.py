@@ -312,3 +312,23 @@ def test_nbformat_4_4_notebook_round_trips(blobs):
     digest, _, _ = store_checkpoint(blobs, nb)
     loaded = load_checkpoint(blobs, digest)
     assert loaded == nb and loaded.nbformat_minor == 4
+
+
+def test_an_unchanged_source_is_checkpointed_once(blobs):
+    notebook = rich_notebook()
+    key = ("/nb.ipynb", 1, 2)
+    first = store_checkpoint(blobs, notebook, source_key=key)
+    # same key: the previous result comes back without reading the notebook at all
+    again = store_checkpoint(blobs, {"not": "a notebook"}, source_key=key)
+    assert again == first
+    assert again[1] is not first[1], "callers get their own digest list"
+    # another key, or the same key with a blob gone (gc), stores the notebook afresh
+    changed = new_notebook(cells=[new_code_cell("x = 2")])
+    other = store_checkpoint(blobs, changed, source_key=("/nb.ipynb", 3, 4))
+    assert other[0] != first[0]
+    assert store_checkpoint(blobs, notebook, source_key=key) == first
+    for digest in first[1]:
+        blobs.delete(digest)
+    stored = store_checkpoint(blobs, notebook, source_key=key)
+    assert stored == first and all(blobs.exists(d) for d in stored[1])
+    assert load_checkpoint(blobs, stored[0]).cells[0].source == notebook.cells[0].source

@@ -261,3 +261,18 @@ def test_a_notebook_rebuilt_from_history_has_no_flags(shell):
     # the same cells as a real notebook do show the re-run
     del snap.notebook.metadata["jupyter_mm"]
     assert [f.kind for f in compute_flags(recorder.entries(), snap.notebook, snap.cell_id)]
+
+
+def test_flags_of_a_keyed_notebook_reuse_its_index_until_the_key_changes(shell):
+    session = Session(shell, notebook("a = 1", "b = 2", "c = 3"))
+    session.run("c2")
+    entries = session.recorder.entries()
+    first = compute_flags(entries, session.nb, "c2", notebook_key=("nb", 1))
+    assert sorted(f.kind for f in first) == ["never_run_above", "never_run_above"]
+    # the key says the content is unchanged: the index of the first call is reused
+    edited = notebook("a = 1", "b = 2", "c = 3")
+    edited.cells[1].source = "completely different = 1"
+    assert compute_flags(entries, edited, "c2", notebook_key=("nb", 1)) == first
+    # a new key (the file was saved again) indexes the new content
+    again = compute_flags(entries, edited, "c2", notebook_key=("nb", 2))
+    assert [f.message for f in again] != [f.message for f in first]

@@ -203,3 +203,18 @@ def test_crash_before_rename_leaves_no_blob_under_its_final_name(tmp_path, kind,
 def test_an_unknown_artifact_protocol_is_a_store_error():
     with pytest.raises(StoreError, match="no-such-proto://bucket"):
         open_blobs("no-such-proto://bucket/objects")
+
+
+def test_referenced_blobs_are_answered_from_memory_until_deleted(blobs):
+    digest = blobs.put_bytes(b"cell")
+    absent = "0" * 64
+    assert blobs.present(digest) and not blobs.present(absent)
+    # what committed rows name is trusted without asking the backend again...
+    blobs.note_referenced([absent])
+    assert blobs.present(absent)
+    # ...until the blob is deleted through the store, or everything is forgotten
+    blobs.delete(absent)
+    assert not blobs.present(absent)
+    blobs.note_referenced([absent])
+    blobs.forget_referenced()
+    assert not blobs.present(absent)
