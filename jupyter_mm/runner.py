@@ -25,6 +25,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import copy
+import json
 import os
 import time
 import uuid
@@ -167,7 +168,25 @@ def _load_notebook(path: Path) -> NotebookNode:
     if not path.is_file():
         raise NotFound(f"Notebook {path} does not exist.")
     try:
-        nb = nbformat.read(str(path), as_version=4)
+        text = path.read_text(encoding="utf-8")
+        # nbformat assumes the JSON is an object (an AttributeError otherwise), and its own
+        # messages for undecodable bytes or broken JSON do not say where the problem is
+        raw = json.loads(text)
+        if not isinstance(raw, dict):
+            raise ValueError("its JSON is not an object")
+        if "nbformat" not in raw:  # nbformat would call it a broken version 1 notebook
+            raise ValueError('it has no "nbformat" key, so it is not a Jupyter notebook')
+        nb = nbformat.reads(text, as_version=4)
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"{path} is not a readable notebook: it is not UTF-8 text "
+            f"(byte 0x{exc.object[exc.start]:02x} at offset {exc.start})."
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"{path} is not a readable notebook: it is not valid JSON "
+            f"({exc.msg} at line {exc.lineno}, column {exc.colno})."
+        ) from None
     except (OSError, ValueError, KeyError, nbformat.ValidationError) as exc:
         raise InvalidInput(f"{path} is not a readable notebook: {exc}.") from None
     # Old notebooks (nbformat < 4.5) have no cell ids; snapshots and runs need them.
@@ -296,6 +315,7 @@ def run_notebook(
     timeout: float | None = None,
     cwd: str | os.PathLike[str] | None = None,
     progress: ProgressCallback | None = None,
+    before_kernel: Callable[[], None] | None = None,
 ) -> RunnerResult:
     """Execute the notebook at ``path`` in a fresh kernel and report what it recorded.
 
@@ -306,7 +326,9 @@ def run_notebook(
     raising, so the caller can still save and report what ran. The executed notebook is
     written to ``output`` when given (even after a failure); the input file is never changed.
     Raises NotFound / InvalidInput for a missing or malformed notebook, unknown kernel or
-    bad working directory.
+    bad working directory. ``before_kernel`` is called once those inputs are checked and
+    before the kernel starts (the CLI resolves, and may create, the store there, so that a
+    mistyped notebook leaves nothing behind).
     """
     from jupyter_client.kernelspec import NoSuchKernel
     from nbclient import NotebookClient
@@ -322,6 +344,8 @@ def run_notebook(
     output_path = Path(output).expanduser().resolve() if output else None
     if output_path is not None and not output_path.parent.is_dir():
         raise InvalidInput(f"Cannot write {output_path}: its directory does not exist.")
+    if before_kernel is not None:
+        before_kernel()
 
     tracker = _TrackingClient(nb, notebook_path, progress)
     client = NotebookClient(

@@ -345,6 +345,20 @@ def _check_role(role: str) -> None:
         raise InvalidInput(f"Data role must be 'input' or 'output', not {role!r}.")
 
 
+def storable_path(path: str) -> str:
+    """``path`` as text that every store and JSON client accepts.
+
+    Python decodes a file name that is not valid UTF-8 with surrogate escapes, which UTF-8
+    encoders (SQLite, PostgreSQL, JSON for the browser) refuse; the undecodable bytes are
+    written as ``\\xNN`` instead, so the name still says which file it was.
+    """
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+    return path
+
+
 def describe_path(
     path: str | os.PathLike[str],
     role: str,
@@ -355,11 +369,12 @@ def describe_path(
     a one-line message for a missing or unreadable path."""
     _check_role(role)
     abspath = os.path.abspath(os.path.expanduser(os.fspath(path)))
+    name = storable_path(abspath)
     if os.path.isdir(abspath):
         digest, size, count = hash_directory(abspath, cache, progress)
-        return DataRef(abspath, role, "directory", size, ALGORITHM, digest, detail=str(count))
+        return DataRef(name, role, "directory", size, ALGORITHM, digest, detail=str(count))
     digest, size = hash_file(abspath, cache, progress)
-    return DataRef(abspath, role, "file", size, ALGORITHM, digest)
+    return DataRef(name, role, "file", size, ALGORITHM, digest)
 
 
 def describe_object(name: str, obj: Any, role: str) -> DataRef:

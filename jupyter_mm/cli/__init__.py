@@ -168,6 +168,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        # The machine refused (disk full, read-only file system, permissions): one line
+        # that names the file, like the errors above, not a traceback.
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"{PROG}: error: {exc.strerror or exc}{where}.", file=sys.stderr)
+        return 1
 
 
 __all__ = ["JSON_SHAPES", "build_parser", "main"]

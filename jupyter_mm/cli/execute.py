@@ -97,17 +97,22 @@ def _pin_store_for_kernel() -> None:
     The kernel runs in the notebook's directory; left to itself it would resolve (and, with
     no store above it, create) a store there, and the ``jupyter mm runs`` typed next in the
     same terminal would not find those runs. Resolving here keeps CLI and kernel on one store.
+
+    The store is also opened once here: one that cannot be used (written by a newer
+    jupyter-mm, read-only, broken) is reported before a possibly long notebook runs with
+    nothing recorded.
     """
-    if os.environ.get(ENV_STORE):
-        return
-    location = resolve_store(cwd=os.getcwd(), create=True)
-    os.environ[ENV_STORE] = location.url
-    os.environ[ENV_ARTIFACTS] = location.artifact_root
+    if not os.environ.get(ENV_STORE):
+        location = resolve_store(cwd=os.getcwd(), create=True)
+        os.environ[ENV_STORE] = location.url
+        os.environ[ENV_ARTIFACTS] = location.artifact_root
+    from ..store import open_store
+
+    open_store(cwd=os.getcwd()).close()
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     parameters = parse_parameters(args.param)
-    _pin_store_for_kernel()
     result = run_notebook(
         args.notebook,
         parameters=parameters,
@@ -116,6 +121,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         cwd=args.cwd,
         progress=_print_progress,
+        before_kernel=_pin_store_for_kernel,
     )
     executed = len(result.cells)
     print(

@@ -311,6 +311,8 @@ def cmd_checkout(args: argparse.Namespace) -> int:
     from ..capture.checkpoint import load_checkpoint
 
     target = Path(args.output).expanduser()
+    if target.is_dir():
+        raise InvalidInput(f"{target} is a directory; give -o the notebook file to write.")
     if target.exists() and not args.force:
         raise Conflict(f"{target} exists already; pass --force to overwrite it.")
     if not target.parent.is_dir():

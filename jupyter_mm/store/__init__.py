@@ -80,6 +80,10 @@ def _absolute_sqlite(parsed: URL, cwd: str | os.PathLike[str] | None) -> URL:
     return parsed.set(database=str(Path(cwd or os.getcwd(), db_file).resolve()))
 
 
+def _writable(db_file: Path) -> bool:
+    return os.access(db_file, os.W_OK) and os.access(db_file.parent, os.W_OK | os.X_OK)
+
+
 def open_store(
     location: StoreLocation | str | None = None,
     *,
@@ -137,5 +141,8 @@ def open_store(
     except DBAPIError as exc:
         engine.dispose()
         reason = (str(exc.orig).strip().splitlines() or ["unknown error"])[0].rstrip(".")
+        if db_file is not None and not _writable(db_file):
+            # SQLite only says "unable to open database file"
+            reason = "it is read-only (SQLite must be able to write the file and its directory)"
         raise StoreError(f"Cannot open the jupyter-mm store at {where}: {reason}.") from None
     return store

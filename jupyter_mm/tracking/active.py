@@ -394,7 +394,10 @@ class ActiveRun:
             if not os.path.exists(path):
                 raise InvalidInput(f"Artifact path {path} does not exist.")
             data = None
-            name = name or os.path.basename(path.rstrip(os.sep))
+            from ..capture.data import storable_path
+
+            # a file name that is not UTF-8 is kept readable (\xNN), as data names are
+            name = name or storable_path(os.path.basename(path.rstrip(os.sep)))
         else:
             raise InvalidInput(
                 f"log_artifact takes a path or bytes, not {type(path_or_bytes).__name__}; "
