@@ -1,8 +1,9 @@
 """Listing runs through the REST API from a store of 100k runs.
 
 A SQLite store is filled with 100,000 runs over 100 notebooks (each with three metric
-points and an execution log like a real session's) through the store's own row conversion
-and one bulk insert per batch: creating them one transaction at a time through
+points and an execution log like a real session's) through the store's own row conversion,
+one bulk insert of runs per batch and the store's own write of metric points (which keeps
+``latest_metrics`` up to date): creating them one transaction at a time through
 ``create_run`` would measure the bench's set-up, not the listing. Then a real
 ``jupyter server`` subprocess with the jupyter_mm extension serves the store, and the
 listing the sidebar makes is timed over a kept-alive HTTP connection:
@@ -11,6 +12,9 @@ listing the sidebar makes is timed over a kept-alive HTTP connection:
 * the first page of one notebook's runs (the sidebar's default) by root-relative path;
 * a page 90,000 runs deep (keyset paging: should cost what the first page costs);
 * the first page filtered by a common and by a rarer status;
+* the first page filtered by a metric threshold (one matching 20% of the runs, one matching
+  the oldest 1%), ordered by a metric (best ``acc`` first, with 2,000-run ties), ordered by
+  one metric and filtered by another, and a page 50,000 runs deep in a metric order;
 * informational: a text search (a LIKE scan over every run) and the metric names.
 """
 
@@ -31,12 +35,13 @@ from urllib.parse import urlencode
 from _common import Result, median_seconds
 
 from jupyter_mm.config import DB_FILE, OBJECTS_DIR, STORE_DIR_NAME, StoreLocation, ensure_store_dir
-from jupyter_mm.entities import ExecutionEntry, Metric, ReproFlag, Run
+from jupyter_mm.entities import ExecutionEntry, Metric, MetricOrder, ReproFlag, Run
 from jupyter_mm.ids import new_id
 from jupyter_mm.store import open_store
 from jupyter_mm.store.sql import convert
 from jupyter_mm.store.sql.paging import encode_token
-from jupyter_mm.store.sql.store import METRICS, RUNS
+from jupyter_mm.store.sql.run_listing import _encode_metric_token
+from jupyter_mm.store.sql.store import ARTIFACTS, DATA, METRICS, PARAMS, RUNS
 
 RUNS_TOTAL = 100_000
 NOTEBOOKS = 100
@@ -49,9 +54,14 @@ INFO_NOTES = {
 }
 
 
+def acc_of(i: int) -> float:
+    """The bench's ``acc`` of run ``i``: 50 distinct values, each shared by 2% of the runs."""
+    return 0.5 + (i % 50) / 100
+
+
 def build_store(root: Path, total: int) -> list[tuple[float, str]]:
     """Fill ``root/.jupyter_mm`` with ``total`` runs; return their (start_time, id), oldest
-    first."""
+    first (run ``i`` is the i-th)."""
     directory = ensure_store_dir(root / STORE_DIR_NAME)
     location = StoreLocation(
         url=f"sqlite:///{directory / DB_FILE}",
@@ -88,13 +98,15 @@ def build_store(root: Path, total: int) -> list[tuple[float, str]]:
                     run.id,
                     [
                         Metric("loss", 1.0 / (i + 1), 0, start_time),
-                        Metric("acc", 0.5 + (i % 50) / 100, 0, start_time),
+                        Metric("acc", acc_of(i), 0, start_time),
                         Metric("f1", 0.4, 0, start_time),
                     ],
                 )
             with engine.begin() as conn:
                 conn.execute(RUNS.insert(), run_rows)
-                conn.execute(METRICS.insert(), metric_rows)
+                # what log_batch writes: the points and their latest_metrics rows
+                records = {PARAMS: [], METRICS: metric_rows, DATA: [], ARTIFACTS: []}
+                store._write_records(conn, records)
     return keys
 
 
@@ -178,15 +190,26 @@ def run(quick: bool) -> list[Result]:
         started = time.perf_counter()
         keys = build_store(root, RUNS_TOTAL)
         print(f"  (100k-run store built in {time.perf_counter() - started:.0f} s)")
+        by_acc = sorted(((acc_of(i), run_id) for i, (_, run_id) in enumerate(keys)), reverse=True)
         keys.sort(reverse=True)  # newest first, as the listing
         deep_time, deep_id = keys[90_000 - 1]
         deep_token = encode_token("newest", deep_time, deep_id)
+        deep_acc_token = _encode_metric_token(MetricOrder("acc"), *by_acc[50_000 - 1])
         server = Server(root)
         try:
             first = server.get("runs", limit="50")
             assert len(first["runs"]) == 50 and first["runs"][0]["id"] == keys[0][1]
             deep = server.get("runs", limit="50", page_token=deep_token)
             assert deep["runs"][0]["id"] == keys[90_000][1]
+            best = server.get("runs", limit="50", order="metric:acc:desc")
+            assert [r["id"] for r in best["runs"]] == [run_id for _, run_id in by_acc[:50]]
+            deep_acc = server.get(
+                "runs", limit="50", order="metric:acc:desc", page_token=deep_acc_token
+            )
+            assert deep_acc["runs"][0]["id"] == by_acc[50_000][1]
+            oldest = server.get("runs", limit="50", metric_filter="loss>=0.001")
+            # loss = 1/(i+1) >= 0.001 holds for the 1,000 oldest runs: the newest of them first
+            assert [r["id"] for r in oldest["runs"]] == [k[1] for k in keys[99_000:99_050]]
             cases = [
                 ("first page of 50 of 100k runs (REST)", {"limit": "50"}, 0.050),
                 (
@@ -203,6 +226,31 @@ def run(quick: bool) -> list[Result]:
                 (
                     "status filter, 10% of 100k runs (REST)",
                     {"limit": "50", "status": "crashed"},
+                    0.050,
+                ),
+                (
+                    "metric filter acc>=0.9, 20% of 100k runs (REST)",
+                    {"limit": "50", "metric_filter": "acc>=0.9"},
+                    0.050,
+                ),
+                (
+                    "metric filter matching the oldest 1% of 100k runs (REST)",
+                    {"limit": "50", "metric_filter": "loss>=0.001"},
+                    0.050,
+                ),
+                (
+                    "sorted by a metric, 100k runs (REST)",
+                    {"limit": "50", "order": "metric:acc:desc", "metrics": "acc,loss"},
+                    0.050,
+                ),
+                (
+                    "sorted by a metric, filtered by another (REST)",
+                    {"limit": "50", "order": "metric:loss:asc", "metric_filter": "acc>=0.9"},
+                    0.050,
+                ),
+                (
+                    "page 50,000 runs deep, sorted by a metric (REST)",
+                    {"limit": "50", "order": "metric:acc:desc", "page_token": deep_acc_token},
                     0.050,
                 ),
                 ("text search over 100k runs (REST)", {"limit": "50", "q": "run 9999"}, None),
