@@ -88,9 +88,29 @@ WRITE_ROUTES = [
 segments = st.lists(
     st.one_of(st.sampled_from(HOSTILE), st.text(min_size=1, max_size=12)), min_size=1, max_size=4
 ).map("".join)
-query_values = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=20), st.integers().map(str))
+#: near-misses of the listing's metric filter and metric order syntax
+METRIC_SYNTAX = st.builds(
+    "".join,
+    st.lists(
+        st.sampled_from(
+            [
+                *("loss", "acc", "metric:", ":asc", ":desc", ">=", "<", "==", "=>", ",", " "),
+                *("0.5", "-1e308", "1e999", "nan", "inf", "", ":", "\x00", "%", "metric:loss"),
+            ]
+        ),
+        max_size=6,
+    ),
+)
+query_values = st.one_of(
+    st.sampled_from(HOSTILE), st.text(max_size=20), st.integers().map(str), METRIC_SYNTAX
+)
 queries = st.dictionaries(
-    st.sampled_from(["status", "notebook", "limit", "offset", "q", "metric", "since", "x"]),
+    st.sampled_from(
+        [
+            *("status", "notebook", "limit", "offset", "q", "metric", "since", "x"),
+            *("metric_filter", "order", "metrics", "page_token"),
+        ]
+    ),
     query_values,
     max_size=3,
 )
@@ -215,6 +235,33 @@ async def test_read_routes_never_fail_or_leak(client: Client, api_data: ApiData)
             path += "?" + "&".join(f"{quote(k)}={quote(v, safe='%')}" for k, v in query.items())
         body = b"" if method == "PATCH" else None
         check_response(client.send(method, path, body), root, f"{method} {path}")
+
+    await run_hypothesis(fuzz)()
+
+
+async def test_run_listing_parameters_never_fail(client: Client, api_data: ApiData) -> None:
+    # the listing's own parameters, together and often near-valid, on the listing route only
+    root = api_data.root
+    listing_queries = st.lists(
+        st.tuples(
+            st.sampled_from(["metric_filter", "order", "metrics", "status", "limit", "q"]),
+            st.one_of(METRIC_SYNTAX, query_values),
+        ),
+        max_size=4,
+    )
+
+    @settings(FUZZ, max_examples=80)
+    @given(query=listing_queries)
+    def fuzz(query: list[tuple[str, str]]) -> None:
+        path = "runs?" + "&".join(f"{k}={quote(v, safe='%')}" for k, v in query)
+        response = client.send("GET", path)
+        check_response(response, root, f"GET {path}")
+        if response.code == 200:
+            token = json.loads(response.body)["next_token"]
+            if token:  # the next page of the same listing is served too
+                response = client.send("GET", f"{path}&page_token={quote(token)}")
+                check_response(response, root, f"GET {path} (page 2)")
+                assert response.code == 200, response.body[:300]
 
     await run_hypothesis(fuzz)()
 
