@@ -316,6 +316,7 @@ class TrackMagics(Magics):
             large_output_bytes=tracking.get_config().large_output_bytes,
             redactor=tracking.redactor(),
             source_key=snapshot.source_key,
+            fingerprints=snapshot.fingerprints,
         )
         run.checkpoint_digest, run.checkpoint_source = digest, snapshot.source
         active.linked_blobs.update(digests)

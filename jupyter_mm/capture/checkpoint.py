@@ -292,10 +292,11 @@ def _check_cells(cells: list[Any], minor: int) -> list[bytes]:
     return fingerprints
 
 
-def validate_notebook(notebook: Any) -> None:
+def validate_notebook(notebook: Any) -> list[bytes]:
     """Raise InvalidInput (naming the cell) unless ``notebook`` is valid nbformat 4.
-    Repeated calls on mostly unchanged notebooks only hash the cells."""
-    _check_cells(notebook["cells"], _check_shape(notebook))
+    Repeated calls on mostly unchanged notebooks only hash the cells. Returns the cells'
+    fingerprints, which ``store_checkpoint`` takes instead of hashing every cell again."""
+    return _check_cells(notebook["cells"], _check_shape(notebook))
 
 
 class _LastCheckpoint:
@@ -327,6 +328,7 @@ def store_checkpoint(
     large_output_bytes: int = 4096,
     redactor: Any | None = None,
     source_key: tuple[Any, ...] | None = None,
+    fingerprints: list[bytes] | None = None,
 ) -> tuple[str, list[str], list[ReproFlag]]:
     """Store ``notebook``; return (manifest digest, every digest it references, flags).
 
@@ -336,7 +338,9 @@ def store_checkpoint(
 
     ``source_key`` identifies unchanged content without looking at it (a file's path,
     mtime and size): when the previous call had the same key and options, its result is
-    returned as long as every blob it named is still present.
+    returned as long as every blob it named is still present. ``fingerprints`` are what
+    :func:`validate_notebook` returned for this very notebook (it is then not validated
+    and hashed a second time).
     """
     options = (blobs.root, large_output_bytes, id(redactor) if redactor is not None else None)
     memo_key = None if source_key is None else (*source_key, *options)
@@ -346,7 +350,8 @@ def store_checkpoint(
             digest, digests, flags = last
             return digest, list(digests), [ReproFlag(f.kind, f.message, f.cell_id) for f in flags]
     minor = _check_shape(notebook)
-    fingerprints = _check_cells(notebook["cells"], minor)
+    if fingerprints is None or len(fingerprints) != len(notebook["cells"]):
+        fingerprints = _check_cells(notebook["cells"], minor)
     cell_digests: list[str] = []
     referenced: dict[str, None] = {}  # ordered set
     flags: list[ReproFlag] = []

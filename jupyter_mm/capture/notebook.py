@@ -56,6 +56,8 @@ class NotebookSnapshot:
     #: identifies the content without reading it (file source: path, mtime, size), so that
     #: an unchanged notebook is checkpointed once (see ``store_checkpoint``)
     source_key: tuple[Any, ...] | None = None
+    #: the cells' fingerprints when the snapshot was validated here (live snapshots)
+    fingerprints: list[bytes] | None = None
 
 
 @dataclass
@@ -312,7 +314,7 @@ def capture_notebook(
 
             try:
                 # Cheap after the first run: only changed cells are validated again.
-                validate_notebook(snapshot.notebook)
+                snapshot.fingerprints = validate_notebook(snapshot.notebook)
             except InvalidInput as exc:
                 warnings.append(f"The notebook sent by the frontend was unusable: {exc}")
             else:
