@@ -83,16 +83,17 @@ def execute(kc: Any, code: str, outcome: KernelOutcome, timeout: float = 300) ->
             return
 
 
-def start_kernels(count: int, store: StoreLocation, cwd: Path) -> list[KernelManager]:
-    """Launch ``count`` kernels at once (each thread waits for its own to be ready); a
-    kernel's own stderr goes to ``cwd/kernel-<i>.stderr``."""
-    managers = []
+def start_kernels(
+    managers: list[KernelManager], count: int, store: StoreLocation, cwd: Path
+) -> None:
+    """Launch ``count`` kernels into ``managers`` without waiting for them (each thread
+    waits for its own); a kernel's own stderr goes to ``cwd/kernel-<i>.stderr``. The caller
+    shuts down whatever is in ``managers``, also when a launch fails half-way."""
     for index in range(count):
         km = KernelManager(kernel_name="python3")
         with (cwd / f"kernel-{index}.stderr").open("wb") as log:
             km.start_kernel(env=kernel_env(store), cwd=str(cwd), stderr=log)
         managers.append(km)
-    return managers
 
 
 def drive_kernel(

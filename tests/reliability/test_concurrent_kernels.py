@@ -31,6 +31,7 @@ from concurrent_load import (
     run_name,
     start_kernels,
 )
+from jupyter_client.manager import KernelManager
 
 from jupyter_mm.cli._common import iter_all_runs
 from jupyter_mm.cli.maintenance import verify_store
@@ -84,8 +85,9 @@ def test_kernels_write_runs_while_rest_reader_polls(
     with running_lab(lab_dir, store=shared_store) as lab:
         reader = RestReader(lambda path: lab.api(path))
         reader.start()
-        managers = start_kernels(kernels, shared_store, workdir)
+        managers: list[KernelManager] = []
         try:
+            start_kernels(managers, kernels, shared_store, workdir)
             released: list[float] = []  # when every kernel was ready and the cells began
             together = threading.Barrier(kernels, action=lambda: released.append(time.monotonic()))
             with ThreadPoolExecutor(kernels) as pool:
