@@ -9,7 +9,7 @@
  */
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { IListRunsParams, MMClient } from './api/client';
+import { IListRunsParams, MMClient, RunOrder } from './api/client';
 import type { RunStatus, RunSummary } from './api/schema';
 
 export type RunScope = 'notebook' | 'all';
@@ -74,6 +74,16 @@ export class RunsListModel {
   }
   get status(): RunStatus | '' {
     return this._status;
+  }
+
+  get order(): RunOrder {
+    return this._order;
+  }
+
+  /** The metric the list is ordered by, or null when ordered by start time. */
+  get sortedMetric(): { name: string; descending: boolean } | null {
+    const match = /^metric:(.*):(asc|desc)$/.exec(this._order);
+    return match ? { name: match[1], descending: match[2] === 'desc' } : null;
   }
   get availableMetrics(): readonly string[] {
     return this._availableMetrics;
@@ -151,6 +161,28 @@ export class RunsListModel {
     if (status !== this._status) {
       this._status = status;
       void this.reload();
+    }
+  }
+
+  setOrder(order: RunOrder): void {
+    if (order !== this._order) {
+      this._order = order;
+      void this.reload();
+    }
+  }
+
+  /**
+   * A click on a metric column header: best first (descending), then ascending, then back
+   * to newest first.
+   */
+  sortByMetric(name: string): void {
+    const sorted = this.sortedMetric;
+    if (sorted === null || sorted.name !== name) {
+      this.setOrder(`metric:${name}:desc`);
+    } else if (sorted.descending) {
+      this.setOrder(`metric:${name}:asc`);
+    } else {
+      this.setOrder('newest');
     }
   }
 
@@ -349,7 +381,7 @@ export class RunsListModel {
   private _notebookPath: string | null = null;
   private _query = '';
   private _status: RunStatus | '' = '';
-  private _order: 'newest' | 'oldest' = 'newest';
+  private _order: RunOrder = 'newest';
   private _metricColumns: string[] | null = null;
   private _availableMetrics: string[] = [];
   private _runs: RunSummary[] = [];

@@ -247,6 +247,35 @@ def test_a_refresh_merges_new_runs_on_top_and_keeps_the_rows_in_view(
     assert dom_rows(page)[1] == runs[0].id
 
 
+def test_a_metric_header_orders_the_list_by_that_metric(
+    page: Any, seeded: tuple[Lab, list[Run]]
+) -> None:
+    _, runs = seeded  # acc is i / TOTAL: the newest seeded run has the highest acc
+    page.eval_on_selector(f"{SIDEBAR} .jp-mm-RunList-scroller", "s => { s.scrollTop = 0; }")
+    top = f"() => document.querySelector('{ROW}')?.dataset.runId"
+    newest_first = dom_rows(page)
+    header = page.locator(f'{SIDEBAR} [data-testid="mm-metric-header"][data-metric="acc"]')
+
+    def requested(order: str) -> bool:
+        return any(f"order={order.replace(':', '%3A')}" in url for url in page.run_requests)
+
+    header.click()  # highest first; runs without acc (the refresh test's new run) left out
+    page.wait_for_function(f"{top} === '{runs[0].id}'")
+    shown = dom_rows(page)
+    assert shown == [run.id for run in runs[: len(shown)]] and len(shown) > 5
+    assert requested("metric:acc:desc") and "▼" in header.inner_text()
+    header.click()  # lowest first
+    page.wait_for_function(f"{top} === '{runs[-1].id}'")
+    shown = dom_rows(page)
+    assert shown == [run.id for run in runs[::-1][: len(shown)]]
+    assert requested("metric:acc:asc") and "▲" in header.inner_text()
+    screenshot(page.locator(SIDEBAR), "sidebar-sorted-by-metric")
+    header.click()  # back to newest first
+    page.wait_for_function(f"{top} === '{newest_first[0]}'")
+    assert dom_rows(page)[:5] == newest_first[:5]
+    assert "▲" not in header.inner_text() and "▼" not in header.inner_text()
+
+
 def test_the_chosen_metric_columns_survive_a_reload(page: Any) -> None:
     header = f"{SIDEBAR} .jp-mm-RunList-header"
     assert "acc" in page.locator(header).inner_text()

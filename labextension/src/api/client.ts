@@ -41,6 +41,13 @@ export class MMApiError extends Error {
   }
 }
 
+/**
+ * Order of `GET /runs`: by start time, or by the latest value of a metric (runs without it
+ * are not listed; equal values in run-id order).
+ */
+export type RunOrder =
+  'newest' | 'oldest' | `metric:${string}:desc` | `metric:${string}:asc`;
+
 /** Query of `GET /runs`. Empty strings and empty lists are left out of the URL. */
 export interface IListRunsParams {
   /** Notebook path relative to the server root (or absolute); omit for all notebooks. */
@@ -48,7 +55,7 @@ export interface IListRunsParams {
   status?: RunStatus | '' | null;
   /** Free text matched by the server (name, id, notebook, params...). */
   q?: string | null;
-  order?: 'newest' | 'oldest';
+  order?: RunOrder;
   /** 1..200; the server's default applies when omitted. */
   limit?: number;
   /** `next_token` of the previous page. */

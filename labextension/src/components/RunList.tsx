@@ -255,11 +255,33 @@ export function RunList(props: IRunListProps): JSX.Element {
           <span className="jp-mm-RunList-numeric" title="Duration">
             Took
           </span>
-          {columns.map(name => (
-            <span key={name} className="jp-mm-RunList-numeric" title={name}>
-              {name}
-            </span>
-          ))}
+          {columns.map(name => {
+            const sorted =
+              model.sortedMetric?.name === name ? model.sortedMetric : null;
+            const arrow = sorted ? (sorted.descending ? '▼' : '▲') : '';
+            const next = !sorted
+              ? 'highest first'
+              : sorted.descending
+                ? 'lowest first'
+                : 'newest runs first';
+            return (
+              <span
+                key={name}
+                className={`jp-mm-RunList-numeric jp-mm-RunList-sortable${
+                  sorted ? ' jp-mm-mod-sorted' : ''
+                }`}
+                data-testid="mm-metric-header"
+                data-metric={name}
+                title={`${name}: click to list ${next}${
+                  sorted ? '' : ' (runs without it are left out)'
+                }`}
+                onClick={() => model.sortByMetric(name)}
+              >
+                {arrow}
+                {name}
+              </span>
+            );
+          })}
           <span title="Reproducibility flags and capture warnings">!</span>
         </div>
       </div>
