@@ -22,8 +22,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from ..errors import InvalidInput
 from .registry_contract import AbstractRegistryStore
 
 if TYPE_CHECKING:
@@ -41,6 +42,31 @@ if TYPE_CHECKING:
         RunPage,
     )
     from .blobs import BlobStore
+
+
+def check_listing_limit(limit: object) -> int:
+    """``limit`` when it is a positive integer (a bulk listing has no upper bound)."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise InvalidInput(f"limit must be a positive integer, not {limit!r}.")
+    return limit
+
+
+def add_value_columns(
+    columns: dict[str, list[Any]], prefix: str, values: Iterable[tuple[str, str, Any]]
+) -> None:
+    """Spread ``(run id, name, value)`` triples into one ``prefix + name`` column per name,
+    aligned with ``columns["id"]`` (None where a run has no value). Triples of runs not in
+    ``columns["id"]`` are ignored."""
+    position = {run_id: index for index, run_id in enumerate(columns["id"])}
+    count = len(position)
+    for run_id, name, value in values:
+        index = position.get(run_id)
+        if index is None:
+            continue
+        column = columns.get(prefix + name)
+        if column is None:
+            column = columns[prefix + name] = [None] * count
+        column[index] = value
 
 
 class AbstractStore(AbstractRegistryStore, ABC):
@@ -200,6 +226,67 @@ class AbstractStore(AbstractRegistryStore, ABC):
     @abstractmethod
     def params_of(self, run_ids: Iterable[str]) -> dict[str, dict[str, str]]:
         """For each run id, ``{param name: value}`` (for listings and DataFrames)."""
+
+    #: the columns :meth:`run_columns` always returns, in this order
+    RUN_COLUMNS: tuple[str, ...] = (
+        "id",
+        "name",
+        "status",
+        "start_time",
+        "end_time",
+        "notebook_path",
+    )
+
+    def run_columns(
+        self, *, notebook_path: str | None = None, status: str | None = None, limit: int = 1000
+    ) -> dict[str, list[Any]]:
+        """The newest ``limit`` runs matching the filters, column by column (for DataFrames).
+
+        The runs are those :meth:`search_runs` lists with the same filters, in the same
+        order (newest first), but all at once: ``limit`` is any positive integer
+        (InvalidInput otherwise, and for an unknown status). Keys: :attr:`RUN_COLUMNS`, then
+        ``params.<name>`` (the value) and ``metrics.<name>`` (the latest value, as
+        :meth:`latest_metrics` reports it) for every param and metric name any listed run
+        has. Every value is a list with one item per run; a run without a param or metric
+        has None there.
+
+        This default pages through :meth:`search_runs` and asks :meth:`params_of` and
+        :meth:`latest_metrics`; an implementation should read the columns in bulk without
+        building Run entities (SqlStore does: tens of ms for 10,000 runs).
+        """
+        check_listing_limit(limit)
+        runs: list[Run] = []
+        token = None
+        while len(runs) < limit:
+            page = self.search_runs(
+                notebook_path=notebook_path,
+                status=status,
+                limit=min(1000, limit - len(runs)),
+                page_token=token,
+            )
+            runs.extend(page.runs)
+            token = page.next_token
+            if token is None:
+                break
+        columns: dict[str, list[Any]] = {
+            "id": [r.id for r in runs],
+            "name": [r.name for r in runs],
+            "status": [r.status for r in runs],
+            "start_time": [r.start_time for r in runs],
+            "end_time": [r.end_time for r in runs],
+            "notebook_path": [r.notebook_path for r in runs],
+        }
+        ids = columns["id"]
+        if ids:
+            params = self.params_of(ids)
+            metrics = self.latest_metrics(ids)
+            add_value_columns(
+                columns, "params.", ((i, k, v) for i in ids for k, v in params[i].items())
+            )
+            add_value_columns(
+                columns, "metrics.", ((i, k, v) for i in ids for k, v in metrics[i].items())
+            )
+        return columns
 
     # -- audit trail --------------------------------------------------------------------------
 

@@ -165,7 +165,10 @@ def log_params(params: Mapping[str, Any]) -> None:
 
 def log_metric(name: str, value: Any, step: int | None = None) -> None:
     """Record a metric point on the active run; ``step`` defaults to 0, 1, 2… per name."""
-    _require_active().log_metric(name, value, step=step)
+    stack = _proc.state.stack  # inlined _require_active: this is called in training loops
+    if not stack:
+        raise InvalidInput(NO_ACTIVE_RUN)
+    stack[-1].log_metric(name, value, step)
 
 
 def log_metrics(metrics: Mapping[str, Any], step: int | None = None) -> None:
@@ -226,39 +229,23 @@ def runs(
     import pandas as pd
 
     store = default_store()
-    found: list[Run] = []
-    token = None
-    while len(found) < limit:
-        page = store.search_runs(
-            notebook_path=notebook,
-            status=status,
-            limit=min(1000, limit - len(found)),
-            page_token=token,
-        )
-        found.extend(page.runs)
-        token = page.next_token
-        if token is None:
-            break
-    ids = [r.id for r in found]
-    params = store.params_of(ids) if ids else {}
-    metrics = store.latest_metrics(ids) if ids else {}
-    rows = []
-    for r in found:
-        row: dict[str, Any] = {
-            "id": r.id,
-            "name": r.name,
-            "status": r.status,
-            "start": r.start_time,
-            "end": r.end_time,
-            "duration": r.duration,
-            "notebook": r.notebook_path,
-        }
-        row.update({f"params.{k}": v for k, v in sorted(params.get(r.id, {}).items())})
-        row.update({f"metrics.{k}": v for k, v in sorted(metrics.get(r.id, {}).items())})
-        rows.append(row)
-    base = ["id", "name", "status", "start", "end", "duration", "notebook"]
-    extra = sorted({k for row in rows for k in row} - set(base))
-    frame = pd.DataFrame(rows, columns=base + extra)
+    columns = store.run_columns(notebook_path=notebook, status=status, limit=limit)
+    start, end = columns.pop("start_time"), columns.pop("end_time")
+    data: dict[str, Any] = {
+        "id": columns.pop("id"),
+        "name": columns.pop("name"),
+        "status": columns.pop("status"),
+        "start": pd.to_datetime(pd.Series(start, dtype="float64"), unit="s", utc=True),
+        "end": pd.to_datetime(pd.Series(end, dtype="float64"), unit="s", utc=True),
+        "duration": pd.Series(end, dtype="float64") - pd.Series(start, dtype="float64"),
+        "notebook": columns.pop("notebook_path"),
+    }
+    # what is left are the params.<name> and metrics.<name> columns
+    data.update(sorted(columns.items()))
+    if data["id"]:
+        return pd.DataFrame(data)
+    # no rows to infer types from: the empty frame pandas builds from names alone
+    frame = pd.DataFrame(columns=list(data))
     for column in ("start", "end"):
         frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
     return frame

@@ -51,6 +51,10 @@ def _as_number(name: str, value: Any) -> float:
     raise InvalidInput(f"Metric {name!r} must be a number, not {type(value).__name__}.")
 
 
+def _as_metrics(points: list[tuple[str, float, int, float]]) -> list[Metric]:
+    return [Metric(name, value, step, when) for name, value, step, when in points]
+
+
 def check_name(kind: str, name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
         raise InvalidInput(f"A {kind} name must be a non-empty string, not {name!r}.")
@@ -77,11 +81,15 @@ class ActiveRun:
         self._timer: threading.Timer | None = None
         self._params: dict[str, str] = {}
         self._pending_params: list[Param] = []
-        self._pending_metrics: list[Metric] = []
+        #: (name, value, step, timestamp) per point: a tuple is several times cheaper to
+        #: build than a Metric, and most points are built in a tight loop
+        self._pending_metrics: list[tuple[str, float, int, float]] = []
         self._pending_data: list[DataRef] = []
+        #: highest step logged per metric name (the step of its latest value)
         self._steps: dict[str, int] = {}
         self.latest_metrics: dict[str, float] = {}
-        self._latest_steps: dict[str, int] = {}
+        #: metric name as given -> checked name (a repeated name is checked once)
+        self._metric_names: dict[str, str] = {}
         self.data: dict[tuple[str, str], DataRef] = {}
         #: absolute path -> role, hashed when the run ends (with the stat cache)
         self.pending_paths: dict[str, str] = {}
@@ -205,8 +213,9 @@ class ActiveRun:
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
-            params, metrics, data = self._pending_params, self._pending_metrics, self._pending_data
+            params, points, data = self._pending_params, self._pending_metrics, self._pending_data
             self._pending_params, self._pending_metrics, self._pending_data = [], [], []
+        metrics = _as_metrics(points)
         try:
             self.run = self.store.finish_run(  # type: ignore[union-attr]
                 self.run,
@@ -268,25 +277,34 @@ class ActiveRun:
     def log_metric(
         self, name: str, value: Any, step: int | None = None, timestamp: float | None = None
     ) -> None:
-        name = check_name("metric", name)
-        number = _as_number(name, value)
-        if step is not None and (isinstance(step, bool) or not isinstance(step, numbers.Integral)):
-            raise InvalidInput(f"The step of metric {name!r} must be an integer, not {step!r}.")
-        with self._lock:
-            if step is None:
-                step = self._steps.get(name, -1) + 1
+        # The hot path of a training loop (100k calls in a cell): plain str names already
+        # seen, float values and int steps skip the general checks, the point is buffered
+        # as a tuple under one lock, and the flush timer is only looked at, not started,
+        # while one is already pending.
+        clean = self._metric_names.get(name) if type(name) is str else None
+        if clean is None:
+            clean = check_name("metric", name)
+            self._metric_names[name] = clean
+        name = clean
+        number = value if type(value) is float else _as_number(name, value)
+        if step is not None and type(step) is not int:
+            if isinstance(step, bool) or not isinstance(step, numbers.Integral):
+                raise InvalidInput(f"The step of metric {name!r} must be an integer, not {step!r}.")
             step = int(step)
-            self._steps[name] = max(step, self._steps.get(name, -1))
-            if step >= self._latest_steps.get(name, step):
+        when = time.time() if timestamp is None else timestamp
+        with self._lock:
+            highest = self._steps.get(name)
+            if step is None:
+                step = 0 if highest is None else highest + 1
+            if highest is None or step >= highest:
+                # the latest value is the one at the highest step (the last logged on ties)
+                self._steps[name] = step
                 self.latest_metrics[name] = number
-                self._latest_steps[name] = step
-            self._pending_metrics.append(
-                Metric(name, number, step, time.time() if timestamp is None else timestamp)
-            )
+            self._pending_metrics.append((name, number, step, when))
             full = len(self._pending_metrics) >= METRIC_FLUSH_POINTS
         if full:
             self.flush()
-        else:
+        elif self._timer is None:
             self._schedule_flush()
 
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
@@ -312,10 +330,11 @@ class ActiveRun:
                 self._timer.cancel()
                 self._timer = None
             params, self._pending_params = self._pending_params, []
-            metrics, self._pending_metrics = self._pending_metrics, []
+            points, self._pending_metrics = self._pending_metrics, []
             data, self._pending_data = self._pending_data, []
-        if self.store is None or not (params or metrics or data):
+        if self.store is None or not (params or points or data):
             return
+        metrics = _as_metrics(points)
         with self.guard("saving params and metrics"):
             self.store.log_batch(self.run.id, params=params, metrics=metrics, data=data)
 
