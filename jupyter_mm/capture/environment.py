@@ -123,6 +123,27 @@ def _top_level_names(dist: Any) -> set[str]:
     return names
 
 
+def _name_and_version(dist: Any) -> tuple[str | None, str | None]:
+    """A distribution's name and version from the header block of its METADATA.
+
+    ``dist.name`` and ``dist.version`` each run the e-mail parser over the whole file, long
+    description included: two parses per distribution were most of a first capture (~0.3 s
+    CPU for 250 distributions, on the user's first tracked cell). The fields are single
+    header lines; anything unusual falls back to the parser."""
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    name = version = None
+    for line in text.partition("\n\n")[0].splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key == "Name":
+            name = value.strip()
+        elif sep and key == "Version":
+            version = value.strip()
+    if not name or not version:
+        meta = dist.metadata
+        name, version = meta["Name"], meta["Version"]
+    return name, version
+
+
 def _refresh_packages() -> None:
     """Re-read distributions and the module map if sys.path (or its mtimes) changed."""
     global _packages_key, _packages, _module_map
@@ -135,7 +156,7 @@ def _refresh_packages() -> None:
     module_map: dict[str, list[str]] = {}
     for dist in metadata.distributions():
         try:
-            name, version = dist.name, dist.version
+            name, version = _name_and_version(dist)
             # The first one on sys.path wins, as it does for imports.
             if not name or not version or name in packages:
                 continue

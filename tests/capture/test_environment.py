@@ -117,6 +117,33 @@ def test_installing_a_package_invalidates_the_cache(
     monkeypatch.delitem(sys.modules, "mm_fake_alpha")
 
 
+def test_package_versions_match_importlib_metadata(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Name and version are read from METADATA's header block; a long description with
+    # header-like lines, CRLF line ends and a PKG-INFO-only (egg) layout must not fool it.
+    site = tmp_path / "site"
+    make_distribution(site, "mm-fake-gamma", "3.1")
+    info = site / "mm_fake_delta-0.4.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_bytes(
+        b"Metadata-Version: 2.1\r\nName: mm-fake-delta\r\nVersion: 0.4\r\n\r\n"
+        b"Version: 9.9 (in the description)\r\nName: not-this\r\n"
+    )
+    egg = site / "mm_fake_eps.egg-info"
+    egg.mkdir()
+    (egg / "PKG-INFO").write_text("Metadata-Version: 1.0\nName: mm-fake-eps\nVersion: 7\n")
+    os.utime(site, (time.time() + 60, time.time() + 60))
+    monkeypatch.syspath_prepend(str(site))
+    expected: dict[str, str] = {}
+    for dist in importlib.metadata.distributions():
+        if dist.name and dist.version:
+            expected.setdefault(dist.name, dist.version)
+    packages = capture_environment([], cwd=tmp_path).packages
+    assert packages == expected
+    assert (packages["mm-fake-delta"], packages["mm-fake-eps"]) == ("0.4", "7")
+
+
 def test_git_state_of_the_notebook_directory(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     (repo / "notebooks").mkdir(parents=True)
