@@ -19,6 +19,7 @@ from jupyter_mm.config import ENV_STORE, MMConfig
 from jupyter_mm.entities import Param, Run
 from jupyter_mm.errors import InvalidInput, StoreError, StoreVersionError
 from jupyter_mm.store import open_store
+from jupyter_mm.store.sql.engine import SCHEMA_HEAD
 
 
 def _raw(db: Path, timeout: float = 0.0) -> sqlite3.Connection:
@@ -97,7 +98,7 @@ def test_eight_processes_opening_one_fresh_store_create_it_once(local_location):
     assert not Path(location.url[len("sqlite:///") :]).exists()
     outcomes = run_at_once(open_fresh, 8, location)
     assert [status for status, _, _ in outcomes] == ["ok"] * 8
-    assert {version for _, version, _ in outcomes} == {"0001"}
+    assert {version for _, version, _ in outcomes} == {SCHEMA_HEAD}
     assert sum(upgrades for _, _, upgrades in outcomes) == 1
 
 
@@ -114,7 +115,7 @@ def test_reopening_an_up_to_date_store_is_cheap_and_skips_alembic(local_location
         "from jupyter_mm.store import open_store\n"
         f"open_store({location.url!r}).close()\n"
         f"s = open_store({location.url!r})\n"
-        "assert s.schema_version() == '0001'\n"
+        f"assert s.schema_version() == {SCHEMA_HEAD!r}\n"
         "print('alembic' in sys.modules)\n"
     )
     out = subprocess.run(
@@ -232,7 +233,7 @@ def test_store_urls_and_resolution(tmp_path, monkeypatch):
         assert store.url == f"sqlite:///{project / '.jupyter_mm' / 'mm.db'}"
     # found again from below, without creating a second store
     with open_store(cwd=project / "sub", create=False) as store:
-        assert store.schema_version() == "0001"
+        assert store.schema_version() == SCHEMA_HEAD
 
 
 def test_check_integrity_reports_rows_naming_missing_runs(tmp_store):
