@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..entities import RUN_STATUSES, RunDetail
+from ..entities import RUN_STATUSES, MetricFilter, RunDetail
 from ..errors import Conflict, InvalidInput, NotFound
 from ._common import (
     EPILOG_CLASS,
@@ -38,11 +38,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="list recorded runs",
         description="List recorded runs, newest first.",
         epilog="examples:\n  jupyter mm runs\n  jupyter mm runs --notebook train.ipynb "
-        "--status failed\n  jupyter mm runs --all --json > runs.json",
+        "--status failed\n  jupyter mm runs --metric-filter 'acc>=0.9' --order metric:acc\n"
+        "  jupyter mm runs --all --json > runs.json",
         formatter_class=EPILOG_CLASS,
     )
     p.add_argument("--notebook", metavar="PATH", help="only runs of this notebook")
     p.add_argument("--status", choices=RUN_STATUSES, help="only runs with this status")
+    p.add_argument(
+        "--metric-filter",
+        action="append",
+        default=[],
+        metavar="NAME<OP>NUMBER",
+        help="only runs whose latest value of a metric passes, e.g. 'acc>=0.9' (OP: < <= > "
+        ">= ==); repeatable, all must hold",
+    )
+    p.add_argument(
+        "--order",
+        default="newest",
+        metavar="ORDER",
+        help="newest (default), oldest, or metric:NAME[:asc|desc] (by the metric's latest "
+        "value, highest first unless :asc; runs without it are left out)",
+    )
     p.add_argument("--limit", type=int, default=20, metavar="N", help="at most N (default 20)")
     p.add_argument("--all", action="store_true", help="every matching run (no limit)")
     add_json_flag(p)
@@ -111,7 +127,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cmd_runs(args: argparse.Namespace) -> int:
     if not args.all and not 1 <= args.limit <= 1000:
         raise InvalidInput("--limit must be between 1 and 1000 (use --all for every run).")
-    filters: dict[str, Any] = {"status": args.status}
+    filters: dict[str, Any] = {"status": args.status, "order": args.order}
+    try:
+        filters["metric_filters"] = [MetricFilter.parse(text) for text in args.metric_filter]
+    except ValueError as exc:
+        raise InvalidInput(f"--metric-filter: {exc}") from None
     if args.notebook:
         filters["notebook_path"] = os.path.abspath(args.notebook)
     with open_cli_store() as store:
@@ -133,7 +153,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print_json({"runs": rows, "count": len(rows)})
         return 0
     if not runs:
-        print("No runs recorded yet." if not args.notebook and not args.status else "No runs.")
+        narrowed = args.notebook or args.status or args.metric_filter or args.order != "newest"
+        print("No runs." if narrowed else "No runs recorded yet.")
         return 0
     table = []
     for run in runs:

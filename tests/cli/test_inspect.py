@@ -114,6 +114,28 @@ def test_runs_filters_limit_and_json_shape(cli, populated) -> None:
     assert {r["id"] for r in by_notebook["runs"]} == {populated.first, populated.second}
 
 
+def test_runs_by_metric_threshold_and_metric_order(cli, populated) -> None:
+    # accuracy: first 0.91, second 0.9005, the failed run has none; loss ends at 1/3 in both
+    def ids(*args: str) -> list[str]:
+        result = cli("runs", *args, "--json")
+        assert result.code == 0, result.err
+        return [r["id"] for r in result.json()["runs"]]
+
+    assert ids("--metric-filter", "accuracy>=0.905") == [populated.first]
+    assert ids("--order", "metric:accuracy:asc") == [populated.second, populated.first]
+    assert ids("--order", "metric:accuracy", "--metric-filter", "loss<0.5", "--all") == [
+        populated.first,
+        populated.second,
+    ]
+    assert ids("--metric-filter", "loss<0.5", "--metric-filter", "accuracy<0.905") == [
+        populated.second
+    ]
+    table = cli("runs", "--metric-filter", "accuracy>1")
+    assert table.code == 0 and table.out.strip() == "No runs."
+    one_error_line(cli("runs", "--metric-filter", "accuracy"), 2, "--metric-filter", "acc>=0.9")
+    one_error_line(cli("runs", "--order", "sideways"), 2, "order")
+
+
 def test_runs_on_a_missing_store_is_one_clear_line(cli, tmp_path: Path) -> None:
     result = cli("--store", f"sqlite:///{tmp_path / 'nothing' / 'mm.db'}", "runs")
     assert result.code in (1, 2)
