@@ -108,7 +108,7 @@ def _pin_store_for_kernel() -> None:
         os.environ[ENV_ARTIFACTS] = location.artifact_root
     from ..store import open_store
 
-    open_store(cwd=os.getcwd()).close()
+    open_store(cwd=os.getcwd(), for_writing=True).close()
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -80,6 +80,9 @@ def _absolute_sqlite(parsed: URL, cwd: str | os.PathLike[str] | None) -> URL:
     return parsed.set(database=str(Path(cwd or os.getcwd(), db_file).resolve()))
 
 
+_READ_ONLY = "it is read-only (SQLite must be able to write the file and its directory)"
+
+
 def _writable(db_file: Path) -> bool:
     return os.access(db_file, os.W_OK) and os.access(db_file.parent, os.W_OK | os.X_OK)
 
@@ -91,12 +94,15 @@ def open_store(
     cwd: str | os.PathLike[str] | None = None,
     root_dir: str | os.PathLike[str] | None = None,
     create: bool = True,
+    for_writing: bool = False,
 ) -> AbstractStore:
     """Open (creating or upgrading when needed) the store and return it.
 
     ``location``: a resolved StoreLocation, a database URL (``sqlite:///…`` relative to
     ``cwd``, or ``postgresql://…``), or None to resolve as DESIGN §3 says from ``cwd`` /
     ``root_dir`` and ``config``. With ``create=False`` a missing store is InvalidInput.
+    ``for_writing``: the caller will write (a kernel, ``jupyter mm run``), so a read-only
+    SQLite store is refused at once with a StoreError that says so.
     Raises StoreVersionError for a store written by a newer jupyter-mm and StoreError for
     an unusable database or directory.
     """
@@ -126,6 +132,10 @@ def open_store(
     where = str(db_file) if db_file is not None else shown
     if db_file is not None:
         prepare_sqlite_file(db_file, create=create)
+        if for_writing and db_file.exists() and not _writable(db_file):
+            # a writer is told now, in words, not by SQLite at its first write; a reader may
+            # still read such a store (SQLite reads a WAL store whose -shm file exists)
+            raise StoreError(f"Cannot write to the jupyter-mm store at {where}: {_READ_ONLY}.")
     artifact_root = location.artifact_root
     if "://" not in artifact_root:
         artifact_root = str(Path(cwd or os.getcwd(), artifact_root).resolve())
@@ -143,6 +153,6 @@ def open_store(
         reason = (str(exc.orig).strip().splitlines() or ["unknown error"])[0].rstrip(".")
         if db_file is not None and not _writable(db_file):
             # SQLite only says "unable to open database file"
-            reason = "it is read-only (SQLite must be able to write the file and its directory)"
+            reason = _READ_ONLY
         raise StoreError(f"Cannot open the jupyter-mm store at {where}: {reason}.") from None
     return store

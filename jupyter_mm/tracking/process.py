@@ -93,7 +93,7 @@ def default_store() -> AbstractStore:
             from ..store import open_store
 
             try:
-                store = open_store(config=get_config())
+                store = open_store(config=get_config(), for_writing=True)
             except MMError:
                 raise
             except Exception as exc:

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -73,12 +74,12 @@ def assert_one_error_line(stderr: str, *fragments: str) -> str:
 
 
 def run_ids(store: Path) -> list[str]:
-    with sqlite3.connect(store / DB_FILE) as db:
+    with closing(sqlite3.connect(store / DB_FILE)) as db:
         return [row[0] for row in db.execute("SELECT id FROM runs")]
 
 
 def set_revision(store: Path, revision: str) -> None:
-    with sqlite3.connect(store / DB_FILE) as db:
+    with closing(sqlite3.connect(store / DB_FILE)) as db, db:
         db.execute("UPDATE alembic_version SET version_num = ?", (revision,))
 
 
@@ -303,4 +304,144 @@ def test_track_data_with_a_non_utf8_file_name_and_a_binary_file(tmp_path: Path) 
     }, names
     assert [a.name for a in detail.artifacts] == ["caf\\xe9-\\xff.bin"]
     assert not run.warnings, run.warnings
+    assert_no_half_written_blob(store)
+
+
+# -- a store written by a newer jupyter-mm ----------------------------------------------------
+
+
+def _fingerprint(store: Path) -> dict[str, bytes]:
+    """The store's bytes: the database, the blobs and whatever is in the write-ahead log
+    (SQLite leaves an empty -wal and a -shm file behind a reader that was killed)."""
+    return {
+        str(p.relative_to(store)): p.read_bytes()
+        for p in store.rglob("*")
+        if p.is_file() and not p.name.endswith("-shm") and p.stat().st_size
+    }
+
+
+@pytest.fixture
+def newer_store(tmp_path: Path) -> Path:
+    """A store with one run, whose schema revision is one this code does not know."""
+    store = make_store(tmp_path)
+    with open_store(f"sqlite:///{store / DB_FILE}") as opened:
+        opened.blobs.put_bytes(b"a blob")
+    set_revision(store, NEWER_REVISION)
+    nb = new_notebook(cells=[new_code_cell("%load_ext jupyter_mm"), new_code_cell(TRACKED_CELL)])
+    nbformat.write(nb, tmp_path / "good.ipynb")
+    return store
+
+
+def test_the_cli_refuses_a_newer_store_in_one_line(newer_store: Path) -> None:
+    before = _fingerprint(newer_store)
+    for argv in (["runs"], ["verify"], ["run", "good.ipynb"]):
+        code, out, err = jupyter_mm(*argv, cwd=newer_store.parent, store=newer_store)
+        assert code == 1, (argv, out, err)
+        assert_one_error_line(err, "newer jupyter-mm", NEWER_REVISION, "upgrade jupyter-mm")
+        assert "Executed" not in out  # `run` refuses before executing anything
+    assert _fingerprint(newer_store) == before  # not a byte written
+
+
+def test_track_in_a_kernel_on_a_newer_store(newer_store: Path) -> None:
+    before = _fingerprint(newer_store)
+    with kernel(newer_store, newer_store.parent) as kc:
+        result = execute(kc, TRACKED_CELL, cell_id="c1")
+    (line,) = assert_result_stands(result)
+    assert line.startswith("jupyter-mm: run not recorded:"), line
+    assert "newer jupyter-mm" in line
+    assert _fingerprint(newer_store) == before
+
+
+async def test_the_server_answers_503_for_a_newer_store(jp_fetch, jp_root_dir: Path) -> None:
+    from mm_api_data import store_location
+
+    location = store_location(jp_root_dir)
+    open_store(location).close()
+    set_revision(Path(location.directory), NEWER_REVISION)
+    for path in (("info",), ("runs",), ("models",), ("runs", "latest")):
+        response = await jp_fetch("jupyter-mm", "api", *path, raise_error=False)
+        assert response.code == 503, (path, response.code)
+        error = json.loads(response.body)["error"]
+        assert error["status"] == 503
+        assert "newer jupyter-mm" in error["message"]
+        assert b"Traceback" not in response.body
+
+
+# -- a read-only store ------------------------------------------------------------------------
+
+
+def test_a_read_only_store_is_one_line_and_nothing_is_written(recorded: Path, tmp_path: Path):
+    store = tmp_path / "store"
+    shutil.copytree(recorded, store)
+    before = _fingerprint(store)
+    nb = new_notebook(cells=[new_code_cell("%load_ext jupyter_mm"), new_code_cell(TRACKED_CELL)])
+    nbformat.write(nb, tmp_path / "good.ipynb")
+    with read_only(store):
+        # reading may work (SQLite reads a WAL store whose -shm file exists) or not
+        for argv in (["runs"], ["show", "latest"]):
+            code, out, err = jupyter_mm(*argv, cwd=tmp_path, store=store)
+            if code != 0:
+                assert code == 1, (argv, out, err)
+                assert_one_error_line(err, "is read-only")
+        # writing is refused before a cell runs
+        code, out, err = jupyter_mm("run", "good.ipynb", cwd=tmp_path, store=store)
+        assert code == 1, (out, err)
+        assert_one_error_line(err, "Cannot write to the jupyter-mm store", "is read-only")
+        assert "Executed" not in out
+        with kernel(store, tmp_path) as kc:
+            result = execute(kc, TRACKED_CELL, cell_id="c1")
+        (line,) = assert_result_stands(result)
+        assert line.startswith("jupyter-mm: run not recorded:"), line
+        assert "read-only" in line
+    assert _fingerprint(store) == before
+    assert_no_half_written_blob(store)
+
+
+# -- a full disk ------------------------------------------------------------------------------
+
+#: run in the kernel: files it writes may grow to LIMIT bytes, larger writes fail (EFBIG)
+LIMIT_FILE_SIZE = """\
+import resource, signal
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+_hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, _hard))
+"""
+UNLIMIT_FILE_SIZE = "resource.setrlimit(resource.RLIMIT_FSIZE, (_hard, _hard))"
+
+
+def test_a_full_disk_keeps_the_cell_result_and_leaves_the_store_whole(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    (tmp_path / "big.bin").write_bytes(os.urandom(1 << 20))
+    artifact_cell = (
+        "%%track --name full-disk\nimport jupyter_mm as mm\n"
+        "mm.log_param('C', 1)\nmm.log_artifact('big.bin')\n"
+        "mm.log_artifact(b'x' * (1 << 20), name='big-bytes.bin')\n41 + 1"
+    )
+    with kernel(store, tmp_path) as kc:
+        assert_result_stands(execute(kc, TRACKED_CELL, cell_id="c0"))  # store opened, in use
+
+        # a blob that does not fit: the artifacts are refused, the rest of the run is kept
+        assert execute(kc, LIMIT_FILE_SIZE.format(limit=256 * 1024)).status == "ok"
+        result = execute(kc, artifact_cell, cell_id="c1")
+        (line,) = assert_result_stands(result)
+        assert "recorded partially" in line
+        assert "saving artifact big.bin" in line and "File too large" in line, line
+
+        # nothing fits any more (every file at its current size)
+        assert execute(kc, LIMIT_FILE_SIZE.format(limit=0)).status == "ok"
+        result = execute(kc, TRACKED_CELL.replace("41 + 1", "40 + 2"), cell_id="c2")
+        assert len(assert_result_stands(result)) == 1
+
+        # space again: the store took no harm and records as before
+        assert execute(kc, UNLIMIT_FILE_SIZE).status == "ok"
+        assert assert_result_stands(execute(kc, TRACKED_CELL, cell_id="c3")) == []
+
+    with open_store(f"sqlite:///{store / DB_FILE}") as opened:
+        runs = {r.name: r for r in opened.search_runs().runs}
+        detail = opened.get_run_detail(
+            next(r.id for r in opened.search_runs().runs if r.name == "full-disk")
+        )
+    assert runs["full-disk"].status == "finished"
+    assert [p.name for p in detail.params] == ["C"]
+    assert detail.artifacts == []  # refused, not recorded as if stored
     assert_no_half_written_blob(store)
