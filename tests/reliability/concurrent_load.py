@@ -22,7 +22,7 @@ METRIC_POINTS = 200
 #: is the run's own
 ARTIFACTS = ("shared.bin", "own.bin")
 SHARED_BYTES = b"the same artifact in every run\n" * 64
-#: answers of the REST reader that would tell a user something went wrong in the store
+#: a lock error in a REST answer, a kernel's stderr or the server log (SQLite, PostgreSQL)
 LOCK_WORDS = ("database is locked", "stayed locked", "deadlock")
 
 
@@ -46,6 +46,7 @@ def tracked_cell(kernel: int, run: int) -> str:
 
 
 def kernel_env(store: StoreLocation) -> dict[str, str]:
+    # a session name inherited from a notebook running the tests is not these kernels' own
     env = {k: v for k, v in os.environ.items() if k != "JPY_SESSION_NAME"}
     env[ENV_STORE] = store.url
     env[ENV_ARTIFACTS] = store.artifact_root
