@@ -33,13 +33,13 @@ import nbformat
 import pytest
 from jupyter_client.manager import start_new_kernel
 from kernel.conftest import execute, kernel_env
+from mm_api_data import store_location
 from nbformat.v4 import new_code_cell, new_notebook
 
 from jupyter_mm.config import DB_FILE, ENV_ARTIFACTS, ENV_STORE, OBJECTS_DIR
 from jupyter_mm.store import open_store
 from jupyter_mm.store.blobs import hash_bytes
 
-REPO = Path(__file__).resolve().parents[2]
 NEWER_REVISION = "9999_from_the_future"
 TRACKED_CELL = "%%track --name bad-input\nimport jupyter_mm as mm\nmm.log_param('C', 1)\n41 + 1"
 
@@ -353,8 +353,6 @@ def test_track_in_a_kernel_on_a_newer_store(newer_store: Path) -> None:
 
 
 async def test_the_server_answers_503_for_a_newer_store(jp_fetch, jp_root_dir: Path) -> None:
-    from mm_api_data import store_location
-
     location = store_location(jp_root_dir)
     open_store(location).close()
     set_revision(Path(location.directory), NEWER_REVISION)
