@@ -160,8 +160,8 @@ FileStat = tuple[str, int, int, int, int]
 
 
 def _walk_files(root: str) -> list[FileStat]:
-    """The stat tuple of every regular file below ``root``, sorted by relative path (in
-    code point order, which is deterministic but not the canonical byte order).
+    """The stat tuple of every regular file below ``root``, in directory-listing order
+    (stable while the directory is unchanged; callers sort when they need an order).
 
     Symlinks to files are followed (their target's content counts); symlinked directories
     are not descended into, which also rules out cycles. Directories named in
@@ -188,12 +188,15 @@ def _walk_files(root: str) -> list[FileStat]:
                     continue
                 if stat_module.S_ISREG(st.st_mode):
                     append((prefix + entry.name, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
-    found.sort()  # relative paths are unique, so only they are compared
     return found
 
 
 def _directory_fingerprint(files: list[FileStat]) -> str:
     """Digest of every file's relative path and stat tuple: equal means 'nothing changed'.
+
+    Taken in listing order, unsorted: the file system lists an unchanged directory in the
+    same order, and a different order only costs a cache miss (the digest is then computed
+    from the files' own cache entries, in canonical order), never a wrong answer.
 
     ``marshal`` format 2 (no object references, so the same list always gives the same
     bytes) serializes the tuples unambiguously several times faster than formatting text.
