@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, Engine, Table, and_, delete, func, select, update
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
@@ -33,7 +33,7 @@ from ...entities import (
 from ...errors import AmbiguousReference, Conflict, InvalidInput, NotFound, StoreError
 from ..abstract import AbstractStore
 from ..blobs import BlobStore, check_digest
-from . import convert, listing, run_columns, run_listing
+from . import convert, listing, record_writes, run_columns, run_listing
 from .engine import current_revision, write_engine
 from .models import (
     ArtifactRow,
@@ -144,11 +144,7 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
 
     def _insert(self, table: Table) -> Any:
         """A dialect INSERT, for ON CONFLICT clauses (same syntax on both backends)."""
-        if self._dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        return insert(table)
+        return record_writes.insert(self._dialect, table)
 
     # -- checks shared by writers --------------------------------------------------------------
 
@@ -416,76 +412,11 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
         self._require_blobs({r["digest"] for r in artifact_rows}, "An artifact")
         return rows
 
-    def _insert_metrics(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
-        """Append metric points (existing (run, name, step, timestamp) keys are kept).
-
-        On SQLite the rows go to the driver as tuples: SQLAlchemy's per-row parameter
-        processing costs more than SQLite's insert itself, and a flush of buffered points
-        holds up to 10,000 of them. PostgreSQL keeps SQLAlchemy's multi-row VALUES batches.
-        """
-        if self._dialect == "sqlite":
-            conn.exec_driver_sql(
-                "INSERT INTO metrics (run_id, name, step, timestamp, value) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                [(r["run_id"], r["name"], r["step"], r["timestamp"], r["value"]) for r in rows],
-            )
-        else:
-            conn.execute(self._insert(METRICS).on_conflict_do_nothing(), rows)
-
     def _write_records(self, conn: Connection, rows: dict[Table, list[dict[str, Any]]]) -> None:
-        if rows[PARAMS]:
-            stmt = self._insert(PARAMS)
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["run_id", "name"],
-                    set_={"value": stmt.excluded.value},
-                    where=PARAMS.c.value != stmt.excluded.value,
-                ),
-                rows[PARAMS],
-            )
-        if rows[METRICS]:
-            self._insert_metrics(conn, rows[METRICS])
-            self._advance_latest(conn, rows[METRICS])
-        for table, key in ((DATA, ["run_id", "name", "role"]), (ARTIFACTS, ["run_id", "name"])):
-            if rows[table]:
-                stmt = self._insert(table)
-                others = {c: stmt.excluded[c] for c in rows[table][0] if c not in key}
-                conn.execute(
-                    stmt.on_conflict_do_update(index_elements=key, set_=others), rows[table]
-                )
-
-    def _advance_latest(self, conn: Connection, metric_rows: list[dict[str, Any]]) -> None:
-        """Keep ``latest_metrics`` in step with new points (same transaction): a point
-        replaces the stored one only when it is later (higher step, or the same step and a
-        later timestamp), so replays and out-of-order batches leave the latest point alone.
-        An equal (step, timestamp) keeps the stored point, as ``metrics`` does."""
-        stmt = self._insert(LATEST_METRICS)
-        current = LATEST_METRICS.c
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["run_id", "name"],
-                set_={
-                    "step": stmt.excluded.step,
-                    "timestamp": stmt.excluded.timestamp,
-                    "value": stmt.excluded.value,
-                },
-                where=or_(
-                    stmt.excluded.step > current.step,
-                    and_(
-                        stmt.excluded.step == current.step,
-                        stmt.excluded.timestamp > current.timestamp,
-                    ),
-                ),
-            ),
-            convert.latest_rows(metric_rows),
-        )
+        record_writes.write_records(conn, self._dialect, rows)
 
     def _link(self, conn: Connection, run_id: str, digests: Sequence[str]) -> None:
-        if digests:
-            conn.execute(
-                self._insert(RUN_BLOBS).on_conflict_do_nothing(),
-                [{"run_id": run_id, "digest": d} for d in digests],
-            )
+        record_writes.link_blobs(conn, self._dialect, run_id, digests)
 
     def link_blobs(self, run_id: str, digests: Iterable[str]) -> None:
         """Record that the run references these (existing) blobs. Idempotent."""
