@@ -76,3 +76,28 @@ def test_finish_run_is_all_or_nothing(store):
     assert missing not in store.referenced_digests()
     with pytest.raises(NotFound):
         store.finish_run(Run(id=ids.new_id(), start_time=time.time(), status="finished"))
+
+
+def test_finish_run_keeps_or_replaces_the_execution_log_and_flags(store):
+    from jupyter_mm.entities import ExecutionEntry, ReproFlag
+
+    log = [ExecutionEntry(1, "c1", "ab" * 16), ExecutionEntry(2, "c2", "cd" * 16)]
+    flags = [ReproFlag("never_run_above", "Cell 1 never ran.", "c0")]
+    kept = store.create_run(
+        Run(id=ids.new_id(), start_time=time.time(), execution_log=log, flags=flags)
+    )
+    changed = store.create_run(
+        Run(id=ids.new_id(), start_time=time.time(), execution_log=log, flags=flags)
+    )
+    kept.status = changed.status = "finished"
+    changed.flags = [*flags, ReproFlag("out_of_order", "Cell 2 ran after cell 3.", "c1")]
+    changed.execution_log = log[:1]
+    for run in (kept, changed):
+        saved = store.finish_run(run)
+        assert (saved.execution_log, saved.flags) == (run.execution_log, run.flags)
+        stored = store.get_run(run.id)
+        assert (stored.status, stored.execution_log, stored.flags) == (
+            "finished",
+            run.execution_log,
+            run.flags,
+        )

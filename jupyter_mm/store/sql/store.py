@@ -9,11 +9,12 @@ InvalidInput, everything else StoreError, each with a one-line message.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, and_, delete, func, select, update
+from sqlalchemy import Connection, Engine, Table, delete, func, select, update
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
@@ -30,10 +31,10 @@ from ...entities import (
     RunDetail,
     RunPage,
 )
-from ...errors import AmbiguousReference, Conflict, InvalidInput, NotFound, StoreError
+from ...errors import Conflict, InvalidInput, NotFound, StoreError
 from ..abstract import AbstractStore
 from ..blobs import BlobStore, check_digest
-from . import convert, listing, record_writes, run_columns, run_listing
+from . import convert, listing, record_writes, run_columns, run_listing, run_reference
 from .engine import current_revision, write_engine
 from .models import (
     ArtifactRow,
@@ -107,6 +108,10 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
         self._dialect = engine.dialect.name
         self.blobs = blobs
         self.url = url
+        # (execution log, flags) as this store last wrote them for runs it is still writing:
+        # a run's end rewrites neither when they did not change (a 200-cell notebook's run
+        # carries hundreds of entries). Bounded: a run that never ends here is forgotten.
+        self._written_logs: OrderedDict[str, tuple[Any, Any]] = OrderedDict()
 
     def __repr__(self) -> str:
         return f"SqlStore({self.url!r}, blobs={self.blobs!r})"
@@ -191,7 +196,25 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
                     raise NotFound(f"No parent run with id {values['parent_id']}.")
             self._check_references(conn, values)
             conn.execute(RUNS.insert(), values)
+        self._remember_logs(values)
         return convert.row_to_run(values)
+
+    def _remember_logs(self, values: dict[str, Any]) -> None:
+        self._written_logs[values["id"]] = (values["execution_log"], values["flags"])
+        while len(self._written_logs) > 64:
+            self._written_logs.popitem(last=False)
+
+    def _unchanged_logs_left_out(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The run's mutable fields to write, without the execution log and flags when
+        they are what this store wrote last."""
+        changes = {key: values[key] for key in MUTABLE_RUN_FIELDS}
+        written = self._written_logs.pop(values["id"], None)
+        if written is not None:
+            if written[0] == values["execution_log"]:
+                del changes["execution_log"]
+            if written[1] == values["flags"]:
+                del changes["flags"]
+        return changes
 
     def update_run(self, run: Run) -> Run:
         """Replace the mutable fields of a stored run; see AbstractStore.update_run."""
@@ -199,10 +222,12 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
         if values["checkpoint_digest"]:
             self._require_blobs([values["checkpoint_digest"]], "The run's checkpoint")
         changes = {key: values[key] for key in MUTABLE_RUN_FIELDS}
+        self._written_logs.pop(run.id, None)
         with self._write() as conn:
             stored = self._require_fixed_fields(conn, run.id)
             self._check_references(conn, values)
             conn.execute(update(RUNS).where(RUNS.c.id == run.id).values(changes))
+        self._remember_logs(values)
         stored.update(changes)
         return convert.row_to_run(stored)
 
@@ -220,46 +245,8 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
         """A full id, a unique id prefix (>= 4 characters, any case) or ``latest``."""
         if not isinstance(ref, str) or not ref.strip():
             raise InvalidInput("A run reference must be an id, an id prefix or 'latest'.")
-        ref = ref.strip()
-        newest = (RUNS.c.start_time.desc(), RUNS.c.id.desc())
         with self._read() as conn:
-            if ref.lower() == "latest":
-                row = conn.execute(select(RUNS).order_by(*newest).limit(1)).mappings().first()
-                if row is None:
-                    raise NotFound("There are no runs in the store yet.")
-                return convert.row_to_run(row)
-            exact = conn.execute(select(RUNS).where(RUNS.c.id.in_({ref, ref.upper()})))
-            row = exact.mappings().first()
-            if row is not None:
-                return convert.row_to_run(row)
-            if len(ref) < 4:
-                raise InvalidInput(
-                    f"Run reference {ref!r} is too short; give at least 4 characters of the id."
-                )
-            if not ref.isalnum() or not ref.isascii():
-                raise NotFound(f"No run matches {ref!r}.")
-            found: dict[str, Any] = {}
-            for prefix in dict.fromkeys((ref.upper(), ref)):  # ULIDs are upper case
-                if self._dialect == "sqlite":
-                    # SQLite compares bytewise, so ids starting with an alphanumeric prefix
-                    # sort in [prefix, prefix + DEL): a range the primary key index answers
-                    # (its LIKE would scan the table)
-                    match = and_(RUNS.c.id >= prefix, RUNS.c.id < prefix + "\x7f")
-                else:
-                    # locale collations ignore DEL, so PostgreSQL gets a plain LIKE
-                    match = RUNS.c.id.startswith(prefix)
-                query = select(RUNS).where(match).order_by(*newest).limit(6)
-                for row in conn.execute(query).mappings():
-                    found[row["id"]] = row
-            rows = list(found.values())
-        if not rows:
-            raise NotFound(f"No run matches {ref!r}.")
-        if len(rows) > 1:
-            shown = ", ".join(r["id"] for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
-            raise AmbiguousReference(
-                f"Run prefix {ref!r} matches several runs ({shown}); give more characters."
-            )
-        return convert.row_to_run(rows[0])
+            return convert.row_to_run(run_reference.resolve(conn, self._dialect, ref.strip()))
 
     def get_run_detail(self, run_id: str) -> RunDetail:
         """The run with params, full metric history, data, artifacts and environment."""
@@ -447,7 +434,7 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
         values = convert.run_values(run)
         if values["checkpoint_digest"]:
             self._require_blobs([values["checkpoint_digest"]], "The run's checkpoint")
-        changes = {key: values[key] for key in MUTABLE_RUN_FIELDS}
+        changes = self._unchanged_logs_left_out(values)
         with self._write() as conn:
             stored = self._require_fixed_fields(conn, run.id)
             self._check_references(conn, values)
@@ -455,7 +442,7 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
             self._link(conn, run.id, wanted)
             conn.execute(update(RUNS).where(RUNS.c.id == run.id).values(changes))
         self.blobs.note_referenced(wanted)
-        stored.update(changes)
+        stored.update({key: values[key] for key in MUTABLE_RUN_FIELDS})
         return convert.row_to_run(stored)
 
     def latest_metrics(
