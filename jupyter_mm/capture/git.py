@@ -89,7 +89,7 @@ def _unborn_branch(git_dir: str) -> str | None:
     return head[len(prefix) :] if head.startswith(prefix) else None
 
 
-def _inside_repository(directory: str) -> bool:
+def inside_repository(directory: str) -> bool:
     """Cheap check before spawning git: a ``.git`` entry (directory, or file for worktrees
     and submodules) at or above ``directory``, or GIT_DIR set. Saves a process outside
     repositories."""
@@ -121,7 +121,7 @@ def git_state(path: str | os.PathLike[str], redactor: Redactor | None = None) ->
     directory = os.path.abspath(os.fspath(path))
     if not os.path.isdir(directory):
         directory = os.path.dirname(directory)
-    if not os.path.isdir(directory) or not _inside_repository(directory):
+    if not os.path.isdir(directory) or not inside_repository(directory):
         return {}
     probe = _git(
         ["rev-parse", "--show-toplevel", "--absolute-git-dir", "HEAD", "--abbrev-ref", "HEAD"],

@@ -93,7 +93,8 @@ class BlobStore(ABC):
             self.__dict__.get("_referenced", set()).discard(digest)
 
     def present(self, digest: str) -> bool:
-        """:meth:`exists`, answered from memory for blobs known to be referenced."""
+        """:meth:`exists`, answered from memory for blobs known to be referenced. Raises
+        InvalidInput for a malformed digest (as ``exists`` does)."""
         if digest in self.__dict__.get("_referenced", ()):
             return True
         return self.exists(digest)

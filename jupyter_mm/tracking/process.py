@@ -164,12 +164,35 @@ def progress() -> Any:
     return Progress(delay=get_config().progress_after)
 
 
+_last_environment: tuple[tuple[Any, ...], Any] | None = None
+
+
 def capture_environment_now(cwd: str | None = None) -> Any:
     """Capture the environment (packages, imported module versions, git state of ``cwd``,
-    allowlisted variables), redacted."""
-    from ..capture.environment import capture_environment
+    allowlisted variables), redacted.
 
-    return capture_environment(get_config().env_allowlist, cwd or os.getcwd(), redactor())
+    Outside a git repository nothing a run records changes unless a module is imported or
+    a variable, argv or the configuration changes, so the last capture is reused then (a
+    package installed but not yet imported shows from the next import on). Inside one the
+    working tree may have changed, so git is always asked."""
+    global _last_environment
+    from ..capture.environment import capture_environment
+    from ..capture.git import inside_repository
+
+    cwd = cwd or os.getcwd()
+    config = get_config()
+
+    def key() -> tuple[Any, ...]:
+        return (cwd, len(sys.modules), tuple(os.environ.items()), tuple(sys.argv), id(config))
+
+    reusable = not inside_repository(cwd)
+    last = _last_environment
+    if reusable and last is not None and last[0] == key():
+        return last[1]
+    env = capture_environment(config.env_allowlist, cwd, redactor())
+    if reusable:  # keyed after capturing: the first capture imports a few modules itself
+        _last_environment = (key(), env)
+    return env
 
 
 class _Worker:

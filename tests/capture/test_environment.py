@@ -205,3 +205,17 @@ def test_diff_packages_normalises_names() -> None:
         "changed": {"scikit-learn": ["1.4.0", "1.5.0"]},
     }
     assert diff_packages(None, {"x": "1"}) == {"added": {"x": "1"}, "removed": {}, "changed": {}}
+
+
+def test_environment_outside_git_is_reused_until_something_it_records_changes(
+    tmp_path, monkeypatch
+):
+    from jupyter_mm.tracking.process import capture_environment_now
+
+    first = capture_environment_now(str(tmp_path))
+    assert capture_environment_now(str(tmp_path)) is first
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # allowlisted: recorded with its value
+    changed = capture_environment_now(str(tmp_path))
+    assert changed is not first and changed.env_vars["OMP_NUM_THREADS"] == "3"
+    (tmp_path / ".git").mkdir()  # inside a repository git is asked every time
+    assert capture_environment_now(str(tmp_path)) is not capture_environment_now(str(tmp_path))

@@ -80,6 +80,26 @@ def check_json(value: Any, what: str) -> Any:
     return value
 
 
+_FLAT_TYPES = {
+    ExecutionEntry: {"count": (int, type(None)), "cell_id": (str, type(None)), "source_hash": str},
+    ReproFlag: {"kind": str, "message": str, "cell_id": (str, type(None))},
+}
+
+
+def _flat_json(items: Sequence[Any], cls: type, what: str) -> list[dict[str, Any]]:
+    """``items`` (entities or mappings) as JSON-ready dicts. Entities whose fields have
+    their declared types are JSON by construction; only anything else goes through the
+    slower ``check_json`` (a run's log holds up to thousands of entries)."""
+    rows = [_as_dict(item, cls, what[:1].upper() + what[1:]) for item in items]
+    types = _FLAT_TYPES[cls]
+    for row in rows:
+        if any(
+            not isinstance(row.get(k), t) or isinstance(row.get(k), bool) for k, t in types.items()
+        ):
+            return check_json(rows, f"The run's {what}")  # type: ignore[no-any-return]
+    return rows
+
+
 def run_values(run: Run) -> dict[str, Any]:
     """The ``runs`` row for ``run``, validated. Raises InvalidInput."""
     if not isinstance(run, Run):
@@ -125,16 +145,24 @@ def run_values(run: Run) -> dict[str, Any]:
         "environment_id": run.environment_id,
         "error": run.error,
         "tags": {k: str(v) for k, v in run.tags.items()},
-        "execution_log": check_json(
-            [_as_dict(e, ExecutionEntry, "Execution log") for e in run.execution_log],
-            "The run's execution log",
-        ),
-        "flags": check_json(
-            [_as_dict(f, ReproFlag, "Reproducibility flag") for f in run.flags],
-            "The run's reproducibility flags",
-        ),
+        "execution_log": _flat_json(run.execution_log, ExecutionEntry, "execution log"),
+        "flags": _flat_json(run.flags, ReproFlag, "reproducibility flags"),
         "warnings": list(run.warnings),
     }
+
+
+def written_run(row: Mapping[str, Any], run: Run) -> Run:
+    """``row_to_run`` of a ``runs`` row just written from ``run``, sharing ``run``'s own
+    log and flag entities (validated by ``run_values``) rather than rebuilding hundreds of
+    them from their dicts."""
+    entities = all(type(e) is ExecutionEntry for e in run.execution_log) and all(
+        type(f) is ReproFlag for f in run.flags
+    )
+    if not entities:
+        return row_to_run(row)
+    result = row_to_run({**row, "execution_log": [], "flags": []})
+    result.execution_log, result.flags = list(run.execution_log), list(run.flags)
+    return result
 
 
 def row_to_run(row: Mapping[str, Any]) -> Run:

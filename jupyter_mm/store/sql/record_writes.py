@@ -34,6 +34,9 @@ _SQLITE_METRICS = (
 )
 
 
+_SQLITE_LINKS = "INSERT INTO run_blobs (run_id, digest) VALUES (?, ?) ON CONFLICT DO NOTHING"
+
+
 def insert(dialect: str, table: Table) -> Any:
     """A dialect INSERT, for ON CONFLICT clauses (same syntax on both backends)."""
     if dialect == "postgresql":
@@ -123,6 +126,11 @@ def write_records(conn: Connection, dialect: str, rows: dict[Table, list[dict[st
 
 
 def link_blobs(conn: Connection, dialect: str, run_id: str, digests: Sequence[str]) -> None:
-    """Record that the run references these blobs (idempotent)."""
-    if digests:
+    """Record that the run references these blobs (idempotent). A checkpoint names one
+    blob per cell, so SQLite gets plain tuples here too."""
+    if not digests:
+        return
+    if dialect == "sqlite":
+        conn.exec_driver_sql(_SQLITE_LINKS, [(run_id, d) for d in digests])
+    else:
         conn.execute(statements(dialect).links, [{"run_id": run_id, "digest": d} for d in digests])

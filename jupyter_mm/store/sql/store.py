@@ -33,7 +33,7 @@ from ...entities import (
 )
 from ...errors import Conflict, InvalidInput, NotFound, StoreError
 from ..abstract import AbstractStore
-from ..blobs import BlobStore, check_digest
+from ..blobs import BlobStore
 from . import convert, listing, record_writes, run_columns, run_listing, run_reference
 from .engine import current_revision, write_engine
 from .models import (
@@ -169,8 +169,9 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
         return dict(row)
 
     def _require_blobs(self, digests: Iterable[str], what: str) -> None:
+        present = self.blobs.present  # checks the digest's form unless it is known
         for digest in digests:
-            if not self.blobs.present(check_digest(digest)):
+            if not present(digest):
                 raise InvalidInput(f"{what} names blob {digest}, which is not in the store.")
 
     def _check_references(self, conn: Connection, values: dict[str, Any]) -> None:
@@ -197,7 +198,7 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
             self._check_references(conn, values)
             conn.execute(RUNS.insert(), values)
         self._remember_logs(values)
-        return convert.row_to_run(values)
+        return convert.written_run(values, run)
 
     def _remember_logs(self, values: dict[str, Any]) -> None:
         self._written_logs[values["id"]] = (values["execution_log"], values["flags"])
@@ -443,7 +444,7 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
             conn.execute(update(RUNS).where(RUNS.c.id == run.id).values(changes))
         self.blobs.note_referenced(wanted)
         stored.update({key: values[key] for key in MUTABLE_RUN_FIELDS})
-        return convert.row_to_run(stored)
+        return convert.written_run(stored, run)
 
     def latest_metrics(
         self, run_ids: Iterable[str], names: Iterable[str] | None = None
