@@ -10,11 +10,13 @@ Rows:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -108,12 +110,28 @@ def _last_checkpoint_source(kc) -> str:
     return found[-1] if found else ""
 
 
-def ours_run_10x10(repeat: int) -> float:
-    """Median seconds of a run with 10 params and 10 metrics through the Python API."""
-    with tempfile.TemporaryDirectory() as tmp:
+@contextlib.contextmanager
+def _working_directory(path: str) -> Iterator[None]:
+    """Run a peer's loop in ``path``: inside a git checkout (like this repository) each
+    tool also records git state, which is not what this row compares."""
+    before = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def ours_run_10x10(repeat: int, cwd: str | None = None) -> float:
+    """Median seconds of a run with 10 params and 10 metrics through the Python API, in a
+    temporary directory (or ``cwd``)."""
+    with tempfile.TemporaryDirectory() as tmp, _working_directory(cwd or tmp):
         # the process-wide default store is opened lazily from the environment, once
         os.environ["JUPYTER_MM_STORE"] = f"sqlite:///{tmp}/mm.db"
         import jupyter_mm as mm
+        from jupyter_mm.tracking import set_default_store
+
+        set_default_store(None)  # a store of an earlier call is gone with its directory
 
         def one_run() -> None:
             with mm.start_run(name="bench"):
@@ -130,7 +148,7 @@ def mlflow_run_10x10(repeat: int) -> float:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, _working_directory(tmp):
         mlflow.set_tracking_uri(f"sqlite:///{tmp}/mlflow.db")
         mlflow.set_experiment("bench")
 
@@ -181,6 +199,16 @@ def run(quick: bool) -> list[Result]:
             peer_name="MLflow, SQLite",
             min_ratio=15.0,
             note=note,
+        )
+    )
+    in_git = ours_run_10x10(repeat, cwd=str(Path(__file__).resolve().parent))
+    rows.append(
+        Result(
+            target="run with 10 params + 10 metrics, inside this git checkout",
+            ours=in_git,
+            peer=None,
+            peer_name="",
+            note="git rev-parse + git diff HEAD per run, concurrent with the run's own work",
         )
     )
     print(f"  (tracking benchmarks took {time.perf_counter() - start:.0f} s)")
