@@ -67,6 +67,22 @@ class _Pending:
     path: str | None
 
 
+def _node(notebook: dict[str, Any]) -> NotebookNode:
+    """A notebook sent as JSON, with attribute access on the notebook, its metadata, its
+    cells and their metadata. Outputs stay plain dicts: ``nbformat.from_dict`` converting
+    every nested value costs as much as validating the whole notebook, on every run."""
+    node = NotebookNode(notebook)
+    node["metadata"] = NotebookNode(notebook.get("metadata") or {})
+    cells = []
+    for cell in notebook.get("cells", []):
+        cell = NotebookNode(cell) if isinstance(cell, dict) else cell
+        if isinstance(cell, dict) and isinstance(cell.get("metadata"), dict):
+            cell["metadata"] = NotebookNode(cell["metadata"])
+        cells.append(cell)
+    node["cells"] = cells
+    return node
+
+
 class LiveSnapshots:
     """Thread-safe mailbox between the kernel's comm handler and the ``%%track`` magic.
 
@@ -106,7 +122,7 @@ class LiveSnapshots:
             if chosen is None:
                 return None
             self._pending.remove(chosen)
-        notebook = nbformat.from_dict(chosen.notebook)
+        notebook = _node(chosen.notebook)
         located = _locate_cell(notebook, chosen.cell_id or cell_id, None)
         return NotebookSnapshot(notebook, "live", chosen.path, located)
 

@@ -80,24 +80,10 @@ def check_json(value: Any, what: str) -> Any:
     return value
 
 
-_FLAT_TYPES = {
-    ExecutionEntry: {"count": (int, type(None)), "cell_id": (str, type(None)), "source_hash": str},
-    ReproFlag: {"kind": str, "message": str, "cell_id": (str, type(None))},
-}
-
-
 def _flat_json(items: Sequence[Any], cls: type, what: str) -> list[dict[str, Any]]:
-    """``items`` (entities or mappings) as JSON-ready dicts. Entities whose fields have
-    their declared types are JSON by construction; only anything else goes through the
-    slower ``check_json`` (a run's log holds up to thousands of entries)."""
+    """``items`` (entities or mappings) as dicts both backends can store as JSON."""
     rows = [_as_dict(item, cls, what[:1].upper() + what[1:]) for item in items]
-    types = _FLAT_TYPES[cls]
-    for row in rows:
-        if any(
-            not isinstance(row.get(k), t) or isinstance(row.get(k), bool) for k, t in types.items()
-        ):
-            return check_json(rows, f"The run's {what}")  # type: ignore[no-any-return]
-    return rows
+    return check_json(rows, f"The run's {what}")  # type: ignore[no-any-return]
 
 
 def run_values(run: Run) -> dict[str, Any]:

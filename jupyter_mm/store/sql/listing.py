@@ -12,16 +12,12 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from ...entities import Event
 from ...errors import InvalidInput
-from .models import EventRow, LatestMetricRow, MetricRow, RunRow
-
-EVENTS: Table = EventRow.__table__  # type: ignore[assignment]
-METRICS: Table = MetricRow.__table__  # type: ignore[assignment]
-LATEST: Table = LatestMetricRow.__table__  # type: ignore[assignment]
-RUNS: Table = RunRow.__table__  # type: ignore[assignment]
+from .models import EVENTS, METRICS, RUNS
+from .models import LATEST_METRICS as LATEST
 
 _EVENT_TOKEN_KIND = "events"
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -205,3 +206,18 @@ class EventRow(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_events_model_version", "model", "version"),)
+
+
+# -- the tables, for Core statements (the modules of this package use these names) -------
+
+RUNS: Table = RunRow.__table__  # type: ignore[assignment]
+PARAMS: Table = ParamRow.__table__  # type: ignore[assignment]
+METRICS: Table = MetricRow.__table__  # type: ignore[assignment]
+LATEST_METRICS: Table = LatestMetricRow.__table__  # type: ignore[assignment]
+DATA: Table = DataRefRow.__table__  # type: ignore[assignment]
+ARTIFACTS: Table = ArtifactRow.__table__  # type: ignore[assignment]
+RUN_BLOBS: Table = RunBlobRow.__table__  # type: ignore[assignment]
+ENVIRONMENTS: Table = EnvironmentRow.__table__  # type: ignore[assignment]
+MODELS: Table = ModelRow.__table__  # type: ignore[assignment]
+MODEL_VERSIONS: Table = ModelVersionRow.__table__  # type: ignore[assignment]
+EVENTS: Table = EventRow.__table__  # type: ignore[assignment]

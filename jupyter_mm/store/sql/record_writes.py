@@ -17,14 +17,14 @@ from typing import Any
 from sqlalchemy import Connection, Table, and_, or_
 
 from . import convert
-from .models import ArtifactRow, DataRefRow, LatestMetricRow, MetricRow, ParamRow, RunBlobRow
-
-PARAMS: Table = ParamRow.__table__  # type: ignore[assignment]
-METRICS: Table = MetricRow.__table__  # type: ignore[assignment]
-LATEST_METRICS: Table = LatestMetricRow.__table__  # type: ignore[assignment]
-DATA: Table = DataRefRow.__table__  # type: ignore[assignment]
-ARTIFACTS: Table = ArtifactRow.__table__  # type: ignore[assignment]
-RUN_BLOBS: Table = RunBlobRow.__table__  # type: ignore[assignment]
+from .models import (
+    ARTIFACTS,
+    DATA,
+    LATEST_METRICS,
+    METRICS,
+    PARAMS,
+    RUN_BLOBS,
+)
 
 #: SQLite takes metric points as plain tuples: SQLAlchemy's per-row parameter processing
 #: costs more than SQLite's insert, and one flush of buffered points holds up to 10,000.

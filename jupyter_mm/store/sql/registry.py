@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select, update
+from sqlalchemy import Connection, func, select, update
 
 from ...entities import Event, Model, ModelVersion
 from ...errors import Conflict, InvalidInput, NotFound
@@ -26,13 +26,13 @@ from ..registry_contract import (
     production_history,
 )
 from .convert import check_json, check_run_id
-from .models import ArtifactRow, EventRow, ModelRow, ModelVersionRow, RunRow
-
-MODELS: Table = ModelRow.__table__  # type: ignore[assignment]
-VERSIONS: Table = ModelVersionRow.__table__  # type: ignore[assignment]
-EVENTS: Table = EventRow.__table__  # type: ignore[assignment]
-ARTIFACTS: Table = ArtifactRow.__table__  # type: ignore[assignment]
-RUNS: Table = RunRow.__table__  # type: ignore[assignment]
+from .models import (
+    ARTIFACTS,
+    EVENTS,
+    MODELS,
+    RUNS,
+)
+from .models import MODEL_VERSIONS as VERSIONS
 
 MAX_TEXT = 10_000  # reasons and descriptions: a paragraph, not a document
 

@@ -14,17 +14,13 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, select
+from sqlalchemy import Connection, bindparam, select
 
 from ...entities import RUN_STATUSES
 from ...errors import InvalidInput
 from ..abstract import AbstractStore, add_value_columns, check_listing_limit
 from . import listing
-from .models import LatestMetricRow, ParamRow, RunRow
-
-RUNS: Table = RunRow.__table__  # type: ignore[assignment]
-PARAMS: Table = ParamRow.__table__  # type: ignore[assignment]
-LATEST_METRICS: Table = LatestMetricRow.__table__  # type: ignore[assignment]
+from .models import LATEST_METRICS, PARAMS, RUNS
 
 #: run ids per statement, below SQLite's and PostgreSQL's bound-parameter limits
 _CHUNK = 900

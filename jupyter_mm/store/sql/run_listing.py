@@ -21,16 +21,14 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, func, or_, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from ...entities import METRIC_OPERATORS, RUN_STATUSES, MetricFilter, MetricOrder, RunPage
 from ...errors import InvalidInput
 from . import convert, listing
-from .models import LatestMetricRow, RunRow
+from .models import LATEST_METRICS as LATEST
+from .models import RUNS
 from .paging import decode_token, encode_token, like_escape
-
-RUNS: Table = RunRow.__table__  # type: ignore[assignment]
-LATEST: Table = LatestMetricRow.__table__  # type: ignore[assignment]
 
 TIME_ORDERS = ("newest", "oldest")
 
@@ -150,26 +148,21 @@ def _text_condition(text: str) -> Any:
     )
 
 
+def _after(key: Any, run_id: Any, after_key: Any, after_id: str, descending: bool) -> tuple:
+    """Keyset conditions for the rows after (``key``, ``run_id``) = (``after_key``,
+    ``after_id``) in that order. The redundant bound on ``key`` alone lets the index seek;
+    the OR alone would scan from the top."""
+    if descending:
+        return key <= after_key, or_(key < after_key, and_(key == after_key, run_id < after_id))
+    return key >= after_key, or_(key > after_key, and_(key == after_key, run_id > after_id))
+
+
 def _time_ordered(query: Any, order: str, page_token: str | None) -> Any:
     if page_token is not None:
         after_time, after_id = decode_token(page_token, order)
-        # the redundant start_time bound makes the index seek; an OR alone scans from the top
-        if order == "newest":
-            query = query.where(
-                RUNS.c.start_time <= after_time,
-                or_(
-                    RUNS.c.start_time < after_time,
-                    and_(RUNS.c.start_time == after_time, RUNS.c.id < after_id),
-                ),
-            )
-        else:
-            query = query.where(
-                RUNS.c.start_time >= after_time,
-                or_(
-                    RUNS.c.start_time > after_time,
-                    and_(RUNS.c.start_time == after_time, RUNS.c.id > after_id),
-                ),
-            )
+        query = query.where(
+            *_after(RUNS.c.start_time, RUNS.c.id, after_time, after_id, order == "newest")
+        )
     if order == "newest":
         return query.order_by(RUNS.c.start_time.desc(), RUNS.c.id.desc())
     return query.order_by(RUNS.c.start_time, RUNS.c.id)
@@ -190,22 +183,9 @@ def _metric_ordered(
         query = query.where(_compare(point.c.value, wanted.op, wanted.value))
     if page_token is not None:
         after_value, after_id = _decode_metric_token(page_token, order)
-        if order.descending:
-            query = query.where(
-                point.c.value <= after_value,
-                or_(
-                    point.c.value < after_value,
-                    and_(point.c.value == after_value, point.c.run_id < after_id),
-                ),
-            )
-        else:
-            query = query.where(
-                point.c.value >= after_value,
-                or_(
-                    point.c.value > after_value,
-                    and_(point.c.value == after_value, point.c.run_id > after_id),
-                ),
-            )
+        query = query.where(
+            *_after(point.c.value, point.c.run_id, after_value, after_id, order.descending)
+        )
     if order.descending:
         query = query.order_by(point.c.value.desc(), point.c.run_id.desc())
     else:

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, select
+from sqlalchemy import Connection, and_, select
 
 from ...errors import AmbiguousReference, InvalidInput, NotFound
-from .models import RunRow
-
-RUNS: Table = RunRow.__table__  # type: ignore[assignment]
+from .models import RUNS
 
 
 def resolve(conn: Connection, dialect: str, ref: str) -> Any:

@@ -37,29 +37,18 @@ from ..blobs import BlobStore
 from . import convert, listing, record_writes, run_columns, run_listing, run_reference
 from .engine import current_revision, write_engine
 from .models import (
-    ArtifactRow,
-    DataRefRow,
-    EnvironmentRow,
-    LatestMetricRow,
-    MetricRow,
-    ModelRow,
-    ModelVersionRow,
-    ParamRow,
-    RunBlobRow,
-    RunRow,
+    ARTIFACTS,
+    DATA,
+    ENVIRONMENTS,
+    LATEST_METRICS,
+    METRICS,
+    MODEL_VERSIONS,
+    MODELS,
+    PARAMS,
+    RUN_BLOBS,
+    RUNS,
 )
 from .registry import SqlRegistryMixin
-
-RUNS: Table = RunRow.__table__  # type: ignore[assignment]
-PARAMS: Table = ParamRow.__table__  # type: ignore[assignment]
-METRICS: Table = MetricRow.__table__  # type: ignore[assignment]
-LATEST_METRICS: Table = LatestMetricRow.__table__  # type: ignore[assignment]
-DATA: Table = DataRefRow.__table__  # type: ignore[assignment]
-ARTIFACTS: Table = ArtifactRow.__table__  # type: ignore[assignment]
-RUN_BLOBS: Table = RunBlobRow.__table__  # type: ignore[assignment]
-ENVIRONMENTS: Table = EnvironmentRow.__table__  # type: ignore[assignment]
-MODELS: Table = ModelRow.__table__  # type: ignore[assignment]
-MODEL_VERSIONS: Table = ModelVersionRow.__table__  # type: ignore[assignment]
 
 #: tables whose rows belong to one run (deleted with it)
 RUN_CHILDREN: tuple[Table, ...] = (PARAMS, METRICS, LATEST_METRICS, DATA, ARTIFACTS, RUN_BLOBS)
