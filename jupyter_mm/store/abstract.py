@@ -51,6 +51,30 @@ def check_listing_limit(limit: object) -> int:
     return limit
 
 
+#: the listing orders by start time; a listing can also be ordered by a metric
+TIME_ORDERS = ("newest", "oldest")
+
+
+def check_order(order: object) -> str | MetricOrder:
+    """``newest``, ``oldest``, a MetricOrder, or its text form ``metric:NAME[:asc|desc]``."""
+    from ..entities import MetricOrder
+
+    if isinstance(order, MetricOrder):
+        if not isinstance(order.name, str) or not order.name:
+            raise InvalidInput("A metric order needs a metric name.")
+        return order
+    if isinstance(order, str) and order in TIME_ORDERS:
+        return order
+    if isinstance(order, str) and order.startswith("metric:"):
+        try:
+            return MetricOrder.parse(order)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
+    raise InvalidInput(
+        f"Unknown order {order!r}; use 'newest', 'oldest' or 'metric:NAME[:asc|desc]'."
+    )
+
+
 def add_value_columns(
     columns: dict[str, list[Any]], prefix: str, values: Iterable[tuple[str, str, Any]]
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ...entities import METRIC_OPERATORS, RUN_STATUSES, MetricFilter, MetricOrder
 from ...errors import InvalidInput
+from ...store.abstract import TIME_ORDERS, check_order
 
 #: largest page the API serves (the store allows more; a browser never needs it)
 MAX_LIMIT = 200
@@ -50,13 +51,10 @@ def parse_order(value: str | None) -> str | MetricOrder:
     of a metric, descending unless ``:asc``)."""
     if value is None or value == "":
         return "newest"
-    if value in ("newest", "oldest"):
-        return value
-    if value.startswith("metric:") and len(value) <= MAX_TEXT and "\x00" not in value:
-        try:
-            return MetricOrder.parse(value)
-        except ValueError as exc:
-            raise InvalidInput(str(exc)) from None
+    if (value in TIME_ORDERS or value.startswith("metric:")) and (
+        len(value) <= MAX_TEXT and "\x00" not in value
+    ):
+        return check_order(value)
     raise InvalidInput(
         f"Unknown order {_shown(value)}; use 'newest', 'oldest' or 'metric:NAME[:asc|desc]'."
     )

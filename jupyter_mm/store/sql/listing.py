@@ -4,10 +4,7 @@ records; ``SqlStore`` delegates here."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
-import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -18,6 +15,7 @@ from ...entities import Event
 from ...errors import InvalidInput
 from .models import EVENTS, METRICS, RUNS
 from .models import LATEST_METRICS as LATEST
+from .paging import BAD_TOKEN, pack, unpack
 
 _EVENT_TOKEN_KIND = "events"
 
@@ -107,23 +105,15 @@ def metric_names(conn: Connection, notebook_path: str | None) -> list[str]:
 
 
 def _encode_event_token(last_id: int) -> str:
-    raw = json.dumps([_EVENT_TOKEN_KIND, last_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return pack(_EVENT_TOKEN_KIND, last_id)
 
 
 def _decode_event_token(token: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        kind, last_id = json.loads(raw)
-        # bool is an int in Python; a token never holds one
-        if kind != _EVENT_TOKEN_KIND or isinstance(last_id, bool) or not isinstance(last_id, int):
-            raise ValueError
-        return last_id
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput(
-            "The page token is malformed or belongs to another listing; start again from "
-            "the first page."
-        ) from None
+    kind, last_id = unpack(token, 2)
+    # bool is an int in Python; a token never holds one
+    if kind != _EVENT_TOKEN_KIND or isinstance(last_id, bool) or not isinstance(last_id, int):
+        raise InvalidInput(BAD_TOKEN)
+    return last_id
 
 
 def _row_to_event(row: Mapping[str, Any]) -> Event:

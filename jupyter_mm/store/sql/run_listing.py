@@ -14,9 +14,6 @@ not grow with the number of points:
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -25,40 +22,17 @@ from sqlalchemy import Connection, and_, func, or_, select
 
 from ...entities import METRIC_OPERATORS, RUN_STATUSES, MetricFilter, MetricOrder, RunPage
 from ...errors import InvalidInput
+from ..abstract import check_order
 from . import convert, listing
 from .models import LATEST_METRICS as LATEST
 from .models import RUNS
-from .paging import decode_token, encode_token, like_escape
-
-TIME_ORDERS = ("newest", "oldest")
+from .paging import BAD_TOKEN, decode_token, encode_token, like_escape, pack, unpack
 
 #: a metric filter matched by more runs than this is checked while walking the listing
 #: index instead of being answered through the metric index first
 _INDEX_AT_MOST = 2000
 
 _METRIC_TOKEN_KIND = "metric"
-
-_BAD_TOKEN = (
-    "The page token is malformed or belongs to another listing; start again from the first page."
-)
-
-
-def check_order(order: object) -> str | MetricOrder:
-    """``newest``, ``oldest``, a MetricOrder, or its text form ``metric:NAME[:asc|desc]``."""
-    if isinstance(order, MetricOrder):
-        if not isinstance(order.name, str) or not order.name:
-            raise InvalidInput("A metric order needs a metric name.")
-        return order
-    if isinstance(order, str) and order in TIME_ORDERS:
-        return order
-    if isinstance(order, str) and order.startswith("metric:"):
-        try:
-            return MetricOrder.parse(order)
-        except ValueError as exc:
-            raise InvalidInput(str(exc)) from None
-    raise InvalidInput(
-        f"Unknown order {order!r}; use 'newest', 'oldest' or 'metric:NAME[:asc|desc]'."
-    )
 
 
 def check_filters(filters: object) -> list[MetricFilter]:
@@ -114,15 +88,12 @@ def _filter_condition(conn: Connection, wanted: MetricFilter) -> Any:
 
 
 def _encode_metric_token(order: MetricOrder, value: float, run_id: str) -> str:
-    raw = [_METRIC_TOKEN_KIND, order.name, order.descending, value, run_id]
-    text = json.dumps(raw, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(text).decode().rstrip("=")
+    return pack(_METRIC_TOKEN_KIND, order.name, order.descending, value, run_id)
 
 
 def _decode_metric_token(token: str, order: MetricOrder) -> tuple[float, str]:
+    kind, name, descending, value, run_id = unpack(token, 5)
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        kind, name, descending, value, run_id = json.loads(raw)
         if (
             kind != _METRIC_TOKEN_KIND
             or name != order.name
@@ -134,8 +105,8 @@ def _decode_metric_token(token: str, order: MetricOrder) -> tuple[float, str]:
         ):
             raise ValueError
         return float(value), convert.check_run_id(run_id)
-    except (ValueError, TypeError, binascii.Error, InvalidInput, UnicodeDecodeError):
-        raise InvalidInput(_BAD_TOKEN) from None
+    except (ValueError, InvalidInput):
+        raise InvalidInput(BAD_TOKEN) from None
 
 
 def _text_condition(text: str) -> Any:
@@ -170,9 +141,8 @@ def _time_ordered(query: Any, order: str, page_token: str | None) -> Any:
 
 def _metric_ordered(
     order: MetricOrder, page_token: str | None, same_metric: list[MetricFilter]
-) -> tuple[Any, Any]:
-    """The listing query driven by the (name, value, run_id) index, and its value column.
-    Filters on the sorted metric become bounds of that same index range."""
+) -> Any:
+    """The listing query driven by the (name, value, run_id) index. Filters on the sorted metric become bounds of that same index range."""
     point = LATEST.alias("sort_metric")
     query = (
         select(RUNS, point.c.value.label("sort_value"))
@@ -190,7 +160,7 @@ def _metric_ordered(
         query = query.order_by(point.c.value.desc(), point.c.run_id.desc())
     else:
         query = query.order_by(point.c.value, point.c.run_id)
-    return query, point.c.value
+    return query
 
 
 def search_runs(
@@ -214,12 +184,12 @@ def search_runs(
             f"Unknown run status {status!r}; expected one of {', '.join(RUN_STATUSES)}."
         )
     if page_token is not None and not isinstance(page_token, str):
-        raise InvalidInput(_BAD_TOKEN)
+        raise InvalidInput(BAD_TOKEN)
 
     if isinstance(checked_order, MetricOrder):
         same = [f for f in filters if f.name == checked_order.name]
         others = [f for f in filters if f.name != checked_order.name]
-        query, _ = _metric_ordered(checked_order, page_token, same)
+        query = _metric_ordered(checked_order, page_token, same)
     else:
         others = filters
         query = _time_ordered(select(RUNS), checked_order, page_token)

@@ -56,8 +56,6 @@ RUN_CHILDREN: tuple[Table, ...] = (PARAMS, METRICS, LATEST_METRICS, DATA, ARTIFA
 #: bound-parameter lists are chunked below SQLite's and PostgreSQL's limits
 IN_CHUNK = 900
 
-ORDERS = ("newest", "oldest")
-
 #: the run fields update_run may change; the rest are fixed when the run starts
 MUTABLE_RUN_FIELDS = (
     "name",
