@@ -31,6 +31,7 @@ from nbformat import NotebookNode
 from ..entities import ReproFlag
 from ..errors import IntegrityError, InvalidInput, NotFound
 from ..store.blobs import BlobStore
+from .last_result import LastResult
 
 FORMAT = "jupyter-mm/checkpoint@1"
 BLOB_KEY = "$blob"
@@ -299,26 +300,9 @@ def validate_notebook(notebook: Any) -> list[bytes]:
     return _check_cells(notebook["cells"], _check_shape(notebook))
 
 
-class _LastCheckpoint:
-    """The last checkpoint stored for an unchanged source (a saved notebook file re-used
-    as it is): re-running a tracked cell without saving in between stores nothing new, so
-    its result is reused without re-hashing a single cell."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._key: tuple[Any, ...] | None = None
-        self._value: tuple[str, list[str], list[ReproFlag]] | None = None
-
-    def get(self, key: tuple[Any, ...]) -> tuple[str, list[str], list[ReproFlag]] | None:
-        with self._lock:
-            return self._value if key == self._key else None
-
-    def put(self, key: tuple[Any, ...], value: tuple[str, list[str], list[ReproFlag]]) -> None:
-        with self._lock:
-            self._key, self._value = key, value
-
-
-_LAST = _LastCheckpoint()
+# re-running a tracked cell of an unchanged saved notebook stores nothing new: its result
+# is reused without re-hashing a single cell
+_LAST: LastResult[tuple[str, list[str], list[ReproFlag]]] = LastResult()
 
 
 def store_checkpoint(

@@ -28,7 +28,7 @@ from ..entities import DataRef
 from ..errors import InvalidInput
 from .file_access import FileAccessRecorder
 from .progress import QUIET, Progress
-from .statcache import StatCache, StatKey, default_cache_path
+from .statcache import StatCache, StatKey, default_cache_path, storable_text
 
 __all__ = [
     "ALGORITHM",
@@ -355,11 +355,9 @@ def storable_path(path: str) -> str:
     encoders (SQLite, PostgreSQL, JSON for the browser) refuse; the undecodable bytes are
     written as ``\\xNN`` instead, so the name still says which file it was.
     """
-    try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:
-        return os.fsencode(path).decode("utf-8", "backslashreplace")
-    return path
+    if storable_text(path):
+        return path
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def describe_path(

@@ -17,6 +17,7 @@ import blake3
 import IPython
 
 from ..entities import ExecutionEntry, ReproFlag
+from .last_result import LastResult
 
 # Log entries kept per session. Superseded executions of a cell are dropped first (only a
 # cell's latest execution matters for the flags), so this bounds memory without forgetting
@@ -167,18 +168,16 @@ _NotebookIndex = tuple[
 # The index of the last notebook given with a key (a saved file's path, mtime and size):
 # a saved notebook re-run unchanged is indexed once, and indexing 200 cells is most of
 # the cost of the flags.
-_last_index: tuple[Any, _NotebookIndex] | None = None
-_index_lock = threading.Lock()
+_LAST_INDEX: LastResult[_NotebookIndex] = LastResult()
 
 
 def _index_notebook(notebook: Any, key: Any = None) -> _NotebookIndex:
     """(cells, code cells with their positions, source hash per code cell, position per
     cell id, positions per source hash)."""
-    global _last_index
     if key is not None:
-        with _index_lock:
-            if _last_index is not None and _last_index[0] == key:
-                return _last_index[1]
+        known = _LAST_INDEX.get(key)
+        if known is not None:
+            return known
     cells = list(notebook.get("cells", []))
     code = [(i, c) for i, c in enumerate(cells) if c.get("cell_type") == "code"]
     current_hash = {i: source_hash(_cell_source(c)) for i, c in code}
@@ -188,8 +187,7 @@ def _index_notebook(notebook: Any, key: Any = None) -> _NotebookIndex:
         by_hash.setdefault(digest, []).append(i)
     index = (cells, code, current_hash, by_id, by_hash)
     if key is not None:
-        with _index_lock:
-            _last_index = (key, index)
+        _LAST_INDEX.put(key, index)
     return index
 
 

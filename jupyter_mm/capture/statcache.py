@@ -48,9 +48,10 @@ def _is_racy(mtime_ns: int) -> bool:
     return mtime_ns >= time.time_ns() - int(RACY_SECONDS * 1e9)
 
 
-def _storable(path: str) -> bool:
-    """False for a path holding an undecodable (surrogate-escaped) name, which SQLite's
-    UTF-8 text cannot store: such files are hashed every time instead of failing."""
+def storable_text(path: str) -> bool:
+    """False for a path holding an undecodable (surrogate-escaped) name, which UTF-8 text
+    columns (SQLite, PostgreSQL) cannot store: the stat cache hashes such files every time
+    instead of failing."""
     try:
         path.encode("utf-8")
     except UnicodeEncodeError:
@@ -106,7 +107,7 @@ class StatCache:
             try:
                 return conn.execute(sql, tuple(params)).fetchall()
             except UnicodeEncodeError:
-                return None  # an undecodable file name (see _storable): a miss
+                return None  # an undecodable file name (see storable_text): a miss
             except sqlite3.OperationalError:
                 return None  # locked or read-only: a miss / dropped write
             except sqlite3.Error as exc:  # corrupt: stop using the cache
@@ -144,7 +145,9 @@ class StatCache:
     def put_files(self, items: Iterable[tuple[StatKey, str]]) -> None:
         """Remember digests (one transaction); racy files are skipped."""
         rows = [
-            (*key, digest) for key, digest in items if not _is_racy(key[4]) and _storable(key[0])
+            (*key, digest)
+            for key, digest in items
+            if not _is_racy(key[4]) and storable_text(key[0])
         ]
         if not rows:
             return

@@ -51,6 +51,17 @@ def check_listing_limit(limit: object) -> int:
     return limit
 
 
+def check_status(status: object) -> str | None:
+    """``status`` when it is None (any) or one of the run statuses. Raises InvalidInput."""
+    from ..entities import RUN_STATUSES
+
+    if status is not None and status not in RUN_STATUSES:
+        raise InvalidInput(
+            f"Unknown run status {status!r}; expected one of {', '.join(RUN_STATUSES)}."
+        )
+    return status
+
+
 #: the listing orders by start time; a listing can also be ordered by a metric
 TIME_ORDERS = ("newest", "oldest")
 
@@ -293,12 +304,7 @@ class AbstractStore(AbstractRegistryStore, ABC):
             if token is None:
                 break
         columns: dict[str, list[Any]] = {
-            "id": [r.id for r in runs],
-            "name": [r.name for r in runs],
-            "status": [r.status for r in runs],
-            "start_time": [r.start_time for r in runs],
-            "end_time": [r.end_time for r in runs],
-            "notebook_path": [r.notebook_path for r in runs],
+            name: [getattr(r, name) for r in runs] for name in self.RUN_COLUMNS
         }
         ids = columns["id"]
         if ids:

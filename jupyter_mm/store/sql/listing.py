@@ -13,18 +13,29 @@ from sqlalchemy import Connection, bindparam, func, select
 
 from ...entities import Event
 from ...errors import InvalidInput
-from .models import EVENTS, METRICS, RUNS
+from .models import EVENTS, METRICS, PARAMS, RUNS
 from .models import LATEST_METRICS as LATEST
 from .paging import BAD_TOKEN, pack, unpack
 
 _EVENT_TOKEN_KIND = "events"
 
-#: run ids and metric names per statement (below both engines' bound-parameter limits)
-_CHUNK = 200
+#: bound parameters per statement, below SQLite's and PostgreSQL's limits
+IN_CHUNK = 900
+#: run ids and metric names per latest-values statement (both lists bound at once)
+_PAIR_CHUNK = 200
 
 
-def _chunks(items: Sequence[str]) -> list[Sequence[str]]:
-    return [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
+def chunks(items: Sequence[str], size: int = IN_CHUNK) -> list[Sequence[str]]:
+    """``items`` in slices of at most ``size`` (for ``IN (...)`` lists)."""
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+@functools.cache
+def params_statement() -> Any:
+    """(run_id, name, value) of the params of the runs bound as ``ids``; built once."""
+    return select(PARAMS.c.run_id, PARAMS.c.name, PARAMS.c.value).where(
+        PARAMS.c.run_id.in_(bindparam("ids", expanding=True))
+    )
 
 
 def latest_metrics(
@@ -41,10 +52,12 @@ def latest_metrics(
     result: dict[str, dict[str, float]] = {run_id: {} for run_id in run_ids}
     if not run_ids or names == []:
         return result
-    name_chunks: list[Sequence[str] | None] = [None] if names is None else _chunks(list(names))
-    for ids in _chunks(list(run_ids)):
+    name_chunks: list[Sequence[str] | None] = (
+        [None] if names is None else chunks(list(names), _PAIR_CHUNK)
+    )
+    for ids in chunks(list(run_ids), _PAIR_CHUNK):
         for wanted in name_chunks:
-            statement = _latest_statement(filtered=wanted is not None)
+            statement = latest_statement(filtered=wanted is not None)
             rows = conn.execute(statement, {"ids": list(ids), "names": list(wanted or ())})
             for run_id, name, value in rows:
                 result[run_id][name] = math.nan if value is None else value
@@ -52,8 +65,10 @@ def latest_metrics(
 
 
 @functools.cache
-def _latest_statement(*, filtered: bool) -> Any:
-    # Built once: constructing a statement costs more than running it on a page.
+def latest_statement(*, filtered: bool) -> Any:
+    """(run_id, name, value) of ``latest_metrics`` for the runs bound as ``ids`` (and the
+    names bound as ``names`` when ``filtered``). Built once: constructing a statement costs
+    more than running it on a page."""
     query = (
         select(LATEST.c.run_id, LATEST.c.name, LATEST.c.value)
         .where(LATEST.c.run_id.in_(bindparam("ids", expanding=True)))

@@ -20,9 +20,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
-from ...entities import METRIC_OPERATORS, RUN_STATUSES, MetricFilter, MetricOrder, RunPage
+from ...entities import METRIC_OPERATORS, MetricFilter, MetricOrder, RunPage
 from ...errors import InvalidInput
-from ..abstract import check_order
+from ..abstract import check_order, check_status
 from . import convert, listing
 from .models import LATEST_METRICS as LATEST
 from .models import RUNS
@@ -179,10 +179,7 @@ def search_runs(
     filters = check_filters(metric_filters)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
         raise InvalidInput(f"The page size must be between 1 and 1000, not {limit!r}.")
-    if status is not None and status not in RUN_STATUSES:
-        raise InvalidInput(
-            f"Unknown run status {status!r}; expected one of {', '.join(RUN_STATUSES)}."
-        )
+    check_status(status)
     if page_token is not None and not isinstance(page_token, str):
         raise InvalidInput(BAD_TOKEN)
 

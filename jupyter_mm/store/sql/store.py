@@ -53,9 +53,6 @@ from .registry import SqlRegistryMixin
 #: tables whose rows belong to one run (deleted with it)
 RUN_CHILDREN: tuple[Table, ...] = (PARAMS, METRICS, LATEST_METRICS, DATA, ARTIFACTS, RUN_BLOBS)
 
-#: bound-parameter lists are chunked below SQLite's and PostgreSQL's limits
-IN_CHUNK = 900
-
 #: the run fields update_run may change; the rest are fixed when the run starts
 MUTABLE_RUN_FIELDS = (
     "name",
@@ -71,15 +68,11 @@ MUTABLE_RUN_FIELDS = (
     "warnings",
     "error",
 )
+FIXED_RUN_COLUMNS = tuple(c for c in RUNS.c if c.name not in MUTABLE_RUN_FIELDS)
 
 
 def _first_line(exc: DBAPIError) -> str:
     return (str(exc.orig).strip().splitlines() or ["unknown database error"])[0].rstrip(".")
-
-
-def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), IN_CHUNK):
-        yield items[start : start + IN_CHUNK]
 
 
 class SqlStore(SqlRegistryMixin, AbstractStore):
@@ -140,17 +133,13 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
 
     # -- checks shared by writers --------------------------------------------------------------
 
-    def _require_run(self, conn: Connection, run_id: str) -> dict[str, Any]:
-        row = conn.execute(select(RUNS).where(RUNS.c.id == run_id)).mappings().first()
-        if row is None:
-            raise NotFound(f"No run with id {run_id}.")
-        return dict(row)
-
-    def _require_fixed_fields(self, conn: Connection, run_id: str) -> dict[str, Any]:
-        """The fields of a stored run that update_run cannot change (all but the JSON
-        columns: ending a run must not pay for decoding its log and flags again)."""
-        fixed = [c for c in RUNS.c if c.name not in MUTABLE_RUN_FIELDS]
-        row = conn.execute(select(*fixed).where(RUNS.c.id == run_id)).mappings().first()
+    def _require_run(
+        self, conn: Connection, run_id: str, *, fixed_only: bool = False
+    ) -> dict[str, Any]:
+        """The stored run's row; with ``fixed_only`` only the fields update_run cannot
+        change (ending a run must not pay for decoding its log and flags again)."""
+        columns = FIXED_RUN_COLUMNS if fixed_only else (RUNS,)
+        row = conn.execute(select(*columns).where(RUNS.c.id == run_id)).mappings().first()
         if row is None:
             raise NotFound(f"No run with id {run_id}.")
         return dict(row)
@@ -212,7 +201,7 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
         changes = {key: values[key] for key in MUTABLE_RUN_FIELDS}
         self._written_logs.pop(run.id, None)
         with self._write() as conn:
-            stored = self._require_fixed_fields(conn, run.id)
+            stored = self._require_run(conn, run.id, fixed_only=True)
             self._check_references(conn, values)
             conn.execute(update(RUNS).where(RUNS.c.id == run.id).values(changes))
         self._remember_logs(values)
@@ -424,7 +413,7 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
             self._require_blobs([values["checkpoint_digest"]], "The run's checkpoint")
         changes = self._unchanged_logs_left_out(values)
         with self._write() as conn:
-            stored = self._require_fixed_fields(conn, run.id)
+            stored = self._require_run(conn, run.id, fixed_only=True)
             self._check_references(conn, values)
             self._write_records(conn, rows)
             self._link(conn, run.id, wanted)
@@ -447,11 +436,10 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
         ids = list(dict.fromkeys(run_ids))
         result: dict[str, dict[str, str]] = {run_id: {} for run_id in ids}
         with self._read() as conn:
-            for chunk in _chunks(ids):
-                query = select(PARAMS.c.run_id, PARAMS.c.name, PARAMS.c.value).where(
-                    PARAMS.c.run_id.in_(chunk)
-                )
-                for run_id, name, value in conn.execute(query):
+            for chunk in listing.chunks(ids):
+                for run_id, name, value in conn.execute(
+                    listing.params_statement(), {"ids": list(chunk)}
+                ):
                     result[run_id][name] = value
         return result
 
