@@ -193,21 +193,29 @@ def param_rows(run_id: str, params: Sequence[Param]) -> list[dict[str, Any]]:
     return [{"run_id": run_id, "name": n, "value": v} for n, v in by_name.items()]
 
 
-def latest_rows(metric_rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Of the metric rows of one batch, the latest per (run, name): highest step, then
-    latest timestamp; among equal (step, timestamp) the first (the one ``metrics`` keeps).
-    One row per key also keeps PostgreSQL's ON CONFLICT from touching a row twice."""
-    latest: dict[tuple[str, str], dict[str, Any]] = {}
+#: the order of the fields in a metric row (a tuple: a batch may hold 100k points, and
+#: SQLite takes tuples as they are)
+METRIC_COLUMNS = ("run_id", "name", "step", "timestamp", "value")
+MetricRowTuple = tuple[str, str, int, float, float | None]
+
+
+def latest_rows(metric_rows: Sequence[MetricRowTuple]) -> list[dict[str, Any]]:
+    """Of the metric rows of one batch, the latest per (run, name) as ``latest_metrics``
+    rows: highest step, then latest timestamp; among equal (step, timestamp) the first (the
+    one ``metrics`` keeps). One row per key also keeps PostgreSQL's ON CONFLICT from
+    touching a row twice."""
+    latest: dict[tuple[str, str], MetricRowTuple] = {}
     for row in metric_rows:
-        key = (row["run_id"], row["name"])
+        key = (row[0], row[1])
         kept = latest.get(key)
-        if kept is None or (row["step"], row["timestamp"]) > (kept["step"], kept["timestamp"]):
+        if kept is None or (row[2], row[3]) > (kept[2], kept[3]):
             latest[key] = row
-    return list(latest.values())
+    return [dict(zip(METRIC_COLUMNS, row, strict=True)) for row in latest.values()]
 
 
-def metric_rows(run_id: str, metrics: Sequence[Metric]) -> list[dict[str, Any]]:
-    """Rows for metric points. NaN is stored as NULL (SQLite cannot store a NaN REAL)."""
+def metric_rows(run_id: str, metrics: Sequence[Metric]) -> list[MetricRowTuple]:
+    """Rows for metric points, as :data:`METRIC_COLUMNS` tuples. NaN is stored as NULL
+    (SQLite cannot store a NaN REAL)."""
     rows = []
     append = rows.append
     for m in metrics:
@@ -223,21 +231,13 @@ def metric_rows(run_id: str, metrics: Sequence[Metric]) -> list[dict[str, Any]]:
                 and type(when) is float
                 and when == when  # not NaN
             ):
-                append(
-                    {
-                        "run_id": run_id,
-                        "name": name,
-                        "step": step,
-                        "timestamp": when,
-                        "value": None if value != value else value,
-                    }
-                )
+                append((run_id, name, step, when, None if value != value else value))
                 continue
         append(_checked_metric_row(run_id, m))
     return rows
 
 
-def _checked_metric_row(run_id: str, m: object) -> dict[str, Any]:
+def _checked_metric_row(run_id: str, m: object) -> MetricRowTuple:
     if not isinstance(m, Metric):
         raise InvalidInput(f"Expected Metric records, not {type(m).__name__}.")
     name = _name(m.name, "Metric")
@@ -249,13 +249,8 @@ def _checked_metric_row(run_id: str, m: object) -> dict[str, Any]:
             raise InvalidInput(f"Metric {name!r} step must be an integer.") from None
     else:
         step = m.step
-    return {
-        "run_id": run_id,
-        "name": name,
-        "step": step,
-        "timestamp": _real(m.timestamp, f"Metric {name!r} timestamp"),
-        "value": None if math.isnan(value) else value,
-    }
+    when = _real(m.timestamp, f"Metric {name!r} timestamp")
+    return (run_id, name, step, when, None if math.isnan(value) else value)
 
 
 def row_to_metric(row: Mapping[str, Any]) -> Metric:

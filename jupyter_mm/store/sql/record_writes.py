@@ -101,23 +101,19 @@ def statements(dialect: str) -> _Statements:
     )
 
 
-def write_records(conn: Connection, dialect: str, rows: dict[Table, list[dict[str, Any]]]) -> None:
-    """Write validated rows (``{table: rows}`` for params, metrics, data and artifacts) and
-    keep ``latest_metrics`` in step with the new points."""
+def write_records(conn: Connection, dialect: str, rows: dict[Table, list[Any]]) -> None:
+    """Write validated rows (``{table: rows}`` for params, metrics, data and artifacts;
+    metric rows are ``convert.METRIC_COLUMNS`` tuples) and keep ``latest_metrics`` in step
+    with the new points."""
     ready = statements(dialect)
     if rows[PARAMS]:
         conn.execute(ready.params, rows[PARAMS])
     if rows[METRICS]:
         if dialect == "sqlite":
-            conn.exec_driver_sql(
-                _SQLITE_METRICS,
-                [
-                    (r["run_id"], r["name"], r["step"], r["timestamp"], r["value"])
-                    for r in rows[METRICS]
-                ],
-            )
+            conn.exec_driver_sql(_SQLITE_METRICS, rows[METRICS])
         else:
-            conn.execute(ready.metrics, rows[METRICS])
+            columns = convert.METRIC_COLUMNS
+            conn.execute(ready.metrics, [dict(zip(columns, r, strict=True)) for r in rows[METRICS]])
         conn.execute(ready.latest, convert.latest_rows(rows[METRICS]))
     if rows[DATA]:
         conn.execute(ready.data, rows[DATA])

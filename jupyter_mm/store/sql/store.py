@@ -363,7 +363,7 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
         metrics: Sequence[Metric],
         data: Sequence[DataRef],
         artifacts: Sequence[Artifact],
-    ) -> dict[Table, list[dict[str, Any]]]:
+    ) -> dict[Table, list[Any]]:
         """Validated rows per table; artifact blobs are checked here, before the write lock
         is taken, because they may live on object storage."""
         artifact_rows = convert.artifact_rows(run_id, artifacts)
@@ -376,7 +376,7 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
         self._require_blobs({r["digest"] for r in artifact_rows}, "An artifact")
         return rows
 
-    def _write_records(self, conn: Connection, rows: dict[Table, list[dict[str, Any]]]) -> None:
+    def _write_records(self, conn: Connection, rows: dict[Table, list[Any]]) -> None:
         record_writes.write_records(conn, self._dialect, rows)
 
     def _link(self, conn: Connection, run_id: str, digests: Sequence[str]) -> None:
