@@ -99,9 +99,15 @@ def status_condition(conn: Connection, status: str, *, narrowed: bool) -> Any:
     """
     if narrowed:
         return RUNS.c.status == status
-    matching = select(RUNS.c.id).where(RUNS.c.status == status).limit(_SORT_AT_MOST + 1)
-    count = conn.execute(select(func.count()).select_from(matching.subquery())).scalar_one()
-    return RUNS.c.status.concat("") == status if count > _SORT_AT_MOST else RUNS.c.status == status
+    common = more_than(conn, select(RUNS.c.id).where(RUNS.c.status == status), _SORT_AT_MOST)
+    return RUNS.c.status.concat("") == status if common else RUNS.c.status == status
+
+
+def more_than(conn: Connection, query: Any, bound: int) -> bool:
+    """Whether ``query`` has more than ``bound`` rows, reading at most ``bound + 1`` of them
+    (how the listing decides between walking an index and fetching every match)."""
+    limited = query.limit(bound + 1).subquery()
+    return conn.execute(select(func.count()).select_from(limited)).scalar_one() > bound
 
 
 def metric_names(conn: Connection, notebook_path: str | None) -> list[str]:

@@ -79,10 +79,7 @@ def _filter_condition(conn: Connection, wanted: MetricFilter) -> Any:
     matching = select(point.c.run_id).where(
         point.c.name == wanted.name, _compare(point.c.value, wanted.op, wanted.value)
     )
-    count = conn.execute(
-        select(func.count()).select_from(matching.limit(_INDEX_AT_MOST + 1).subquery())
-    ).scalar_one()
-    if count <= _INDEX_AT_MOST:
+    if not listing.more_than(conn, matching, _INDEX_AT_MOST):
         return RUNS.c.id.in_(matching)
     return matching.where(point.c.run_id == RUNS.c.id).exists()
 
