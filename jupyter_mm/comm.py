@@ -1,8 +1,17 @@
 """The ``jupyter_mm`` comm between the frontend and the kernel.
 
-Frontend → kernel: ``{"type": "snapshot", "cell_id", "path", "notebook"}`` just before the
-execute request of a tracked cell (see :mod:`jupyter_mm.capture.notebook`); messages on the
-shell channel are handled in order, so the snapshot is queued when the magic runs.
+Frontend → kernel: ``{"type": "snapshot", "cell_id", "path", "seq", "base", "notebook"}``
+just before the execute request of a tracked cell; messages on the shell channel are handled
+in order, so the snapshot is queued when the magic runs. With ``base`` (the ``seq`` of the
+previous snapshot on this comm) the message is a delta: unchanged cells are sent as their id
+alone, and the kernel rebuilds the notebook from the base it keeps for the comm (one per
+comm, dropped on close; the protocol is in :mod:`jupyter_mm.capture.notebook`).
+
+Kernel → frontend on a refused snapshot: ``{"type": "resync", "message"}`` when a delta
+cannot be rebuilt (the kernel holds another base, or none), ``{"type": "error", "message"}``
+when the message is malformed. Either way the kernel keeps no base for the comm, the
+tracked cell checkpoints the saved file with one warning, and the frontend must send the
+whole notebook next time.
 
 Kernel → frontend: ``{"type": "run", "run_id", "status"}`` after every tracked run, on every
 open comm, so that the sidebar refreshes without polling.
@@ -87,6 +96,9 @@ class FrontendChannel:
         def on_close(msg: dict[str, Any]) -> None:
             with self._lock:
                 self._comms.pop(comm_id, None)
+                live = self._live
+            if live is not None:
+                live.forget(comm_id)  # the delta base of this comm is of no use any more
 
         comm.on_msg(on_msg)
         comm.on_close(on_close)
@@ -98,8 +110,16 @@ class FrontendChannel:
     def handle(self, comm: Any, msg: Any) -> None:
         """Apply one message; never raises."""
         try:
-            self.live.handle_message(_message_data(msg))
+            live = self.live  # imports capture.notebook (nbformat) on first use
+            from .capture.notebook import StaleBase
+
+            comm_id = getattr(comm, "comm_id", None) or str(id(comm))
+            live.handle_message(_message_data(msg), comm_id)
         except InvalidInput as exc:
+            if isinstance(exc, StaleBase):
+                log.info("jupyter-mm: asked the frontend for a full snapshot: %s", exc)
+                _safe_send(comm, {"type": "resync", "message": str(exc)})
+                return
             log.warning("jupyter-mm: ignored a comm message: %s", exc)
             _safe_send(comm, {"type": "error", "message": str(exc)})
         except Exception:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -270,13 +270,20 @@ def _check_shape(notebook: Any) -> int:
     return minor
 
 
-def _check_cells(cells: list[Any], minor: int) -> list[bytes]:
-    """Validate every cell (each distinct content once per process); return fingerprints."""
+def _check_cells(
+    cells: list[Any], minor: int, known: Sequence[bytes | None] | None = None
+) -> list[bytes]:
+    """Validate every cell (each distinct content once per process); return fingerprints.
+    ``known[i]``, when not None, is taken as the fingerprint of ``cells[i]`` unhashed."""
+    if known is not None and len(known) != len(cells):
+        known = None
     fingerprints = []
     for index, cell in enumerate(cells):
         if not isinstance(cell, dict):
             raise InvalidInput(f"Cell {index + 1} of the notebook is not a JSON object.")
-        fingerprint = _fingerprint(cell)
+        fingerprint = known[index] if known is not None else None
+        if fingerprint is None:
+            fingerprint = _fingerprint(cell)
         fingerprints.append(fingerprint)
         if (fingerprint, minor) in _VALIDATED:
             continue
@@ -293,11 +300,17 @@ def _check_cells(cells: list[Any], minor: int) -> list[bytes]:
     return fingerprints
 
 
-def validate_notebook(notebook: Any) -> list[bytes]:
+def validate_notebook(notebook: Any, known: Sequence[bytes | None] | None = None) -> list[bytes]:
     """Raise InvalidInput (naming the cell) unless ``notebook`` is valid nbformat 4.
     Repeated calls on mostly unchanged notebooks only hash the cells. Returns the cells'
-    fingerprints, which ``store_checkpoint`` takes instead of hashing every cell again."""
-    return _check_cells(notebook["cells"], _check_shape(notebook))
+    fingerprints, which ``store_checkpoint`` takes instead of hashing every cell again.
+
+    ``known`` (one entry per cell, or it is ignored) skips hashing: ``known[i]`` must be what
+    an earlier call returned for a cell with exactly the content of ``cells[i]`` (a live
+    delta's unchanged cell), None for a cell to hash. A wrong one would checkpoint the
+    wrong content. Such a cell is still validated unless that fingerprint was found valid
+    (under this ``nbformat_minor``) before."""
+    return _check_cells(notebook["cells"], _check_shape(notebook), known)
 
 
 # re-running a tracked cell of an unchanged saved notebook stores nothing new: its result

@@ -6,6 +6,8 @@ Three sources, best first:
     JupyterLab (or ``jupyter mm run``) sends the in-memory notebook on the ``jupyter_mm``
     comm just before the execute request of a tracked cell. Messages on one channel arrive
     in order, so the snapshot is waiting in :class:`LiveSnapshots` when the magic runs.
+    JupyterLab sends only what changed since its previous snapshot (see "Delta snapshots"
+    below).
 ``file``
     The ``.ipynb`` at the kernel's session path (``JPY_SESSION_NAME`` / ``__session__``), as
     last saved. Unsaved edits are missing, which is why it is only second best.
@@ -13,6 +15,25 @@ Three sources, best first:
     Reconstructed from the kernel session's own input history: one code cell per execution,
     in execution order. Always available, so :func:`capture_notebook` never comes back
     empty-handed.
+
+Delta snapshots
+---------------
+A snapshot message is ``{"type": "snapshot", "cell_id", "path", "seq", "base", "notebook":
+{"nbformat", "nbformat_minor", "metadata", "cells"}}``. ``seq`` (optional, an integer in
+``0..2**53-1``) numbers the snapshots a frontend sends on one comm. With ``base`` null or
+absent the message is a full snapshot (what older frontends and ``jupyter mm run`` send).
+With ``base`` = the ``seq`` of the previous snapshot on the same comm, ``cells`` may name an
+unchanged cell by its id alone (``["id-a", {<changed cell>}, "id-c"]``); the kernel rebuilds
+the notebook from its copy of that previous snapshot and reuses the unchanged cells'
+fingerprints, so only changed cells are hashed and validated.
+
+The kernel keeps one base per comm, updated when a message is *handled* (in order on the
+shell channel, even when the tracked cell is interrupted before the magic runs) and dropped
+when the comm closes. A delta it cannot rebuild (another base, an unknown id) raises
+:class:`StaleBase`: the comm answers ``{"type": "resync"}``, the base is dropped, and the
+tracked cell it was sent for checkpoints the saved file with one warning. The frontend sends
+a full snapshot next. Cells held in a base are shared by the snapshots built from it: the
+notebooks :meth:`LiveSnapshots.take` returns must be treated as read-only.
 """
 
 from __future__ import annotations
@@ -21,6 +42,7 @@ import json
 import os
 import threading
 from collections import OrderedDict, deque
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +61,16 @@ COMM_TARGET = "jupyter_mm"
 # than a handful pending means cells were interrupted before the magic ran; old ones are
 # useless then and dropping them bounds memory.
 _MAX_PENDING = 8
+# Bases kept at most (one per open comm). A browser tab that vanishes may never close its
+# comm; the least recently used base goes first, and costs that frontend one resync.
+_MAX_BASES = 8
+#: the frontend counts ``seq`` in a JavaScript number (Number.MAX_SAFE_INTEGER)
+MAX_SEQ = 2**53 - 1
+
+
+class StaleBase(InvalidInput):
+    """A delta snapshot the kernel cannot rebuild (its base is not the one the kernel holds
+    for the comm, or it names a cell the base lacks): the frontend must send a full one."""
 
 
 @dataclass
@@ -58,53 +90,120 @@ class NotebookSnapshot:
     source_key: tuple[Any, ...] | None = None
     #: the cells' fingerprints when the snapshot was validated here (live snapshots)
     fingerprints: list[bytes] | None = None
+    #: live snapshots: the received cells, which remember their fingerprints once validated
+    live_cells: list[_LiveCell] | None = field(default=None, repr=False)
+
+
+@dataclass
+class _LiveCell:
+    """One received cell (as a NotebookNode), shared by every snapshot rebuilt from the base
+    that holds it; its fingerprint is filled in when a snapshot using it is validated."""
+
+    cell: Any
+    fingerprint: bytes | None = None
+
+
+@dataclass
+class _Base:
+    """The last snapshot applied on one comm: its seq and its cells by id."""
+
+    seq: int
+    cells: dict[str, _LiveCell]
 
 
 @dataclass
 class _Pending:
-    notebook: dict[str, Any]
+    #: the notebook without its cells (nbformat, nbformat_minor, metadata, …)
+    top: dict[str, Any]
+    cells: list[_LiveCell]
     cell_id: str | None
     path: str | None
+    #: why a snapshot sent for ``cell_id`` could not be rebuilt (the magic warns once)
+    error: str | None = None
+
+
+def _cell_node(cell: Any) -> Any:
+    """A received cell with attribute access on it and its metadata. Outputs stay plain
+    dicts: ``nbformat.from_dict`` converting every nested value costs as much as validating
+    the whole notebook. Anything but a dict is kept as sent (validation names it)."""
+    if not isinstance(cell, dict):
+        return cell
+    node = NotebookNode(cell)
+    if isinstance(node.get("metadata"), dict):
+        node["metadata"] = NotebookNode(node["metadata"])
+    return node
 
 
 def _node(notebook: dict[str, Any]) -> NotebookNode:
     """A notebook sent as JSON, with attribute access on the notebook, its metadata, its
-    cells and their metadata. Outputs stay plain dicts: ``nbformat.from_dict`` converting
-    every nested value costs as much as validating the whole notebook, on every run."""
-    node = NotebookNode(notebook)
-    node["metadata"] = NotebookNode(notebook.get("metadata") or {})
-    cells = []
-    for cell in notebook.get("cells", []):
-        cell = NotebookNode(cell) if isinstance(cell, dict) else cell
-        if isinstance(cell, dict) and isinstance(cell.get("metadata"), dict):
-            cell["metadata"] = NotebookNode(cell["metadata"])
-        cells.append(cell)
+    cells and their metadata (see :func:`_cell_node`)."""
+    return _assemble(notebook, [_cell_node(cell) for cell in notebook.get("cells", [])])
+
+
+def _assemble(top: dict[str, Any], cells: list[Any]) -> NotebookNode:
+    node = NotebookNode(top)
+    node["metadata"] = NotebookNode(top.get("metadata") or {})
     node["cells"] = cells
     return node
 
 
+def _check_seq(value: Any, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEQ:
+        raise InvalidInput(f"The snapshot's {name} must be an integer from 0 to 2**53-1.")
+    return value
+
+
+def _by_id(cells: list[_LiveCell]) -> dict[str, _LiveCell] | None:
+    """The cells by id, or None when some cell has no string id or an id repeats (such a
+    notebook cannot be a base: a delta could not say which cell it means)."""
+    found: dict[str, _LiveCell] = {}
+    for live in cells:
+        cell_id = live.cell.get("id") if isinstance(live.cell, dict) else None
+        if not isinstance(cell_id, str) or cell_id in found:
+            return None
+        found[cell_id] = live
+    return found
+
+
 class LiveSnapshots:
-    """Thread-safe mailbox between the kernel's comm handler and the ``%%track`` magic.
+    """Thread-safe mailbox between the kernel's comm handler and the ``%%track`` magic, and
+    the per-comm bases that delta snapshots are rebuilt from.
 
     The comm handler runs on the kernel's shell channel before the execute request of the
     tracked cell; the magic runs during that request. A lock is still needed because comm
     messages may be dispatched from the control thread by some kernels.
     """
 
-    def __init__(self, max_pending: int = _MAX_PENDING) -> None:
+    def __init__(self, max_pending: int = _MAX_PENDING, max_bases: int = _MAX_BASES) -> None:
         self._lock = threading.Lock()
         self._pending: deque[_Pending] = deque(maxlen=max_pending)
+        self._bases: OrderedDict[Hashable, _Base] = OrderedDict()
+        self._max_bases = max_bases
 
     def __len__(self) -> int:
         with self._lock:
             return len(self._pending)
 
+    def base_seq(self, channel: Hashable = None) -> int | None:
+        """The seq of the base held for ``channel`` (a comm id), None when there is none."""
+        with self._lock:
+            base = self._bases.get(channel)
+            return None if base is None else base.seq
+
+    def forget(self, channel: Hashable) -> None:
+        """Drop the base of ``channel`` (its comm closed)."""
+        with self._lock:
+            self._bases.pop(channel, None)
+
     def push(self, notebook: dict[str, Any], cell_id: str | None, path: str | None) -> None:
-        """Queue a snapshot of ``notebook`` sent for the cell ``cell_id``."""
+        """Queue a (full) snapshot of ``notebook`` sent for the cell ``cell_id``."""
         if not isinstance(notebook, dict):
             raise InvalidInput("A live notebook snapshot must be a JSON object.")
+        cells = [_LiveCell(_cell_node(cell)) for cell in notebook.get("cells", [])]
         with self._lock:
-            self._pending.append(_Pending(notebook, cell_id, path))
+            self._pending.append(_Pending(notebook, cells, cell_id, path))
 
     def take(self, cell_id: str | None) -> NotebookSnapshot | None:
         """Consume the snapshot pushed for ``cell_id``.
@@ -112,6 +211,8 @@ class LiveSnapshots:
         With an unknown executing cell id (nbclient sends no ``cellId``) the most recent
         unconsumed snapshot is taken. A snapshot pushed without a cell id serves any cell.
         Returns None when nothing suitable is waiting. Each snapshot is consumed once.
+        Raises InvalidInput when the frontend sent a snapshot for the cell that could not be
+        rebuilt (the caller falls back to another source and warns).
         """
         with self._lock:
             chosen: _Pending | None = None
@@ -122,15 +223,19 @@ class LiveSnapshots:
             if chosen is None:
                 return None
             self._pending.remove(chosen)
-        notebook = _node(chosen.notebook)
+        if chosen.error is not None:
+            raise InvalidInput(chosen.error)
+        notebook = _assemble(chosen.top, [live.cell for live in chosen.cells])
         located = _locate_cell(notebook, chosen.cell_id or cell_id, None)
-        return NotebookSnapshot(notebook, "live", chosen.path, located)
+        snapshot = NotebookSnapshot(notebook, "live", chosen.path, located)
+        snapshot.live_cells = chosen.cells
+        return snapshot
 
-    def handle_message(self, data: Any) -> None:
-        """Apply one comm message (protocol: ``{"type": "snapshot", "cell_id": str|null,
-        "path": str|null, "notebook": <nbformat v4 JSON>}``). Raises InvalidInput for a
-        message that does not follow it; unknown message types are ignored so that newer
-        frontends can talk to older kernels."""
+    def handle_message(self, data: Any, channel: Hashable = None) -> None:
+        """Apply one comm message received on ``channel`` (the comm's id; see the module
+        docstring for the protocol). Raises InvalidInput for a message that does not follow
+        it, StaleBase for a delta that cannot be rebuilt; unknown message types are ignored
+        so that newer frontends can talk to older kernels."""
         if not isinstance(data, dict):
             raise InvalidInput("A jupyter_mm comm message must be a JSON object.")
         if data.get("type") != "snapshot":
@@ -144,23 +249,86 @@ class LiveSnapshots:
             raise InvalidInput("The snapshot's notebook must be an nbformat v4 JSON object.")
         if notebook.get("nbformat") != 4:
             raise InvalidInput("Only nbformat 4 notebooks can be snapshotted.")
-        self.push(notebook, cell_id, path)
+        top = {key: value for key, value in notebook.items() if key != "cells"}
+        with self._lock:
+            try:
+                seq = _check_seq(data.get("seq"), "seq")
+                base = _check_seq(data.get("base"), "base")
+                if base is not None and seq is None:
+                    raise InvalidInput("A delta snapshot (with a base) needs a seq.")
+                cells, by_id = self._rebuild(channel, base, notebook["cells"])
+            except InvalidInput as exc:
+                # the frontend's idea of the base is wrong now: keep none, and tell the
+                # tracked cell why it has no live checkpoint
+                self._bases.pop(channel, None)
+                self._pending.append(_Pending(top, [], cell_id, path, error=str(exc)))
+                raise
+            if seq is None or by_id is None:
+                self._bases.pop(channel, None)
+            else:
+                self._bases[channel] = _Base(seq, by_id)
+                self._bases.move_to_end(channel)
+                while len(self._bases) > self._max_bases:
+                    self._bases.popitem(last=False)
+            self._pending.append(_Pending(top, cells, cell_id, path))
+
+    def _rebuild(
+        self, channel: Hashable, base: int | None, entries: list[Any]
+    ) -> tuple[list[_LiveCell], dict[str, _LiveCell] | None]:
+        """The cells of a snapshot (from the held base for a delta) and the same by id."""
+        if base is None:
+            cells = [_LiveCell(_cell_node(entry)) for entry in entries]
+            return cells, _by_id(cells)
+        held = self._bases.get(channel)
+        if held is None or held.seq != base:
+            have = "none" if held is None else str(held.seq)
+            raise StaleBase(
+                f"The snapshot is a delta on snapshot {base}, but the kernel holds {have} for "
+                "this comm; the frontend must send the whole notebook."
+            )
+        cells = []
+        for index, entry in enumerate(entries):
+            if isinstance(entry, str):
+                live = held.cells.get(entry)
+                if live is None:
+                    raise StaleBase(
+                        f"Cell {index + 1} of the delta snapshot names the cell id "
+                        f"{entry[:64]!r}, which snapshot {base} does not have."
+                    )
+            elif isinstance(entry, dict):
+                if not isinstance(entry.get("id"), str):
+                    raise InvalidInput(f"Cell {index + 1} of the delta snapshot has no string id.")
+                live = _LiveCell(_cell_node(entry))
+            else:
+                raise InvalidInput(
+                    f"Cell {index + 1} of the delta snapshot is neither a cell id nor a cell."
+                )
+            cells.append(live)
+        by_id = _by_id(cells)
+        if by_id is None:
+            raise InvalidInput("The delta snapshot lists a cell id more than once.")
+        return cells, by_id
 
     def comm_opened(self, comm: Any, open_msg: dict[str, Any]) -> None:
         """Comm target callback: ``comm_manager.register_target(COMM_TARGET,
-        live.comm_opened)``. Bad messages are dropped (and answered with an error message
-        on the comm) rather than raised: a frontend glitch must not disturb the kernel."""
+        live.comm_opened)``. Bad messages are dropped (and answered with an error or resync
+        message on the comm) rather than raised: a frontend glitch must not disturb the
+        kernel. Closing the comm drops its base."""
+        channel = getattr(comm, "comm_id", None) or id(comm)
 
         def on_msg(msg: dict[str, Any]) -> None:
             data = (msg.get("content") or {}).get("data")
             if not data:
                 return  # an open without payload
             try:
-                self.handle_message(data)
+                self.handle_message(data, channel)
+            except StaleBase as exc:
+                comm.send({"type": "resync", "message": str(exc)})
             except InvalidInput as exc:
                 comm.send({"type": "error", "message": str(exc)})
 
         comm.on_msg(on_msg)
+        comm.on_close(lambda msg: self.forget(channel))
         # A client may put the first snapshot in the open message itself.
         on_msg(open_msg)
 
@@ -302,6 +470,20 @@ def _valid_cell_id(cell_id: str) -> bool:
     return 0 < len(cell_id) <= 64 and all(c.isalnum() or c in "-_" for c in cell_id)
 
 
+def _validate_live(snapshot: NotebookSnapshot) -> None:
+    """Validate a live snapshot and set its fingerprints. Cells kept from an earlier snapshot
+    (a delta's unchanged cells) are not hashed again: their fingerprint was stored on them
+    when that snapshot was validated. Raises InvalidInput."""
+    from .checkpoint import validate_notebook
+
+    cells = snapshot.live_cells
+    known = None if cells is None else [live.fingerprint for live in cells]
+    snapshot.fingerprints = validate_notebook(snapshot.notebook, known=known)
+    if cells is not None:
+        for live, fingerprint in zip(cells, snapshot.fingerprints, strict=True):
+            live.fingerprint = fingerprint
+
+
 # -- the entry point --------------------------------------------------------------------------
 
 
@@ -324,16 +506,14 @@ def capture_notebook(
     """
     warnings: list[str] = []
     if live is not None:
-        snapshot = live.take(cell_id)
-        if snapshot is not None:
-            from .checkpoint import validate_notebook
-
-            try:
-                # Cheap after the first run: only changed cells are validated again.
-                snapshot.fingerprints = validate_notebook(snapshot.notebook)
-            except InvalidInput as exc:
-                warnings.append(f"The notebook sent by the frontend was unusable: {exc}")
-            else:
+        try:
+            snapshot = live.take(cell_id)
+            if snapshot is not None:
+                _validate_live(snapshot)
+        except InvalidInput as exc:
+            warnings.append(f"The notebook sent by the frontend was unusable: {exc}")
+        else:
+            if snapshot is not None:
                 if snapshot.cell_id is None:
                     snapshot.cell_id = _locate_cell(snapshot.notebook, None, raw_cell)
                 return snapshot
