@@ -9,10 +9,20 @@
  * `CodeCell.execute`, and comm messages and execute requests travel on the same shell
  * channel, so the kernel has the snapshot queued when the magic starts.
  *
+ * Deltas: on one comm, each snapshot carries a `seq`; after the first (full) one, a snapshot
+ * carries `base` = the previous `seq` and sends the cells that did not change since then as
+ * their id alone (`"cells": ["id-a", {...changed cell...}, "id-c"]`). "Did not change" is
+ * checked on the cell's JSON text as last sent, so a delta rebuilds exactly the notebook a
+ * full snapshot would carry. The kernel keeps the previous snapshot per comm; when it cannot
+ * rebuild one it answers `{"type": "resync"}` (or `{"type": "error"}`), and the next snapshot
+ * is full again. A new comm (restart, kernel change, close) always starts with a full one,
+ * as does a notebook whose cell ids are missing or repeated.
+ *
  * Nothing here may break notebook execution: every failure is logged and swallowed.
  */
 import { Cell } from '@jupyterlab/cells';
 import { PageConfig } from '@jupyterlab/coreutils';
+import * as nbformat from '@jupyterlab/nbformat';
 import {
   INotebookTracker,
   Notebook,
@@ -46,11 +56,88 @@ export function notebookFilePath(panel: NotebookPanel): string {
   return `${root.replace(/[\\/]+$/, '')}/${local}`;
 }
 
+/** What the kernel was last sent on one comm, which the next snapshot is a delta on. */
+export interface ISentSnapshot {
+  /** The `seq` of the last snapshot sent (0: none yet). */
+  seq: number;
+  /** Cell id → the cell's JSON text as last sent; null: the next snapshot must be full. */
+  cells: Map<string, string> | null;
+}
+
+/** A snapshot message for the comm, and what to remember once it is sent. */
+export interface ISnapshotMessage {
+  message: {
+    type: 'snapshot';
+    cell_id: string;
+    path: string;
+    seq: number;
+    base: number | null;
+    notebook: nbformat.INotebookContent;
+  };
+  next: ISentSnapshot;
+}
+
+/**
+ * The snapshot of `notebook` to send after `sent`: a delta on it when the kernel holds it
+ * (its cells are known) and every cell has an id of its own, else a full snapshot.
+ */
+export function snapshotMessage(
+  sent: ISentSnapshot,
+  notebook: nbformat.INotebookContent,
+  cellId: string,
+  path: string
+): ISnapshotMessage {
+  const seq = sent.seq + 1;
+  const texts = new Map<string, string>();
+  for (const cell of notebook.cells) {
+    const id = cell.id;
+    if (typeof id !== 'string' || texts.has(id)) {
+      // A delta could not say which cell it means: send everything, keep nothing.
+      return {
+        message: {
+          type: 'snapshot',
+          cell_id: cellId,
+          path,
+          seq,
+          base: null,
+          notebook
+        },
+        next: { seq, cells: null }
+      };
+    }
+    texts.set(id, JSON.stringify(cell));
+  }
+  const previous = sent.cells;
+  let base: number | null = null;
+  let cells: (nbformat.ICell | string)[] = notebook.cells;
+  if (previous !== null) {
+    base = sent.seq;
+    cells = notebook.cells.map(cell =>
+      previous.get(cell.id as string) === texts.get(cell.id as string)
+        ? (cell.id as string)
+        : cell
+    );
+  }
+  return {
+    message: {
+      type: 'snapshot',
+      cell_id: cellId,
+      path,
+      seq,
+      base,
+      notebook: { ...notebook, cells: cells as nbformat.ICell[] }
+    },
+    next: { seq, cells: texts }
+  };
+}
+
 /** The comm of one kernel connection, opened on first use. */
 interface ICommSlot {
   comm: Kernel.IComm;
   /** Set when the kernel closed it (no `%load_ext jupyter_mm` yet) or it was disposed. */
   closed: boolean;
+  /** What the kernel holds for this comm (the base of the next delta). */
+  sent: ISentSnapshot;
 }
 
 /**
@@ -106,17 +193,21 @@ export class LiveSnapshotChannel implements IDisposable {
     if (!panel || !kernel || !panel.model) {
       return false;
     }
-    const comm = this._commFor(kernel);
-    if (!comm) {
+    const slot = this._commFor(kernel);
+    if (!slot) {
       return false;
     }
-    comm.send({
-      type: 'snapshot',
-      cell_id: cell.model.id,
+    const { message, next } = snapshotMessage(
+      slot.sent,
+      panel.model.toJSON() as nbformat.INotebookContent,
+      cell.model.id,
       // Read at send time, so a notebook renamed after it was opened reports its new path.
-      path: notebookFilePath(panel),
-      notebook: panel.model.toJSON() as any
-    });
+      notebookFilePath(panel)
+    );
+    // If sending throws, `sent` stays as it was: the kernel then holds an older base and
+    // answers the next delta with a resync (that cell checkpoints the saved file).
+    slot.comm.send(message as any);
+    slot.sent = next;
     return true;
   }
 
@@ -178,17 +269,23 @@ export class LiveSnapshotChannel implements IDisposable {
     }
   }
 
-  private _commFor(kernel: Kernel.IKernelConnection): Kernel.IComm | null {
+  private _commFor(kernel: Kernel.IKernelConnection): ICommSlot | null {
     const existing = this._slots.get(kernel);
     if (existing && !existing.closed && !existing.comm.isDisposed) {
-      return existing.comm;
+      return existing;
     }
     if (kernel.isDisposed || kernel.connectionStatus === 'disconnected') {
       return null;
     }
     const comm = kernel.createComm(COMM_TARGET);
-    const slot: ICommSlot = { comm, closed: false };
-    comm.onMsg = (msg: KernelMessage.ICommMsgMsg) => this._onKernelMessage(msg);
+    // A new comm has no base in the kernel: its first snapshot is full.
+    const slot: ICommSlot = {
+      comm,
+      closed: false,
+      sent: { seq: 0, cells: null }
+    };
+    comm.onMsg = (msg: KernelMessage.ICommMsgMsg) =>
+      this._onKernelMessage(slot, msg);
     comm.onClose = () => {
       // A kernel without `%load_ext jupyter_mm` answers the open with a close; the next
       // tracked cell (after the extension is loaded) tries again.
@@ -200,10 +297,13 @@ export class LiveSnapshotChannel implements IDisposable {
     comm.open({});
     this._slots.set(kernel, slot);
     kernel.disposed.connect(() => this._slots.delete(kernel));
-    return comm;
+    return slot;
   }
 
-  private _onKernelMessage(msg: KernelMessage.ICommMsgMsg): void {
+  private _onKernelMessage(
+    slot: ICommSlot,
+    msg: KernelMessage.ICommMsgMsg
+  ): void {
     const data = msg.content.data as {
       type?: unknown;
       run_id?: unknown;
@@ -215,7 +315,9 @@ export class LiveSnapshotChannel implements IDisposable {
         runId: data.run_id,
         status: typeof data.status === 'string' ? data.status : 'finished'
       });
-    } else if (data?.type === 'error') {
+    } else if (data?.type === 'resync' || data?.type === 'error') {
+      // The kernel holds no base for this comm now: the next snapshot must be full.
+      slot.sent = { seq: slot.sent.seq, cells: null };
       console.warn(
         `jupyter-mm: the kernel refused a snapshot: ${String((data as any).message)}`
       );
