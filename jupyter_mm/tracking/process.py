@@ -177,22 +177,31 @@ def capture_environment_now(cwd: str | None = None) -> Any:
     working tree may have changed, so git is always asked."""
     global _last_environment
     from ..capture.environment import capture_environment
-    from ..capture.git import inside_repository
 
     cwd = cwd or os.getcwd()
-    config = get_config()
-
-    def key() -> tuple[Any, ...]:
-        return (cwd, len(sys.modules), tuple(os.environ.items()), tuple(sys.argv), id(config))
-
-    reusable = not inside_repository(cwd)
-    last = _last_environment
-    if reusable and last is not None and last[0] == key():
-        return last[1]
-    env = capture_environment(config.env_allowlist, cwd, redactor())
+    reusable, env = _reusable_environment(cwd)
+    if env is not None:
+        return env
+    env = capture_environment(get_config().env_allowlist, cwd, redactor())
     if reusable:  # keyed after capturing: the first capture imports a few modules itself
-        _last_environment = (key(), env)
+        _last_environment = (_environment_key(cwd), env)
     return env
+
+
+def _environment_key(cwd: str) -> tuple[Any, ...]:
+    return (cwd, len(sys.modules), tuple(os.environ.items()), tuple(sys.argv), id(get_config()))
+
+
+def _reusable_environment(cwd: str) -> tuple[bool, Any]:
+    """(whether a capture in ``cwd`` may be reused, the last capture if it may be now)."""
+    from ..capture.git import inside_repository
+
+    if inside_repository(cwd):
+        return False, None
+    last = _last_environment
+    if last is not None and last[0] == _environment_key(cwd):
+        return True, last[1]
+    return True, None
 
 
 class _Worker:
@@ -237,7 +246,14 @@ class EnvironmentCapture:
         self._value: Any = None
         self._error: BaseException | None = None
         self._done = threading.Event()
-        _WORKER.submit(self._work)
+        # The common case outside git, an unchanged environment, is a few dictionary reads:
+        # handing that to the worker would cost more (a thread wake-up, GIL hand-offs while
+        # the cell runs) than doing it here.
+        self._value = _reusable_environment(cwd or os.getcwd())[1]
+        if self._value is not None:
+            self._done.set()
+        else:
+            _WORKER.submit(self._work)
 
     def _work(self) -> None:
         try:

@@ -101,3 +101,31 @@ def test_finish_run_keeps_or_replaces_the_execution_log_and_flags(store):
             run.execution_log,
             run.flags,
         )
+
+
+def test_finish_run_stores_a_log_entry_changed_in_place(store):
+    """The store remembers what it wrote at create_run; an entry mutated since must still
+    reach the store (the comparison is by value, not by identity)."""
+    from jupyter_mm.entities import ExecutionEntry
+
+    run = store.create_run(
+        Run(id=ids.new_id(), start_time=time.time(), execution_log=[ExecutionEntry(1, "c1", "ab")])
+    )
+    run.execution_log[0].count = 7
+    run.status = "finished"
+    store.finish_run(run)
+    assert store.get_run(run.id).execution_log[0].count == 7
+
+
+def test_finish_run_from_another_store_instance_returns_the_stored_fixed_fields(store):
+    """A run created by one process and ended by another (the second store has nothing
+    remembered): the fixed fields come back as stored, whatever the entity says."""
+    from jupyter_mm.store.sql.store import SqlStore
+
+    run = _running(store)
+    other = SqlStore(store._engine, store.blobs, store.url)  # same database, nothing remembered
+    run.status, run.end_time = "finished", run.start_time + 1
+    run.notebook_path = "changed.ipynb"  # fixed once stored: not written, not returned
+    saved = other.finish_run(run)
+    assert (saved.status, saved.notebook_path) == ("finished", "a.ipynb")
+    assert store.get_run(run.id).notebook_path == "a.ipynb"

@@ -86,8 +86,9 @@ def _flat_json(items: Sequence[Any], cls: type, what: str) -> list[dict[str, Any
     return check_json(rows, f"The run's {what}")  # type: ignore[no-any-return]
 
 
-def run_values(run: Run) -> dict[str, Any]:
-    """The ``runs`` row for ``run``, validated. Raises InvalidInput."""
+def run_values(run: Run, *, execution_log: bool = True, flags: bool = True) -> dict[str, Any]:
+    """The ``runs`` row for ``run``, validated. Raises InvalidInput. ``execution_log`` /
+    ``flags`` False leave those columns out (the caller knows they are stored already)."""
     if not isinstance(run, Run):
         raise InvalidInput(f"Expected a Run, not {type(run).__name__}.")
     check_run_id(run.id)
@@ -113,7 +114,7 @@ def run_values(run: Run) -> dict[str, Any]:
     for field in ("name", "notebook_path", "cell_id", "user", "host", "note", "error"):
         _optional_text(getattr(run, field), f"The run's {field}")
     _optional_text(run.environment_id, "The run's environment id")
-    return {
+    values = {
         "id": run.id,
         "name": run.name,
         "status": run.status,
@@ -131,10 +132,13 @@ def run_values(run: Run) -> dict[str, Any]:
         "environment_id": run.environment_id,
         "error": run.error,
         "tags": {k: str(v) for k, v in run.tags.items()},
-        "execution_log": _flat_json(run.execution_log, ExecutionEntry, "execution log"),
-        "flags": _flat_json(run.flags, ReproFlag, "reproducibility flags"),
         "warnings": list(run.warnings),
     }
+    if execution_log:
+        values["execution_log"] = _flat_json(run.execution_log, ExecutionEntry, "execution log")
+    if flags:
+        values["flags"] = _flat_json(run.flags, ReproFlag, "reproducibility flags")
+    return values
 
 
 def written_run(row: Mapping[str, Any], run: Run) -> Run:

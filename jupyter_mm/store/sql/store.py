@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, delete, func, select, update
@@ -23,10 +24,12 @@ from ...entities import (
     DataRef,
     Environment,
     Event,
+    ExecutionEntry,
     Metric,
     MetricFilter,
     MetricOrder,
     Param,
+    ReproFlag,
     Run,
     RunDetail,
     RunPage,
@@ -71,6 +74,23 @@ MUTABLE_RUN_FIELDS = (
 FIXED_RUN_COLUMNS = tuple(c for c in RUNS.c if c.name not in MUTABLE_RUN_FIELDS)
 
 
+@dataclass
+class _WrittenRun:
+    """A run as :meth:`SqlStore.create_run` (or ``update_run``) wrote it."""
+
+    fixed: dict[str, Any]
+    execution_log: list[dict[str, Any]]
+    flags: list[dict[str, Any]]
+
+
+def _unchanged(entities: Sequence[Any], written: list[dict[str, Any]], cls: type) -> bool:
+    """True when ``entities`` are exactly the rows written (compared field by field, which
+    costs a fraction of serializing them again)."""
+    return len(entities) == len(written) and all(
+        type(e) is cls and e.__dict__ == row for e, row in zip(entities, written, strict=True)
+    )
+
+
 def _first_line(exc: DBAPIError) -> str:
     return (str(exc.orig).strip().splitlines() or ["unknown database error"])[0].rstrip(".")
 
@@ -88,10 +108,14 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
         self._dialect = engine.dialect.name
         self.blobs = blobs
         self.url = url
-        # (execution log, flags) as this store last wrote them for runs it is still writing:
-        # a run's end rewrites neither when they did not change (a 200-cell notebook's run
-        # carries hundreds of entries). Bounded: a run that never ends here is forgotten.
-        self._written_logs: OrderedDict[str, tuple[Any, Any]] = OrderedDict()
+        # What this store wrote when it created a run it is still writing: the run's end
+        # (on the user's critical path) then neither re-serializes an unchanged execution log
+        # or flag list (a 200-cell notebook's run carries hundreds of entries) nor reads the
+        # fixed fields back. Bounded: a run that never ends here is forgotten.
+        self._written: OrderedDict[str, _WrittenRun] = OrderedDict()
+        # environments this store wrote or found: a run naming one needs no lookup (they
+        # are immutable, and the foreign key still guards the write)
+        self._known_environments: set[str] = set()
 
     def __repr__(self) -> str:
         return f"SqlStore({self.url!r}, blobs={self.blobs!r})"
@@ -152,10 +176,11 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
 
     def _check_references(self, conn: Connection, values: dict[str, Any]) -> None:
         env_id = values["environment_id"]
-        if env_id is not None:
+        if env_id is not None and env_id not in self._known_environments:
             found = conn.execute(select(ENVIRONMENTS.c.id).where(ENVIRONMENTS.c.id == env_id))
             if found.first() is None:
                 raise InvalidInput(f"Environment {env_id} is not in the store.")
+            self._known_environments.add(env_id)
 
     # -- runs ----------------------------------------------------------------------------------
 
@@ -164,34 +189,44 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
         values = convert.run_values(run)
         if values["checkpoint_digest"]:
             self._require_blobs([values["checkpoint_digest"]], "The run's checkpoint")
-        with self._write() as conn:
-            if conn.execute(select(RUNS.c.id).where(RUNS.c.id == run.id)).first():
-                raise InvalidInput(f"A run with id {run.id} exists already.")
-            if values["parent_id"] is not None:
-                parent = select(RUNS.c.id).where(RUNS.c.id == values["parent_id"])
-                if conn.execute(parent).first() is None:
-                    raise NotFound(f"No parent run with id {values['parent_id']}.")
-            self._check_references(conn, values)
-            conn.execute(RUNS.insert(), values)
-        self._remember_logs(values)
+        try:
+            with self._write() as conn:
+                if values["parent_id"] is not None:
+                    parent = select(RUNS.c.id).where(RUNS.c.id == values["parent_id"])
+                    if conn.execute(parent).first() is None:
+                        raise NotFound(f"No parent run with id {values['parent_id']}.")
+                self._check_references(conn, values)
+                # a taken id shows as a primary-key conflict: no lookup before every insert
+                conn.execute(RUNS.insert(), values)
+        except InvalidInput:
+            if self._run_exists(run.id):
+                raise InvalidInput(f"A run with id {run.id} exists already.") from None
+            raise
+        self._remember(values)
         return convert.written_run(values, run)
 
-    def _remember_logs(self, values: dict[str, Any]) -> None:
-        self._written_logs[values["id"]] = (values["execution_log"], values["flags"])
-        while len(self._written_logs) > 64:
-            self._written_logs.popitem(last=False)
+    def _run_exists(self, run_id: str) -> bool:
+        with self._read() as conn:
+            return conn.execute(select(RUNS.c.id).where(RUNS.c.id == run_id)).first() is not None
 
-    def _unchanged_logs_left_out(self, values: dict[str, Any]) -> dict[str, Any]:
-        """The run's mutable fields to write, without the execution log and flags when
-        they are what this store wrote last."""
-        changes = {key: values[key] for key in MUTABLE_RUN_FIELDS}
-        written = self._written_logs.pop(values["id"], None)
-        if written is not None:
-            if written[0] == values["execution_log"]:
-                del changes["execution_log"]
-            if written[1] == values["flags"]:
-                del changes["flags"]
-        return changes
+    def _remember(self, values: dict[str, Any]) -> None:
+        fixed = {c.name: values[c.name] for c in FIXED_RUN_COLUMNS}
+        self._written[values["id"]] = _WrittenRun(fixed, values["execution_log"], values["flags"])
+        while len(self._written) > 64:
+            self._written.popitem(last=False)
+
+    def _changes(self, run: Run) -> tuple[dict[str, Any], dict[str, Any], _WrittenRun | None]:
+        """(the validated row of ``run``, its mutable fields to write, what this store
+        wrote when it created it). The execution log and flags are left out of both when
+        they are what was written then."""
+        written = self._written.pop(run.id, None)
+        same_log = written is not None and _unchanged(
+            run.execution_log, written.execution_log, ExecutionEntry
+        )
+        same_flags = written is not None and _unchanged(run.flags, written.flags, ReproFlag)
+        values = convert.run_values(run, execution_log=not same_log, flags=not same_flags)
+        changes = {key: values[key] for key in MUTABLE_RUN_FIELDS if key in values}
+        return values, changes, written
 
     def update_run(self, run: Run) -> Run:
         """Replace the mutable fields of a stored run; see AbstractStore.update_run."""
@@ -199,13 +234,13 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
         if values["checkpoint_digest"]:
             self._require_blobs([values["checkpoint_digest"]], "The run's checkpoint")
         changes = {key: values[key] for key in MUTABLE_RUN_FIELDS}
-        self._written_logs.pop(run.id, None)
+        self._written.pop(run.id, None)
         with self._write() as conn:
             stored = self._require_run(conn, run.id, fixed_only=True)
             self._check_references(conn, values)
             conn.execute(update(RUNS).where(RUNS.c.id == run.id).values(changes))
-        self._remember_logs(values)
         stored.update(changes)
+        self._remember(stored)
         return convert.row_to_run(stored)
 
     def get_run(self, run_id: str) -> Run:
@@ -408,19 +443,25 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
         rows = self._record_rows(run.id, params, metrics, data, artifacts)
         wanted = sorted(set(blob_digests))
         self._require_blobs(wanted, f"Run {run.id}")
-        values = convert.run_values(run)
+        values, changes, written = self._changes(run)
         if values["checkpoint_digest"]:
             self._require_blobs([values["checkpoint_digest"]], "The run's checkpoint")
-        changes = self._unchanged_logs_left_out(values)
         with self._write() as conn:
-            stored = self._require_run(conn, run.id, fixed_only=True)
             self._check_references(conn, values)
+            # the UPDATE first: it finds a missing run before any record is written
+            found = conn.execute(update(RUNS).where(RUNS.c.id == run.id).values(changes))
+            if found.rowcount == 0:
+                raise NotFound(f"No run with id {run.id}.")
+            # the fixed fields cannot change once stored: read back only if not remembered
+            stored = written.fixed if written else self._require_run(conn, run.id, fixed_only=True)
             self._write_records(conn, rows)
             self._link(conn, run.id, wanted)
-            conn.execute(update(RUNS).where(RUNS.c.id == run.id).values(changes))
         self.blobs.note_referenced(wanted)
-        stored.update({key: values[key] for key in MUTABLE_RUN_FIELDS})
-        return convert.written_run(stored, run)
+        row = {**stored, **changes}
+        if written is not None:  # the log and flags left out because they did not change
+            row.setdefault("execution_log", written.execution_log)
+            row.setdefault("flags", written.flags)
+        return convert.written_run(row, run)
 
     def latest_metrics(
         self, run_ids: Iterable[str], names: Iterable[str] | None = None
@@ -474,6 +515,7 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
         values = convert.environment_values(env)
         with self._write() as conn:
             conn.execute(self._insert(ENVIRONMENTS).on_conflict_do_nothing(), [values])
+        self._known_environments.add(env.id)
         return env.id
 
     def _environment(self, conn: Connection, env_id: str) -> Environment:
