@@ -47,8 +47,10 @@ def kernel_cell_overhead(
     """(untracked, tracked) median seconds for ``x = 1`` in a 200-cell notebook.
 
     ``live``: before each tracked cell the notebook is pushed on the ``jupyter_mm`` comm,
-    as JupyterLab does (checkpoint source ``live``, a new JSON document every run);
-    otherwise the kernel reads the saved file at its session path (source ``file``).
+    as JupyterLab does (checkpoint source ``live``): the whole notebook first on the new
+    comm, then deltas in which the tracked cell is sent in full (its execution_count
+    changed, as in JupyterLab's model after the previous run) and the 199 others as their
+    ids; otherwise the kernel reads the saved file at its session path (source ``file``).
     ``run_above``: the 199 cells above are executed first, as after "Run All" (the
     execution log then holds them); without it every run carries 199 "never run above"
     flags, the worst case for what a run writes."""
@@ -68,10 +70,28 @@ def kernel_cell_overhead(
         def send(msg_type: str, content: dict) -> None:
             kc.shell_channel.send(kc.session.msg(msg_type, content))
 
+        sent = {"seq": 0}  # what the kernel holds for the comm, as the lab extension tracks it
+
+        def live_snapshot() -> dict:
+            seq = sent["seq"] + 1
+            tracked = {**snapshot["cells"][-1], "execution_count": seq}
+            if sent["seq"] == 0:
+                base, cells = None, [*snapshot["cells"][:-1], tracked]
+            else:
+                base, cells = sent["seq"], [c["id"] for c in snapshot["cells"][:-1]] + [tracked]
+            sent["seq"] = seq
+            return {
+                "type": "snapshot",
+                "cell_id": cell_id,
+                "path": str(notebook),
+                "seq": seq,
+                "base": base,
+                "notebook": {**snapshot, "cells": cells},
+            }
+
         def tracked_cell() -> None:
             if live:
-                data = {"type": "snapshot", "cell_id": cell_id, "path": str(notebook)}
-                send("comm_msg", {"comm_id": comm_id, "data": {**data, "notebook": snapshot}})
+                send("comm_msg", {"comm_id": comm_id, "data": live_snapshot()})
             _execute(kc, TRACKED_CELL)
 
         try:
@@ -84,7 +104,7 @@ def kernel_cell_overhead(
             untracked = median_seconds(lambda: _execute(kc, "x = 1"), repeat, warmup=3)
             tracked = median_seconds(tracked_cell, repeat, warmup=3)
             source = _last_checkpoint_source(kc)
-            if source != ("live" if live else "file"):
+            if source != ("live" if live else "file") + " 0":
                 raise RuntimeError(f"benchmark runs used checkpoint source {source!r}")
         finally:
             kc.stop_channels()
@@ -93,8 +113,9 @@ def kernel_cell_overhead(
 
 
 def _last_checkpoint_source(kc) -> str:
-    """The checkpoint source of the kernel's last tracked run (checks the bench measured
-    the path it names)."""
+    """The checkpoint source of the kernel's last tracked run and its number of warnings,
+    as "<source> <count>" (checks the bench measured the path it names, without a fallback
+    such as a refused delta)."""
     found: list[str] = []
 
     def hook(msg: dict) -> None:
@@ -102,8 +123,8 @@ def _last_checkpoint_source(kc) -> str:
             found.append(msg["content"]["text"].strip())
 
     kc.execute_interactive(
-        "print(get_ipython().magics_manager.registry['TrackMagics']"
-        ".last_run.run.checkpoint_source)",
+        "_mm_run = get_ipython().magics_manager.registry['TrackMagics'].last_run.run\n"
+        "print(_mm_run.checkpoint_source, len(_mm_run.warnings))",
         timeout=60,
         output_hook=hook,
     )

@@ -10,7 +10,9 @@ does towards a kernel with ``%load_ext jupyter_mm``:
 * just before each ``%%track`` cell, the in-memory notebook (parameters injected, outputs so
   far) is pushed on the ``jupyter_mm`` comm. Messages on the shell channel are handled in
   order, so the snapshot has arrived when the magic runs, and the run's checkpoint is the
-  notebook exactly as it was executed (source ``live``), not a stale file on disk.
+  notebook exactly as it was executed (source ``live``), not a stale file on disk. The
+  snapshot is always whole (no ``seq``, so the kernel keeps no delta base for this comm;
+  the delta protocol JupyterLab uses is in :mod:`jupyter_mm.capture.notebook`).
 
 The comm is opened lazily, just before the first ``%%track`` cell: a notebook that never
 tracks anything never sees it, so the kernel logs no "No such comm target" noise for
