@@ -99,11 +99,18 @@ class _CellCache:
         self._items: OrderedDict[tuple[Any, ...], _StoredCell] = OrderedDict()
 
     def get(self, key: tuple[Any, ...]) -> _StoredCell | None:
+        return self.get_many([key])[0]
+
+    def get_many(self, keys: list[tuple[Any, ...]]) -> list[_StoredCell | None]:
+        """Look up a whole notebook's cells under one lock acquisition."""
+        items, found = self._items, []
         with self._lock:
-            item = self._items.get(key)
-            if item is not None:
-                self._items.move_to_end(key)
-            return item
+            for key in keys:
+                item = items.get(key)
+                if item is not None:
+                    items.move_to_end(key)
+                found.append(item)
+        return found
 
     def put(self, key: tuple[Any, ...], item: _StoredCell) -> None:
         with self._lock:
@@ -352,16 +359,22 @@ def store_checkpoint(
     cell_digests: list[str] = []
     referenced: dict[str, None] = {}  # ordered set
     flags: list[ReproFlag] = []
-    for index, (cell, fingerprint) in enumerate(zip(notebook["cells"], fingerprints, strict=True)):
-        key = (fingerprint, minor, *options)
-        stored = _CACHE.get(key)
-        if stored is None or not all(blobs.present(d) for d in (stored.digest, *stored.refs)):
+    present = blobs.present
+    keys = [(fingerprint, minor, *options) for fingerprint in fingerprints]
+    # this loop runs for every cell of the notebook on every tracked run: the common case
+    # (cell seen before, its blobs known to exist, nothing redacted) does no more than look
+    for index, (cell, key, stored) in enumerate(
+        zip(notebook["cells"], keys, _CACHE.get_many(keys), strict=True)
+    ):
+        if stored is None or not (present(stored.digest) and all(present(d) for d in stored.refs)):
             stored = _store_cell(blobs, cell, large_output_bytes, redactor)
             _CACHE.put(key, stored)
         cell_digests.append(stored.digest)
         referenced[stored.digest] = None
-        referenced.update(dict.fromkeys(stored.refs))
-        flags.extend(_redaction_flags(stored, cell.get("id"), index))
+        if stored.refs:
+            referenced.update(dict.fromkeys(stored.refs))
+        if stored.source_rules or stored.output_rules:
+            flags.extend(_redaction_flags(stored, cell.get("id"), index))
 
     manifest = {
         "format": FORMAT,
