@@ -144,6 +144,12 @@ class Metric(_Entity):
     timestamp: float = 0.0
 
 
+#: a metric point as ``(name, value, step, timestamp)``: what ``log_metric`` buffers, and
+#: what the stores take besides Metric records (a flush holds up to 10,000 points; building
+#: a Metric for each cost as much as writing it)
+MetricPoint = tuple[str, float, int, float]
+
+
 @dataclass
 class DataRef(_Entity):
     """A file, directory or in-memory object read or written by a run."""

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         Metric,
         MetricFilter,
         MetricOrder,
+        MetricPoint,
         Param,
         Run,
         RunDetail,
@@ -199,7 +200,7 @@ class AbstractStore(AbstractRegistryStore, ABC):
         run_id: str,
         *,
         params: Sequence[Param] = (),
-        metrics: Sequence[Metric] = (),
+        metrics: Sequence[Metric | MetricPoint] = (),
         data: Sequence[DataRef] = (),
         artifacts: Sequence[Artifact] = (),
     ) -> None:
@@ -210,7 +211,8 @@ class AbstractStore(AbstractRegistryStore, ABC):
         the one that produced the result). Metric points are append-only, unique by
         (name, step, timestamp). Data refs are unique by (name, role); artifacts by name
         (re-logging replaces). Artifact digests must exist in ``blobs``. Raises NotFound
-        for an unknown run.
+        for an unknown run. A metric point may be given as a Metric or as a
+        ``(name, value, step, timestamp)`` tuple (``entities.MetricPoint``), checked alike.
         """
 
     @abstractmethod
@@ -225,7 +227,7 @@ class AbstractStore(AbstractRegistryStore, ABC):
         run: Run,
         *,
         params: Sequence[Param] = (),
-        metrics: Sequence[Metric] = (),
+        metrics: Sequence[Metric | MetricPoint] = (),
         data: Sequence[DataRef] = (),
         artifacts: Sequence[Artifact] = (),
         blob_digests: Iterable[str] = (),

@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..entities import RUN_STATUSES, Artifact, DataRef, Metric, Param, Run
+from ..entities import RUN_STATUSES, Artifact, DataRef, MetricPoint, Param, Run
 from ..errors import InvalidInput
 from . import process as _proc
 from .process import EnvironmentCapture, describe_exception, ipython, progress, redact, stat_cache
@@ -49,10 +49,6 @@ def _as_number(name: str, value: Any) -> float:
             if isinstance(inner, numbers.Real):
                 return float(inner)
     raise InvalidInput(f"Metric {name!r} must be a number, not {type(value).__name__}.")
-
-
-def _as_metrics(points: list[tuple[str, float, int, float]]) -> list[Metric]:
-    return [Metric(name, value, step, when) for name, value, step, when in points]
 
 
 def check_name(kind: str, name: Any) -> str:
@@ -81,9 +77,9 @@ class ActiveRun:
         self._timer: threading.Timer | None = None
         self._params: dict[str, str] = {}
         self._pending_params: list[Param] = []
-        #: (name, value, step, timestamp) per point: a tuple is several times cheaper to
-        #: build than a Metric, and most points are built in a tight loop
-        self._pending_metrics: list[tuple[str, float, int, float]] = []
+        #: MetricPoint tuples, handed to the store as they are: a tuple is several times
+        #: cheaper to build than a Metric, and most points are built in a tight loop
+        self._pending_metrics: list[MetricPoint] = []
         self._pending_data: list[DataRef] = []
         #: highest step logged per metric name (the step of its latest value)
         self._steps: dict[str, int] = {}
@@ -215,12 +211,11 @@ class ActiveRun:
                 self._timer = None
             params, points, data = self._pending_params, self._pending_metrics, self._pending_data
             self._pending_params, self._pending_metrics, self._pending_data = [], [], []
-        metrics = _as_metrics(points)
         try:
             self.run = self.store.finish_run(  # type: ignore[union-attr]
                 self.run,
                 params=params,
-                metrics=metrics,
+                metrics=points,
                 data=data,
                 blob_digests=sorted(self.linked_blobs),
             )
@@ -230,7 +225,7 @@ class ActiveRun:
         store = self.store
         assert store is not None
         with self.guard("saving params and metrics"):
-            store.log_batch(self.run.id, params=params, metrics=metrics, data=data)
+            store.log_batch(self.run.id, params=params, metrics=points, data=data)
         if self.linked_blobs:
             with self.guard("linking the checkpoint's parts"):
                 store.link_blobs(self.run.id, sorted(self.linked_blobs))
@@ -334,9 +329,8 @@ class ActiveRun:
             data, self._pending_data = self._pending_data, []
         if self.store is None or not (params or points or data):
             return
-        metrics = _as_metrics(points)
         with self.guard("saving params and metrics"):
-            self.store.log_batch(self.run.id, params=params, metrics=metrics, data=data)
+            self.store.log_batch(self.run.id, params=params, metrics=points, data=data)
 
     # -- data -------------------------------------------------------------------------------
 

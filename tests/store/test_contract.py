@@ -284,6 +284,22 @@ def test_log_batch_takes_ten_thousand_points_in_one_call(store):
     assert store.latest_metrics([run.id])[run.id]["loss"] == pytest.approx(1 / 10_000)
 
 
+def test_metric_points_as_tuples_are_stored_and_checked_like_metrics(store):
+    as_records, as_tuples = store.create_run(make_run()), store.create_run(make_run())
+    points = [("loss", 0.5, 2, T0 + 2), ("loss", float("nan"), 0, T0), ("acc", 1, 0, T0)]
+    store.log_batch(as_records.id, metrics=[Metric(*p) for p in points])
+    store.log_batch(as_tuples.id, metrics=points)
+    detail = store.get_run_detail(as_tuples.id)
+    assert [(m.name, m.step, str(m.value)) for m in detail.metrics] == [
+        (m.name, m.step, str(m.value)) for m in store.get_run_detail(as_records.id).metrics
+    ]
+    assert store.latest_metrics([as_tuples.id])[as_tuples.id]["loss"] == 0.5
+    for bad in [("loss", 0.1, 3), ("loss", "high", 3, T0), ("", 0.1, 3, T0), ("x", 1.0, "a", T0)]:
+        with pytest.raises(InvalidInput):
+            store.log_batch(as_tuples.id, metrics=[bad])
+    assert len(store.get_run_detail(as_tuples.id).metrics) == 3
+
+
 def test_data_refs_and_artifacts_replace_by_key(store):
     run = store.create_run(make_run())
     d1 = store.blobs.put_bytes(b"model v1")

@@ -19,6 +19,7 @@ from ...entities import (
     Environment,
     ExecutionEntry,
     Metric,
+    MetricPoint,
     Param,
     ReproFlag,
     Run,
@@ -217,16 +218,24 @@ def latest_rows(metric_rows: Sequence[MetricRowTuple]) -> list[dict[str, Any]]:
     return [dict(zip(METRIC_COLUMNS, row, strict=True)) for row in latest.values()]
 
 
-def metric_rows(run_id: str, metrics: Sequence[Metric]) -> list[MetricRowTuple]:
-    """Rows for metric points, as :data:`METRIC_COLUMNS` tuples. NaN is stored as NULL
-    (SQLite cannot store a NaN REAL)."""
+def metric_rows(run_id: str, metrics: Sequence[Metric | MetricPoint]) -> list[MetricRowTuple]:
+    """Rows for metric points (Metric records or ``MetricPoint`` tuples), as
+    :data:`METRIC_COLUMNS` tuples. NaN is stored as NULL (SQLite cannot store a NaN REAL)."""
     rows = []
     append = rows.append
     for m in metrics:
-        # Fast path for what log_metric buffers (a batch may hold 100k points): a plain
-        # Metric of str, float, int, float needs no conversion, only the NaN checks.
-        if type(m) is Metric:
-            name, value, step, when = m.name, m.value, m.step, m.timestamp
+        # Fast path for what log_metric buffers (a batch may hold 100k points): a point of
+        # str, float, int, float needs no conversion, only the NaN checks.
+        kind = type(m)
+        if kind is tuple or kind is Metric:
+            if kind is tuple:
+                if len(m) != 4:  # type: ignore[arg-type]
+                    raise InvalidInput(
+                        f"A metric point is a (name, value, step, timestamp) tuple, not {m!r}."
+                    )
+                name, value, step, when = m  # type: ignore[misc]
+            else:
+                name, value, step, when = m.name, m.value, m.step, m.timestamp  # type: ignore[union-attr]
             if (
                 type(name) is str
                 and name
@@ -237,6 +246,7 @@ def metric_rows(run_id: str, metrics: Sequence[Metric]) -> list[MetricRowTuple]:
             ):
                 append((run_id, name, step, when, None if value != value else value))
                 continue
+            m = Metric(name, value, step, when)
         append(_checked_metric_row(run_id, m))
     return rows
 
