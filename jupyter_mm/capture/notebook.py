@@ -181,6 +181,8 @@ class LiveSnapshots:
         self._pending: deque[_Pending] = deque(maxlen=max_pending)
         self._bases: OrderedDict[Hashable, _Base] = OrderedDict()
         self._max_bases = max_bases
+        #: delta snapshots rebuilt so far (diagnostics: shows the frontend sends deltas)
+        self.deltas_applied = 0
 
     def __len__(self) -> int:
         with self._lock:
@@ -263,6 +265,8 @@ class LiveSnapshots:
                 self._bases.pop(channel, None)
                 self._pending.append(_Pending(top, [], cell_id, path, error=str(exc)))
                 raise
+            if base is not None:
+                self.deltas_applied += 1
             if seq is None or by_id is None:
                 self._bases.pop(channel, None)
             else:

@@ -122,3 +122,59 @@ def test_a_second_notebook_has_its_own_comm(page: Any, own_lab: Lab) -> None:
         "id => !!window.__jupyterMM?.lastRunMessageAt?.[id]", arg=runs[-1].id, timeout=10_000
     )
     assert {run.id for run in runs} <= run_notices(page)
+
+
+KERNEL_DELTAS = """async () => {
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const future = kernel.requestExecute({
+    code: "print(get_ipython().magics_manager.registry['TrackMagics'].channel.live.deltas_applied)",
+    silent: true
+  });
+  let text = '';
+  future.onIOPub = msg => {
+    if (msg.header.msg_type === 'stream') { text += msg.content.text; }
+  };
+  await future.done;
+  return Number(text.trim());
+}"""
+
+
+def run_tracked_cell(page: Any) -> None:
+    page.evaluate(
+        """() => {
+          const panel = window.jupyterapp.shell.currentWidget;
+          panel.content.activeCellIndex = 1;
+          window.jupyterapp.commands.execute('notebook:run-cell');
+        }"""
+    )
+
+
+def test_an_unsaved_edit_reaches_later_runs_through_deltas(page: Any, own_lab: Lab) -> None:
+    """After the first (full) snapshot on a comm the page sends deltas: the edited cell and
+    the re-run tracked cell in full, the others as ids. The checkpoints must still hold the
+    notebook as it is on screen."""
+    from jupyter_mm.capture.checkpoint import load_checkpoint
+
+    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+    before = page.evaluate(KERNEL_DELTAS)
+    edit = "\n# an unsaved edit, sent in a delta"
+    page.evaluate(
+        "text => { const cell = window.jupyterapp.shell.currentWidget.content.model.cells.get(0);"
+        " cell.sharedModel.setSource(cell.sharedModel.getSource() + text); }",
+        edit,
+    )
+    count = len(all_runs(own_lab))
+    run_tracked_cell(page)
+    wait_for_run_count(own_lab, count + 1)
+    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+    run_tracked_cell(page)
+    runs = wait_for_run_count(own_lab, count + 2)
+    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+    assert page.evaluate(KERNEL_DELTAS) == before + 2, "both runs were sent as deltas"
+    for run in runs[-2:]:
+        assert (run.checkpoint_source, run.warnings) == ("live", [])
+    with open_store(own_lab.store_url) as store:
+        saved = load_checkpoint(store.blobs, runs[-1].checkpoint_digest)
+    assert saved.cells[0].source.endswith(edit)
+    # the tracked cell as the page had it: the first of the two runs' count and outputs
+    assert saved.cells[1].execution_count is not None and saved.cells[1].outputs

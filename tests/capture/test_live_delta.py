@@ -89,6 +89,7 @@ def test_a_delta_gives_exactly_the_notebook_a_full_snapshot_gives(tmp_path, shel
     assert checkpoint_of(tmp_path, from_delta) == checkpoint_of(tmp_path, from_full)
     nbformat.validate(nbformat.from_dict(json.loads(json.dumps(from_delta.notebook))))
     assert live.base_seq("comm-1") == 2
+    assert (live.deltas_applied, reference.deltas_applied) == (1, 0)
 
 
 def test_unchanged_cells_keep_their_fingerprints_across_deltas(shell):
