@@ -58,6 +58,28 @@ def median_seconds(fn: Callable[[], object], repeat: int, warmup: int = 1) -> fl
     return statistics.median(samples)
 
 
+def paired_medians(
+    baseline: Callable[[], object], measured: Callable[[], object], repeat: int, warmup: int = 1
+) -> tuple[float, float, float]:
+    """(median of ``baseline()``, median of ``measured()``, median of their per-pair
+    difference), calling the two alternately: on a shared machine the load drifts over a
+    run, and measuring one block after the other would charge that drift to one side."""
+    for _ in range(warmup):
+        baseline()
+        measured()
+    base, meas, diff = [], [], []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        baseline()
+        middle = time.perf_counter()
+        measured()
+        end = time.perf_counter()
+        base.append(middle - start)
+        meas.append(end - middle)
+        diff.append((end - middle) - (middle - start))
+    return statistics.median(base), statistics.median(meas), statistics.median(diff)
+
+
 def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
