@@ -122,3 +122,31 @@ def test_recorder_sees_jupyterlab_cell_ids(kernel):
     counts = [c for c, _ in entries]
     assert [i for _, i in entries] == ["cell-a", "cell-b", None, None]
     assert counts == sorted(counts) and len(set(counts)) == 4
+
+
+def test_comm_opened_answers_a_stale_delta_with_resync_and_forgets_on_close(kernel):
+    notebook = new_notebook(cells=[new_code_cell("a = 1")])
+    notebook.cells[0]["id"] = "only"
+    comm_id = uuid.uuid4().hex
+    send_comm(kernel, "comm_open", {"comm_id": comm_id, "target_name": "jupyter_mm", "data": {}})
+    snapshot = {"type": "snapshot", "cell_id": "only", "path": None, "notebook": notebook}
+    send_comm(kernel, "comm_msg", {"comm_id": comm_id, "data": {**snapshot, "seq": 1}})
+    assert run(kernel, f"print(live.base_seq({comm_id!r}))").strip() == "1"
+    delta = {**snapshot, "seq": 3, "base": 2, "notebook": {**notebook, "cells": ["only"]}}
+    send_comm(kernel, "comm_msg", {"comm_id": comm_id, "data": delta})
+    while True:
+        reply = kernel.get_iopub_msg(timeout=30)
+        if reply["msg_type"] == "comm_msg":
+            break
+    assert reply["content"]["data"]["type"] == "resync"
+    # the refused delta left its reason for the tracked cell, which the magic reports
+    assert "must send the whole notebook" in run(
+        kernel, "try:\n    live.take('only')\nexcept Exception as exc:\n    print(exc)"
+    )
+    send_comm(kernel, "comm_msg", {"comm_id": comm_id, "data": {**snapshot, "seq": 4}})
+    assert run(kernel, f"print(live.base_seq({comm_id!r}))").strip() == "4"
+    send_comm(kernel, "comm_close", {"comm_id": comm_id, "data": {}})
+    assert run(kernel, f"print(live.base_seq({comm_id!r}))").strip() == "None"
+    # the two full snapshots are still waiting for a tracked cell: consume them
+    drain = "print(len(live)); live.take(None); live.take(None); print(len(live))"
+    assert run(kernel, drain).split() == ["2", "0"]
