@@ -157,41 +157,86 @@ def hash_file(
 
 #: (relative POSIX path, st_dev, st_ino, st_size, st_mtime_ns) of one file of a directory
 FileStat = tuple[str, int, int, int, int]
+#: One directory of a walk: its relative POSIX path as bytes (b"" or ending in b"/"), and
+#: (name, st_dev, st_ino, st_size, st_mtime_ns) of each regular file directly in it.
+DirListing = tuple[bytes, list[tuple[bytes, int, int, int, int]]]
+
+#: Stat names relative to an open directory (``fstatat``) where the OS allows it, so the
+#: kernel resolves one name per file instead of the whole path. (``os.lstat`` takes
+#: ``dir_fd`` wherever ``os.stat`` does; ``supports_dir_fd`` lists only the latter.)
+_STAT_IN_DIR_FD = os.stat in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
+_OPEN_DIRECTORY = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+_S_IFMT = 0o170000
+_S_IFREG, _S_IFDIR, _S_IFLNK = stat_module.S_IFREG, stat_module.S_IFDIR, stat_module.S_IFLNK
+_SKIP_BYTES = frozenset(os.fsencode(name) for name in DIRECTORY_SKIP)
 
 
-def _walk_files(root: str) -> list[FileStat]:
-    """The stat tuple of every regular file below ``root``, in directory-listing order
-    (stable while the directory is unchanged; callers sort when they need an order).
+def _walk_files(root: str) -> list[DirListing]:
+    """The stat tuple of every regular file below ``root``, directory by directory, in
+    listing order (stable while the directory is unchanged; callers sort when they need an
+    order).
 
     Symlinks to files are followed (their target's content counts); symlinked directories
     are not descended into, which also rules out cycles. Directories named in
     DIRECTORY_SKIP are skipped. Files that vanish during the walk are skipped.
 
-    This is all an unchanged directory costs besides one cache lookup, so it keeps only
-    plain tuples: one ``stat`` per file is the floor (a file's size and mtime are the only
-    way to know it did not change), and ``is_dir`` comes free from the directory entry.
+    This is all an unchanged directory costs besides one cache lookup, so the loop does one
+    ``lstat`` per entry (the floor: a file's size and mtime are the only way to know it did
+    not change) and builds one small tuple per file, nothing else. Measured choices, each
+    worth a few percent on 10 000 files: ``os.listdir`` plus ``lstat`` relative to the
+    open directory beats ``os.scandir`` plus ``DirEntry.stat()`` (no DirEntry per file, no
+    full-path lookup per stat); bytes names skip a decode and an encode per file (names
+    are decoded only when the directory changed); grouping files by directory saves
+    joining a relative path per file. Two threads do not help: each ``lstat`` is far
+    shorter than a GIL hand-over.
     """
-    found: list[FileStat] = []
-    append = found.append
-    pending = [("", root)]
+    listing: list[DirListing] = []
+    pending = [b""]
+    top = os.path.join(os.fsencode(root), b"")
+    lstat, stat, listdir = os.lstat, os.stat, os.listdir
     while pending:
-        prefix, abs_dir = pending.pop()
-        with os.scandir(abs_dir) as entries:
-            for entry in entries:
+        prefix = pending.pop()
+        abs_dir = top + prefix.replace(b"/", os.sep.encode())
+        files: list[tuple[bytes, int, int, int, int]] = []
+        add = files.append
+        listing.append((prefix, files))
+        names = listdir(abs_dir)
+        # The names come from the path, the stats from a descriptor opened just after: if
+        # the directory is swapped in between, the listing only describes fewer files,
+        # under a fingerprint that says exactly which, so no wrong digest can be cached.
+        if _STAT_IN_DIR_FD:
+            fd: int | None = os.open(abs_dir, _OPEN_DIRECTORY)
+            base = b""
+        else:
+            fd, base = None, abs_dir
+        try:
+            for name in names:
                 try:
-                    if entry.is_dir(follow_symlinks=False):
-                        if entry.name not in DIRECTORY_SKIP:
-                            pending.append((f"{prefix}{entry.name}/", entry.path))
-                        continue
-                    st = entry.stat()  # follows symlinks
+                    st = lstat(base + name, dir_fd=fd)
+                    kind = st.st_mode & _S_IFMT
+                    if kind != _S_IFREG:
+                        if kind == _S_IFDIR:
+                            if name not in _SKIP_BYTES:
+                                pending.append(prefix + name + b"/")
+                            continue
+                        if kind != _S_IFLNK:
+                            continue  # sockets, FIFOs, devices: not data
+                        st = stat(base + name, dir_fd=fd)  # a symlink counts as its target
+                        if st.st_mode & _S_IFMT != _S_IFREG:
+                            continue
                 except FileNotFoundError:
-                    continue
-                if stat_module.S_ISREG(st.st_mode):
-                    append((prefix + entry.name, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
-    return found
+                    continue  # removed since the listing, or a dangling symlink
+                except OSError as exc:
+                    # Name the whole path in the error (the stat saw only the name).
+                    raise OSError(exc.errno, exc.strerror, abs_dir + name) from None
+                add((name, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
+        finally:
+            if fd is not None:
+                os.close(fd)
+    return listing
 
 
-def _directory_fingerprint(files: list[FileStat]) -> str:
+def _directory_fingerprint(listing: list[DirListing]) -> str:
     """Digest of every file's relative path and stat tuple: equal means 'nothing changed'.
 
     Taken in listing order, unsorted: the file system lists an unchanged directory in the
@@ -201,7 +246,7 @@ def _directory_fingerprint(files: list[FileStat]) -> str:
     ``marshal`` format 2 (no object references, so the same list always gives the same
     bytes) serializes the tuples unambiguously several times faster than formatting text.
     """
-    return hash_bytes(marshal.dumps(files, 2))
+    return hash_bytes(marshal.dumps(listing, 2))
 
 
 def _canonical_order(item: FileStat) -> bytes:
@@ -234,13 +279,19 @@ def hash_directory(
         if not os.path.isdir(root):
             os.stat(root)  # raises FileNotFoundError / PermissionError with a reason
             raise InvalidInput(f"Data path {root} is not a directory.")
-        files = _walk_files(root)
-        total = sum(item[3] for item in files)
-        fingerprint = _directory_fingerprint(files)
+        listing = _walk_files(root)
+        count = sum(len(entries) for _, entries in listing)
+        total = sum([entry[3] for _, entries in listing for entry in entries])
+        fingerprint = _directory_fingerprint(listing)
         if cache is not None:
             hit = cache.get_directory(root, fingerprint)
             if hit is not None:
-                return hit, total, len(files)
+                return hit, total, count
+        files: list[FileStat] = [
+            (os.fsdecode(prefix + name), dev, ino, size, mtime_ns)
+            for prefix, entries in listing
+            for name, dev, ino, size, mtime_ns in entries
+        ]
         files.sort(key=_canonical_order)
         known = cache.get_files_under(root) if cache is not None else {}
         leaves = []
@@ -257,7 +308,9 @@ def hash_directory(
                     bar.update(size)
                 leaves.append(f"{rel}\0{digest}\n")
     except OSError as exc:
-        raise _user_error(getattr(exc, "filename", None) or root, exc) from None
+        failed = getattr(exc, "filename", None)
+        named = os.fsdecode(failed) if isinstance(failed, (str, bytes)) and failed else root
+        raise _user_error(named, exc) from None
     hasher = _blake3()
     hasher.update(_DIR_HEADER)
     hasher.update("".join(leaves).encode("utf-8", "surrogateescape"))
