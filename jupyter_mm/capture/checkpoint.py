@@ -224,11 +224,9 @@ class _Validated:
         self._items: OrderedDict[tuple[bytes, int], None] = OrderedDict()
 
     def __contains__(self, key: tuple[bytes, int]) -> bool:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return True
-            return False
+        # Asked for every cell on every run: no lock (a dict lookup is atomic) and no LRU
+        # refresh. An entry evicted although in use only costs validating that cell again.
+        return key in self._items
 
     def add(self, key: tuple[bytes, int]) -> None:
         with self._lock:

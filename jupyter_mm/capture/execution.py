@@ -139,6 +139,18 @@ def _compact(entries: list[ExecutionEntry], limit: int) -> list[ExecutionEntry]:
 # -- flags ------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
+def _cached_source_hash(source: str) -> str:
+    return source_hash(source)
+
+
+def _notebook_source_hash(source: str) -> str:
+    """``source_hash`` of a notebook cell's source, remembered: every run indexes every
+    cell of its notebook, and almost all of them are the ones indexed the run before.
+    Very long sources are not kept (the cache would hold them alive)."""
+    return _cached_source_hash(source) if len(source) <= 65536 else source_hash(source)
+
+
 def _cell_source(cell: Any) -> str:
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else str(source)
@@ -180,7 +192,7 @@ def _index_notebook(notebook: Any, key: Any = None) -> _NotebookIndex:
             return known
     cells = list(notebook.get("cells", []))
     code = [(i, c) for i, c in enumerate(cells) if c.get("cell_type") == "code"]
-    current_hash = {i: source_hash(_cell_source(c)) for i, c in code}
+    current_hash = {i: _notebook_source_hash(_cell_source(c)) for i, c in code}
     by_id = {c.get("id"): i for i, c in code if c.get("id")}
     by_hash: dict[str, list[int]] = {}
     for i, digest in current_hash.items():

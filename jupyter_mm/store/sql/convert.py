@@ -81,9 +81,22 @@ def check_json(value: Any, what: str) -> Any:
     return value
 
 
+_PLAIN_SCALARS = frozenset((str, int, bool, type(None)))
+
+
+def _plain(rows: list[dict[str, Any]]) -> bool:
+    """True when every value of these flat rows is a str, int, bool or None: storable as
+    JSON without serializing them to find out (a run's execution log holds hundreds of rows,
+    and ``json.dumps`` of them costs more than building them)."""
+    plain = _PLAIN_SCALARS
+    return all(type(v) in plain for row in rows for v in row.values())
+
+
 def _flat_json(items: Sequence[Any], cls: type, what: str) -> list[dict[str, Any]]:
     """``items`` (entities or mappings) as dicts both backends can store as JSON."""
     rows = [_as_dict(item, cls, what[:1].upper() + what[1:]) for item in items]
+    if _plain(rows):
+        return rows
     return check_json(rows, f"The run's {what}")  # type: ignore[no-any-return]
 
 
