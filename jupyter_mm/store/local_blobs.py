@@ -50,6 +50,18 @@ class LocalBlobStore(BlobStore):
             raise StoreError(
                 f"Cannot create the object store directory {self.root}: {exc.strerror or exc}."
             ) from None
+        if not os.path.isdir(os.path.join(self.root, "ff")):
+            self._create_shards()
+
+    def _create_shards(self) -> None:
+        """Create the 256 shard directories up front, once: a new shard on the write path
+        costs a mkdir and an fsync of the root, and a young store (its first few hundred
+        checkpoint blobs) would pay that on most tracked runs. Best effort: a read-only
+        store is still readable, and ``_shard`` creates a missing one when writing."""
+        with contextlib.suppress(OSError):
+            for index in range(256):
+                os.makedirs(os.path.join(self.root, f"{index:02x}"), exist_ok=True)
+            _fsync_dir(self.root)
 
     def __repr__(self) -> str:
         return f"LocalBlobStore({self.root!r})"

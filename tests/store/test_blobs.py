@@ -218,3 +218,17 @@ def test_referenced_blobs_are_answered_from_memory_until_deleted(blobs):
     blobs.note_referenced([absent])
     blobs.forget_referenced()
     assert not blobs.present(absent)
+
+
+def test_a_new_local_store_has_every_shard_directory_ready(tmp_path):
+    """The write path then never creates a directory (a mkdir and an fsync of the root)."""
+    blobs = LocalBlobStore(tmp_path / "objects")
+    shards = sorted(p.name for p in (tmp_path / "objects").iterdir())
+    assert shards == [f"{i:02x}" for i in range(256)]
+    digest = blobs.put_bytes(b"first blob")
+    assert blobs.get_bytes(digest) == b"first blob" and list(blobs.iter_digests()) == [digest]
+    # an older store without them still gets a blob into a missing shard
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "ff").mkdir()  # looks prepared: no shard is created up front
+    old = LocalBlobStore(tmp_path / "old")
+    assert old.get_bytes(old.put_bytes(b"x")) == b"x"
