@@ -296,7 +296,7 @@ class TrackMagics(Magics):
         return active
 
     def _checkpoint(self, active: tracking.ActiveRun, plan: _Plan, cell_id: str | None) -> None:
-        from .capture.checkpoint import store_checkpoint
+        from .capture.checkpoint import as_cell_starts, store_checkpoint
         from .capture.notebook import capture_notebook
 
         live = self.channel.live if self.channel is not None else None
@@ -310,13 +310,19 @@ class TrackMagics(Magics):
         run = active.run
         run.notebook_path = snapshot.path or run.notebook_path
         run.cell_id = snapshot.cell_id or run.cell_id
+        # the tracked cell without the previous run's outputs (see as_cell_starts); the
+        # tracked cell is part of what identifies the stored result of a saved file
+        started, fingerprints = as_cell_starts(
+            snapshot.notebook, snapshot.cell_id, snapshot.fingerprints
+        )
+        source_key = snapshot.source_key and (*snapshot.source_key, snapshot.cell_id)
         digest, digests, flags = store_checkpoint(
             active.store.blobs,  # type: ignore[union-attr]
-            snapshot.notebook,
+            started,
             large_output_bytes=tracking.get_config().large_output_bytes,
             redactor=tracking.redactor(),
-            source_key=snapshot.source_key,
-            fingerprints=snapshot.fingerprints,
+            source_key=source_key,
+            fingerprints=fingerprints,
         )
         run.checkpoint_digest, run.checkpoint_source = digest, snapshot.source
         active.linked_blobs.update(digests)

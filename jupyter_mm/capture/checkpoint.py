@@ -318,6 +318,45 @@ def validate_notebook(notebook: Any, known: Sequence[bytes | None] | None = None
     return _check_cells(notebook["cells"], _check_shape(notebook), known)
 
 
+def as_cell_starts(
+    notebook: dict[str, Any], cell_id: str | None, fingerprints: list[bytes] | None = None
+) -> tuple[dict[str, Any], list[bytes] | None]:
+    """``notebook`` as it is when the tracked cell ``cell_id`` starts running: that cell's
+    outputs and execution count cleared, as Jupyter clears them when an execution starts.
+
+    What a snapshot carries there is the previous run's result, which would show in this
+    run's checkpoint as if it were this run's, and would make every re-run of an unchanged
+    cell store a new cell and manifest. The given notebook is not modified (it may be shared
+    with a cache); ``fingerprints`` (of its cells) come back adjusted for the cleared cell.
+    """
+    cells = notebook.get("cells") or []
+    index = next(
+        (
+            i
+            for i, cell in enumerate(cells)
+            if cell_id is not None
+            and isinstance(cell, dict)
+            and cell.get("id") == cell_id
+            and cell.get("cell_type") == "code"
+        ),
+        None,
+    )
+    if index is None:
+        return notebook, fingerprints
+    cell = cells[index]
+    if not cell.get("outputs") and cell.get("execution_count") is None:
+        return notebook, fingerprints
+    cleared = type(cell)(cell)
+    cleared["outputs"], cleared["execution_count"] = [], None
+    started = type(notebook)(notebook)
+    started["cells"] = [*cells[:index], cleared, *cells[index + 1 :]]
+    if fingerprints is not None and len(fingerprints) == len(cells):
+        fingerprints = [*fingerprints[:index], _fingerprint(cleared), *fingerprints[index + 1 :]]
+    else:
+        fingerprints = None
+    return started, fingerprints
+
+
 # re-running a tracked cell of an unchanged saved notebook stores nothing new: its result
 # is reused without re-hashing a single cell
 _LAST: LastResult[tuple[str, list[str], list[ReproFlag]]] = LastResult()

@@ -17,9 +17,11 @@ from nbformat.v4 import (
 )
 
 from jupyter_mm.capture.checkpoint import (
+    as_cell_starts,
     checkpoint_digests,
     load_checkpoint,
     store_checkpoint,
+    validate_notebook,
 )
 from jupyter_mm.capture.redact import Redactor
 from jupyter_mm.errors import IntegrityError, InvalidInput
@@ -332,3 +334,27 @@ def test_an_unchanged_source_is_checkpointed_once(blobs):
     stored = store_checkpoint(blobs, notebook, source_key=key)
     assert stored == first and all(blobs.exists(d) for d in stored[1])
     assert load_checkpoint(blobs, stored[0]).cells[0].source == notebook.cells[0].source
+
+
+def test_the_tracked_cell_is_checkpointed_as_it_starts(blobs):
+    """The previous run's outputs and count of the tracked cell are cleared (in a copy);
+    every other cell keeps its outputs, and fingerprints follow the cleared cell."""
+    nb = rich_notebook()
+    tracked = nb.cells[1]
+    assert tracked.cell_type == "code" and tracked.outputs
+    before = nbformat.writes(nb)
+    fingerprints = validate_notebook(nb)
+    started, adjusted = as_cell_starts(nb, tracked.id, fingerprints)
+    assert nbformat.writes(nb) == before, "the given notebook is not modified"
+    assert (started.cells[1].outputs, started.cells[1].execution_count) == ([], None)
+    assert started.cells[1].source == tracked.source
+    assert [c for i, c in enumerate(started.cells) if i != 1] == [
+        c for i, c in enumerate(nb.cells) if i != 1
+    ]
+    assert adjusted == validate_notebook(started)
+    digest, _, _ = store_checkpoint(blobs, started, fingerprints=adjusted)
+    assert digest == store_checkpoint(blobs, started)[0]
+    # nothing to clear: the very same objects come back
+    assert as_cell_starts(started, tracked.id, adjusted) == (started, adjusted)
+    assert as_cell_starts(nb, "no-such-cell", fingerprints) == (nb, fingerprints)
+    assert as_cell_starts(nb, None, None) == (nb, None)

@@ -115,7 +115,25 @@ def test_a_delta_run_checkpoints_what_a_full_snapshot_would(kernel, store):
     assert second.checkpoint_digest == third.checkpoint_digest != first.checkpoint_digest
     saved = load_checkpoint(store.blobs, second.checkpoint_digest)
     assert saved.cells[1].source == "setup_1 = 'unsaved edit'"
-    assert saved.cells[-1].execution_count == 7
+    # the tracked cell as it starts: the previous run's count and output are not this run's
+    assert (saved.cells[-1].execution_count, saved.cells[-1].outputs) == (None, [])
+
+
+def test_rerunning_an_unchanged_tracked_cell_stores_no_new_blob(kernel, store):
+    """JupyterLab's snapshot holds the tracked cell with the previous run's count and output;
+    the checkpoint clears them, so a re-run of the same notebook reuses every blob."""
+    nb = make_notebook()
+    comm_id = open_comm(kernel)
+    assert send_snapshot(kernel, comm_id, snapshot(nb, seq=1)) == []
+    _, first = tracked_run(kernel, store)
+    blobs_after_first = set(store.blobs.iter_digests())
+    for seq, count in ((2, 11), (3, 12)):
+        ran = as_run_by_lab(nb, count)
+        assert send_snapshot(kernel, comm_id, snapshot(ran, seq, seq - 1, {"tracked"})) == []
+        _, again = tracked_run(kernel, store)
+        assert again.checkpoint_source == "live" and again.warnings == []
+        assert again.checkpoint_digest == first.checkpoint_digest
+    assert set(store.blobs.iter_digests()) == blobs_after_first
 
 
 def test_a_base_mismatch_resyncs_and_the_run_falls_back_to_the_file(kernel, store, workdir):
