@@ -111,10 +111,10 @@ class FrontendChannel:
         """Apply one message; never raises."""
         try:
             live = self.live  # imports capture.notebook (nbformat) on first use
-            from .capture.notebook import StaleBase
+            from .capture.notebook import StaleBase, message_session
 
             comm_id = getattr(comm, "comm_id", None) or str(id(comm))
-            live.handle_message(_message_data(msg), comm_id)
+            live.handle_message(_message_data(msg), comm_id, message_session(msg))
         except InvalidInput as exc:
             if isinstance(exc, StaleBase):
                 log.info("jupyter-mm: asked the frontend for a full snapshot: %s", exc)

@@ -62,18 +62,23 @@ class _Plan:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _current_cell_id(shell: Any) -> str | None:
-    """JupyterLab's cell id from the execute request's metadata, when there is one."""
+def _execute_request(shell: Any) -> dict[str, Any]:
+    """The execute request being run (empty outside a Jupyter kernel)."""
     kernel = getattr(shell, "kernel", None)
     if kernel is None:
-        return None
+        return {}
     try:
         parent = kernel.get_parent("shell")
     except TypeError:  # older signature without a channel argument
         parent = kernel.get_parent()
     except Exception:
-        return None
-    cell_id = ((parent or {}).get("metadata") or {}).get("cellId")
+        return {}
+    return parent if isinstance(parent, dict) else {}
+
+
+def _current_cell_id(shell: Any) -> str | None:
+    """JupyterLab's cell id from the execute request's metadata, when there is one."""
+    cell_id = (_execute_request(shell).get("metadata") or {}).get("cellId")
     return cell_id if isinstance(cell_id, str) else None
 
 
@@ -297,13 +302,18 @@ class TrackMagics(Magics):
 
     def _checkpoint(self, active: tracking.ActiveRun, plan: _Plan, cell_id: str | None) -> None:
         from .capture.checkpoint import as_cell_starts, store_checkpoint
-        from .capture.notebook import capture_notebook
+        from .capture.notebook import capture_notebook, message_session
 
         live = self.channel.live if self.channel is not None else None
         # copy=False: nothing below modifies the notebook, and copying a big one would cost
         # more than everything else at the start of the cell
         snapshot = capture_notebook(
-            self.shell, cell_id=cell_id, raw_cell=plan.raw_cell, live=live, copy=False
+            self.shell,
+            cell_id=cell_id,
+            raw_cell=plan.raw_cell,
+            live=live,
+            copy=False,
+            session=message_session(_execute_request(self.shell)),
         )
         for warning in snapshot.warnings:
             active.warn(warning)

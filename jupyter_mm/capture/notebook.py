@@ -34,6 +34,17 @@ when the comm closes. A delta it cannot rebuild (another base, an unknown id) ra
 tracked cell it was sent for checkpoints the saved file with one warning. The frontend sends
 a full snapshot next. Cells held in a base are shared by the snapshots built from it: the
 notebooks :meth:`LiveSnapshots.take` returns must be treated as read-only.
+
+Unchanged notebooks
+-------------------
+A frontend whose notebook is exactly its last snapshot on the comm (same cells in the same
+order, same metadata and path; the tracked cell compared without its outputs and execution
+count, which the checkpoint clears anyway) sends nothing at all: a comm message costs the
+kernel a full round of message handling. When a tracked cell starts with no snapshot waiting,
+the base of the comm whose messages came from the same client session as the execute
+request (``header.session``, one per frontend connection) serves as its live snapshot, if it
+holds the cell. Messages of one connection arrive in order, so that base is what the
+frontend shows.
 """
 
 from __future__ import annotations
@@ -105,10 +116,14 @@ class _LiveCell:
 
 @dataclass
 class _Base:
-    """The last snapshot applied on one comm: its seq and its cells by id."""
+    """The last snapshot applied on one comm: its seq, its cells by id (in notebook order),
+    the rest of the notebook, its path and the client session that sent it."""
 
     seq: int
     cells: dict[str, _LiveCell]
+    top: dict[str, Any] = field(default_factory=dict)
+    path: str | None = None
+    session: str | None = None
 
 
 @dataclass
@@ -120,6 +135,8 @@ class _Pending:
     path: str | None
     #: why a snapshot sent for ``cell_id`` could not be rebuilt (the magic warns once)
     error: str | None = None
+    #: the comm it came on
+    channel: Hashable = None
 
 
 def _cell_node(cell: Any) -> Any:
@@ -183,6 +200,8 @@ class LiveSnapshots:
         self._max_bases = max_bases
         #: delta snapshots rebuilt so far (diagnostics: shows the frontend sends deltas)
         self.deltas_applied = 0
+        #: tracked cells checkpointed from a base the frontend had nothing to add to
+        self.bases_reused = 0
 
     def __len__(self) -> int:
         with self._lock:
@@ -207,14 +226,17 @@ class LiveSnapshots:
         with self._lock:
             self._pending.append(_Pending(notebook, cells, cell_id, path))
 
-    def take(self, cell_id: str | None) -> NotebookSnapshot | None:
+    def take(self, cell_id: str | None, session: str | None = None) -> NotebookSnapshot | None:
         """Consume the snapshot pushed for ``cell_id``.
 
         With an unknown executing cell id (nbclient sends no ``cellId``) the most recent
         unconsumed snapshot is taken. A snapshot pushed without a cell id serves any cell.
-        Returns None when nothing suitable is waiting. Each snapshot is consumed once.
-        Raises InvalidInput when the frontend sent a snapshot for the cell that could not be
-        rebuilt (the caller falls back to another source and warns).
+        Each snapshot is consumed once. When none is waiting, the base of the comm that the
+        executing request's client ``session`` talks on serves, if it holds the cell: that
+        frontend had nothing new to send (see "Unchanged notebooks" in the module
+        docstring). Returns None when nothing suitable is there. Raises InvalidInput when
+        the frontend sent a snapshot for the cell that could not be rebuilt (the caller
+        falls back to another source and warns).
         """
         with self._lock:
             chosen: _Pending | None = None
@@ -223,7 +245,7 @@ class LiveSnapshots:
                     chosen = pending
                     break
             if chosen is None:
-                return None
+                return self._from_base(cell_id, session)
             self._pending.remove(chosen)
         if chosen.error is not None:
             raise InvalidInput(chosen.error)
@@ -233,11 +255,28 @@ class LiveSnapshots:
         snapshot.live_cells = chosen.cells
         return snapshot
 
-    def handle_message(self, data: Any, channel: Hashable = None) -> None:
-        """Apply one comm message received on ``channel`` (the comm's id; see the module
-        docstring for the protocol). Raises InvalidInput for a message that does not follow
-        it, StaleBase for a delta that cannot be rebuilt; unknown message types are ignored
-        so that newer frontends can talk to older kernels."""
+    def _from_base(self, cell_id: str | None, session: str | None) -> NotebookSnapshot | None:
+        """The snapshot a frontend did not resend because nothing changed (lock held)."""
+        if cell_id is None or session is None:
+            return None
+        for base in reversed(self._bases.values()):
+            if base.session == session and cell_id in base.cells:
+                self.bases_reused += 1
+                cells = list(base.cells.values())
+                notebook = _assemble(base.top, [live.cell for live in cells])
+                snapshot = NotebookSnapshot(notebook, "live", base.path, cell_id)
+                snapshot.live_cells = cells
+                return snapshot
+        return None
+
+    def handle_message(
+        self, data: Any, channel: Hashable = None, session: str | None = None
+    ) -> None:
+        """Apply one comm message received on ``channel`` (the comm's id) from the client
+        ``session`` (its messages' ``header.session``; see the module docstring for the
+        protocol). Raises InvalidInput for a message that does not follow it, StaleBase for
+        a delta that cannot be rebuilt; unknown message types are ignored so that newer
+        frontends can talk to older kernels."""
         if not isinstance(data, dict):
             raise InvalidInput("A jupyter_mm comm message must be a JSON object.")
         if data.get("type") != "snapshot":
@@ -253,6 +292,14 @@ class LiveSnapshots:
             raise InvalidInput("Only nbformat 4 notebooks can be snapshotted.")
         top = {key: value for key, value in notebook.items() if key != "cells"}
         with self._lock:
+            if channel is not None:
+                # Its execute request follows each snapshot in order: one still waiting
+                # from this comm belongs to a cell that was interrupted before it ran, and
+                # must not stand for a later run of that cell the frontend sent nothing for.
+                self._pending = deque(
+                    (p for p in self._pending if p.channel != channel),
+                    maxlen=self._pending.maxlen,
+                )
             try:
                 seq = _check_seq(data.get("seq"), "seq")
                 base = _check_seq(data.get("base"), "base")
@@ -263,18 +310,18 @@ class LiveSnapshots:
                 # the frontend's idea of the base is wrong now: keep none, and tell the
                 # tracked cell why it has no live checkpoint
                 self._bases.pop(channel, None)
-                self._pending.append(_Pending(top, [], cell_id, path, error=str(exc)))
+                self._pending.append(_Pending(top, [], cell_id, path, str(exc), channel))
                 raise
             if base is not None:
                 self.deltas_applied += 1
             if seq is None or by_id is None:
                 self._bases.pop(channel, None)
             else:
-                self._bases[channel] = _Base(seq, by_id)
+                self._bases[channel] = _Base(seq, by_id, top, path, session)
                 self._bases.move_to_end(channel)
                 while len(self._bases) > self._max_bases:
                     self._bases.popitem(last=False)
-            self._pending.append(_Pending(top, cells, cell_id, path))
+            self._pending.append(_Pending(top, cells, cell_id, path, channel=channel))
 
     def _rebuild(
         self, channel: Hashable, base: int | None, entries: list[Any]
@@ -325,7 +372,7 @@ class LiveSnapshots:
             if not data:
                 return  # an open without payload
             try:
-                self.handle_message(data, channel)
+                self.handle_message(data, channel, message_session(msg))
             except StaleBase as exc:
                 comm.send({"type": "resync", "message": str(exc)})
             except InvalidInput as exc:
@@ -335,6 +382,14 @@ class LiveSnapshots:
         comm.on_close(lambda msg: self.forget(channel))
         # A client may put the first snapshot in the open message itself.
         on_msg(open_msg)
+
+
+def message_session(msg: Any) -> str | None:
+    """The client session (``header.session``) of a Jupyter message: the same for every
+    message one frontend connection sends, comm messages and execute requests alike."""
+    header = msg.get("header") if isinstance(msg, dict) else None
+    session = header.get("session") if isinstance(header, dict) else None
+    return session if isinstance(session, str) and session else None
 
 
 # -- file snapshots ---------------------------------------------------------------------------
@@ -498,8 +553,10 @@ def capture_notebook(
     raw_cell: str,
     live: LiveSnapshots | None,
     copy: bool = True,
+    session: str | None = None,
 ) -> NotebookSnapshot:
-    """The best available notebook for the tracked cell ``raw_cell`` (id ``cell_id``).
+    """The best available notebook for the tracked cell ``raw_cell`` (id ``cell_id``),
+    executed at the request of the client ``session`` (see :meth:`LiveSnapshots.take`).
 
     Never raises for a bad notebook: each source that fails adds a warning and the next one
     is tried; the history source always succeeds. Live and file snapshots are validated
@@ -511,7 +568,7 @@ def capture_notebook(
     warnings: list[str] = []
     if live is not None:
         try:
-            snapshot = live.take(cell_id)
+            snapshot = live.take(cell_id, session)
             if snapshot is not None:
                 _validate_live(snapshot)
         except InvalidInput as exc:

@@ -16,7 +16,9 @@
  * full snapshot would carry. The kernel keeps the previous snapshot per comm; when it cannot
  * rebuild one it answers `{"type": "resync"}` (or `{"type": "error"}`), and the next snapshot
  * is full again. A new comm (restart, kernel change, close) always starts with a full one,
- * as does a notebook whose cell ids are missing or repeated.
+ * as does a notebook whose cell ids are missing or repeated. The tracked cell is sent as it
+ * starts running (no outputs, no execution count), and when nothing at all changed since
+ * the last snapshot nothing is sent: the kernel uses what it holds for this comm.
  *
  * Nothing here may break notebook execution: every failure is logged and swallowed.
  */
@@ -62,6 +64,9 @@ export interface ISentSnapshot {
   seq: number;
   /** Cell id → the cell's JSON text as last sent; null: the next snapshot must be full. */
   cells: Map<string, string> | null;
+  /** The notebook without its cells (JSON text) and the path, as last sent. */
+  top?: string;
+  path?: string;
 }
 
 /** A snapshot message for the comm, and what to remember once it is sent. */
@@ -78,16 +83,37 @@ export interface ISnapshotMessage {
 }
 
 /**
+ * The tracked cell as it starts running: without the outputs and execution count of its
+ * previous run, which JupyterLab clears as the execution starts and the kernel's checkpoint
+ * leaves out. Comparing it this way, re-running an unchanged notebook changes nothing.
+ */
+function asCellStarts(cell: nbformat.ICell): nbformat.ICell {
+  return cell.cell_type === 'code'
+    ? { ...cell, outputs: [], execution_count: null }
+    : cell;
+}
+
+/**
  * The snapshot of `notebook` to send after `sent`: a delta on it when the kernel holds it
- * (its cells are known) and every cell has an id of its own, else a full snapshot.
+ * (its cells are known) and every cell has an id of its own, else a full snapshot. Null
+ * when the kernel already holds exactly this notebook (same cells in the same order, same
+ * metadata and path): then nothing is sent, and the kernel checkpoints what it holds for
+ * this comm (see "Unchanged notebooks" in `jupyter_mm/capture/notebook.py`).
  */
 export function snapshotMessage(
   sent: ISentSnapshot,
-  notebook: nbformat.INotebookContent,
+  content: nbformat.INotebookContent,
   cellId: string,
   path: string
-): ISnapshotMessage {
+): ISnapshotMessage | null {
   const seq = sent.seq + 1;
+  const notebook: nbformat.INotebookContent = {
+    ...content,
+    cells: content.cells.map(cell =>
+      cell.id === cellId ? asCellStarts(cell) : cell
+    )
+  };
+  const top = JSON.stringify({ ...notebook, cells: [] });
   const texts = new Map<string, string>();
   for (const cell of notebook.cells) {
     const id = cell.id;
@@ -108,6 +134,16 @@ export function snapshotMessage(
     texts.set(id, JSON.stringify(cell));
   }
   const previous = sent.cells;
+  if (
+    previous !== null &&
+    previous.size === texts.size &&
+    sent.top === top &&
+    sent.path === path &&
+    texts.has(cellId) &&
+    sameCells(previous, texts)
+  ) {
+    return null;
+  }
   let base: number | null = null;
   let cells: (nbformat.ICell | string)[] = notebook.cells;
   if (previous !== null) {
@@ -127,8 +163,23 @@ export function snapshotMessage(
       base,
       notebook: { ...notebook, cells: cells as nbformat.ICell[] }
     },
-    next: { seq, cells: texts }
+    next: { seq, cells: texts, top, path }
   };
+}
+
+/** Same ids in the same order, each with the same JSON text. */
+function sameCells(
+  previous: Map<string, string>,
+  texts: Map<string, string>
+): boolean {
+  const before = previous.entries();
+  for (const [id, text] of texts) {
+    const [oldId, oldText] = before.next().value as [string, string];
+    if (oldId !== id || oldText !== text) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** The comm of one kernel connection, opened on first use. */
@@ -197,17 +248,20 @@ export class LiveSnapshotChannel implements IDisposable {
     if (!slot) {
       return false;
     }
-    const { message, next } = snapshotMessage(
+    const snapshot = snapshotMessage(
       slot.sent,
       panel.model.toJSON() as nbformat.INotebookContent,
       cell.model.id,
       // Read at send time, so a notebook renamed after it was opened reports its new path.
       notebookFilePath(panel)
     );
+    if (snapshot === null) {
+      return false; // the kernel holds this very notebook for this comm
+    }
     // If sending throws, `sent` stays as it was: the kernel then holds an older base and
     // answers the next delta with a resync (that cell checkpoints the saved file).
-    slot.comm.send(message as any);
-    slot.sent = next;
+    slot.comm.send(snapshot.message as any);
+    slot.sent = snapshot.next;
     return true;
   }
 

@@ -20,7 +20,12 @@ from jupyter_mm.store import open_store
 from .harness import Lab, new_lab_page, run_command, screenshot
 
 NOTEBOOK = "tracked.ipynb"
-SETUP_SOURCE = "import jupyter_mm as mm\n%load_ext jupyter_mm"
+#: its output counts its executions: run again between the two tracked runs, it gives the
+#: second checkpoint an output the first does not have (the diff's output rows)
+SETUP_SOURCE = (
+    "import jupyter_mm as mm\n%load_ext jupyter_mm\n"
+    'setup_runs = globals().get("setup_runs", 0) + 1\nsetup_runs'
+)
 #: line 2 holds the value the tests edit; metrics with several steps give the detail a chart
 TRACKED_SOURCE = (
     "%%track --name first --param lr\n"
@@ -170,6 +175,10 @@ def run_tracked_flow(browser: Any, lab: Lab) -> TrackedFlow:
         page.keyboard.press("Control+Enter")  # run it and stay on it
         (first,) = wait_for_runs(lab, notebook, 1)
 
+        select_cell(page, 0)
+        page.keyboard.press("Shift+Enter")  # the setup cell again; moves on to the tracked one
+        expect_output = cell(page, 0).locator(".jp-OutputArea-output")
+        expect_output.filter(has_text="2").wait_for()
         # Edit line 2 (lr = 0.1 -> 0.2) through the editor, and do not save.
         edit_second_line(page, backspaces=1, append="2")
 

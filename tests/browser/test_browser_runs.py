@@ -154,7 +154,8 @@ def test_comparing_the_two_runs_shows_the_edit(flow: TrackedFlow, expect: Any) -
     expect(notebook.locator(".jp-Notebook-diff")).to_be_visible()
     expect(notebook).to_contain_text("lr = 0.1")
     expect(notebook).to_contain_text("lr = 0.2")
-    # the first run's card is an output of the second checkpoint: outputs differ
+    # the setup cell ran again between the runs: its output differs (the tracked cell is
+    # checkpointed as it starts, without the previous run's card)
     outputs = notebook.locator(".jp-Cellrow-outputs")
     expect(outputs.first).to_be_attached()
     screenshot(page, "diff-view")

@@ -167,7 +167,8 @@ def test_full_snapshots_without_seq_or_unique_ids_keep_no_base():
     twice = copy.deepcopy(nb)
     twice["cells"][2]["id"] = twice["cells"][1]["id"]
     live.handle_message(full(twice, seq=4), "comm")
-    assert live.base_seq("comm") is None and len(live) == 2
+    # the newer snapshot from the same comm supersedes the one still waiting
+    assert live.base_seq("comm") is None and len(live) == 1
 
 
 def hostile_deltas() -> list[tuple[str, dict, type]]:
@@ -219,3 +220,37 @@ def test_hostile_deltas_are_refused_with_a_sentence(shell, nb, message, error):
     # and a full snapshot starts over
     live.handle_message(full(nb, seq=3), "comm")
     assert capture_notebook(shell, cell_id="c3", raw_cell="", live=live).source == "live"
+
+
+def test_an_unchanged_notebook_is_taken_from_the_base_of_the_requesting_session():
+    """A frontend with nothing new sends nothing: the tracked cell's request (same client
+    session as the comm's messages) is served by that comm's base, nobody else's."""
+    live = LiveSnapshots()
+    nb = notebook(5)
+    live.handle_message(full(nb, seq=1), "comm-a", "session-a")
+    first = live.take("c3", "session-a")
+    assert first is not None and live.bases_reused == 0
+    again = live.take("c3", "session-a")  # nothing was sent for this run
+    assert again is not None and again.source == "live" and live.bases_reused == 1
+    assert (again.path, again.cell_id) == ("/n.ipynb", "c3")
+    assert json.loads(json.dumps(again.notebook)) == json.loads(json.dumps(first.notebook))
+    assert live.take("c3", "session-b") is None, "another client's request"
+    assert live.take("c3", None) is None, "no session known"
+    assert live.take("no-such-cell", "session-a") is None
+    live.forget("comm-a")
+    assert live.take("c3", "session-a") is None, "the comm closed"
+
+
+def test_a_later_snapshot_on_a_comm_supersedes_one_left_by_an_interrupted_cell():
+    """c3's snapshot was never taken (its request was aborted); after c5's snapshot on the
+    same comm, a run of c3 with nothing sent must see the newer notebook, not the old one."""
+    live = LiveSnapshots()
+    nb = notebook(8)
+    live.handle_message(full(nb, seq=1, cell_id="c3"), "comm", "s")
+    edited = copy.deepcopy(nb)
+    edited["cells"][2]["source"] = "v1 = 'edited'"
+    live.handle_message(delta(edited, {"c1"}, seq=2, base=1, cell_id="c5"), "comm", "s")
+    assert len(live) == 1
+    assert live.take("c5", "s") is not None
+    taken = live.take("c3", "s")
+    assert taken is not None and taken.notebook["cells"][2]["source"] == "v1 = 'edited'"

@@ -136,6 +136,41 @@ def test_rerunning_an_unchanged_tracked_cell_stores_no_new_blob(kernel, store):
     assert set(store.blobs.iter_digests()) == blobs_after_first
 
 
+def test_a_frontend_with_nothing_new_sends_nothing_and_its_base_serves(kernel_pair, store):
+    """Re-running the tracked cell of an unchanged notebook: no comm message; the kernel
+    checkpoints the base of the comm whose messages share the request's client session.
+    A request from another client (another session) gets no live checkpoint from it."""
+    km, kc = kernel_pair
+    counter = (
+        "print(get_ipython().magics_manager.registry['TrackMagics'].channel.live.bases_reused)"
+    )
+    nb = make_notebook()
+    nb["cells"][2]["source"] = "setup_2 = 'only on screen'"
+    comm_id = open_comm(kc)
+    assert send_snapshot(kc, comm_id, snapshot(nb, seq=1)) == []
+    _, sent = tracked_run(kc, store)
+    reused = int(execute(kc, counter).stdout)
+    _, unsent = tracked_run(kc, store)  # nothing sent for this run
+    assert int(execute(kc, counter).stdout) == reused + 1
+    assert (unsent.checkpoint_source, unsent.warnings) == ("live", [])
+    assert unsent.checkpoint_digest == sent.checkpoint_digest
+
+    from jupyter_client.session import Session
+
+    other = km.client()  # another frontend connection: its own client session
+    other.session = Session(key=kc.session.key, signature_scheme=kc.session.signature_scheme)
+    assert other.session.session != kc.session.session
+    other.start_channels()
+    try:
+        other.wait_for_ready(timeout=30)
+        _, foreign = tracked_run(other, store)
+    finally:
+        other.stop_channels()
+    assert foreign.checkpoint_source != "live"
+    assert int(execute(kc, counter).stdout) == reused + 1
+    send_shell(kc, "comm_close", {"comm_id": comm_id, "data": {}})
+
+
 def test_a_base_mismatch_resyncs_and_the_run_falls_back_to_the_file(kernel, store, workdir):
     nb = make_notebook()
     path = workdir / "delta-saved.ipynb"
