@@ -1,7 +1,8 @@
 """Per-run cost of tracking: ``%%track`` in a real kernel, the Python API, and MLflow.
 
 Rows:
-* trivial cell in a 200-cell notebook, tracked minus untracked, alternating (real kernel round trips,
+* trivial cell in a 200-cell notebook, tracked minus untracked, alternating (real kernel
+  round trips; saved file, or live snapshots as JupyterLab sends them, see lab_frontend.py;
   the notebook file at the kernel's session path so checkpoint capture is realistic);
 * a run with 10 params and 10 metrics through ``mm.start_run`` against MLflow's
   ``start_run`` + 10 ``log_param`` + 10 ``log_metric`` + ``end_run`` on SQLite, both in this
@@ -35,27 +36,50 @@ def _write_notebook(path: Path, cells: int) -> None:
     nbformat.write(nb, path)
 
 
-def _execute(kc, code: str) -> None:
-    reply = kc.execute_interactive(code, timeout=120, output_hook=lambda msg: None)
+def _execute(kc, code: str, cell_id: str | None = None) -> None:
+    """Run ``code`` and wait for its reply and for the kernel to be idle again; with
+    ``cell_id`` the request carries it in its metadata, as JupyterLab's requests do."""
+    if cell_id is None:
+        reply = kc.execute_interactive(code, timeout=120, output_hook=lambda msg: None)
+    else:
+        content = {"code": code, "silent": False, "store_history": True}
+        request = kc.session.msg(
+            "execute_request",
+            {**content, "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
+            metadata={"cellId": cell_id},
+        )
+        kc.shell_channel.send(request)
+        msg_id = request["header"]["msg_id"]
+        while True:
+            out = kc.get_iopub_msg(timeout=120)
+            mine = out["parent_header"].get("msg_id") == msg_id
+            if mine and out["msg_type"] == "status" and out["content"]["execution_state"] == "idle":
+                break
+        reply = kc.get_shell_msg(timeout=120)
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = kc.get_shell_msg(timeout=120)
     if reply["content"]["status"] != "ok":
         raise RuntimeError(f"benchmark cell failed: {reply['content'].get('evalue')}")
 
 
 def kernel_cell_overhead(
-    repeat: int, live: bool = False, run_above: bool = True
+    repeat: int, live: str | None = None, run_above: bool = True
 ) -> tuple[float, float, float]:
     """(untracked, tracked, overhead) median seconds for ``x = 1`` in a 200-cell notebook;
     the two cells alternate and the overhead is the median of the per-pair differences.
 
-    ``live``: before each tracked cell the notebook is pushed on the ``jupyter_mm`` comm,
-    as JupyterLab does (checkpoint source ``live``): the whole notebook first on the new
-    comm, then deltas in which the tracked cell is sent in full (its execution_count
-    changed, as in JupyterLab's model after the previous run) and the 199 others as their
-    ids; otherwise the kernel reads the saved file at its session path (source ``file``).
+    ``live``: before each tracked cell the client sends what JupyterLab's extension sends
+    on the ``jupyter_mm`` comm (``lab_frontend.LabFrontend``; checkpoint source ``live``).
+    In JupyterLab's model the tracked cell carries the previous run's count and output: it
+    does here too. ``"unchanged"``: nothing else changes between runs (after the first full
+    snapshot the frontend sends nothing); ``"edited"``: a cell above gets an unsaved edit
+    before every run (one delta message with that cell, a new cell blob and manifest per
+    run). None: the kernel reads the saved file at its session path (source ``file``).
     ``run_above``: the 199 cells above are executed first, as after "Run All" (the
     execution log then holds them); without it every run carries 199 "never run above"
     flags, the worst case for what a run writes."""
     from jupyter_client.manager import start_new_kernel
+    from lab_frontend import LabFrontend
 
     with tempfile.TemporaryDirectory() as tmp:
         notebook = Path(tmp) / "bench.ipynb"
@@ -67,33 +91,24 @@ def kernel_cell_overhead(
         env["JPY_SESSION_NAME"] = str(notebook)
         km, kc = start_new_kernel(env=env, cwd=tmp)
         comm_id = uuid.uuid4().hex
+        frontend = LabFrontend(str(notebook))
+        runs = {"n": 0}
 
         def send(msg_type: str, content: dict) -> None:
             kc.shell_channel.send(kc.session.msg(msg_type, content))
 
-        sent = {"seq": 0}  # what the kernel holds for the comm, as the lab extension tracks it
-
-        def live_snapshot() -> dict:
-            seq = sent["seq"] + 1
-            tracked = {**snapshot["cells"][-1], "execution_count": seq}
-            if sent["seq"] == 0:
-                base, cells = None, [*snapshot["cells"][:-1], tracked]
-            else:
-                base, cells = sent["seq"], [c["id"] for c in snapshot["cells"][:-1]] + [tracked]
-            sent["seq"] = seq
-            return {
-                "type": "snapshot",
-                "cell_id": cell_id,
-                "path": str(notebook),
-                "seq": seq,
-                "base": base,
-                "notebook": {**snapshot, "cells": cells},
-            }
-
         def tracked_cell() -> None:
             if live:
-                send("comm_msg", {"comm_id": comm_id, "data": live_snapshot()})
-            _execute(kc, TRACKED_CELL)
+                runs["n"] += 1
+                cells = list(snapshot["cells"])
+                # the model after the previous run: the tracked cell's count and result
+                cells[-1] = {**cells[-1], "execution_count": runs["n"], "outputs": []}
+                if live == "edited":
+                    cells[0] = {**cells[0], "source": f"value_0 = {runs['n']} * 2\nvalue_0"}
+                message = frontend.snapshot({**snapshot, "cells": cells}, cell_id)
+                if message is not None:
+                    send("comm_msg", {"comm_id": comm_id, "data": message})
+            _execute(kc, TRACKED_CELL, cell_id)
 
         try:
             _execute(kc, "%load_ext jupyter_mm")
@@ -108,6 +123,8 @@ def kernel_cell_overhead(
             source = _last_checkpoint_source(kc)
             if source != ("live" if live else "file") + " 0":
                 raise RuntimeError(f"benchmark runs used checkpoint source {source!r}")
+            if live == "edited" and frontend.messages < runs["n"]:
+                raise RuntimeError("benchmark runs with an edit sent no snapshot")
         finally:
             kc.stop_channels()
             km.shutdown_kernel(now=True)
@@ -191,9 +208,20 @@ def run(quick: bool) -> list[Result]:
     rows: list[Result] = []
     start = time.perf_counter()
     cases = (
-        (False, True, "saved file, cells above run", 0.010),
-        (True, True, "live snapshot as JupyterLab sends, cells above run", 0.010),
-        (False, False, "saved file, 199 cells above never run", None),
+        (None, True, "saved file, cells above run", 0.010),
+        (
+            "unchanged",
+            True,
+            "live as JupyterLab sends, cells above run, re-run of an unchanged notebook",
+            0.010,
+        ),
+        (
+            "edited",
+            True,
+            "live as JupyterLab sends, cells above run, a cell above edited before each run",
+            0.010,
+        ),
+        (None, False, "saved file, 199 cells above never run", None),
     )
     for live, run_above, label, goal in cases:
         untracked, tracked, overhead = kernel_cell_overhead(repeat, live=live, run_above=run_above)
