@@ -26,15 +26,34 @@ from .models import (
     RUN_BLOBS,
 )
 
-#: SQLite takes metric points as plain tuples: SQLAlchemy's per-row parameter processing
-#: costs more than SQLite's insert, and one flush of buffered points holds up to 10,000.
-_SQLITE_METRICS = (
-    "INSERT INTO metrics (run_id, name, step, timestamp, value) "
-    "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
-)
+#: SQLite takes metric points and blob links as plain values in multi-row INSERTs, not
+#: through SQLAlchemy (whose per-row parameter processing costs more than SQLite's insert;
+#: one flush of buffered points holds up to 10,000) and not through ``executemany``, which
+#: steps SQLite once per row and releases and retakes the GIL each time: in a kernel whose
+#: I/O thread is busy with the cell's messages, every retake may wait for that thread.
+_SQLITE_MAX_VARIABLES = 999  # the lowest limit any SQLite build has (32766 since 3.32)
 
 
-_SQLITE_LINKS = "INSERT INTO run_blobs (run_id, digest) VALUES (?, ?) ON CONFLICT DO NOTHING"
+@functools.lru_cache(maxsize=64)
+def _sqlite_insert(table: str, columns: tuple[str, ...], rows: int) -> str:
+    row = "(" + ", ".join("?" * len(columns)) + ")"
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+        + ", ".join([row] * rows)
+        + " ON CONFLICT DO NOTHING"
+    )
+
+
+def _sqlite_insert_rows(
+    conn: Connection, table: str, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """``INSERT … ON CONFLICT DO NOTHING`` of ``rows`` (tuples in ``columns`` order), as few
+    statements as the variable limit allows."""
+    per = _SQLITE_MAX_VARIABLES // len(columns)
+    for start in range(0, len(rows), per):
+        chunk = rows[start : start + per]
+        values = [value for row in chunk for value in row]
+        conn.exec_driver_sql(_sqlite_insert(table, columns, len(chunk)), tuple(values))
 
 
 def insert(dialect: str, table: Table) -> Any:
@@ -110,7 +129,7 @@ def write_records(conn: Connection, dialect: str, rows: dict[Table, list[Any]]) 
         conn.execute(ready.params, rows[PARAMS])
     if rows[METRICS]:
         if dialect == "sqlite":
-            conn.exec_driver_sql(_SQLITE_METRICS, rows[METRICS])
+            _sqlite_insert_rows(conn, "metrics", convert.METRIC_COLUMNS, rows[METRICS])
         else:
             columns = convert.METRIC_COLUMNS
             conn.execute(ready.metrics, [dict(zip(columns, r, strict=True)) for r in rows[METRICS]])
@@ -127,6 +146,6 @@ def link_blobs(conn: Connection, dialect: str, run_id: str, digests: Sequence[st
     if not digests:
         return
     if dialect == "sqlite":
-        conn.exec_driver_sql(_SQLITE_LINKS, [(run_id, d) for d in digests])
+        _sqlite_insert_rows(conn, "run_blobs", ("run_id", "digest"), [(run_id, d) for d in digests])
     else:
         conn.execute(statements(dialect).links, [{"run_id": run_id, "digest": d} for d in digests])
