@@ -57,6 +57,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
+import blake3
 import nbformat
 from nbformat import NotebookNode
 
@@ -96,8 +97,9 @@ class NotebookSnapshot:
     cell_id: str | None = None
     #: capture problems worth telling the user (a fallback was used, cell not found, …)
     warnings: list[str] = field(default_factory=list)
-    #: identifies the content without reading it (file source: path, mtime, size), so that
-    #: an unchanged notebook is checkpointed once (see ``store_checkpoint``)
+    #: identifies the content (file: path, mtime, size; live: a digest of the cells'
+    #: fingerprints and the metadata), so that an unchanged notebook is checkpointed once
+    #: (see ``store_checkpoint``)
     source_key: tuple[Any, ...] | None = None
     #: the cells' fingerprints when the snapshot was validated here (live snapshots)
     fingerprints: list[bytes] | None = None
@@ -533,7 +535,7 @@ def _validate_live(snapshot: NotebookSnapshot) -> None:
     """Validate a live snapshot and set its fingerprints. Cells kept from an earlier snapshot
     (a delta's unchanged cells) are not hashed again: their fingerprint was stored on them
     when that snapshot was validated. Raises InvalidInput."""
-    from .checkpoint import validate_notebook
+    from .checkpoint import canonical_json, validate_notebook
 
     cells = snapshot.live_cells
     known = None if cells is None else [live.fingerprint for live in cells]
@@ -541,6 +543,13 @@ def _validate_live(snapshot: NotebookSnapshot) -> None:
     if cells is not None:
         for live, fingerprint in zip(cells, snapshot.fingerprints, strict=True):
             live.fingerprint = fingerprint
+    # Identifies the content (every cell's fingerprint and the rest of the notebook), so
+    # that a notebook checkpointed before (a re-run with nothing changed) is not walked
+    # cell by cell again: see store_checkpoint's and compute_flags' keys.
+    rest = {key: value for key, value in snapshot.notebook.items() if key != "cells"}
+    content = blake3.blake3(b"".join(snapshot.fingerprints))
+    content.update(canonical_json(rest))
+    snapshot.source_key = ("live", content.digest())
 
 
 # -- the entry point --------------------------------------------------------------------------

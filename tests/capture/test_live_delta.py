@@ -254,3 +254,25 @@ def test_a_later_snapshot_on_a_comm_supersedes_one_left_by_an_interrupted_cell()
     assert live.take("c5", "s") is not None
     taken = live.take("c3", "s")
     assert taken is not None and taken.notebook["cells"][2]["source"] == "v1 = 'edited'"
+
+
+def test_live_snapshots_are_keyed_by_their_content(shell):
+    """The key that lets a re-run skip the per-cell walk: equal for the same content sent
+    twice, different when a cell or the metadata differs."""
+    live = LiveSnapshots()
+    nb = notebook(6)
+
+    def key_of(message: dict, channel: str) -> tuple:
+        live.handle_message(message, channel, "s")
+        snap = capture_notebook(shell, cell_id="c3", raw_cell="x", live=live, copy=False)
+        assert snap.source == "live"
+        return snap.source_key
+
+    first = key_of(full(nb, seq=1), "a")
+    assert key_of(full(copy.deepcopy(nb), seq=1), "b") == first, "same content, other comm"
+    edited = copy.deepcopy(nb)
+    edited["cells"][2]["source"] = "v1 = 'edited'"
+    assert key_of(full(edited, seq=2), "a") != first
+    retitled = copy.deepcopy(nb)
+    retitled["metadata"]["title"] = "another"
+    assert key_of(full(retitled, seq=3), "a") not in (first, None)
