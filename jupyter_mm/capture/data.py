@@ -316,10 +316,22 @@ def hash_directory(
     hasher.update("".join(leaves).encode("utf-8", "surrogateescape"))
     digest = str(hasher.hexdigest())
     if cache is not None:
-        cache.put_files(fresh)
-        newest = max((item[4] for item in files), default=0)
-        cache.put_directory(root, fingerprint, digest, newest)
+        # Only what did not change while it was read may be cached (as hash_file does): the
+        # digest would otherwise sit under the stat taken before the read.
+        steady = [(key, found) for key, found in fresh if _unchanged_since(key)]
+        cache.put_files(steady)
+        if len(steady) == len(fresh):
+            newest = max((item[4] for item in files), default=0)
+            cache.put_directory(root, fingerprint, digest, newest)
     return digest, total, len(files)
+
+
+def _unchanged_since(key: StatKey) -> bool:
+    """True when the file still has the stat ``key`` was taken from."""
+    try:
+        return _stat_key(key[0], os.stat(key[0])) == key
+    except OSError:
+        return False
 
 
 # -- in-memory objects ---------------------------------------------------------------------

@@ -224,3 +224,27 @@ def test_metadata_skipped_directories_and_special_files_do_not_count(
         os.mkfifo(root / "a" / "pipe")
     assert hash_directory(root, cache) == before
     assert hash_directory(root) == before
+
+
+def test_a_file_changed_while_it_was_read_is_not_cached(tmp_path, monkeypatch):
+    """The directory's files are read after the walk: one rewritten in between (here right
+    after its read) must leave neither its digest nor the directory's in the cache, so the
+    next call sees the new content."""
+    root = tmp_path / "tree"
+    make_tree(root)
+    cache = StatCache(tmp_path / "cache.sqlite")
+    target = root / "a" / "one.csv"
+    real = data._read_and_hash
+
+    def read_then_rewrite(path, size, bar):
+        digest = real(path, size, bar)
+        if path == str(target):
+            target.write_bytes(b"rewritten while the directory was hashed\n")
+            age(target, 30)
+        return digest
+
+    monkeypatch.setattr(data, "_read_and_hash", read_then_rewrite)
+    hash_directory(root, cache)
+    monkeypatch.setattr(data, "_read_and_hash", real)
+    assert directory_rows(cache, root) == 0
+    assert hash_directory(root, cache) == hash_directory(root)
