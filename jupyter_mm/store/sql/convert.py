@@ -94,7 +94,12 @@ def _plain(rows: list[dict[str, Any]]) -> bool:
 
 def _flat_json(items: Sequence[Any], cls: type, what: str) -> list[dict[str, Any]]:
     """``items`` (entities or mappings) as dicts both backends can store as JSON."""
-    rows = [_as_dict(item, cls, what[:1].upper() + what[1:]) for item in items]
+    if all(type(item) is cls for item in items):
+        # the common case, a run's own log and flags: flat entities, a dict copy each
+        rows = [dict(item.__dict__) for item in items]
+    else:
+        label = what[:1].upper() + what[1:]
+        rows = [_as_dict(item, cls, label) for item in items]
     if _plain(rows):
         return rows
     return check_json(rows, f"The run's {what}")  # type: ignore[no-any-return]
