@@ -11,12 +11,8 @@ from IPython.core.interactiveshell import InteractiveShell
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from traitlets.config import Config
 
-from jupyter_mm.capture.notebook import (
-    LiveSnapshots,
-    NotebookSnapshot,
-    capture_notebook,
-    read_notebook_file,
-)
+from jupyter_mm.capture.notebook import LiveSnapshots, NotebookSnapshot, capture_notebook
+from jupyter_mm.capture.notebook_file import read_notebook_file
 from jupyter_mm.errors import InvalidInput
 
 
