@@ -113,6 +113,17 @@ export function snapshotMessage(
       cell.id === cellId ? asCellStarts(cell) : cell
     )
   };
+  const message = (
+    base: number | null,
+    cells: (nbformat.ICell | string)[]
+  ): ISnapshotMessage['message'] => ({
+    type: 'snapshot',
+    cell_id: cellId,
+    path,
+    seq,
+    base,
+    notebook: { ...notebook, cells: cells as nbformat.ICell[] }
+  });
   const top = JSON.stringify({ ...notebook, cells: [] });
   const texts = new Map<string, string>();
   for (const cell of notebook.cells) {
@@ -120,14 +131,7 @@ export function snapshotMessage(
     if (typeof id !== 'string' || texts.has(id)) {
       // A delta could not say which cell it means: send everything, keep nothing.
       return {
-        message: {
-          type: 'snapshot',
-          cell_id: cellId,
-          path,
-          seq,
-          base: null,
-          notebook
-        },
+        message: message(null, notebook.cells),
         next: { seq, cells: null }
       };
     }
@@ -155,14 +159,7 @@ export function snapshotMessage(
     );
   }
   return {
-    message: {
-      type: 'snapshot',
-      cell_id: cellId,
-      path,
-      seq,
-      base,
-      notebook: { ...notebook, cells: cells as nbformat.ICell[] }
-    },
+    message: message(base, cells),
     next: { seq, cells: texts, top, path }
   };
 }

@@ -10,26 +10,14 @@ import json
 
 import nbformat
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-from traitlets.config import Config
 
 from jupyter_mm.capture.checkpoint import store_checkpoint
 from jupyter_mm.capture.notebook import MAX_SEQ, LiveSnapshots, StaleBase, capture_notebook
 from jupyter_mm.errors import InvalidInput
 from jupyter_mm.store.local_blobs import LocalBlobStore
 
-
-@pytest.fixture
-def shell():
-    config = Config()
-    config.HistoryManager.hist_file = ":memory:"
-    return InteractiveShell(config=config)
-
-
-@pytest.fixture(autouse=True)
-def _no_session(monkeypatch):
-    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+pytestmark = pytest.mark.usefixtures("no_session")
 
 
 def notebook(cells: int = 20) -> dict:

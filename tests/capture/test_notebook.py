@@ -7,26 +7,13 @@ import threading
 
 import nbformat
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-from traitlets.config import Config
 
 from jupyter_mm.capture.notebook import LiveSnapshots, NotebookSnapshot, capture_notebook
 from jupyter_mm.capture.notebook_file import read_notebook_file
 from jupyter_mm.errors import InvalidInput
 
-
-@pytest.fixture
-def shell():
-    config = Config()
-    config.HistoryManager.hist_file = ":memory:"
-    return InteractiveShell(config=config)
-
-
-@pytest.fixture(autouse=True)
-def _no_session(monkeypatch):
-    # A test run inside a Jupyter kernel would otherwise pick up the runner's notebook.
-    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+pytestmark = pytest.mark.usefixtures("no_session")
 
 
 def make_notebook(sources: list[str]) -> nbformat.NotebookNode:
