@@ -85,11 +85,10 @@ def _current_cell_id(shell: Any) -> str | None:
 def _raw_cell(shell: Any, line: str, cell: str) -> str:
     """The whole cell as the user wrote it (with the ``%%track`` line), for locating it in
     the notebook; falls back to rebuilding it when the kernel does not say."""
-    kernel = getattr(shell, "kernel", None)
-    with contextlib.suppress(Exception):
-        code = (kernel.get_parent("shell") or {}).get("content", {}).get("code")
-        if isinstance(code, str) and cell.strip() in code:
-            return code
+    content = _execute_request(shell).get("content")
+    code = content.get("code") if isinstance(content, dict) else None
+    if isinstance(code, str) and cell.strip() in code:
+        return code
     return f"%%track {line}".rstrip() + "\n" + cell
 
 

@@ -98,9 +98,6 @@ class _CellCache:
         self._lock = threading.Lock()
         self._items: OrderedDict[tuple[Any, ...], _StoredCell] = OrderedDict()
 
-    def get(self, key: tuple[Any, ...]) -> _StoredCell | None:
-        return self.get_many([key])[0]
-
     def get_many(self, keys: list[tuple[Any, ...]]) -> list[_StoredCell | None]:
         """Look up a whole notebook's cells under one lock acquisition."""
         items, found = self._items, []

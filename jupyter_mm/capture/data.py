@@ -113,14 +113,9 @@ def _hash_stat_file(
             bar.update(st.st_size)
             return digest, False
     digest = _read_and_hash(path, st.st_size, bar)
-    if cache is not None:
-        try:
-            after = os.stat(path)
-        except OSError:
-            return digest, True
-        # Only a file that did not change while we read it may be cached.
-        if _stat_key(path, after) == key:
-            cache.put_file(key, digest)
+    # Only a file that did not change while we read it may be cached.
+    if cache is not None and _unchanged_since(key):
+        cache.put_file(key, digest)
     return digest, True
 
 
@@ -316,8 +311,8 @@ def hash_directory(
     hasher.update("".join(leaves).encode("utf-8", "surrogateescape"))
     digest = str(hasher.hexdigest())
     if cache is not None:
-        # Only what did not change while it was read may be cached (as hash_file does): the
-        # digest would otherwise sit under the stat taken before the read.
+        # Only what did not change while it was read may be cached (as in _hash_stat_file):
+        # the digest would otherwise sit under the stat taken before the read.
         steady = [(key, found) for key, found in fresh if _unchanged_since(key)]
         cache.put_files(steady)
         if len(steady) == len(fresh):

@@ -52,8 +52,9 @@ def _sqlite_insert_rows(
     per = _SQLITE_MAX_VARIABLES // len(columns)
     for start in range(0, len(rows), per):
         chunk = rows[start : start + per]
-        values = [value for row in chunk for value in row]
-        conn.exec_driver_sql(_sqlite_insert(table, columns, len(chunk)), tuple(values))
+        # one tuple: a list would be taken for one parameter set per element
+        values = tuple([value for row in chunk for value in row])
+        conn.exec_driver_sql(_sqlite_insert(table, columns, len(chunk)), values)
 
 
 def insert(dialect: str, table: Table) -> Any:
