@@ -35,32 +35,24 @@ async def test_every_route_on_postgresql(
     status, info = await get_json(jp_fetch, "info")
     assert status == 200 and info["store"].startswith("postgresql")
 
-    rows, token = [], None
-    while True:
-        params = {"limit": "2", "notebook": "nb/train.ipynb", "metrics": "loss"}
-        _, page = await get_json(
-            jp_fetch, "runs", **params, **({"page_token": token} if token else {})
-        )
-        valid("GET /runs", page)
-        rows += page["runs"]
-        token = page["next_token"]
-        if token is None:
-            break
+    async def every_page(**params: str) -> list[dict]:
+        """The rows of every page of ``GET /runs`` with ``params``, each page validated."""
+        rows, token = [], None
+        while True:
+            more = {"page_token": token} if token else {}
+            _, page = await get_json(jp_fetch, "runs", **params, **more)
+            valid("GET /runs", page)
+            rows += page["runs"]
+            token = page["next_token"]
+            if token is None:
+                return rows
+
+    rows = await every_page(limit="2", notebook="nb/train.ipynb", metrics="loss")
     assert [r["id"] for r in rows] == list(reversed(data.runs_by_notebook["nb/train.ipynb"]))
     assert rows[0]["metrics"] == {"loss": 0.3}
 
     # ordered by a metric and filtered by thresholds, paged through latest_metrics
-    rows, token = [], None
-    while True:
-        params = {"limit": "2", "order": "metric:loss:asc", "metric_filter": "loss<0.5,loss>0.1"}
-        _, page = await get_json(
-            jp_fetch, "runs", **params, **({"page_token": token} if token else {})
-        )
-        valid("GET /runs", page)
-        rows += page["runs"]
-        token = page["next_token"]
-        if token is None:
-            break
+    rows = await every_page(limit="2", order="metric:loss:asc", metric_filter="loss<0.5,loss>0.1")
     losses = [r["metrics"]["loss"] for r in rows]
     assert losses == sorted(losses) and losses[0] > 0.1 and losses[-1] < 0.5
     assert len(rows) == 9  # 1/3 .. 1/9 of the plain runs, 0.4 and 0.3 of the rich ones
