@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -348,7 +349,7 @@ def _materialize(store: AbstractStore, version: ModelVersion, dest: str | None) 
 def load_model(
     ref: str,
     *,
-    trusted: bool | None = None,
+    trusted: bool | Sequence[str] | None = None,
     dest: str | os.PathLike[str] | None = None,
     store: AbstractStore | None = None,
     registry: Registry | None = None,
@@ -359,7 +360,9 @@ def load_model(
     deserialized. Objects come back as objects (skops, torch state_dict, joblib, pickle);
     file and directory models come back as the path of a verified copy (in ``dest``, or a
     new temporary directory). joblib/pickle models run code when loaded, so they need
-    ``trusted=True`` (or ``c.Registry.trust_pickled_models = True``)."""
+    ``trusted=True`` (or ``c.Registry.trust_pickled_models = True``). skops models load
+    the types skops trusts by default; ``trusted=["module.Type", ...]`` adds types, and
+    ``trusted=True`` accepts any (the config setting does not)."""
     from ..flavors import FLAVORS, PATH_FLAVORS, PICKLE_FLAVORS, deserialize_model
 
     store = _store(store)
@@ -367,9 +370,9 @@ def load_model(
     what = f"Model {version.model} version {version.version}"
     if version.flavor in PATH_FLAVORS:
         return _materialize(store, version, os.fspath(dest) if dest else None)
-    if trusted is None:
+    if version.flavor in PICKLE_FLAVORS and trusted is None:
         trusted = (registry or make_registry()).trust_pickled_models
-    if version.flavor in PICKLE_FLAVORS and not trusted:
+    if version.flavor in PICKLE_FLAVORS and trusted is not True:
         raise InvalidInput(
             f"{what} is a {version.flavor} pickle: loading it runs code stored in the model. "
             "Pass trusted=True (or set c.Registry.trust_pickled_models) if you trust who "
@@ -379,4 +382,4 @@ def load_model(
     if media_type is None:
         raise InvalidInput(f"{what} has flavor {version.flavor!r}, which cannot be loaded.")
     data = _verified_bytes(store, version.digest, what)
-    return deserialize_model(data, media_type, trusted=bool(trusted))
+    return deserialize_model(data, media_type, trusted=trusted or False)
