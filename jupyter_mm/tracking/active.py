@@ -416,7 +416,10 @@ class ActiveRun:
                 f"log_artifact takes a path or bytes, not {type(path_or_bytes).__name__}; "
                 "use log_model for objects."
             )
-        name = check_name("artifact", name)
+        from ..safe_paths import check_artifact_name
+
+        # the name becomes a file name when the artifact is loaded as a model
+        name = check_artifact_name(check_name("artifact", name))
         if self.store is None:
             self.warn(f"artifact {name} not saved: no store")
             return None
@@ -470,8 +473,13 @@ class ActiveRun:
         ``input_example`` adds the artifact ``<name>.signature.json`` (dtypes, shape,
         columns), read before anything is stored so a bad example stores nothing."""
         from ..flavors import MEDIA_TYPE_SIGNATURE, SIGNATURE_SUFFIX, signature_bytes, signature_of
+        from ..safe_paths import check_artifact_name
 
+        if name is not None:  # checked before anything is stored, the signature's name too
+            check_artifact_name(check_name("artifact", name))
         signature = None if input_example is None else signature_of(input_example)
+        if signature is not None and name is not None:
+            check_artifact_name(check_name("artifact", name) + SIGNATURE_SUFFIX)
         if isinstance(model, (str, os.PathLike)):
             artifact = self.log_artifact(model, name=name)
         else:
