@@ -25,6 +25,7 @@ from __future__ import annotations
 import io
 import json
 import pickle
+import re
 import sys
 from collections.abc import Collection
 from typing import Any
@@ -152,12 +153,10 @@ def deserialize_model(
         # weights_only: tensors and plain containers only, never arbitrary objects
         try:
             return torch.load(io.BytesIO(data), weights_only=True)
-        except pickle.UnpicklingError as exc:  # torch's refusal of anything but weights
-            reason = str(exc).strip().splitlines()
+        except Exception as exc:  # torch refuses anything but tensors and containers
             raise InvalidInput(
-                "The torch model holds more than weights and was not loaded"
-                + (f" ({reason[0]})" if reason else "")
-                + "; load it with torch.load yourself only if you trust who saved it."
+                f"The torch model was not loaded: it is not a plain state_dict "
+                f"({_torch_refusal(exc)})."
             ) from None
     if media_type == MEDIA_TYPE_JOBLIB:
         import joblib
@@ -166,6 +165,16 @@ def deserialize_model(
     if media_type == MEDIA_TYPE_PICKLE:
         return pickle.loads(data)  # the caller verified the digest and accepted the risk
     raise InvalidInput(f"Artifacts of media type {media_type} are not a loadable model.")
+
+
+def _torch_refusal(exc: BaseException) -> str:
+    """The line of torch's weights-only error that names what was refused."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    found = re.search(r"WeightsUnpickler error: ([^\n]*?)(?:\. |\n|$)", text)
+    if found:
+        return found.group(1)
+    lines = text.strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 # -- input signatures -------------------------------------------------------------------------
