@@ -32,7 +32,8 @@ def name_problem(name: object) -> str | None:
         return "it is empty"
     if "/" in name:
         return "it contains '/'"
-    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
+    # (lone surrogates are allowed: they are the bytes of a non-UTF-8 POSIX file name)
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
         return "it contains a control character"
     if _DRIVE.match(name):
         return "it starts with a drive letter"

@@ -446,21 +446,26 @@ class ActiveRun:
     def _put_directory(self, root: str) -> tuple[str, int]:
         """Store every file of a directory as a blob and a JSON manifest naming them; the
         manifest is the artifact (so identical files are stored once across versions)."""
+        from ..safe_paths import member_parts
+
         blobs = self.store.blobs  # type: ignore[union-attr]
-        files: dict[str, dict[str, Any]] = {}
-        total = 0
+        members: list[tuple[str, str]] = []
         for folder, dirnames, filenames in os.walk(root):
             dirnames.sort()
             for filename in sorted(filenames):
                 full = os.path.join(folder, filename)
-                if not os.path.isfile(full):
-                    continue
-                digest, size = blobs.put_file(full)
-                files[os.path.relpath(full, root).replace(os.sep, "/")] = {
-                    "digest": digest,
-                    "size": size,
-                }
-                total += size
+                if os.path.isfile(full):
+                    members.append((full, os.path.relpath(full, root).replace(os.sep, "/")))
+        # every path must be writable back inside a directory: checked before storing any
+        unsafe = next((rel for _, rel in members if member_parts(rel) is None), None)
+        if unsafe is not None:
+            raise InvalidInput(f"{unsafe!r} in {root} cannot be part of a directory artifact.")
+        files: dict[str, dict[str, Any]] = {}
+        total = 0
+        for full, relative in members:
+            digest, size = blobs.put_file(full)
+            files[relative] = {"digest": digest, "size": size}
+            total += size
         manifest = json.dumps({"files": files}, sort_keys=True).encode()
         self.linked_blobs.update(entry["digest"] for entry in files.values())
         return blobs.put_bytes(manifest), total

@@ -216,3 +216,27 @@ def test_a_file_model_named_dotdot_in_the_store_writes_nothing(mm_store, tmp_pat
     with pytest.raises(IntegrityError, match="names its artifact"):
         mm.load_model("bundle/1", dest=dest)
     assert _tree(tmp_path / "area") == {"dest"}
+
+
+def test_a_directory_whose_file_names_cannot_be_written_back_is_not_stored(mm_store, tmp_path):
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "fine.bin").write_bytes(b"f")
+    (bundle / "line\nbreak.bin").write_bytes(b"x")
+    with mm.start_run() as run:
+        assert mm.log_model(bundle, "bundle") is None  # tracking warns, never raises
+    detail = mm.get_run(run.id)
+    assert detail.artifacts == []
+    assert any("cannot be part of a directory artifact" in w for w in detail.run.warnings)
+
+
+def test_a_directory_with_a_non_utf8_file_name_round_trips(mm_store, tmp_path):
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    odd = os.fsdecode(b"caf\xe9.bin")
+    (bundle / odd).write_bytes(b"latin-1 name")
+    with mm.start_run() as run:
+        mm.log_model(bundle, "bundle")
+    mm.register_model(run.id, "bundle", "odd")
+    folder = mm.load_model("odd/1", dest=tmp_path / "out")
+    assert (folder / odd).read_bytes() == b"latin-1 name"
