@@ -6,8 +6,8 @@ without guessing:
 ================== ============================================ ============================
 flavor             written for                                   loading runs code?
 ================== ============================================ ============================
-``sklearn-skops``  scikit-learn estimators when skops is there   no (skops refuses unknown
-                                                                 types unless trusted)
+``sklearn-skops``  scikit-learn estimators when skops is there   no: only types skops trusts
+                                                                 (see :mod:`.skops_trust`)
 ``torch-state-dict`` a ``torch.nn.Module`` (its state_dict) or a  no (``weights_only=True``)
                    dict of tensors, when torch is installed
 ``joblib``         any other object, joblib installed            yes — pickle
@@ -25,7 +25,9 @@ from __future__ import annotations
 import io
 import json
 import pickle
+import re
 import sys
+from collections.abc import Collection
 from typing import Any
 
 from .errors import InvalidInput
@@ -52,10 +54,6 @@ FLAVORS: dict[str, str] = {
 PICKLE_FLAVORS = frozenset({"joblib", "pickle"})
 #: flavors loaded as a verified local path rather than an object
 PATH_FLAVORS = frozenset({"file", "directory"})
-
-#: skops: types from these packages are trusted when loading. They are the libraries' own
-#: classes (tree structures, dtypes); skops's point is that nothing *else* gets constructed.
-SKOPS_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.")
 
 
 def flavor_of(media_type: str) -> str:
@@ -130,28 +128,21 @@ def serialize_model(obj: Any) -> tuple[bytes, str]:
         ) from exc
 
 
-def deserialize_model(data: bytes, media_type: str, *, trusted: bool = False) -> Any:
+def deserialize_model(
+    data: bytes, media_type: str, *, trusted: bool | Collection[str] = False
+) -> Any:
     """Inverse of :func:`serialize_model`. Only call on bytes whose digest was verified.
 
     Pickle-based media types unpickle (which runs code): deciding whether that is acceptable
-    is the caller's job (``load_model`` asks for ``trusted=True``). For skops, ``trusted``
-    also accepts types from packages other than scikit-learn, numpy and scipy; without it
-    such a model is refused with the list of types.
+    is the caller's job (``load_model`` asks for ``trusted=True``). skops models load
+    the types skops trusts by default; ``trusted`` names more (a list of type names) or
+    accepts every type (``True``); anything else is refused with the list of types
+    (:func:`.skops_trust.load_skops`). torch state_dicts load tensors only.
     """
     if media_type == MEDIA_TYPE_SKOPS:
-        skops_io = _skops()
-        if skops_io is None:
-            raise InvalidInput("This model was saved with skops; `pip install skops` to load it.")
-        unknown = skops_io.get_untrusted_types(data=data)
-        foreign = [t for t in unknown if not t.startswith(SKOPS_TRUSTED_PREFIXES)]
-        if foreign and not trusted:
-            raise InvalidInput(
-                "The skops model contains types from outside scikit-learn/numpy/scipy ("
-                + ", ".join(foreign[:5])
-                + ("…" if len(foreign) > 5 else "")
-                + "); pass trusted=True if you trust who saved it."
-            )
-        return skops_io.loads(data, trusted=unknown)
+        from .skops_trust import load_skops
+
+        return load_skops(data, trusted)
     if media_type == MEDIA_TYPE_TORCH:
         try:
             import torch
@@ -160,7 +151,13 @@ def deserialize_model(data: bytes, media_type: str, *, trusted: bool = False) ->
                 "This model is a torch state_dict; install torch to load it."
             ) from None
         # weights_only: tensors and plain containers only, never arbitrary objects
-        return torch.load(io.BytesIO(data), weights_only=True)
+        try:
+            return torch.load(io.BytesIO(data), weights_only=True)
+        except Exception as exc:  # torch refuses anything but tensors and containers
+            raise InvalidInput(
+                f"The torch model was not loaded: it is not a plain state_dict "
+                f"({_torch_refusal(exc)})."
+            ) from None
     if media_type == MEDIA_TYPE_JOBLIB:
         import joblib
 
@@ -168,6 +165,16 @@ def deserialize_model(data: bytes, media_type: str, *, trusted: bool = False) ->
     if media_type == MEDIA_TYPE_PICKLE:
         return pickle.loads(data)  # the caller verified the digest and accepted the risk
     raise InvalidInput(f"Artifacts of media type {media_type} are not a loadable model.")
+
+
+def _torch_refusal(exc: BaseException) -> str:
+    """The line of torch's weights-only error that names what was refused."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    found = re.search(r"WeightsUnpickler error: ([^\n]*?)(?:\. |\n|$)", text)
+    if found:
+        return found.group(1)
+    lines = text.strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 # -- input signatures -------------------------------------------------------------------------

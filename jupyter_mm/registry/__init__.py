@@ -20,13 +20,14 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..entities import STAGES, Event, Model, ModelVersion, Run
 from ..errors import Conflict, IntegrityError, InvalidInput, NotFound
-from ..store.blobs import hash_bytes
+from ..store.blobs import hash_bytes, is_digest
 from ..store.registry_contract import check_model_name, check_version
 from .rules import Registry, current_user, make_registry, transition_problem
 
@@ -160,8 +161,10 @@ def register_model(
     run. The flavor comes from the artifact's media type; the input signature from the
     ``<artifact>.signature.json`` artifact that ``log_model(..., input_example=X)`` wrote."""
     from ..flavors import SIGNATURE_SUFFIX, flavor_of
+    from ..safe_paths import check_artifact_name
 
     store = _store(store)
+    check_artifact_name(artifact)  # a file name when the model is loaded
     run_id = _run_id(run, store)
     name = check_model_name(name or artifact)
     detail = store.get_run_detail(run_id)
@@ -325,30 +328,58 @@ def _verified_bytes(store: AbstractStore, digest: str, what: str) -> bytes:
 
 def _materialize(store: AbstractStore, version: ModelVersion, dest: str | None) -> Path:
     """Write a file/directory model to ``dest`` (default: a new temp directory), each
-    file's bytes verified against its digest first. Returns the path of the model."""
+    file's bytes verified against its digest first. Returns the path of the model.
+
+    The version's artifact name and the manifest's paths come from the store, which is
+    shared data: each must be a plain name (:mod:`jupyter_mm.safe_paths`), or nothing is
+    written, and no link on the way is followed."""
+    from ..safe_paths import make_directory_inside, name_problem, write_inside
+
     what = f"Model {version.model} version {version.version}"
+    problem = name_problem(version.artifact)
+    if problem is not None:
+        raise IntegrityError(f"{what} names its artifact {version.artifact!r}: {problem}.")
     manifest = _verified_bytes(store, version.digest, what)
-    base = Path(dest) if dest else Path(tempfile.mkdtemp(prefix=f"mm-{version.model}-"))
+    members = {} if version.flavor == "file" else _manifest_members(manifest, what)
+    prefix = f"mm-{check_model_name(version.model)}-"
+    base = Path(dest) if dest else Path(tempfile.mkdtemp(prefix=prefix))
     base.mkdir(parents=True, exist_ok=True)
     if version.flavor == "file":
-        target = base / Path(version.artifact).name
-        target.write_bytes(manifest)
-        return target
-    target = base / Path(version.artifact).name
-    files = json.loads(manifest).get("files", {})
-    for relative, entry in files.items():
-        path = (target / relative).resolve()
-        if not path.is_relative_to(target.resolve()):
-            raise IntegrityError(f"{what} names a file outside its directory: {relative!r}.")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(_verified_bytes(store, entry["digest"], f"{what}, file {relative}"))
+        return write_inside(base, (version.artifact,), manifest)
+    target = make_directory_inside(base, (version.artifact,))
+    for parts, digest in members.items():
+        data = _verified_bytes(store, digest, f"{what}, file {'/'.join(parts)}")
+        write_inside(base, (version.artifact, *parts), data)
     return target
+
+
+def _manifest_members(manifest: bytes, what: str) -> dict[tuple[str, ...], str]:
+    """relative path pieces -> digest for each file of a directory manifest, every path
+    checked before anything is written. Raises IntegrityError naming the first bad one."""
+    from ..safe_paths import member_parts
+
+    try:
+        files = json.loads(manifest)["files"]
+    except (ValueError, KeyError, TypeError):
+        raise IntegrityError(f"{what} is a directory model without a readable manifest.") from None
+    if not isinstance(files, dict):
+        raise IntegrityError(f"{what} is a directory model without a readable manifest.")
+    members: dict[tuple[str, ...], str] = {}
+    for relative, entry in files.items():
+        parts = member_parts(relative)
+        if parts is None:
+            raise IntegrityError(f"{what} names a file outside its directory: {relative!r}.")
+        digest = entry.get("digest") if isinstance(entry, dict) else None
+        if not is_digest(digest):
+            raise IntegrityError(f"{what} lists {relative!r} without a digest.")
+        members[parts] = digest
+    return members
 
 
 def load_model(
     ref: str,
     *,
-    trusted: bool | None = None,
+    trusted: bool | Sequence[str] | None = None,
     dest: str | os.PathLike[str] | None = None,
     store: AbstractStore | None = None,
     registry: Registry | None = None,
@@ -359,7 +390,9 @@ def load_model(
     deserialized. Objects come back as objects (skops, torch state_dict, joblib, pickle);
     file and directory models come back as the path of a verified copy (in ``dest``, or a
     new temporary directory). joblib/pickle models run code when loaded, so they need
-    ``trusted=True`` (or ``c.Registry.trust_pickled_models = True``)."""
+    ``trusted=True`` (or ``c.Registry.trust_pickled_models = True``). skops models load
+    the types skops trusts by default; ``trusted=["module.Type", ...]`` adds types, and
+    ``trusted=True`` accepts any (the config setting does not)."""
     from ..flavors import FLAVORS, PATH_FLAVORS, PICKLE_FLAVORS, deserialize_model
 
     store = _store(store)
@@ -367,9 +400,9 @@ def load_model(
     what = f"Model {version.model} version {version.version}"
     if version.flavor in PATH_FLAVORS:
         return _materialize(store, version, os.fspath(dest) if dest else None)
-    if trusted is None:
+    if version.flavor in PICKLE_FLAVORS and trusted is None:
         trusted = (registry or make_registry()).trust_pickled_models
-    if version.flavor in PICKLE_FLAVORS and not trusted:
+    if version.flavor in PICKLE_FLAVORS and trusted is not True:
         raise InvalidInput(
             f"{what} is a {version.flavor} pickle: loading it runs code stored in the model. "
             "Pass trusted=True (or set c.Registry.trust_pickled_models) if you trust who "
@@ -379,4 +412,4 @@ def load_model(
     if media_type is None:
         raise InvalidInput(f"{what} has flavor {version.flavor!r}, which cannot be loaded.")
     data = _verified_bytes(store, version.digest, what)
-    return deserialize_model(data, media_type, trusted=bool(trusted))
+    return deserialize_model(data, media_type, trusted=trusted or False)

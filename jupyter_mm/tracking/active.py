@@ -416,7 +416,10 @@ class ActiveRun:
                 f"log_artifact takes a path or bytes, not {type(path_or_bytes).__name__}; "
                 "use log_model for objects."
             )
-        name = check_name("artifact", name)
+        from ..safe_paths import check_artifact_name
+
+        # the name becomes a file name when the artifact is loaded as a model
+        name = check_artifact_name(check_name("artifact", name))
         if self.store is None:
             self.warn(f"artifact {name} not saved: no store")
             return None
@@ -443,21 +446,26 @@ class ActiveRun:
     def _put_directory(self, root: str) -> tuple[str, int]:
         """Store every file of a directory as a blob and a JSON manifest naming them; the
         manifest is the artifact (so identical files are stored once across versions)."""
+        from ..safe_paths import member_parts
+
         blobs = self.store.blobs  # type: ignore[union-attr]
-        files: dict[str, dict[str, Any]] = {}
-        total = 0
+        members: list[tuple[str, str]] = []
         for folder, dirnames, filenames in os.walk(root):
             dirnames.sort()
             for filename in sorted(filenames):
                 full = os.path.join(folder, filename)
-                if not os.path.isfile(full):
-                    continue
-                digest, size = blobs.put_file(full)
-                files[os.path.relpath(full, root).replace(os.sep, "/")] = {
-                    "digest": digest,
-                    "size": size,
-                }
-                total += size
+                if os.path.isfile(full):
+                    members.append((full, os.path.relpath(full, root).replace(os.sep, "/")))
+        # every path must be writable back inside a directory: checked before storing any
+        unsafe = next((rel for _, rel in members if member_parts(rel) is None), None)
+        if unsafe is not None:
+            raise InvalidInput(f"{unsafe!r} in {root} cannot be part of a directory artifact.")
+        files: dict[str, dict[str, Any]] = {}
+        total = 0
+        for full, relative in members:
+            digest, size = blobs.put_file(full)
+            files[relative] = {"digest": digest, "size": size}
+            total += size
         manifest = json.dumps({"files": files}, sort_keys=True).encode()
         self.linked_blobs.update(entry["digest"] for entry in files.values())
         return blobs.put_bytes(manifest), total
@@ -470,8 +478,13 @@ class ActiveRun:
         ``input_example`` adds the artifact ``<name>.signature.json`` (dtypes, shape,
         columns), read before anything is stored so a bad example stores nothing."""
         from ..flavors import MEDIA_TYPE_SIGNATURE, SIGNATURE_SUFFIX, signature_bytes, signature_of
+        from ..safe_paths import check_artifact_name
 
+        if name is not None:  # checked before anything is stored, the signature's name too
+            check_artifact_name(check_name("artifact", name))
         signature = None if input_example is None else signature_of(input_example)
+        if signature is not None and name is not None:
+            check_artifact_name(check_name("artifact", name) + SIGNATURE_SUFFIX)
         if isinstance(model, (str, os.PathLike)):
             artifact = self.log_artifact(model, name=name)
         else:

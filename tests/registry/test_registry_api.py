@@ -229,9 +229,9 @@ def test_skops_refuses_foreign_types_unless_trusted(mm_store):
         saved = mm.log_model(model, "model")
     assert saved.media_type == "application/vnd.jupyter-mm.model.skops"
     mm.register_model(run.id, "model", "custom")
-    with pytest.raises(
-        InvalidInput, match=r"types from outside scikit-learn/numpy/scipy \(.*Shift"
-    ):
+    with pytest.raises(InvalidInput, match=r"does not trust by default: .*\.Shift\. Nothing"):
         mm.load_model("custom/1")
     loaded = mm.load_model("custom/1", trusted=True)
     assert loaded.kw_args["shift"].by == 2.0
+    named = mm.load_model("custom/1", trusted=[f"{Shift.__module__}.Shift"])
+    assert named.kw_args["shift"].by == 2.0
