@@ -30,7 +30,13 @@ from traitlets import Bool
 from . import tracking
 from .comm import FrontendChannel, run_bundle
 from .errors import MMError
-from .tracking.cell import assigned_names, literal_params, lookup, names_list
+from .tracking.cell import (
+    assigned_names,
+    literal_params,
+    lookup,
+    names_list,
+    parameter_cell_params,
+)
 
 _loaded: dict[int, dict[str, Any]] = {}
 
@@ -319,6 +325,11 @@ class TrackMagics(Magics):
         run = active.run
         run.notebook_path = snapshot.path or run.notebook_path
         run.cell_id = snapshot.cell_id or run.cell_id
+        with active.guard("reading the parameter cells"):
+            # logged first: the cell's own literal and --param values override them
+            active.log_params(
+                parameter_cell_params(snapshot.notebook, snapshot.cell_id, self.shell.user_ns)
+            )
         # the tracked cell without the previous run's outputs (see as_cell_starts); the
         # tracked cell is part of what identifies the stored result of a saved file
         started, fingerprints = as_cell_starts(
