@@ -30,6 +30,7 @@ from traitlets import Bool
 from . import tracking
 from .comm import FrontendChannel, run_bundle
 from .errors import MMError
+from .notebook_paths import canonical_notebook_path
 from .tracking.cell import (
     assigned_names,
     literal_params,
@@ -323,7 +324,7 @@ class TrackMagics(Magics):
         for warning in snapshot.warnings:
             active.warn(warning)
         run = active.run
-        run.notebook_path = snapshot.path or run.notebook_path
+        run.notebook_path = canonical_notebook_path(snapshot.path) or run.notebook_path
         run.cell_id = snapshot.cell_id or run.cell_id
         with active.guard("reading the parameter cells"):
             # logged first: the cell's own literal and --param values override them
