@@ -40,6 +40,7 @@ _LAZY: dict[str, str] = {
     "load_model": "jupyter_mm.registry",
     "get_model": "jupyter_mm.registry",
     "models": "jupyter_mm.registry",
+    "browse": "jupyter_mm.browser",
 }
 
 __all__ = sorted(_LAZY)

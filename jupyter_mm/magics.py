@@ -489,11 +489,18 @@ class TrackMagics(Magics):
 
     @line_magic
     def mm(self, line: str) -> None:
-        """``%mm runs [--all] [-n N]``: recent runs of this notebook; ``%mm show RUN``."""
+        """``%mm runs [--all] [-n N]``: recent runs of this notebook; ``%mm show RUN``;
+        ``%mm browse``: the in-notebook browser (``mm.browse()``)."""
         words = line.split()
         try:
             if words[:1] == ["runs"]:
                 self._mm_runs(words[1:])
+            elif words == ["browse"]:
+                from IPython.display import display
+
+                from .browser import browse
+
+                display(browse())
             elif words[:1] == ["show"] and len(words) == 2:
                 detail = tracking.get_run(words[1])
                 from IPython.display import display
@@ -510,7 +517,9 @@ class TrackMagics(Magics):
                     raw=True,
                 )
             else:
-                raise UsageError("%mm: use `%mm runs [--all] [-n N]` or `%mm show RUN`.")
+                raise UsageError(
+                    "%mm: use `%mm runs [--all] [-n N]`, `%mm show RUN` or `%mm browse`."
+                )
         except MMError as exc:
             raise UsageError(f"%mm: {exc}") from None
 
@@ -529,8 +538,9 @@ class TrackMagics(Magics):
         from .capture.notebook import session_path
 
         notebook = None if show_all else session_path(self.shell)
-        frame = tracking.runs(notebook=notebook, limit=limit)
-        display(frame)
+        from .browser.listing import readable_runs
+
+        display(readable_runs(tracking.runs(notebook=notebook, limit=limit)))
 
 
 def _latest(metrics: list[Any]) -> dict[str, float]:

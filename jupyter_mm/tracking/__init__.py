@@ -102,7 +102,7 @@ def new_run(
         name=name,
         status="running",
         start_time=time.time(),
-        notebook_path=canonical_notebook_path(notebook_path),
+        notebook_path=canonical_notebook_path(notebook_path, os.getcwd()),
         cell_id=cell_id,
         user=_proc.state.user,
         host=_proc.state.host,
@@ -226,7 +226,7 @@ def runs(
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise InvalidInput(f"limit must be a positive integer, not {limit!r}.")
     if notebook is not None:
-        notebook = os.path.abspath(os.fspath(notebook))
+        notebook = canonical_notebook_path(os.fspath(notebook), os.getcwd())
     import pandas as pd
 
     store = default_store()
