@@ -1,7 +1,7 @@
 """Harness for the browser tests: a real `jupyter lab` subprocess and helpers for pages.
 
 The lab serves the extension exactly as a user gets it (installed into sys.prefix by
-`pip install -e .` + `jupyter labextension develop`), so JUPYTER_DATA_DIR is left alone;
+`pip install -e .` + `jupyter-builder develop`), so JUPYTER_DATA_DIR is left alone;
 config, runtime, settings and workspaces are isolated in a temp directory. The store is a
 temp SQLite file named by JUPYTER_MM_STORE, which the kernels inherit from the server.
 """
