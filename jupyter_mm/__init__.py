@@ -41,6 +41,8 @@ _LAZY: dict[str, str] = {
     "get_model": "jupyter_mm.registry",
     "models": "jupyter_mm.registry",
     "browse": "jupyter_mm.browser",
+    "log_predictions": "jupyter_mm.serving.predlog",
+    "log_labels": "jupyter_mm.serving.predlog",
 }
 
 __all__ = sorted(_LAZY)
