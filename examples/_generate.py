@@ -17,7 +17,18 @@ def finish_notebook(cells: list[nbformat.NotebookNode], id_prefix: str) -> nbfor
         "display_name": "Python 3 (ipykernel)",
         "language": "python",
     }
-    nb.metadata["language_info"] = {"name": "python"}
+    # What ipykernel reports for the Python the project is tested on: JupyterLab writes the
+    # kernel's language_info into the notebook when it opens, and an incomplete copy here
+    # would make merely opening an example change the file in a clone.
+    nb.metadata["language_info"] = {
+        "codemirror_mode": {"name": "ipython", "version": 3},
+        "file_extension": ".py",
+        "mimetype": "text/x-python",
+        "name": "python",
+        "nbconvert_exporter": "python",
+        "pygments_lexer": "ipython3",
+        "version": "3.11.2",
+    }
     for index, cell in enumerate(nb.cells):
         cell["id"] = f"{id_prefix}-{index:02d}"
     nbformat.validate(nb)

@@ -40,6 +40,9 @@ _LAZY: dict[str, str] = {
     "load_model": "jupyter_mm.registry",
     "get_model": "jupyter_mm.registry",
     "models": "jupyter_mm.registry",
+    "browse": "jupyter_mm.browser",
+    "log_predictions": "jupyter_mm.serving.predlog",
+    "log_labels": "jupyter_mm.serving.predlog",
 }
 
 __all__ = sorted(_LAZY)

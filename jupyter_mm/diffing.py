@@ -13,6 +13,7 @@ import copy
 import html
 import io
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,6 +72,8 @@ class RunDiff:
         tables for the rest (only differing rows; unchanged ones are counted)."""
         out = io.StringIO()
         out.write(f"A: {_run_label(self.a)}\nB: {_run_label(self.b)}\n")
+        notebook = self.b.notebook_path or self.a.notebook_path
+        folder = os.path.dirname(notebook) if notebook else None
         for warning in self.warnings:
             out.write(f"warning: {warning}\n")
         out.write("\n== Notebook" + (" (outputs ignored)" if self.ignore_outputs else "") + "\n")
@@ -87,7 +90,12 @@ class RunDiff:
                 "Data",
                 ["name", "role", "A", "B"],
                 self.data,
-                lambda r: [r["name"], r["role"], _short(r["a"]), _short(r["b"])],
+                lambda r: [
+                    _data_name(r["name"], folder),
+                    r["role"],
+                    _short(r["a"]),
+                    _short(r["b"]),
+                ],
             ),
             ("Packages", ["name", "A", "B"], self.packages, lambda r: [r["name"], r["a"], r["b"]]),
         ]
@@ -106,15 +114,24 @@ class RunDiff:
         return out.getvalue()
 
     def notebook_text(self, *, color: bool = False) -> str:
-        """nbdime's rendering of the notebook diff ('' when the checkpoints are equal)."""
+        """nbdime's rendering of the notebook diff ('' when the checkpoints are equal).
+
+        Run cards are shown by their plain-text summary: their JSON bundle is for the lab's
+        renderer and would fill a terminal with ids and the store's location."""
         if not self.notebook_diff:
             return ""
+        import nbdime
         from nbdime.prettyprint import PrettyPrintConfig, pretty_print_diff
 
+        base = _without_run_bundles(self.base)
+        other = _without_run_bundles(nbdime.patch(self.base, self.notebook_diff))
+        shown = nbdime.diff_notebooks(base, other)
+        if not shown:
+            return ""
         buffer = io.StringIO()
         # difflib rendering: no git/diff subprocess per changed source
         config = PrettyPrintConfig(out=buffer, use_git=False, use_diff=False, use_color=color)
-        pretty_print_diff(self.base, self.notebook_diff, "", config)
+        pretty_print_diff(base, shown, "", config)
         return buffer.getvalue()
 
     def __str__(self) -> str:
@@ -329,13 +346,45 @@ def _signed(value: float | None) -> str | None:
     return None if value is None else f"{value:+.6g}"
 
 
+#: widest table cell in the terminal; longer values are cut in the middle, where two paths
+#: or names that share a beginning and an end still differ
+CELL_WIDTH = 48
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "—"
     if isinstance(value, float):
         return f"{value:.6g}"
     text = str(value)
-    return text if len(text) <= 48 else text[:47] + "…"
+    if len(text) <= CELL_WIDTH:
+        return text
+    head = (CELL_WIDTH - 1) // 2
+    return text[:head] + "…" + text[-(CELL_WIDTH - 1 - head) :]
+
+
+def _without_run_bundles(notebook: NotebookNode) -> NotebookNode:
+    """A copy of ``notebook`` whose run cards keep only their text/plain summary."""
+    from .runner import RUN_MIME
+
+    copy = nbformat.from_dict(notebook)
+    for cell in copy.get("cells", []):
+        for output in cell.get("outputs", []) or []:
+            data = output.get("data")
+            if isinstance(data, dict) and RUN_MIME in data:
+                output["data"] = {k: v for k, v in data.items() if k == "text/plain"}
+    return copy
+
+
+def _data_name(name: str, folder: str | None) -> str:
+    """A data path relative to the notebook's folder when it lies below it."""
+    if not folder or not os.path.isabs(name):
+        return name
+    try:
+        relative = os.path.relpath(name, folder)
+    except ValueError:
+        return name
+    return name if relative.startswith(os.pardir) else relative
 
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:

@@ -314,3 +314,39 @@ class Event(_Entity):
     from_stage: str | None = None
     to_stage: str | None = None
     reason: str | None = None
+
+
+# -- serving: the prediction log ------------------------------------------------------------
+
+
+@dataclass
+class PredictionBatch(_Entity):
+    """Predictions of one model version and arm, stored together as one columnar blob
+    (Parquet: request_id, time, latency_ms, prediction, score_*, and the features as
+    ``feature.<name>``). ``id`` is assigned by the store."""
+
+    model: str
+    version: int
+    arm: str  # champion, canary, shadow or batch
+    start_time: float
+    end_time: float
+    rows: int
+    digest: str
+    size: int
+    source: str | None = None  # the serving endpoint, or None for mm.log_predictions
+    id: int | None = None
+
+
+@dataclass
+class ServingEndpoint(_Entity):
+    """A `jupyter mm serve` process, as it last reported itself (heartbeat)."""
+
+    id: str
+    reference: str
+    host: str
+    port: int
+    pid: int
+    started: float
+    heartbeat: float
+    #: arms with their reference, version and share; request counters
+    state: dict[str, Any] = field(default_factory=dict)

@@ -30,7 +30,14 @@ from traitlets import Bool
 from . import tracking
 from .comm import FrontendChannel, run_bundle
 from .errors import MMError
-from .tracking.cell import assigned_names, literal_params, lookup, names_list
+from .notebook_paths import canonical_notebook_path
+from .tracking.cell import (
+    assigned_names,
+    literal_params,
+    lookup,
+    names_list,
+    parameter_cell_params,
+)
 
 _loaded: dict[int, dict[str, Any]] = {}
 
@@ -317,8 +324,13 @@ class TrackMagics(Magics):
         for warning in snapshot.warnings:
             active.warn(warning)
         run = active.run
-        run.notebook_path = snapshot.path or run.notebook_path
+        run.notebook_path = canonical_notebook_path(snapshot.path) or run.notebook_path
         run.cell_id = snapshot.cell_id or run.cell_id
+        with active.guard("reading the parameter cells"):
+            # logged first: the cell's own literal and --param values override them
+            active.log_params(
+                parameter_cell_params(snapshot.notebook, snapshot.cell_id, self.shell.user_ns)
+            )
         # the tracked cell without the previous run's outputs (see as_cell_starts); the
         # tracked cell is part of what identifies the stored result of a saved file
         started, fingerprints = as_cell_starts(
@@ -477,11 +489,18 @@ class TrackMagics(Magics):
 
     @line_magic
     def mm(self, line: str) -> None:
-        """``%mm runs [--all] [-n N]``: recent runs of this notebook; ``%mm show RUN``."""
+        """``%mm runs [--all] [-n N]``: recent runs of this notebook; ``%mm show RUN``;
+        ``%mm browse``: the in-notebook browser (``mm.browse()``)."""
         words = line.split()
         try:
             if words[:1] == ["runs"]:
                 self._mm_runs(words[1:])
+            elif words == ["browse"]:
+                from IPython.display import display
+
+                from .browser import browse
+
+                display(browse())
             elif words[:1] == ["show"] and len(words) == 2:
                 detail = tracking.get_run(words[1])
                 from IPython.display import display
@@ -498,7 +517,9 @@ class TrackMagics(Magics):
                     raw=True,
                 )
             else:
-                raise UsageError("%mm: use `%mm runs [--all] [-n N]` or `%mm show RUN`.")
+                raise UsageError(
+                    "%mm: use `%mm runs [--all] [-n N]`, `%mm show RUN` or `%mm browse`."
+                )
         except MMError as exc:
             raise UsageError(f"%mm: {exc}") from None
 
@@ -517,8 +538,9 @@ class TrackMagics(Magics):
         from .capture.notebook import session_path
 
         notebook = None if show_all else session_path(self.shell)
-        frame = tracking.runs(notebook=notebook, limit=limit)
-        display(frame)
+        from .browser.listing import readable_runs
+
+        display(readable_runs(tracking.runs(notebook=notebook, limit=limit)))
 
 
 def _latest(metrics: list[Any]) -> dict[str, float]:

@@ -202,7 +202,7 @@ def _load_notebook(path: Path) -> NotebookNode:
 class _TrackingClient:
     """Wraps an nbclient ``NotebookClient`` with the frontend duties described above."""
 
-    def __init__(self, nb: NotebookNode, path: Path, progress: ProgressCallback | None):
+    def __init__(self, nb: NotebookNode, path: Path | None, progress: ProgressCallback | None):
         self.nb = nb
         self.path = path
         self.progress = progress
@@ -296,9 +296,10 @@ class _TrackingClient:
         data = {
             "type": "snapshot",
             "cell_id": cell.get("id"),
-            "path": str(self.path),
             "notebook": snapshot,
         }
+        if self.path is not None:  # papermill may run a notebook that is not a local file
+            data["path"] = str(self.path)
         self._send("comm_msg", {"comm_id": self.comm_id, "data": data})
 
     def close_comm(self) -> None:

@@ -289,3 +289,41 @@ def test_package_names_match_across_spellings(tmp_store):
         {"name": "scikit-learn", "a": "1.4.0", "b": "1.5.0", "change": "changed"}
     ]
     assert diff_runs(tmp_store, a.id, a.id).packages == []
+
+
+def test_terminal_diff_shows_run_cards_as_text_and_tells_long_paths_apart(tmp_store) -> None:
+    """Run cards in the checkpoints are summarized, not dumped as their JSON bundle (which
+    names the store); data paths show relative to the notebook and keep their distinct ends."""
+    from jupyter_mm.runner import RUN_MIME
+
+    def with_card(run_id: str, acc: str) -> nbformat.NotebookNode:
+        nb = notebook("0.1", "loss 0.5\n")
+        card = new_output(
+            "display_data",
+            data={
+                RUN_MIME: {"id": run_id, "store_url": "sqlite:////srv/secret-place/mm.db"},
+                "text/plain": f"run {run_id} finished · acc {acc}",
+            },
+        )
+        nb.cells[2].outputs.append(card)
+        return nb
+
+    folder = "/srv/projects/churn-model/notebooks"
+    deep = f"{folder}/data/very/long/partition/path/that/goes/on/and/on"
+    data_a = [ref(f"{deep}/year=2024/part-0001.parquet", "input", "a" * 64)]
+    data_b = [ref(f"{deep}/year=2025/part-0001.parquet", "input", "b" * 64)]
+    runs = []
+    for name, acc, data in (("a", "0.91", data_a), ("b", "0.93", data_b)):
+        run = record_run(
+            tmp_store, name, nb=with_card(name, acc), params={}, metrics=[], data=data, env=None
+        )
+        runs.append(run)
+    diffed = diff_runs(tmp_store, runs[0].id, runs[1].id)
+    diffed.a.notebook_path = diffed.b.notebook_path = f"{folder}/train.ipynb"
+    text = diffed.to_text()
+    assert RUN_MIME not in text and "secret-place" not in text
+    assert "acc 0.93" in text  # the summary's change is still shown
+    rows = [line for line in text.splitlines() if "part-0001" in line]
+    assert len(rows) == 2 and rows[0].split()[1] != rows[1].split()[1]
+    assert all(not row.split()[1].startswith("/") for row in rows)
+    assert any("2024" in row for row in rows) or any("…" in row for row in rows)

@@ -400,7 +400,12 @@ def session_path(shell: Any) -> str | None:
     if not path:
         user_ns = getattr(shell, "user_ns", None) or {}
         path = user_ns.get("__session__")
-    return path if isinstance(path, str) and path else None
+    if not isinstance(path, str) or not path:
+        return None
+    from ..notebook_paths import canonical_notebook_path
+
+    # Notebook 7 names the notebook relative to the server root
+    return canonical_notebook_path(path)
 
 
 def _normalise(source: Any) -> str:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from ..config import ENV_STORE
 from ..errors import InvalidInput, MMError
-from . import execute, inspect, maintenance, registry
+from . import execute, inspect, maintenance, registry, serve, setup
 from ._common import HelpFormatter
 
 PROG = "jupyter mm"
@@ -134,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.register(subparsers)
     maintenance.register(subparsers)
     registry.register(subparsers)
+    serve.register(subparsers)
+    setup.register(subparsers)
     return parser
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..entities import RUN_STATUSES, MetricFilter, RunDetail
 from ..errors import Conflict, InvalidInput, NotFound
+from ..notebook_paths import canonical_notebook_path
 from ._common import (
     EPILOG_CLASS,
     add_json_flag,
@@ -133,7 +134,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise InvalidInput(f"--metric-filter: {exc}") from None
     if args.notebook:
-        filters["notebook_path"] = os.path.abspath(args.notebook)
+        filters["notebook_path"] = canonical_notebook_path(args.notebook, os.getcwd())
     with open_cli_store() as store:
         if args.all:
             runs = list(iter_all_runs(store, **filters))

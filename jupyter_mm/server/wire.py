@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from ..entities import Metric, Model, ModelVersion, Run, RunDetail
+from ..notebook_paths import canonical_notebook_path
 from . import schema
 
 #: metric columns a listing row carries when the client names none
@@ -33,6 +34,9 @@ class PathMapper:
 
     def __init__(self, root_dir: str) -> None:
         self.root = os.path.normpath(os.path.abspath(root_dir))
+        # runs record symlink-free paths (jupyter_mm.notebook_paths); a root reached through
+        # a link must still contain them
+        self._roots = list(dict.fromkeys([os.path.realpath(self.root), self.root]))
 
     def relative(self, path: str | None) -> str | None:
         """``path`` relative to the root with ``/`` separators, or None when it is not
@@ -40,19 +44,22 @@ class PathMapper:
         if not path:
             return None
         path = os.path.normpath(path)
-        try:
-            if os.path.commonpath([self.root, path]) != self.root or path == self.root:
+        for root in self._roots:
+            try:
+                if os.path.commonpath([root, path]) != root or path == root:
+                    continue
+            except ValueError:  # another drive on Windows, or a relative path in an old run
                 return None
-        except ValueError:  # another drive on Windows, or a relative path in an old run
-            return None
-        return os.path.relpath(path, self.root).replace(os.sep, "/")
+            return os.path.relpath(path, root).replace(os.sep, "/")
+        return None
 
     def absolute(self, path: str) -> str:
-        """The absolute path runs record for a notebook given relative to the root (or
-        already absolute). Used only as a filter value, never to open a file."""
-        if os.path.isabs(path):
-            return os.path.normpath(path)
-        return os.path.normpath(os.path.join(self.root, *path.split("/")))
+        """The path runs record (absolute, symlink-free: see jupyter_mm.notebook_paths) for
+        a notebook given relative to the root or absolute. Used only as a filter value,
+        never to open a file."""
+        if not os.path.isabs(path):
+            path = os.path.join(self.root, *path.split("/"))
+        return canonical_notebook_path(os.path.normpath(path)) or path
 
 
 def run_body(run: Run, paths: PathMapper) -> schema.Run:

@@ -44,6 +44,10 @@ EVENT_ACTIONS: tuple[str, ...] = (
     "rollback",
     "alias",
     "unalias",
+    # a serving process switched to a version, or refused to (it failed to load or to
+    # answer a smoke prediction)
+    "serve_swap",
+    "serve_swap_refused",
 )
 
 #: Model names travel in URLs and in references like ``name@production`` and ``name/3``, so

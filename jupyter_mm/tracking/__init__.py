@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from ..entities import RUN_STATUSES, Artifact, Run, RunDetail
 from ..errors import InvalidInput
 from ..ids import new_id
+from ..notebook_paths import canonical_notebook_path
 from . import process as _proc
 from .active import NO_ACTIVE_RUN, ActiveRun, check_name
 from .process import (
@@ -101,7 +102,7 @@ def new_run(
         name=name,
         status="running",
         start_time=time.time(),
-        notebook_path=os.path.abspath(notebook_path) if notebook_path else None,
+        notebook_path=canonical_notebook_path(notebook_path, os.getcwd()),
         cell_id=cell_id,
         user=_proc.state.user,
         host=_proc.state.host,
@@ -225,7 +226,7 @@ def runs(
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise InvalidInput(f"limit must be a positive integer, not {limit!r}.")
     if notebook is not None:
-        notebook = os.path.abspath(os.fspath(notebook))
+        notebook = canonical_notebook_path(os.fspath(notebook), os.getcwd())
     import pandas as pd
 
     store = default_store()

@@ -89,3 +89,78 @@ def lookup(namespace: dict[str, Any], dotted: str) -> Any:
         except Exception as exc:  # a property that raises counts as "not set"
             raise AttributeError(attribute) from exc
     return value
+
+
+#: Cell tags that mark a notebook's parameters: papermill's convention, which
+#: ``jupyter mm run`` and the papermill engine follow.
+PARAMETER_TAGS = ("parameters", "injected-parameters")
+#: First line of the cell papermill's default engine injects (its Python translator's
+#: header). A checkpoint rebuilt from the kernel history has no tags, so this is how the
+#: injected cell is recognised there.
+PAPERMILL_HEADER = "# Parameters"
+
+
+def _is_parameter_cell(cell: Any) -> bool:
+    if cell.get("cell_type") != "code":
+        return False
+    tags = (cell.get("metadata") or {}).get("tags") or []
+    if isinstance(tags, list) and any(tag in PARAMETER_TAGS for tag in tags):
+        return True
+    source = cell.get("source") or ""
+    source = "".join(source) if isinstance(source, list) else str(source)
+    first = source.lstrip().split("\n", 1)[0].strip()
+    return first == PAPERMILL_HEADER or first.startswith(PAPERMILL_HEADER + " (")
+
+
+def parameter_cell_params(
+    notebook: Any, tracked_cell_id: str | None, namespace: dict[str, Any]
+) -> dict[str, Any]:
+    """The params a run inherits from the notebook's parameter cells above it.
+
+    Every name assigned at the top level of a cell tagged ``parameters`` or
+    ``injected-parameters`` (or headed like papermill's injected cell) before the tracked
+    cell, with its value in the kernel now, as the cell starts: that is the value the run
+    uses, whichever of the default and the injected cell set it last. Names the kernel does
+    not hold (a parameter cell that never ran) are left out; so is everything when the
+    tracked cell is not in ``notebook``.
+    """
+    cells = (notebook or {}).get("cells") or []
+    names: list[str] = []
+    for cell in cells:
+        if tracked_cell_id is not None and cell.get("id") == tracked_cell_id:
+            break
+        if not _is_parameter_cell(cell):
+            continue
+        source = cell.get("source") or ""
+        source = "".join(source) if isinstance(source, list) else str(source)
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            continue  # IPython syntax (magics) in a parameters cell: nothing to read
+        for name in _assigned_in_order(tree):
+            if name not in names:
+                names.append(name)
+    else:
+        if tracked_cell_id is not None:
+            return {}  # the tracked cell was not found: "above it" means nothing
+    return {name: namespace[name] for name in names if name in namespace}
+
+
+def _assigned_in_order(tree: ast.Module) -> list[str]:
+    """Names bound by top-level assignment statements, in source order."""
+    found: list[str] = []
+    for stmt in tree.body:
+        targets: list[ast.expr] = []
+        if isinstance(stmt, ast.Assign):
+            targets = list(stmt.targets)
+        elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
+            targets = [stmt.target]
+        while targets:
+            target = targets.pop(0)
+            if isinstance(target, (ast.Tuple, ast.List)):
+                targets[:0] = target.elts
+            elif isinstance(target, ast.Starred):
+                targets.insert(0, target.value)
+            elif isinstance(target, ast.Name) and target.id not in found:
+                found.append(target.id)  # attributes and items are not parameters
+    return found

@@ -1,7 +1,7 @@
 """Harness for the browser tests: a real `jupyter lab` subprocess and helpers for pages.
 
 The lab serves the extension exactly as a user gets it (installed into sys.prefix by
-`pip install -e .` + `jupyter labextension develop`), so JUPYTER_DATA_DIR is left alone;
+`pip install -e .` + `jupyter-builder develop`), so JUPYTER_DATA_DIR is left alone;
 config, runtime, settings and workspaces are isolated in a temp directory. The store is a
 temp SQLite file named by JUPYTER_MM_STORE, which the kernels inherit from the server.
 """
@@ -112,19 +112,28 @@ def _wait_for_server(url: str, process: subprocess.Popen[bytes], log: Path, time
                     return
         except OSError:
             time.sleep(0.3)
-    raise TimeoutError(f"jupyter lab did not answer {url} within {timeout} s")
+    raise TimeoutError(f"the Jupyter server did not answer {url} within {timeout} s")
 
 
-def _extra_labextensions() -> list[str]:
+#: the frontends the tests start: python module and the name of its application's config class
+APPS = {"lab": ("jupyterlab", "LabApp"), "notebook7": ("notebook", "JupyterNotebookApp")}
+
+
+def _extra_labextensions(app_class: str) -> list[str]:
     extra = os.environ.get(ENV_EXTRA_LABEXTENSIONS)
-    return [f"--LabApp.extra_labextensions_path={extra}"] if extra else []
+    return [f"--{app_class}.extra_labextensions_path={extra}"] if extra else []
 
 
 @contextlib.contextmanager
 def running_lab(
-    base: Path, *, pin_store: bool = True, store: StoreLocation | None = None
+    base: Path,
+    *,
+    pin_store: bool = True,
+    store: StoreLocation | None = None,
+    app: str = "lab",
 ) -> Iterator[Lab]:
-    """Start `jupyter lab` with root_dir, store, settings and config under ``base``.
+    """Start `jupyter lab` (or, with ``app="notebook7"``, `jupyter notebook` 7) with
+    root_dir, store, settings and config under ``base``.
 
     With ``pin_store=False`` no store is configured: the server resolves (and creates) its
     default store as a user's first ``jupyter lab`` does, in ``.jupyter_mm/`` of root_dir.
@@ -154,25 +163,26 @@ def running_lab(
         store_url = f"sqlite:///{(root / STORE_DIR_NAME / DB_FILE).resolve()}"
     # the log is written in base (parallel sessions must not share a file) and copied to
     # test-artifacts/ at the end, where CI keeps it
-    log_path = base / "jupyter-lab.log"
+    module, app_class = APPS[app]
+    log_path = base / f"jupyter-{app}.log"
     port, token = _free_port(), secrets.token_hex(16)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "jupyterlab",
+                module,
                 "--no-browser",
                 f"--port={port}",
                 "--ip=127.0.0.1",
                 f"--IdentityProvider.token={token}",
                 f"--ServerApp.root_dir={root}",
-                f"--LabApp.user_settings_dir={settings}",
-                f"--LabApp.workspaces_dir={base / 'workspaces'}",
+                f"--{app_class}.user_settings_dir={settings}",
+                f"--{app_class}.workspaces_dir={base / 'workspaces'}",
                 # window.jupyterapp: lets a test call the extension's commands by id
-                "--LabApp.expose_app_in_browser=True",
+                f"--{app_class}.expose_app_in_browser=True",
                 "--allow-root",
-                *_extra_labextensions(),
+                *_extra_labextensions(app_class),
             ],
             cwd=root,
             env=env,
@@ -192,7 +202,7 @@ def running_lab(
             process.kill()
             process.wait()
         ARTIFACTS.mkdir(exist_ok=True)
-        shutil.copyfile(log_path, ARTIFACTS / "jupyter-lab.log")
+        shutil.copyfile(log_path, ARTIFACTS / log_path.name)
 
 
 def new_lab_page(browser: Any, lab: Lab, path: str = "/lab") -> Any:

@@ -1,7 +1,7 @@
 """The installed lab extension loads in a real JupyterLab and reaches the server extension.
 
 A `jupyter lab` with no configured store serves the extension exactly as a user gets it
-(installed into sys.prefix by `pip install -e .` + `jupyter labextension develop`); Chromium
+(installed into sys.prefix by `pip install -e .` + `jupyter-builder develop`); Chromium
 opens it and the connection plugin logs the store the server resolved: a new `.jupyter_mm/`
 in the server's root_dir (DESIGN §3).
 """

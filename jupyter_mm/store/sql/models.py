@@ -208,6 +208,51 @@ class EventRow(Base):
     __table_args__ = (Index("ix_events_model_version", "model", "version"),)
 
 
+class PredictionBatchRow(Base):
+    """Index of one batch of logged predictions; the rows are the blob ``digest``."""
+
+    __tablename__ = "prediction_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model: Mapped[str] = mapped_column(String(255), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    arm: Mapped[str] = mapped_column(String(16), nullable=False)
+    start_time: Mapped[float] = mapped_column(Double, nullable=False)
+    end_time: Mapped[float] = mapped_column(Double, nullable=False)
+    rows: Mapped[int] = mapped_column(Integer, nullable=False)
+    digest: Mapped[str] = mapped_column(DIGEST, nullable=False)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    source: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_prediction_batches_model_end", "model", "end_time"),)
+
+
+class PredictionLabelRow(Base):
+    """Ground truth that arrived for a request (JSON text), joined by request id."""
+
+    __tablename__ = "prediction_labels"
+
+    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model: Mapped[str | None] = mapped_column(String(255))
+    label: Mapped[str] = mapped_column(Text, nullable=False)
+    time: Mapped[float] = mapped_column(Double, nullable=False)
+
+
+class ServingEndpointRow(Base):
+    """A serving process, refreshed by its heartbeat."""
+
+    __tablename__ = "serving_endpoints"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reference: Mapped[str] = mapped_column(Text, nullable=False)
+    host: Mapped[str] = mapped_column(Text, nullable=False)
+    port: Mapped[int] = mapped_column(Integer, nullable=False)
+    pid: Mapped[int] = mapped_column(Integer, nullable=False)
+    started: Mapped[float] = mapped_column(Double, nullable=False)
+    heartbeat: Mapped[float] = mapped_column(Double, nullable=False)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+
+
 # -- the tables, for Core statements (the modules of this package use these names) -------
 
 RUNS: Table = RunRow.__table__  # type: ignore[assignment]
@@ -221,3 +266,6 @@ ENVIRONMENTS: Table = EnvironmentRow.__table__  # type: ignore[assignment]
 MODELS: Table = ModelRow.__table__  # type: ignore[assignment]
 MODEL_VERSIONS: Table = ModelVersionRow.__table__  # type: ignore[assignment]
 EVENTS: Table = EventRow.__table__  # type: ignore[assignment]
+PREDICTION_BATCHES: Table = PredictionBatchRow.__table__  # type: ignore[assignment]
+PREDICTION_LABELS: Table = PredictionLabelRow.__table__  # type: ignore[assignment]
+SERVING_ENDPOINTS: Table = ServingEndpointRow.__table__  # type: ignore[assignment]

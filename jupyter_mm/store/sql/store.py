@@ -49,9 +49,11 @@ from .models import (
     MODEL_VERSIONS,
     MODELS,
     PARAMS,
+    PREDICTION_BATCHES,
     RUN_BLOBS,
     RUNS,
 )
+from .predictions import SqlPredictionsMixin
 from .registry import SqlRegistryMixin
 
 #: tables whose rows belong to one run (deleted with it)
@@ -96,7 +98,7 @@ def _first_line(exc: DBAPIError) -> str:
     return (str(exc.orig).strip().splitlines() or ["unknown database error"])[0].rstrip(".")
 
 
-class SqlStore(SqlRegistryMixin, AbstractStore):
+class SqlStore(SqlRegistryMixin, SqlPredictionsMixin, AbstractStore):
     """Runs, records and environments in SQL; blobs in ``blobs``.
 
     Use :func:`jupyter_mm.store.open_store` to get one: it resolves the location, checks or
@@ -533,12 +535,14 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
     # -- maintenance ---------------------------------------------------------------------------
 
     def referenced_digests(self) -> set[str]:
-        """Every blob digest named by a checkpoint, a blob link, an artifact or a model."""
+        """Every blob digest named by a checkpoint, a blob link, an artifact, a model or a
+        batch of logged predictions."""
         queries = [
             select(RUNS.c.checkpoint_digest).where(RUNS.c.checkpoint_digest.is_not(None)),
             select(RUN_BLOBS.c.digest),
             select(ARTIFACTS.c.digest),
             select(MODEL_VERSIONS.c.digest),
+            select(PREDICTION_BATCHES.c.digest),
         ]
         digests: set[str] = set()
         with self._read() as conn, conn.begin():

@@ -1,0 +1,233 @@
+"""What a serving process serves: the champion, an optional canary and shadow, each a
+registry reference followed as the registry changes (blue-green swaps).
+
+A swap loads the new version beside the old one, checks it with a smoke prediction, then
+replaces the arm's model in one assignment: a request in flight keeps the model it started
+with, the next one gets the new one, none fails. A version that cannot load or fails the
+smoke prediction is not switched to; the event ``serve_swap_refused`` says why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidInput, MMError
+
+if TYPE_CHECKING:
+    from ..entities import ModelVersion
+    from ..store.abstract import AbstractStore
+
+ARMS = ("champion", "canary", "shadow")
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """One loaded version; replaced whole, never changed in place."""
+
+    version: ModelVersion
+    model: Any
+
+    @property
+    def label(self) -> str:
+        return f"{self.version.model}/{self.version.version}"
+
+
+def parse_canary(text: str) -> tuple[str, float]:
+    """``"fraud@staging:10%"`` -> (reference, 0.10)."""
+    ref, sep, share = text.rpartition(":")
+    if not sep or not share.endswith("%"):
+        raise InvalidInput(f"--canary takes REF:PERCENT%, e.g. fraud@staging:10%, not {text!r}.")
+    try:
+        value = float(share[:-1]) / 100
+    except ValueError:
+        raise InvalidInput(f"--canary share {share!r} is not a percentage.") from None
+    if not 0 < value < 1:
+        raise InvalidInput("--canary share must be between 0% and 100% (exclusive).")
+    return ref, value
+
+
+def smoke_input(signature: dict[str, Any] | None) -> Any:
+    """One row of zeros (empty strings for text columns) shaped by the signature, or None
+    when there is no signature to shape it."""
+    import numpy as np
+    import pandas as pd
+
+    if not signature:
+        return None
+    if signature.get("type") == "dataframe":
+        row = {
+            c["name"]: ("" if c["dtype"] in ("object", "string", "category") else 0)
+            for c in signature.get("columns", [])
+        }
+        frame = pd.DataFrame([row])
+        for c in signature.get("columns", []):
+            if c["dtype"] not in ("object", "string", "category"):
+                frame[c["name"]] = frame[c["name"]].astype(c["dtype"])
+        return frame
+    shape = [1 if n is None else n for n in signature.get("shape", [])]
+    if not shape:
+        return None
+    return np.zeros(shape, dtype=signature.get("dtype") or "float64")
+
+
+def predict(model: Any, data: Any) -> tuple[Any, Any, Any]:
+    """Predictions, class scores (or None) and class labels (or None)."""
+    import numpy as np
+
+    predictions = np.asarray(model.predict(data))
+    scores = classes = None
+    if hasattr(model, "predict_proba"):
+        try:
+            scores = np.asarray(model.predict_proba(data))
+            classes = getattr(model, "classes_", None)
+        except Exception:  # scores are a bonus for the log, never a reason to fail
+            scores = None
+    return predictions, scores, classes
+
+
+class Arm:
+    """One registry reference and the version of it being served."""
+
+    def __init__(self, name: str, ref: str, share: float = 0.0) -> None:
+        self.name, self.ref, self.share = name, ref, share
+        self.current: LoadedModel | None = None
+        self.last_problem: str | None = None
+
+
+class Deployment:
+    def __init__(
+        self,
+        store: AbstractStore,
+        champion: str,
+        *,
+        canary: tuple[str, float] | None = None,
+        shadow: str | None = None,
+        trusted: bool = False,
+    ) -> None:
+        self.store = store
+        self.trusted = trusted
+        self.arms: dict[str, Arm] = {"champion": Arm("champion", champion)}
+        if canary is not None:
+            self.arms["canary"] = Arm("canary", canary[0], canary[1])
+        if shadow is not None:
+            self.arms["shadow"] = Arm("shadow", shadow)
+        self._stop = threading.Event()
+        self._poller: threading.Thread | None = None
+        self.swaps = 0
+
+    # -- loading ----------------------------------------------------------------------------
+
+    def load_all(self) -> None:
+        """Load every arm; the champion must load (InvalidInput/NotFound otherwise)."""
+        for arm in self.arms.values():
+            version = self._resolve(arm)
+            if version is None:
+                if arm.name == "champion":
+                    raise InvalidInput(f"{arm.ref} names no model version: {arm.last_problem}")
+                continue
+            loaded, problem = self._load(version)
+            if loaded is None and arm.name == "champion":
+                raise InvalidInput(f"{arm.ref} cannot be served: {problem}")
+            arm.current, arm.last_problem = loaded, problem
+
+    def _resolve(self, arm: Arm) -> ModelVersion | None:
+        from ..registry import resolve_version
+
+        try:
+            return resolve_version(arm.ref, store=self.store)
+        except MMError as exc:
+            arm.last_problem = str(exc)
+            return None
+
+    def _load(self, version: ModelVersion) -> tuple[LoadedModel | None, str | None]:
+        from ..registry import load_model
+
+        ref = f"{version.model}/{version.version}"
+        try:
+            model = load_model(ref, trusted=self.trusted, store=self.store)
+            sample = smoke_input(version.signature)
+            if sample is not None:
+                predict(model, sample)
+        except Exception as exc:
+            return None, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        return LoadedModel(version, model), None
+
+    # -- following the registry -----------------------------------------------------------
+
+    def check_for_changes(self) -> list[str]:
+        """Swap every arm whose reference now names another version. Returns what changed."""
+        changes = []
+        for arm in self.arms.values():
+            version = self._resolve(arm)
+            current = arm.current.version if arm.current else None
+            if version is None or (
+                current is not None
+                and (version.model, version.version) == (current.model, current.version)
+            ):
+                continue
+            loaded, problem = self._load(version)
+            label = f"{version.model}/{version.version}"
+            if loaded is None:
+                if arm.last_problem != problem:
+                    self._event(version, "serve_swap_refused", f"{arm.name} stays: {problem}")
+                arm.last_problem = problem
+                continue
+            arm.current, arm.last_problem = loaded, None  # the swap: one assignment
+            self.swaps += 1
+            changes.append(f"{arm.name} -> {label}")
+            self._event(version, "serve_swap", f"{arm.name} now serves {label} ({arm.ref})")
+        return changes
+
+    def _event(self, version: ModelVersion, action: str, reason: str) -> None:
+        try:
+            self.store.append_event(
+                action, model=version.model, version=version.version, user=None, reason=reason
+            )
+        except Exception:
+            pass  # the audit line is lost, the serving goes on
+
+    def start_polling(self, interval: float) -> None:
+        def loop() -> None:
+            while not self._stop.wait(interval):
+                try:
+                    self.check_for_changes()
+                except Exception:
+                    continue  # a store hiccup: try again at the next tick
+
+        self._poller = threading.Thread(target=loop, name="jupyter-mm-swap", daemon=True)
+        self._poller.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    # -- routing -----------------------------------------------------------------------------
+
+    def route(self, key: str) -> Arm:
+        """The arm answering a request: the canary for its share of routing keys (sticky:
+        the same key always lands on the same arm), else the champion."""
+        canary = self.arms.get("canary")
+        if canary is not None and canary.current is not None:
+            bucket = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
+            if bucket / 2**64 < canary.share:
+                return canary
+        return self.arms["champion"]
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            name: {
+                "ref": arm.ref,
+                "version": arm.current.version.version if arm.current else None,
+                "model": arm.current.version.model if arm.current else None,
+                "share": arm.share,
+                "problem": arm.last_problem,
+            }
+            for name, arm in self.arms.items()
+        }
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,162 @@
+"""``jupyter mm serve``: the serving process (its own process, never the Jupyter server)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+from ..entities import ServingEndpoint
+from ..errors import InvalidInput
+
+#: how often the process re-reads the registry for its references (the swap delay)
+DEFAULT_POLL_SECONDS = 0.5
+HEARTBEAT_SECONDS = 5.0
+
+
+@dataclass
+class ServeOptions:
+    reference: str
+    host: str = "127.0.0.1"
+    port: int = 5001
+    workers: int = 1
+    canary: str | None = None
+    shadow: str | None = None
+    trusted: bool = False
+    poll: float = DEFAULT_POLL_SECONDS
+    log_predictions: bool = True
+    log_interval: float = 1.0
+
+
+def _deployment(options: ServeOptions, store):
+    from .deployment import Deployment, parse_canary
+
+    canary = parse_canary(options.canary) if options.canary else None
+    deployment = Deployment(
+        store, options.reference, canary=canary, shadow=options.shadow, trusted=options.trusted
+    )
+    deployment.load_all()
+    return deployment
+
+
+def _bind(options: ServeOptions) -> list[socket.socket]:
+    from tornado.netutil import bind_sockets
+
+    try:
+        return bind_sockets(options.port, options.host, reuse_port=options.workers > 1)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise InvalidInput(
+                f"Port {options.port} on {options.host} is in use; pass --port."
+            ) from None
+        raise InvalidInput(
+            f"Cannot listen on {options.host}:{options.port}: {exc.strerror}."
+        ) from None
+
+
+def serve(options: ServeOptions) -> int:
+    """Check the references, listen, fork workers if asked, serve until SIGTERM/SIGINT."""
+    from ..store import open_store
+
+    if options.workers < 1:
+        raise InvalidInput("--workers must be at least 1.")
+    with open_store(create=False) as store:  # every reference must load before we listen
+        deployment = _deployment(options, store)
+        arms = deployment.describe()
+    sockets = _bind(options)
+    served = ", ".join(
+        f"{a['model']}/{a['version']} ({name})" for name, a in arms.items() if a["version"]
+    )
+    print(f"jupyter mm serve: {served} on http://{options.host}:{options.port}", flush=True)
+    if options.workers > 1:
+        from tornado.process import fork_processes
+
+        fork_processes(options.workers, max_restarts=0)
+    return _serve_forever(options, sockets)
+
+
+def _serve_forever(options: ServeOptions, sockets: list[socket.socket]) -> int:
+    import tornado.httpserver
+    import tornado.ioloop
+
+    from ..store import open_store
+    from .app import ServingState, make_app
+    from .predlog import PredictionLogWriter
+
+    store = open_store(create=False)
+    endpoint_id = uuid.uuid4().hex
+    deployment = _deployment(options, store)
+    writer = (
+        PredictionLogWriter(store, interval=options.log_interval, source=endpoint_id)
+        if options.log_predictions
+        else None
+    )
+    state = ServingState(deployment, writer)
+    server = tornado.httpserver.HTTPServer(make_app(state), max_body_size=64 * 1024 * 1024)
+    server.add_sockets(sockets)
+    deployment.start_polling(options.poll)
+    stop = threading.Event()
+    heartbeat = threading.Thread(
+        target=_heartbeat, args=(store, options, state, endpoint_id, stop), daemon=True
+    )
+    heartbeat.start()
+    loop = tornado.ioloop.IOLoop.current()
+
+    def shutdown(signum: int, _frame: object) -> None:
+        loop.add_callback_from_signal(loop.stop)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    try:
+        loop.start()
+    finally:
+        server.stop()
+        stop.set()
+        deployment.stop()
+        state.shadow_pool.shutdown(wait=True)
+        if writer is not None:
+            writer.close()  # everything answered is written before we exit
+        try:
+            store.remove_endpoint(endpoint_id)
+        except Exception:
+            pass
+        store.close()
+    print(f"jupyter mm serve: stopped after {state.answered} requests", file=sys.stderr)
+    return 0
+
+
+def _heartbeat(store, options, state, endpoint_id, stop) -> None:
+    started = time.time()
+    last_count, last_time = 0, started
+    while True:
+        now = time.time()
+        rate = (state.answered - last_count) / max(now - last_time, 1e-6)
+        last_count, last_time = state.answered, now
+        try:
+            store.heartbeat_endpoint(
+                ServingEndpoint(
+                    id=endpoint_id,
+                    reference=options.reference,
+                    host=socket.gethostname(),
+                    port=options.port,
+                    pid=os.getpid(),
+                    started=started,
+                    heartbeat=now,
+                    state={
+                        "arms": state.deployment.describe(),
+                        "requests": state.answered,
+                        "requests_per_second": round(rate, 2),
+                        "url": f"http://{options.host}:{options.port}",
+                    },
+                )
+            )
+        except Exception:
+            pass  # the next beat tries again
+        if stop.wait(HEARTBEAT_SECONDS):
+            return

@@ -1,0 +1,60 @@
+"""The prediction log's part of the store contract (serving and monitoring).
+
+Predictions are written in batches: the rows themselves go to the blob store as one
+columnar file per batch (content-addressed, so gc and verify see them), and the SQL
+database keeps one index row per batch — model, version, arm, time range, row count — so a
+window of predictions is found without reading any other batch. Labels arrive later and are
+kept per request id; they join the predictions by that id. Serving processes register
+themselves with a heartbeat so the lab can show what is served where.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+
+from ..entities import PredictionBatch, ServingEndpoint
+
+
+class AbstractPredictionStore(ABC):
+    @abstractmethod
+    def add_prediction_batch(self, batch: PredictionBatch) -> PredictionBatch:
+        """Index a batch whose blob is already stored (InvalidInput when it is not, or when
+        the model version does not exist). Returns it with its id."""
+
+    @abstractmethod
+    def prediction_batches(
+        self,
+        model: str,
+        *,
+        version: int | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        arms: Sequence[str] | None = None,
+    ) -> list[PredictionBatch]:
+        """Batches of ``model`` overlapping ``[since, until]``, oldest first."""
+
+    @abstractmethod
+    def log_labels(
+        self, labels: Iterable[tuple[str, str]], when: float, model: str | None = None
+    ) -> int:
+        """Store ``(request_id, label)`` pairs (labels as JSON text). Request ids are global
+        (the server makes UUIDs; batch users give their own unique ids); a later label of
+        the same request replaces the earlier one. Returns how many were stored."""
+
+    @abstractmethod
+    def labels_for(self, request_ids: Iterable[str]) -> dict[str, str]:
+        """The labels known for these requests (request id -> JSON text)."""
+
+    @abstractmethod
+    def heartbeat_endpoint(self, endpoint: ServingEndpoint) -> None:
+        """Insert or refresh a serving endpoint's row."""
+
+    @abstractmethod
+    def remove_endpoint(self, endpoint_id: str) -> None:
+        """Forget an endpoint that shut down (no error when unknown)."""
+
+    @abstractmethod
+    def serving_endpoints(self, *, fresh_within: float | None = None) -> list[ServingEndpoint]:
+        """Registered endpoints; with ``fresh_within`` only those whose last heartbeat is at
+        most that many seconds old."""

@@ -1,0 +1,133 @@
+"""The prediction log of SqlStore (see AbstractPredictionStore for the contract)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from ...entities import PredictionBatch, ServingEndpoint
+from ...errors import InvalidInput
+from ..predictions_contract import AbstractPredictionStore
+from .models import MODEL_VERSIONS, PREDICTION_BATCHES, PREDICTION_LABELS, SERVING_ENDPOINTS
+
+#: rows per statement when labels arrive in bulk (SQLite's variable limit is 999)
+LABEL_CHUNK = 300
+
+
+class SqlPredictionsMixin(AbstractPredictionStore):
+    # provided by SqlStore
+    _write: Any
+    _read: Any
+    _insert: Any
+    blobs: Any
+
+    def add_prediction_batch(self, batch: PredictionBatch) -> PredictionBatch:
+        if not self.blobs.exists(batch.digest):
+            raise InvalidInput(f"The batch's blob {batch.digest[:12]} is not in the store.")
+        values = {k: v for k, v in batch.to_dict().items() if k != "id"}
+        with self._write() as conn:
+            known = conn.execute(
+                select(MODEL_VERSIONS.c.version).where(
+                    MODEL_VERSIONS.c.model == batch.model,
+                    MODEL_VERSIONS.c.version == batch.version,
+                )
+            ).first()
+            if known is None:
+                raise InvalidInput(f"Model {batch.model} has no version {batch.version}.")
+            new_id = conn.execute(
+                PREDICTION_BATCHES.insert().returning(PREDICTION_BATCHES.c.id), values
+            ).scalar_one()
+        return PredictionBatch(**{**values, "id": new_id})
+
+    def prediction_batches(
+        self,
+        model: str,
+        *,
+        version: int | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        arms: Sequence[str] | None = None,
+    ) -> list[PredictionBatch]:
+        table = PREDICTION_BATCHES
+        query = select(table).where(table.c.model == model)
+        if version is not None:
+            query = query.where(table.c.version == version)
+        if since is not None:
+            query = query.where(table.c.end_time >= since)
+        if until is not None:
+            query = query.where(table.c.start_time <= until)
+        if arms:
+            query = query.where(table.c.arm.in_(list(arms)))
+        with self._read() as conn:
+            rows = conn.execute(query.order_by(table.c.start_time, table.c.id)).mappings()
+            return [PredictionBatch(**dict(row)) for row in rows]
+
+    def log_labels(
+        self, labels: Iterable[tuple[str, str]], when: float, model: str | None = None
+    ) -> int:
+        rows = [
+            {"model": model, "request_id": str(rid), "label": label, "time": when}
+            for rid, label in labels
+        ]
+        for row in rows:
+            if not row["request_id"] or len(row["request_id"]) > 64:
+                raise InvalidInput("A request id must be 1 to 64 characters.")
+        table = PREDICTION_LABELS
+        with self._write() as conn:
+            for start in range(0, len(rows), LABEL_CHUNK):
+                chunk = rows[start : start + LABEL_CHUNK]
+                statement = self._insert(table).values(chunk)
+                conn.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=[table.c.request_id],
+                        set_={
+                            "label": statement.excluded.label,
+                            "time": statement.excluded.time,
+                            "model": statement.excluded.model,
+                        },
+                    )
+                )
+        return len(rows)
+
+    def labels_for(self, request_ids: Iterable[str]) -> dict[str, str]:
+        wanted = list(dict.fromkeys(str(r) for r in request_ids))
+        table = PREDICTION_LABELS
+        found: dict[str, str] = {}
+        with self._read() as conn:
+            for start in range(0, len(wanted), LABEL_CHUNK):
+                chunk = wanted[start : start + LABEL_CHUNK]
+                query = select(table.c.request_id, table.c.label).where(
+                    table.c.request_id.in_(chunk)
+                )
+                found.update((rid, label) for rid, label in conn.execute(query))
+        return found
+
+    def heartbeat_endpoint(self, endpoint: ServingEndpoint) -> None:
+        table = SERVING_ENDPOINTS
+        values = endpoint.to_dict()
+        statement = self._insert(table).values(values)
+        with self._write() as conn:
+            conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[table.c.id],
+                    set_={
+                        "heartbeat": statement.excluded.heartbeat,
+                        "state": statement.excluded.state,
+                    },
+                )
+            )
+
+    def remove_endpoint(self, endpoint_id: str) -> None:
+        with self._write() as conn:
+            conn.execute(delete(SERVING_ENDPOINTS).where(SERVING_ENDPOINTS.c.id == endpoint_id))
+
+    def serving_endpoints(self, *, fresh_within: float | None = None) -> list[ServingEndpoint]:
+        import time
+
+        query = select(SERVING_ENDPOINTS).order_by(SERVING_ENDPOINTS.c.started)
+        if fresh_within is not None:
+            query = query.where(SERVING_ENDPOINTS.c.heartbeat >= time.time() - fresh_within)
+        with self._read() as conn:
+            return [ServingEndpoint(**dict(row)) for row in conn.execute(query).mappings()]
