@@ -23,20 +23,27 @@ every prediction for monitoring. Runs offline; headless: `jupyter mm run example
     (
         "code",
         """%load_ext jupyter_mm
-import json, socket, subprocess, sys, time, urllib.request
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from sklearn.datasets import load_breast_cancer
+
 import jupyter_mm as mm
 from jupyter_mm.serving.predlog import read_batch
 from jupyter_mm.tracking import default_store
-from sklearn.datasets import load_breast_cancer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 MODEL = "cancer-serving"
 data = load_breast_cancer(as_frame=True)
 X, y = data.data, data.target""",
     ),
-    ("md", "## Train, register, promote"),
+    (
+        "md",
+        "## Train, register, promote",
+    ),
     (
         "code",
         """%%track --name serving-v1 --metric accuracy
@@ -50,14 +57,28 @@ mm.log_model(model, "model", input_example=X.head(5))""",
 mm.transition(MODEL, v1.version, "staging")
 mm.transition(MODEL, v1.version, "production", reason="first release")""",
     ),
-    ("md", "## Serve it in the background and query it"),
+    (
+        "md",
+        "## Serve it in the background and query it",
+    ),
     (
         "code",
         """with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
-server = subprocess.Popen([sys.executable, "-m", "jupyter_mm.cli", "serve",
-                           f"{MODEL}@production", "--port", str(port), "--poll", "0.2"])
+server = subprocess.Popen(
+    [
+        sys.executable,
+        "-m",
+        "jupyter_mm.cli",
+        "serve",
+        f"{MODEL}@production",
+        "--port",
+        str(port),
+        "--poll",
+        "0.2",
+    ]
+)
 url = f"http://127.0.0.1:{port}"
 for _ in range(300):
     try:
@@ -66,18 +87,29 @@ for _ in range(300):
     except OSError:
         time.sleep(0.2)
 
+
 def score(rows):
-    body = json.dumps({"dataframe_split": {"columns": list(X.columns),
-                                           "data": rows.values.tolist()}}).encode()
-    request = urllib.request.Request(url + "/invocations", body,
-                                     {"Content-Type": "application/json"})
+    body = json.dumps(
+        {"dataframe_split": {"columns": list(X.columns), "data": rows.values.tolist()}}
+    ).encode()
+    request = urllib.request.Request(
+        url + "/invocations", body, {"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request) as response:
-        return response.headers["X-Model-Version"], response.headers["X-Request-Id"], json.load(response)
+        return (
+            response.headers["X-Model-Version"],
+            response.headers["X-Request-Id"],
+            json.load(response),
+        )
+
 
 version, request_id, answer = score(X.head(3))
 print(version, answer)""",
     ),
-    ("md", "## Promote a challenger: the server swaps to it"),
+    (
+        "md",
+        "## Promote a challenger: the server swaps to it",
+    ),
     (
         "code",
         """%%track --name serving-v2 --metric accuracy
@@ -98,11 +130,15 @@ for _ in range(100):
     time.sleep(0.1)
 print(f"served {seen[0]} first, then {seen[-1]} after {len(seen)} requests, none failed")""",
     ),
-    ("md", "## Labels, then the prediction log"),
+    (
+        "md",
+        "## Labels, then the prediction log",
+    ),
     (
         "code",
-        """feedback = urllib.request.Request(url + "/feedback",
-    json.dumps({"request_id": request_id, "label": 1}).encode())
+        """feedback = urllib.request.Request(
+    url + "/feedback", json.dumps({"request_id": request_id, "label": 1}).encode()
+)
 print(json.load(urllib.request.urlopen(feedback)))
 server.terminate()
 server.wait()  # SIGTERM: everything answered is written first
