@@ -115,7 +115,8 @@ def serving(url: str, tmp_path: Path, *args: str) -> Iterator[Served]:
             env=serve_env(url), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )  # fmt: skip
     served = Served(f"http://127.0.0.1:{port}", process, log)
-    deadline = time.monotonic() + 60
+    # a loaded 2-core machine takes a while to import scikit-learn, pandas and the store
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"serve exited {process.returncode}:\n{log.read_text()}")
@@ -125,7 +126,7 @@ def serving(url: str, tmp_path: Path, *args: str) -> Iterator[Served]:
         time.sleep(0.2)
     else:
         process.kill()
-        raise TimeoutError(log.read_text())
+        raise TimeoutError(f"serve did not answer /ping within 180 s:\n{log.read_text()}")
     try:
         yield served
     finally:

@@ -1,0 +1,234 @@
+"""Serving: `jupyter mm serve` against `mlflow models serve --env-manager local`, the same
+scikit-learn model (the quickstart's: scaled logistic regression on the breast-cancer data),
+the same load generator and concurrency, in one run. Also the prediction log's cost and
+throughput, and swaps under load.
+
+    pip install -e ".[bench]"       # MLflow
+    python bench/run.py --only serving
+
+Targets: throughput >= 2x MLflow's requests/s and p99 <= 1/2 of MLflow's, with prediction
+logging on; logging adds <= 0.3 ms to p50; mm.log_predictions >= 20 000 rows/s; bytes per
+logged prediction of a 20-feature model (10M predictions <= 1 GB means <= 100 B each);
+0 failed requests across 20 swaps at full load.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from _common import Result
+
+REPO = Path(__file__).resolve().parents[1]
+CONCURRENCY = 8
+
+
+def _port() -> int:
+    with contextlib.closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait(port: int, path: str, process: subprocess.Popen, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", path)
+            if conn.getresponse().status == 200:
+                return
+        time.sleep(0.3)
+    raise TimeoutError(f"no answer on port {port}")
+
+
+def load(port: int, body: bytes, seconds: float) -> dict[str, float]:
+    """CONCURRENCY keep-alive clients for ``seconds``: requests/s, p50, p99 (ms), failures."""
+    latencies: list[float] = []
+    failures = [0]
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine: list[float] = []
+        while time.monotonic() < stop:
+            started = time.perf_counter()
+            try:
+                conn.request("POST", "/invocations", body, {"Content-Type": "application/json"})
+                response = conn.getresponse()
+                response.read()
+                ok = response.status == 200
+            except (OSError, http.client.HTTPException):
+                ok = False
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            if ok:
+                mine.append(time.perf_counter() - started)
+            else:
+                with lock:
+                    failures[0] += 1
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client) for _ in range(CONCURRENCY)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    latencies.sort()
+    return {
+        "rps": len(latencies) / seconds,
+        "p50": statistics.median(latencies) * 1000,
+        "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "failures": failures[0],
+    }
+
+
+def _model():
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    data = load_breast_cancer(as_frame=True)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
+    return model.fit(data.data, data.target), data.data
+
+
+def run(quick: bool) -> list[Result]:
+    import jupyter_mm as mm
+    from jupyter_mm import tracking
+    from jupyter_mm.store import open_store
+
+    seconds = 5.0 if quick else 20.0
+    work = Path(tempfile.mkdtemp(prefix="mm-serve-bench-"))
+    url = f"sqlite:///{work / 'store' / 'mm.db'}"
+    env = dict(os.environ, JUPYTER_MM_STORE=url)
+    store = open_store(url)
+    tracking.set_default_store(store)
+    model, X = _model()
+    with mm.start_run("bench") as run:
+        mm.log_model(model, "model", input_example=X.head(5))
+    version = mm.register_model(run.id, "model", "bench", store=store)
+    body = json.dumps(
+        {"dataframe_split": {"columns": list(X.columns), "data": X.head(1).values.tolist()}}
+    ).encode()
+    results: dict[str, dict[str, float]] = {}
+    servers = {
+        "ours": [sys.executable, "-m", "jupyter_mm.cli", "serve", f"bench/{version.version}"],
+        "ours-nolog": [sys.executable, "-m", "jupyter_mm.cli", "serve",
+                       f"bench/{version.version}", "--no-log"],
+    }  # fmt: skip
+    mlflow_model = work / "mlflow-model"
+    import mlflow.sklearn
+
+    mlflow.sklearn.save_model(model, str(mlflow_model))
+    servers["mlflow"] = [sys.executable, "-m", "mlflow", "models", "serve", "-m",
+                         str(mlflow_model), "--env-manager", "local", "-h", "127.0.0.1"]  # fmt: skip
+    for name, command in servers.items():
+        port = _port()
+        command = [*command, "--port", str(port)]
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            _wait(port, "/ping", process)
+            load(port, body, 2.0)  # warm-up
+            results[name] = load(port, body, seconds)
+        finally:
+            process.terminate()
+            process.wait(timeout=60)
+    ours, nolog, peer = results["ours"], results["ours-nolog"], results["mlflow"]
+    rows = [
+        Result("15 serve req/s (1 row, 8 clients)", 1 / ours["rps"] * 1000, 1 / peer["rps"] * 1000,
+               "mlflow models serve", unit="ms/req", min_ratio=2.0,
+               note=f"{ours['rps']:.0f} vs {peer['rps']:.0f} req/s"),
+        Result("15 serve p99 latency", ours["p99"], peer["p99"], "mlflow models serve",
+               min_ratio=2.0),
+        Result("15 serve p50 latency", ours["p50"], peer["p50"], "mlflow models serve"),
+        Result("15 prediction log added to p50", max(0.0, ours["p50"] - nolog["p50"]), None, "",
+               max_ours=0.3, note=f"{ours['p50']:.3f} vs {nolog['p50']:.3f} ms"),
+    ]  # fmt: skip
+    rows += _batch_rows(store, quick)
+    rows.append(_swaps(url, env, body, version, store, quick))
+    tracking.set_default_store(None)
+    store.close()
+    shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
+def _batch_rows(store, quick: bool) -> list[Result]:
+    """mm.log_predictions of a large frame of a 20-feature model: rows/s and bytes/row."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+
+    import jupyter_mm as mm
+
+    rows = 100_000 if quick else 1_000_000
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(rows, 20)).astype("float32"),
+                     columns=[f"f{i}" for i in range(20)])  # fmt: skip
+    model = LogisticRegression().fit(X.head(5000), (X["f0"].head(5000) > 0).astype(int))
+    with mm.start_run("bench-20") as run:
+        mm.log_model(model, "model", input_example=X.head(5))
+    version = mm.register_model(run.id, "model", "bench20", store=store)
+    y = model.predict(X)
+    started = time.perf_counter()
+    mm.log_predictions(f"bench20/{version.version}", X, y, store=store)
+    took = time.perf_counter() - started
+    size = sum(b.size for b in store.prediction_batches("bench20"))
+    return [
+        Result("15 mm.log_predictions rows/s", took / rows * 1e6, None, "", unit="µs/row",
+               max_ours=50.0, note=f"{rows / took:,.0f} rows/s, {rows:,} rows"),
+        Result("15 bytes per logged prediction (20 features)", size / rows, None, "",
+               unit="B", max_ours=100.0, note="float32 features; 10M rows ~ "
+               f"{size / rows * 1e7 / 1e9:.2f} GB"),
+    ]  # fmt: skip
+
+
+def _swaps(url, env, body, version, store, quick: bool) -> Result:
+    """20 promotions back and forth at full load: failed requests."""
+    import jupyter_mm as mm
+
+    second = mm.register_model(version.run_id, "model", "bench", store=store)
+    mm.transition("bench", version.version, "staging", store=store)
+    mm.transition("bench", version.version, "production", store=store)
+    mm.transition("bench", second.version, "staging", store=store)
+    port = _port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_mm.cli", "serve", "bench@production", "--port",
+         str(port), "--poll", "0.2"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    swaps = 6 if quick else 20
+    outcome: dict[str, float] = {}
+    try:
+        _wait(port, "/ping", process)
+        loader = threading.Thread(target=lambda: outcome.update(load(port, body, swaps * 1.0 + 2)))
+        loader.start()
+        for index in range(swaps):
+            time.sleep(1.0)
+            if index % 2 == 0:
+                mm.transition("bench", second.version, "production", store=store)
+            else:
+                mm.rollback("bench", store=store)
+        loader.join()
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+    return Result(f"15 failed requests across {swaps} swaps at full load", outcome["failures"],
+                  None, "", unit="requests", max_ours=0,
+                  note=f"{outcome['rps']:.0f} req/s during the swaps")  # fmt: skip
