@@ -30,7 +30,9 @@ from traitlets import Bool
 from . import tracking
 from .comm import FrontendChannel, run_bundle
 from .errors import MMError
+from .tracking import warmup
 from .tracking.cell import assigned_names, literal_params, lookup, names_list
+from .tracking.interrupts import InterruptGate
 
 _loaded: dict[int, dict[str, Any]] = {}
 
@@ -60,6 +62,8 @@ class _Plan:
     last: Any  # compiled trailing expression (or None)
     silent_result: bool
     timings: dict[str, float] = field(default_factory=dict)
+    #: an interrupt arrived while the run started (the body must not run)
+    interrupted: bool = False
 
 
 def _execute_request(shell: Any) -> dict[str, Any]:
@@ -246,14 +250,44 @@ class TrackMagics(Magics):
 
     def _run(self, plan: _Plan) -> Any:
         __tracebackhide__ = True
+        gate = InterruptGate()
+        gate.install()
+        try:
+            return self._run_gated(plan, gate)
+        finally:
+            gate.uninstall()
+
+    def _run_gated(self, plan: _Plan, gate: InterruptGate) -> Any:
+        """Interrupts raise only inside the body (see tracking.interrupts): one that comes
+        while the run starts stops the cell before its body and fails the run; one that
+        comes while the run is recorded leaves a completed cell's result standing."""
+        __tracebackhide__ = True
+        if not warmup.wait(stop=gate.interrupted):
+            raise KeyboardInterrupt  # before anything ran or was recorded
         active = self._begin(plan)
         files = self._start_file_recorder(active, plan)
-        try:
-            result = self._execute(plan)
-        except BaseException as exc:
-            self._finish(active, plan, files, exc)
-            raise
-        self._finish(active, plan, files, None)
+        error: BaseException | None = None
+        result = None
+        if gate.interrupted() or plan.interrupted:
+            error = KeyboardInterrupt()
+        else:
+            try:
+                with gate.raising():
+                    result = self._execute(plan)
+            except BaseException as exc:
+                error = exc
+        self._finish(active, plan, files, error)
+        if error is not None:
+            raise error
+        if gate.interrupted() and active is not None:
+            with contextlib.suppress(Exception):
+                import sys
+
+                print(
+                    f"jupyter-mm: interrupt ignored: the cell had completed; run {active.id} "
+                    "was recorded as finished.",
+                    file=sys.stderr,
+                )
         return None if plan.silent_result else result
 
     def _execute(self, plan: _Plan) -> Any:
@@ -270,6 +304,7 @@ class TrackMagics(Magics):
     def _begin(self, plan: _Plan) -> tracking.ActiveRun | None:
         """Start the run: checkpoint the notebook as it is now, insert the run row."""
         started = time.perf_counter()
+        active = None
         try:
             shell = self.shell
             from .capture.notebook import session_path
@@ -287,6 +322,10 @@ class TrackMagics(Magics):
                 with active.guard("capturing the notebook"):
                     self._checkpoint(active, plan, cell_id)
             active.begin()
+        except KeyboardInterrupt:  # no gate (not the main thread): stop before the body
+            plan.interrupted = True
+            if active is not None and not active.recorded:
+                active = None
         except Exception as exc:  # belt and braces: the cell must run whatever happens
             active = None
             with contextlib.suppress(Exception):
@@ -392,7 +431,8 @@ class TrackMagics(Magics):
                 self.channel.announce_run(active.id, status)
             if not plan.quiet and active.recorded:
                 self._show_card(active)
-        except Exception as exc:  # a bug of ours: still end the run, still one line
+        except (Exception, KeyboardInterrupt) as exc:  # a bug of ours, or an interrupt
+            # without a gate: still end the run, still one line
             with contextlib.suppress(Exception):
                 import sys
 
@@ -547,6 +587,7 @@ def load_ipython_extension(ip: Any) -> None:
     except Exception as exc:  # no usable comm manager: live snapshots just stay off
         print(f"jupyter-mm: frontend comm unavailable: {exc}")
     _loaded[id(ip)] = {"magics": magics}
+    warmup.start()  # the first tracked cell then waits only for what is not ready yet
 
 
 def unload_ipython_extension(ip: Any) -> None:

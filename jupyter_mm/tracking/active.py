@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from ..entities import RUN_STATUSES, Artifact, DataRef, MetricPoint, Param, Run
 from ..errors import InvalidInput
 from . import process as _proc
+from .interrupts import interruptible
 from .process import EnvironmentCapture, describe_exception, ipython, progress, redact, stat_cache
 
 if TYPE_CHECKING:
@@ -382,7 +383,7 @@ class ActiveRun:
             if not os.path.exists(path):
                 continue  # a temp file the cell removed again
             try:
-                with self.guard(f"hashing {path}"):
+                with self.guard(f"hashing {path}"), interruptible():
                     self.add_data(describe_path(path, role, cache, bars))
             except KeyboardInterrupt:
                 # The user stopped a long hash (the progress bar invites it): the cell is
