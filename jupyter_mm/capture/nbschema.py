@@ -210,14 +210,15 @@ def _strip_transient(notebook: NotebookNode) -> None:
             cell["metadata"].pop("trusted", None)
 
 
-def _repair_duplicate_ids(notebook: NotebookNode) -> None:
-    """A later cell repeating an earlier cell's id gets a new one (nbformat does the same,
-    with a warning; copied cells in hand-edited files are the usual cause)."""
+def _repair_ids(notebook: NotebookNode) -> None:
+    """A cell without an id, or repeating an earlier cell's id, gets a new one (nbformat
+    does the same, with a warning; files written by older tools and copied cells in
+    hand-edited files are the usual causes)."""
     seen: set[Any] = set()
     for cell in notebook["cells"]:
-        if not isinstance(cell, dict) or "id" not in cell:
+        if not isinstance(cell, dict):
             continue
-        if cell["id"] in seen:
+        if "id" not in cell or cell["id"] in seen:
             cell["id"] = uuid.uuid4().hex[:8]
         seen.add(cell["id"])
 
@@ -239,7 +240,7 @@ def reads(text: str) -> NotebookNode:
     _rejoin_lines(notebook)
     _strip_transient(notebook)
     if minor >= 5:
-        _repair_duplicate_ids(notebook)
+        _repair_ids(notebook)
     validate(notebook, minor=minor)
     return notebook
 
