@@ -32,7 +32,7 @@ from .comm import FrontendChannel, run_bundle
 from .errors import MMError
 from .tracking import warmup
 from .tracking.cell import assigned_names, literal_params, lookup, names_list
-from .tracking.interrupts import InterruptGate
+from .tracking.interrupts import InterruptGate, pause_for_tests
 
 _loaded: dict[int, dict[str, Any]] = {}
 
@@ -276,6 +276,7 @@ class TrackMagics(Magics):
                     result = self._execute(plan)
             except BaseException as exc:
                 error = exc
+        pause_for_tests("after_body")
         self._finish(active, plan, files, error)
         if error is not None:
             raise error
@@ -322,6 +323,7 @@ class TrackMagics(Magics):
                 with active.guard("capturing the notebook"):
                     self._checkpoint(active, plan, cell_id)
             active.begin()
+            pause_for_tests("begin")
         except KeyboardInterrupt:  # no gate (not the main thread): stop before the body
             plan.interrupted = True
             if active is not None and not active.recorded:
@@ -423,6 +425,7 @@ class TrackMagics(Magics):
                     active.pending_paths[path] = "output"
             active.closing = True
             self._collect(active, plan, error)
+            pause_for_tests("finish")
             status = "finished" if error is None else "failed"
             message = None if error is None else tracking.describe_exception(error)
             active.end(status, error=message)

@@ -16,8 +16,10 @@ not run; the run ends ``failed``) or after recording (the completed cell's resul
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -96,3 +98,22 @@ def interruptible() -> Iterator[None]:
         return
     with gate.raising():
         yield
+
+
+#: Test-only: ``JUPYTER_MM_TEST_PAUSE="begin=1.5,finish=1"`` sleeps that many seconds at
+#: those points of a tracked cell, so tests can interrupt a real kernel exactly there.
+#: Points: ``warmup`` (the warm-up thread, before it prepares anything), ``begin`` (the run
+#: is in the store, the body has not started), ``after_body``, ``finish`` (before the run
+#: ends). Never set it in normal use.
+TEST_PAUSE_VARIABLE = "JUPYTER_MM_TEST_PAUSE"
+
+
+def pause_for_tests(point: str) -> None:
+    spec = os.environ.get(TEST_PAUSE_VARIABLE)
+    if not spec:
+        return
+    for item in spec.split(","):
+        name, _, seconds = item.partition("=")
+        if name.strip() == point:
+            with contextlib.suppress(ValueError):
+                time.sleep(float(seconds))

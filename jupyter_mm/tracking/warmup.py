@@ -51,7 +51,9 @@ def _prepare() -> None:
     """Everything the first tracked cell would otherwise do itself. A step that fails is
     simply left to the cell, which reports it the usual way."""
     from . import process
+    from .interrupts import pause_for_tests
 
+    pause_for_tests("warmup")
     steps: list[Callable[[], object]] = [
         process.get_config,
         process.redactor,
