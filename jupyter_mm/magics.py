@@ -223,9 +223,11 @@ class TrackMagics(Magics):
             )
         except SyntaxError as exc:
             if "await" in str(exc.msg) or "async" in str(exc.msg):
+                # asyncio.run() is no way out: the kernel's event loop is already running
                 raise UsageError(
-                    "%%track: top-level await is not supported in a tracked cell; await in an "
-                    "untracked cell, or call the coroutine with asyncio from the tracked one."
+                    "%%track: top-level await is not supported in a tracked cell (cell magics "
+                    "run synchronously). Record the run from a plain cell instead: "
+                    "`with mm.start_run('name'): await ...` (import jupyter_mm as mm)."
                 ) from None
             raise
         config = tracking.get_config()

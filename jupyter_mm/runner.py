@@ -369,8 +369,11 @@ def run_notebook(
 
     failure: CellFailure | None = None
     started = time.monotonic()
+    started_at = time.time()
+    kernel_pid: int | None = None
     try:
         with client.setup_kernel(**kernel_options):
+            kernel_pid = getattr(getattr(client.km, "provisioner", None), "pid", None)
             _execute_cells(client, nb)
             tracker.close_comm()
     except NoSuchKernel:
@@ -394,6 +397,8 @@ def run_notebook(
                 tracker.run_ids += [
                     r for r in _run_ids_in(cell.outputs) if r not in tracker.run_ids
                 ]
+    recorded = _recorded_runs(work_dir, notebook_path, kernel_pid, started_at)
+    tracker.run_ids += [r for r in recorded if r not in tracker.run_ids]
     if output_path is not None:
         nbformat.write(nb, str(output_path))
     return RunnerResult(
@@ -405,6 +410,36 @@ def run_notebook(
         failure=failure,
         duration=time.monotonic() - started,
     )
+
+
+def _recorded_runs(
+    work_dir: Path, notebook_path: Path, kernel_pid: int | None, since: float
+) -> list[str]:
+    """The runs the kernel wrote to the store, oldest first. The run cards the cells
+    displayed are not enough: ``%%track -q`` cells, runs started with ``mm.start_run`` and
+    nested runs show none. The kernel is told the notebook's path and resolves the store
+    from ``work_dir``; its runs are the ones of this notebook with its pid since the start."""
+    if not isinstance(kernel_pid, int):
+        return []
+    from .store import open_store
+
+    found: list[str] = []
+    try:
+        with open_store(cwd=work_dir, create=False) as store:
+            token = None
+            while True:
+                page = store.search_runs(
+                    notebook_path=str(notebook_path), limit=200, page_token=token
+                )
+                for run in page.runs:
+                    if run.start_time >= since - 1 and run.pid == kernel_pid:
+                        found.append(run.id)
+                token = page.next_token
+                if token is None or not page.runs or page.runs[-1].start_time < since - 1:
+                    break
+    except Exception:  # no store (nothing tracked) or an unreadable one: the cards count
+        return []
+    return sorted(found)
 
 
 def _execute_cells(client: Any, nb: NotebookNode) -> None:
