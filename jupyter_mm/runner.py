@@ -34,13 +34,16 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import nbformat
-import zmq
-from nbformat import NotebookNode
+from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
+# nbformat (and zmq) are imported where they are used: importing nbformat costs seconds
+# (jsonschema's format checkers), which `jupyter mm --help` and every other command that
+# never runs a notebook would pay at start-up.
 
 #: MIME type of the output a ``%%track`` cell displays for its run
 RUN_MIME = "application/vnd.jupyter-mm.run+json"
@@ -128,6 +131,8 @@ def inject_parameters(nb: NotebookNode, parameters: Mapping[str, Any]) -> None:
             raise InvalidInput(f"Parameter name {name!r} is not a valid Python identifier.")
     lines = ["# Parameters (injected by jupyter mm run)"]
     lines += [f"{name} = {value!r}" for name, value in parameters.items()]
+    import nbformat
+
     cell = nbformat.v4.new_code_cell("\n".join(lines) + "\n")
     cell.metadata["tags"] = [INJECTED_TAG]
 
@@ -167,6 +172,8 @@ def _run_ids_in(outputs: Iterable[Mapping[str, Any]]) -> list[str]:
 
 
 def _load_notebook(path: Path) -> NotebookNode:
+    import nbformat
+
     if not path.is_file():
         raise NotFound(f"Notebook {path} does not exist.")
     try:
@@ -302,6 +309,8 @@ class _TrackingClient:
         self._send("comm_msg", {"comm_id": self.comm_id, "data": data})
 
     def close_comm(self) -> None:
+        import zmq
+
         if self.comm_id is not None and self.client.kc is not None:
             # the kernel may be gone already (dead, timed out); nothing to clean up then
             with contextlib.suppress(OSError, RuntimeError, zmq.ZMQError):
@@ -332,6 +341,8 @@ def run_notebook(
     before the kernel starts (the CLI resolves, and may create, the store there, so that a
     mistyped notebook leaves nothing behind).
     """
+    import nbformat
+    import zmq
     from jupyter_client.kernelspec import NoSuchKernel
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
