@@ -59,6 +59,8 @@ def _prepare() -> None:
         process.redactor,
         lambda: process.stat_cache(process.default_store()),
         _import_capture,
+        # the first capture scans the installed distributions; later ones reuse the scan
+        process.capture_environment_now,
     ]
     try:
         for step in steps:
