@@ -283,6 +283,11 @@ class _Worker:
 _WORKER = _Worker()
 
 
+def submit_background(work: Callable[[], None]) -> None:
+    """Run ``work`` on the environment worker, after what it was given before."""
+    _WORKER.submit(work)
+
+
 class EnvironmentCapture:
     """The environment of one run, captured in the background while the run works.
 

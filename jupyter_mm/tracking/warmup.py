@@ -14,6 +14,7 @@ behind (see :mod:`.interrupts`).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 
@@ -59,8 +60,6 @@ def _prepare() -> None:
         process.redactor,
         lambda: process.stat_cache(process.default_store()),
         _import_capture,
-        # the first capture scans the installed distributions; later ones reuse the scan
-        process.capture_environment_now,
     ]
     try:
         for step in steps:
@@ -70,6 +69,17 @@ def _prepare() -> None:
                 continue
     finally:
         _done.set()
+    # The first environment capture scans the installed distributions; later ones reuse
+    # the scan. A cell does not wait for it: it goes to the worker that captures each
+    # run's environment, ahead of the first run's own capture.
+    process.submit_background(_capture_environment)
+
+
+def _capture_environment() -> None:
+    from . import process
+
+    with contextlib.suppress(Exception):
+        process.capture_environment_now()
 
 
 def _import_capture() -> None:
