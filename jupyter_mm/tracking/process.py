@@ -109,6 +109,17 @@ _opening: _Opening | None = None
 _opening_lock = threading.Lock()
 
 
+def _forget_opening_after_fork() -> None:
+    # the child has no thread to finish an opening in flight in the parent, nor to release
+    # the state lock if that thread held it at the fork
+    global _opening, _opening_lock
+    _opening, _opening_lock = None, threading.Lock()
+    state.lock = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_forget_opening_after_fork)
+
+
 def default_store() -> AbstractStore:
     """The process-wide store, opened on first use. Runs left ``running`` by dead processes
     on this host are marked ``crashed`` when it opens. Raises StoreError.

@@ -15,6 +15,7 @@ behind (see :mod:`.interrupts`).
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Callable
 
@@ -24,6 +25,16 @@ _thread: threading.Thread | None = None
 
 #: how often a waiting cell looks at its interrupt gate (seconds)
 POLL_SECONDS = 0.02
+
+
+def _forget_after_fork() -> None:
+    """A forked child has none of the parent's threads: a warm-up in flight there would
+    never finish, and waiting for it would hang."""
+    global _thread, _done
+    _thread, _done = None, threading.Event()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def start() -> None:
