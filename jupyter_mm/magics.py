@@ -32,7 +32,7 @@ from .comm import FrontendChannel, run_bundle
 from .errors import MMError
 from .tracking import warmup
 from .tracking.cell import assigned_names, literal_params, lookup, names_list
-from .tracking.interrupts import InterruptGate, pause_for_tests
+from .tracking.interrupts import InterruptGate, pause_for_tests, report_ignored
 
 _loaded: dict[int, dict[str, Any]] = {}
 
@@ -282,15 +282,8 @@ class TrackMagics(Magics):
         self._finish(active, plan, files, error)
         if error is not None:
             raise error
-        if gate.interrupted() and active is not None:
-            with contextlib.suppress(Exception):
-                import sys
-
-                print(
-                    f"jupyter-mm: interrupt ignored: the cell had completed; run {active.id} "
-                    "was recorded as finished.",
-                    file=sys.stderr,
-                )
+        if gate.interrupted():
+            report_ignored(active.id if active is not None and active.recorded else None)
         return None if plan.silent_result else result
 
     def _execute(self, plan: _Plan) -> Any:

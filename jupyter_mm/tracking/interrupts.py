@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -37,13 +38,14 @@ class InterruptGate:
         self._installed = False
 
     def __call__(self, signum: int, frame: Any) -> None:
-        if self._raising:
-            # one interrupt ends the stretch; any that follow while we clean up are held
-            self._raising = False
-            if self._previous is not signal.default_int_handler:
-                return self._previous(signum, frame)  # a handler the user installed
-            raise KeyboardInterrupt
-        self.held += 1
+        if not self._raising:
+            self.held += 1
+            return None
+        if self._previous is not signal.default_int_handler:
+            return self._previous(signum, frame)  # a handler installed before the cell
+        # one interrupt ends the stretch; any that follow while we clean up are held
+        self._raising = False
+        raise KeyboardInterrupt
 
     def interrupted(self) -> bool:
         return self.held > 0
@@ -86,6 +88,13 @@ class InterruptGate:
             yield
         finally:
             self._raising = before  # a nested stretch (a run ended inside the body) restores
+
+
+def report_ignored(run_id: str | None) -> None:
+    """The one line telling the user why their interrupt did nothing."""
+    where = f"; run {run_id} was recorded as finished." if run_id else "."
+    with contextlib.suppress(Exception):
+        print(f"jupyter-mm: interrupt ignored: the cell had completed{where}", file=sys.stderr)
 
 
 @contextlib.contextmanager
