@@ -137,3 +137,27 @@ print(sorted(m for m in ("nbformat", "jsonschema") if m in sys.modules))
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_nbformat_3_files_are_converted_by_nbformat() -> None:
+    """No v3 notebook ships with the packages here: nbformat's own v3 writer makes one."""
+    from nbformat import v3
+
+    old = v3.new_notebook(
+        worksheets=[
+            v3.new_worksheet(
+                cells=[
+                    v3.new_text_cell("markdown", source="# Old notes"),
+                    v3.new_code_cell(input="x = 1\nprint(x)", prompt_number=1),
+                ]
+            )
+        ]
+    )
+    text = v3.writes_json(old)
+    ours = nbschema.reads(text)
+    expected = nbformat.reads(text, as_version=4)
+    for cell in ours["cells"] + expected["cells"]:
+        cell.pop("id", None)  # new random ids on both sides
+    assert json.loads(json.dumps(ours)) == json.loads(json.dumps(expected))
+    assert [c.cell_type for c in ours.cells] == ["markdown", "code"]
+    assert ours.cells[1].source == "x = 1\nprint(x)"
