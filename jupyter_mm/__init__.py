@@ -9,13 +9,6 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-try:
-    from importlib.metadata import version as _dist_version
-
-    __version__ = _dist_version("jupyter-mm")
-except Exception:  # pragma: no cover - running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
-
 # public name -> module that defines it (imported on first attribute access)
 _LAZY: dict[str, str] = {
     "start_run": "jupyter_mm.tracking",
@@ -48,7 +41,20 @@ _LAZY: dict[str, str] = {
 __all__ = sorted(_LAZY)
 
 
+def _version() -> str:
+    # read on first use: importlib.metadata costs a fifth of `jupyter mm --help`
+    try:
+        from importlib.metadata import version as dist_version
+
+        return dist_version("jupyter-mm")
+    except Exception:  # pragma: no cover - running from a source tree that is not installed
+        return "0.0.0+unknown"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        globals()[name] = value = _version()
+        return value
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'jupyter_mm' has no attribute {name!r}")

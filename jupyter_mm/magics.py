@@ -31,6 +31,7 @@ from . import tracking
 from .comm import FrontendChannel, run_bundle
 from .errors import MMError
 from .notebook_paths import canonical_notebook_path
+from .tracking import warmup
 from .tracking.cell import (
     assigned_names,
     literal_params,
@@ -38,6 +39,7 @@ from .tracking.cell import (
     names_list,
     parameter_cell_params,
 )
+from .tracking.interrupts import InterruptGate, pause_for_tests, report_ignored
 
 _loaded: dict[int, dict[str, Any]] = {}
 
@@ -67,6 +69,8 @@ class _Plan:
     last: Any  # compiled trailing expression (or None)
     silent_result: bool
     timings: dict[str, float] = field(default_factory=dict)
+    #: an interrupt arrived while the run started (the body must not run)
+    interrupted: bool = False
 
 
 def _execute_request(shell: Any) -> dict[str, Any]:
@@ -226,9 +230,11 @@ class TrackMagics(Magics):
             )
         except SyntaxError as exc:
             if "await" in str(exc.msg) or "async" in str(exc.msg):
+                # asyncio.run() is no way out: the kernel's event loop is already running
                 raise UsageError(
-                    "%%track: top-level await is not supported in a tracked cell; await in an "
-                    "untracked cell, or call the coroutine with asyncio from the tracked one."
+                    "%%track: top-level await is not supported in a tracked cell (cell magics "
+                    "run synchronously). Record the run from a plain cell instead: "
+                    "`with mm.start_run('name'): await ...` (import jupyter_mm as mm)."
                 ) from None
             raise
         config = tracking.get_config()
@@ -253,14 +259,38 @@ class TrackMagics(Magics):
 
     def _run(self, plan: _Plan) -> Any:
         __tracebackhide__ = True
+        gate = InterruptGate()
+        gate.install()
+        try:
+            return self._run_gated(plan, gate)
+        finally:
+            gate.uninstall()
+
+    def _run_gated(self, plan: _Plan, gate: InterruptGate) -> Any:
+        """Interrupts raise only inside the body (see tracking.interrupts): one that comes
+        while the run starts stops the cell before its body and fails the run; one that
+        comes while the run is recorded leaves a completed cell's result standing."""
+        __tracebackhide__ = True
+        if not warmup.wait(stop=gate.interrupted):
+            raise KeyboardInterrupt  # before anything ran or was recorded
         active = self._begin(plan)
         files = self._start_file_recorder(active, plan)
-        try:
-            result = self._execute(plan)
-        except BaseException as exc:
-            self._finish(active, plan, files, exc)
-            raise
-        self._finish(active, plan, files, None)
+        error: BaseException | None = None
+        result = None
+        if gate.interrupted() or plan.interrupted:
+            error = KeyboardInterrupt()
+        else:
+            try:
+                with gate.raising():
+                    result = self._execute(plan)
+            except BaseException as exc:
+                error = exc
+        pause_for_tests("after_body")
+        self._finish(active, plan, files, error)
+        if error is not None:
+            raise error
+        if gate.interrupted():
+            report_ignored(active.id if active is not None and active.recorded else None)
         return None if plan.silent_result else result
 
     def _execute(self, plan: _Plan) -> Any:
@@ -277,6 +307,7 @@ class TrackMagics(Magics):
     def _begin(self, plan: _Plan) -> tracking.ActiveRun | None:
         """Start the run: checkpoint the notebook as it is now, insert the run row."""
         started = time.perf_counter()
+        active = None
         try:
             shell = self.shell
             from .capture.notebook import session_path
@@ -294,6 +325,11 @@ class TrackMagics(Magics):
                 with active.guard("capturing the notebook"):
                     self._checkpoint(active, plan, cell_id)
             active.begin()
+            pause_for_tests("begin")
+        except KeyboardInterrupt:  # no gate (not the main thread): stop before the body
+            plan.interrupted = True
+            if active is not None and not active.recorded:
+                active = None
         except Exception as exc:  # belt and braces: the cell must run whatever happens
             active = None
             with contextlib.suppress(Exception):
@@ -396,6 +432,7 @@ class TrackMagics(Magics):
                     active.pending_paths[path] = "output"
             active.closing = True
             self._collect(active, plan, error)
+            pause_for_tests("finish")
             status = "finished" if error is None else "failed"
             message = None if error is None else tracking.describe_exception(error)
             active.end(status, error=message)
@@ -404,7 +441,8 @@ class TrackMagics(Magics):
                 self.channel.announce_run(active.id, status)
             if not plan.quiet and active.recorded:
                 self._show_card(active)
-        except Exception as exc:  # a bug of ours: still end the run, still one line
+        except (Exception, KeyboardInterrupt) as exc:  # a bug of ours, or an interrupt
+            # without a gate: still end the run, still one line
             with contextlib.suppress(Exception):
                 import sys
 
@@ -569,6 +607,7 @@ def load_ipython_extension(ip: Any) -> None:
     except Exception as exc:  # no usable comm manager: live snapshots just stay off
         print(f"jupyter-mm: frontend comm unavailable: {exc}")
     _loaded[id(ip)] = {"magics": magics}
+    warmup.start()  # the first tracked cell then waits only for what is not ready yet
 
 
 def unload_ipython_extension(ip: Any) -> None:

@@ -34,13 +34,16 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import nbformat
-import zmq
-from nbformat import NotebookNode
+from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
+# nbformat (and zmq) are imported where they are used: importing nbformat costs seconds
+# (jsonschema's format checkers), which `jupyter mm --help` and every other command that
+# never runs a notebook would pay at start-up.
 
 #: MIME type of the output a ``%%track`` cell displays for its run
 RUN_MIME = "application/vnd.jupyter-mm.run+json"
@@ -128,6 +131,8 @@ def inject_parameters(nb: NotebookNode, parameters: Mapping[str, Any]) -> None:
             raise InvalidInput(f"Parameter name {name!r} is not a valid Python identifier.")
     lines = ["# Parameters (injected by jupyter mm run)"]
     lines += [f"{name} = {value!r}" for name, value in parameters.items()]
+    import nbformat
+
     cell = nbformat.v4.new_code_cell("\n".join(lines) + "\n")
     cell.metadata["tags"] = [INJECTED_TAG]
 
@@ -167,6 +172,8 @@ def _run_ids_in(outputs: Iterable[Mapping[str, Any]]) -> list[str]:
 
 
 def _load_notebook(path: Path) -> NotebookNode:
+    import nbformat
+
     if not path.is_file():
         raise NotFound(f"Notebook {path} does not exist.")
     try:
@@ -303,6 +310,8 @@ class _TrackingClient:
         self._send("comm_msg", {"comm_id": self.comm_id, "data": data})
 
     def close_comm(self) -> None:
+        import zmq
+
         if self.comm_id is not None and self.client.kc is not None:
             # the kernel may be gone already (dead, timed out); nothing to clean up then
             with contextlib.suppress(OSError, RuntimeError, zmq.ZMQError):
@@ -333,6 +342,8 @@ def run_notebook(
     before the kernel starts (the CLI resolves, and may create, the store there, so that a
     mistyped notebook leaves nothing behind).
     """
+    import nbformat
+    import zmq
     from jupyter_client.kernelspec import NoSuchKernel
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
@@ -370,8 +381,11 @@ def run_notebook(
 
     failure: CellFailure | None = None
     started = time.monotonic()
+    started_at = time.time()
+    kernel_pid: int | None = None
     try:
         with client.setup_kernel(**kernel_options):
+            kernel_pid = getattr(getattr(client.km, "provisioner", None), "pid", None)
             _execute_cells(client, nb)
             tracker.close_comm()
     except NoSuchKernel:
@@ -395,6 +409,8 @@ def run_notebook(
                 tracker.run_ids += [
                     r for r in _run_ids_in(cell.outputs) if r not in tracker.run_ids
                 ]
+    recorded = _recorded_runs(work_dir, notebook_path, kernel_pid, started_at)
+    tracker.run_ids += [r for r in recorded if r not in tracker.run_ids]
     if output_path is not None:
         nbformat.write(nb, str(output_path))
     return RunnerResult(
@@ -406,6 +422,36 @@ def run_notebook(
         failure=failure,
         duration=time.monotonic() - started,
     )
+
+
+def _recorded_runs(
+    work_dir: Path, notebook_path: Path, kernel_pid: int | None, since: float
+) -> list[str]:
+    """The runs the kernel wrote to the store, oldest first. The run cards the cells
+    displayed are not enough: ``%%track -q`` cells, runs started with ``mm.start_run`` and
+    nested runs show none. The kernel is told the notebook's path and resolves the store
+    from ``work_dir``; its runs are the ones of this notebook with its pid since the start."""
+    if not isinstance(kernel_pid, int):
+        return []
+    from .store import open_store
+
+    found: list[str] = []
+    try:
+        with open_store(cwd=work_dir, create=False) as store:
+            token = None
+            while True:
+                page = store.search_runs(
+                    notebook_path=str(notebook_path), limit=200, page_token=token
+                )
+                for run in page.runs:
+                    if run.start_time >= since - 1 and run.pid == kernel_pid:
+                        found.append(run.id)
+                token = page.next_token
+                if token is None or not page.runs or page.runs[-1].start_time < since - 1:
+                    break
+    except Exception:  # no store (nothing tracked) or an unreadable one: the cards count
+        return []
+    return sorted(found)
 
 
 def _execute_cells(client: Any, nb: NotebookNode) -> None:

@@ -22,16 +22,18 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import blake3
-import nbformat
-from nbformat import NotebookNode
 
 from ..entities import ReproFlag
 from ..errors import IntegrityError, InvalidInput, NotFound
 from ..store.blobs import BlobStore
+from . import nbschema
 from .last_result import LastResult
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 FORMAT = "jupyter-mm/checkpoint@1"
 BLOB_KEY = "$blob"
@@ -239,7 +241,7 @@ def _fingerprint(value: Any) -> bytes:
     return blake3.blake3(canonical_json(value)).digest()
 
 
-def _first_line(exc: nbformat.ValidationError) -> str:
+def _first_line(exc: Any) -> str:
     return str(exc.message).splitlines()[0][:200]
 
 
@@ -263,8 +265,8 @@ def _check_shape(notebook: Any) -> int:
     key = (_fingerprint(skeleton), -1)
     if key not in _VALIDATED:
         try:
-            nbformat.validate(skeleton)
-        except nbformat.ValidationError as exc:
+            nbschema.validate(skeleton, minor=minor)
+        except nbschema.NotebookInvalid as exc:
             raise InvalidInput(
                 f"The notebook's metadata is not valid nbformat 4 ({_first_line(exc)})."
             ) from None
@@ -293,8 +295,8 @@ def _check_cells(
         if kind not in ("code", "markdown", "raw"):
             raise InvalidInput(f"Cell {index + 1} of the notebook has no valid cell_type.")
         try:
-            nbformat.validator.validate(cell, ref=f"{kind}_cell", version=4, version_minor=minor)
-        except nbformat.ValidationError as exc:
+            nbschema.validate(cell, ref=f"{kind}_cell", minor=minor)
+        except nbschema.NotebookInvalid as exc:
             raise InvalidInput(
                 f"Cell {index + 1} of the notebook is not valid nbformat 4 ({_first_line(exc)})."
             ) from None
@@ -499,6 +501,8 @@ def load_checkpoint(blobs: BlobStore, digest: str) -> NotebookNode:
     Raises IntegrityError (with a sentence saying which part) when a part is missing,
     corrupt or the result is not a valid notebook.
     """
+    import nbformat  # the reading side (server, CLI) returns nbformat's own NotebookNode
+
     manifest = _manifest(blobs, digest)
     cells = []
     for cell_digest in manifest["cells"]:

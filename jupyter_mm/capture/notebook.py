@@ -57,10 +57,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import blake3
-import nbformat
-from nbformat import NotebookNode
 
 from ..errors import InvalidInput
+from .nbschema import NotebookNode, new_code_cell, new_notebook
 from .notebook_file import private_copy, read_notebook_file_keyed
 
 #: notebook metadata key set on notebooks rebuilt from the session history
@@ -143,7 +142,7 @@ class _Pending:
 
 def _cell_node(cell: Any) -> Any:
     """A received cell with attribute access on it and its metadata. Outputs stay plain
-    dicts: ``nbformat.from_dict`` converting every nested value costs as much as validating
+    dicts: converting every nested value costs as much as validating
     the whole notebook. Anything but a dict is kept as sent (validation names it)."""
     if not isinstance(cell, dict):
         return cell
@@ -452,14 +451,14 @@ def history_notebook(shell: Any, *, cell_id: str | None, raw_cell: str) -> Noteb
     previous = inputs[1:-1] if last_is_current else inputs[1:]
     for count, source in enumerate(previous, start=1):
         if source and not str(source).isspace():
-            cell = nbformat.v4.new_code_cell(source=source, execution_count=count)
+            cell = new_code_cell(source=source, execution_count=count)
             cell["id"] = f"exec-{count}"
             cells.append(cell)
     current_count = len(inputs) - 1 if last_is_current else None
-    current = nbformat.v4.new_code_cell(source=raw_cell, execution_count=current_count)
+    current = new_code_cell(source=raw_cell, execution_count=current_count)
     current["id"] = cell_id if cell_id and _valid_cell_id(cell_id) else "tracked-cell"
     cells.append(current)
-    notebook = nbformat.v4.new_notebook(cells=cells)
+    notebook = new_notebook(cells=cells)
     notebook.metadata["language_info"] = {"name": "python"}
     # Marks the notebook as the execution order itself (see execution.compute_flags).
     notebook.metadata[HISTORY_MARKER] = {"reconstructed_from": "history"}

@@ -8,10 +8,9 @@ import os
 import threading
 from collections import OrderedDict
 
-import nbformat
-from nbformat import NotebookNode
-
 from ..errors import InvalidInput
+from . import nbschema
+from .nbschema import NotebookNode
 
 # (path, mtime_ns, size) -> parsed and validated notebook, or the error text. Reading and
 # validating a 200-cell notebook costs ~30 ms; a tracked cell re-run without a save in
@@ -54,7 +53,7 @@ def private_copy(notebook: NotebookNode) -> NotebookNode:
     """An independent copy of a cached notebook. This runs on every tracked cell: a JSON round
     trip of a 200-cell notebook costs about a quarter of ``copy.deepcopy`` (which walks every
     NotebookNode attribute) and yields the same plain JSON structure."""
-    return nbformat.from_dict(json.loads(json.dumps(notebook)))
+    return nbschema.from_dict(json.loads(json.dumps(notebook)))
 
 
 def _parse_notebook_file(path: str) -> NotebookNode | str:
@@ -66,9 +65,8 @@ def _parse_notebook_file(path: str) -> NotebookNode | str:
     except OSError as exc:
         return f"The notebook {path} cannot be read ({exc.strerror})."
     try:
-        notebook = nbformat.reads(text, as_version=4)
-        nbformat.validate(notebook)
-    except nbformat.ValidationError as exc:
+        notebook = nbschema.reads(text)
+    except nbschema.NotebookInvalid as exc:
         reason = str(exc.message).splitlines()[0]
         return f"The notebook {path} is not a valid nbformat 4 notebook ({reason})."
     except Exception as exc:  # nbformat raises bare JSON/Reader errors for malformed files

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from ..entities import RUN_STATUSES, Artifact, DataRef, MetricPoint, Param, Run
 from ..errors import InvalidInput
 from . import process as _proc
+from .interrupts import interruptible
 from .process import EnvironmentCapture, describe_exception, ipython, progress, redact, stat_cache
 
 if TYPE_CHECKING:
@@ -34,7 +35,8 @@ if TYPE_CHECKING:
 
 METRIC_FLUSH_SECONDS = 1.0
 METRIC_FLUSH_POINTS = 10_000
-#: params longer than this are cut: a param is a label to compare runs by, not a data store
+#: params longer than this are cut (the run says so in its warnings): a param is a label
+#: to compare runs by, not a data store
 MAX_PARAM_CHARS = 6_000
 NO_ACTIVE_RUN = "No active run; use %%track or mm.start_run()."
 
@@ -57,11 +59,12 @@ def check_name(kind: str, name: Any) -> str:
     return name.strip()
 
 
-def _param_text(value: Any) -> str:
+def _param_text(value: Any) -> tuple[str, int | None]:
+    """The stored text of a param, and its full length when it had to be cut."""
     text = value if isinstance(value, str) else repr(value)
-    if len(text) > MAX_PARAM_CHARS:
-        text = text[: MAX_PARAM_CHARS - 1] + "…"
-    return redact(text)
+    if len(text) <= MAX_PARAM_CHARS:
+        return redact(text), None
+    return redact(text[: MAX_PARAM_CHARS - 1] + "…"), len(text)
 
 
 class ActiveRun:
@@ -255,7 +258,9 @@ class ActiveRun:
 
     def log_param(self, name: str, value: Any) -> None:
         name = check_name("param", name)
-        text = _param_text(value)
+        text, full_length = _param_text(value)
+        if full_length is not None:
+            self.warn(f"param {name} cut to {MAX_PARAM_CHARS - 1} of its {full_length} characters")
         with self._lock:
             if self._params.get(name) == text:
                 return
@@ -382,7 +387,7 @@ class ActiveRun:
             if not os.path.exists(path):
                 continue  # a temp file the cell removed again
             try:
-                with self.guard(f"hashing {path}"):
+                with self.guard(f"hashing {path}"), interruptible():
                     self.add_data(describe_path(path, role, cache, bars))
             except KeyboardInterrupt:
                 # The user stopped a long hash (the progress bar invites it): the cell is

@@ -66,6 +66,9 @@ state = _Process()
 def get_config() -> MMConfig:
     """The MMConfig of this process; inside IPython it reads ``c.MMConfig.*`` from the
     shell's configuration."""
+    config = state.config
+    if config is not None:  # no lock: the warm-up thread may hold it while opening the store
+        return config
     with state.lock:
         if state.config is None:
             from ..config import MMConfig
@@ -85,9 +88,64 @@ def ipython() -> Any:
         return None
 
 
+class _Opening:
+    """One attempt at opening the default store on a helper thread."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+        threading.Thread(target=self._run, name="jupyter-mm-store", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            _open_default_store()
+        except BaseException as exc:  # handed to the waiting caller
+            self.error = exc
+        finally:
+            self.done.set()
+
+
+_opening: _Opening | None = None
+_opening_lock = threading.Lock()
+
+
+def _forget_opening_after_fork() -> None:
+    # the child has no thread to finish an opening in flight in the parent, nor to release
+    # the state lock if that thread held it at the fork
+    global _opening, _opening_lock
+    _opening, _opening_lock = None, threading.Lock()
+    state.lock = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_forget_opening_after_fork)
+
+
 def default_store() -> AbstractStore:
     """The process-wide store, opened on first use. Runs left ``running`` by dead processes
-    on this host are marked ``crashed`` when it opens. Raises StoreError."""
+    on this host are marked ``crashed`` when it opens. Raises StoreError.
+
+    Opening imports SQLAlchemy and the store's modules. On the main thread that happens on a
+    helper thread while the main thread waits: an interrupt then ends the wait (the caller
+    gets KeyboardInterrupt, the opening goes on and the next call finds it) instead of
+    landing inside an import and leaving a half-initialised module behind."""
+    global _opening
+    store = state.store
+    if store is not None:
+        return store
+    if threading.current_thread() is not threading.main_thread():
+        return _open_default_store()
+    with _opening_lock:
+        if _opening is None or _opening.done.is_set():
+            _opening = _Opening()
+        opening = _opening
+    opening.done.wait()
+    if opening.error is not None:
+        raise opening.error
+    store = state.store
+    return store if store is not None else _open_default_store()
+
+
+def _open_default_store() -> AbstractStore:
     with state.lock:
         if state.store is None:
             from ..store import open_store
@@ -116,6 +174,14 @@ def set_default_store(store: AbstractStore | None) -> None:
 
 def redact(text: str) -> str:
     """Pass ``text`` through the process's Redactor (secret formats → ``‹redacted:rule›``)."""
+    if state.redactor is None and state.redactor_error is None:
+        _create_redactor()
+    if state.redactor is None:
+        return text
+    return state.redactor.redact_text(text)[0]
+
+
+def _create_redactor() -> None:
     with state.lock:
         if state.redactor is None and state.redactor_error is None:
             try:
@@ -124,9 +190,6 @@ def redact(text: str) -> str:
                 state.redactor = Redactor()
             except Exception as exc:
                 state.redactor_error = describe_exception(exc)
-    if state.redactor is None:
-        return text
-    return state.redactor.redact_text(text)[0]
 
 
 def redactor() -> Any:
@@ -229,6 +292,11 @@ class _Worker:
 
 
 _WORKER = _Worker()
+
+
+def submit_background(work: Callable[[], None]) -> None:
+    """Run ``work`` on the environment worker, after what it was given before."""
+    _WORKER.submit(work)
 
 
 class EnvironmentCapture:

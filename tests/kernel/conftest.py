@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,8 +55,15 @@ def start_kernel(store_url: str, cwd: str) -> tuple[Any, Any]:
     return km, kc
 
 
-def execute(kc: Any, code: str, cell_id: str | None = None, timeout: float = 60) -> Execution:
-    """Send an execute request like JupyterLab (cellId in the metadata) and collect output."""
+def execute(
+    kc: Any,
+    code: str,
+    cell_id: str | None = None,
+    timeout: float = 60,
+    after_send: Callable[[], None] | None = None,
+) -> Execution:
+    """Send an execute request like JupyterLab (cellId in the metadata) and collect output;
+    ``after_send`` runs once the request is sent (to interrupt the kernel, for example)."""
     msg = kc.session.msg(
         "execute_request",
         {
@@ -69,6 +77,8 @@ def execute(kc: Any, code: str, cell_id: str | None = None, timeout: float = 60)
         metadata={"cellId": cell_id} if cell_id else {},
     )
     kc.shell_channel.send(msg)
+    if after_send is not None:
+        after_send()
     msg_id = msg["header"]["msg_id"]
     result = Execution(reply={})
     while True:
