@@ -65,6 +65,12 @@ _ENTRY_POINTS: dict[str, list[tuple[str, str, int, str]]] = {
         ("ORCFile.__init__", "r", 1, "source"),
         ("write_table", "w", 1, "where"),
     ],
+    # pandas opens local parquet targets with pa.OSFile (native, not patchable): its
+    # engine methods receive the path first; fastparquet opens through Python anyway
+    "pandas.io.parquet": [
+        ("PyArrowImpl.read", "r", 1, "path"),
+        ("PyArrowImpl.write", "w", 2, "path"),
+    ],
     "pyarrow": [
         ("memory_map", "r", 0, "path"),
         ("input_stream", "r", 0, "source"),
