@@ -41,6 +41,8 @@ class UpstreamRead:
     cell_id: str | None
     #: (st_dev, st_ino, st_size, st_mtime_ns) when it was read (files only)
     stat: tuple[int, int, int, int] | None
+    #: the execution that read it also wrote it afterwards: what it read is gone
+    rewritten: bool = False
 
     def reader(self) -> str:
         """``In [3] (cell 5f2a…)``: the execution that read it."""
@@ -105,9 +107,9 @@ class SessionReads:
             pass
 
     def _add(self, accesses: Any, count: int | None, cell_id: str | None) -> None:
-        for path in accesses.written:
+        for path in accesses.written - accesses.read:
             if path not in self._reads:
-                self._produced.add(path)
+                self._produced.add(path)  # made by the session: its cells are the source
         reads = [path for path in accesses.read if path not in self._produced]
         if not reads:
             return
@@ -120,7 +122,8 @@ class SessionReads:
                 self._reads[path] = UpstreamRead(path, "directory", count, cell_id, None)
             else:
                 key = stat_tuple(st) if st is not None else None
-                self._reads[path] = UpstreamRead(path, "file", count, cell_id, key)
+                rewritten = path in accesses.written
+                self._reads[path] = UpstreamRead(path, "file", count, cell_id, key, rewritten)
 
     def upstream(self) -> list[UpstreamRead]:
         """What executions before the running one read, in path order. Files inside a

@@ -75,8 +75,9 @@ class ReproduceReport:
         lines = []
         for item in self.data:
             mark = "ok" if item["status"] == "same" else item["status"].upper()
+            upstream = " (upstream)" if item.get("role") == "upstream" else ""
             lines.append(
-                f"data     {mark:<8} {display_path(item['name'])}  "
+                f"data     {mark:<8} {display_path(item['name'])}{upstream}  "
                 f"{short_digest(item['recorded'])} -> {short_digest(item['current']) or '-'}"
             )
         for item in self.metrics:

@@ -63,6 +63,12 @@ def record_upstream(active: ActiveRun, entries: list[UpstreamRead]) -> None:
 
 
 def _as_read(active: ActiveRun, entry: UpstreamRead, ref: DataRef, cache: Any) -> DataRef:
+    if entry.rewritten:
+        active.warn(
+            f"{entry.path} was rewritten by {entry.reader()} after it read it; recorded as "
+            "it is now"
+        )
+        return ref
     if entry.stat is None:
         return ref
     try:

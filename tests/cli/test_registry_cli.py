@@ -200,6 +200,7 @@ def test_reproduce_a_run_and_detect_changed_input_data(cli, tmp_path, monkeypatc
     assert report["data"] == [
         {
             "name": str(project / "data" / "train.csv"),
+            "role": "input",
             "kind": "file",
             "recorded": report["data"][0]["recorded"],
             "current": report["data"][0]["recorded"],
