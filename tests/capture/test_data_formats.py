@@ -215,3 +215,43 @@ def test_the_stat_cache_and_store_are_not_hashed_in_the_hook(tmp_path: Path) -> 
         recorder.stop()
     assert calls == []
     assert os.path.exists(store_dir / "mm.db")
+
+
+def test_session_reads_keep_what_earlier_cells_read(tmp_path: Path, shell, monkeypatch) -> None:
+    from jupyter_mm.capture import session_reads
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    frame().to_csv(tmp_path / "data" / "train.csv", index=False)
+    frame().to_parquet(tmp_path / "data" / "extra.parquet")
+    (tmp_path / "data" / "state.txt").write_text("1")
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(120):
+        (images / f"{i}.png").write_bytes(bytes([i]))
+    session = session_reads.attach(shell)
+
+    def run(code: str) -> None:
+        assert shell.run_cell(code, store_history=True).success
+
+    try:
+        run("import pandas as pd\ntrain = pd.read_csv('data/train.csv')")
+        run("extra = pd.read_parquet('data/extra.parquet')")
+        run("import os\nblobs = [open(f'images/{n}', 'rb').read() for n in os.listdir('images')]")
+        run("open('data/made.txt', 'w').write('m')\nopen('data/made.txt').read()")
+        run("s = open('data/state.txt').read()\nopen('data/state.txt', 'w').write('2')")
+        entries = {e.path: e for e in session.upstream()}
+    finally:
+        session_reads.detach(shell)
+    data = tmp_path / "data"
+    assert set(entries) == {
+        str(data / "train.csv"),
+        str(data / "extra.parquet"),
+        str(images),
+        str(data / "state.txt"),
+    }
+    assert entries[str(data / "train.csv")].count == 1
+    assert entries[str(data / "extra.parquet")].count == 2
+    assert entries[str(images)].kind == "directory" and entries[str(images)].count == 3
+    assert entries[str(data / "state.txt")].rewritten
+    assert not entries[str(data / "train.csv")].rewritten
