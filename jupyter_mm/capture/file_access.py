@@ -40,6 +40,7 @@ import fnmatch
 import os
 import re
 import site
+import stat as stat_module
 import sys
 import threading
 from collections.abc import Callable, Iterable
@@ -275,8 +276,10 @@ class FileAccessRecorder:
             "|".join(re.escape(p.rstrip("/")) + r"(?:/|$)" for p in sorted(prefixes))
         )
         patterns = list(ignore or [])
-        self._path_patterns = [p for p in patterns if "/" in p]
-        self._name_patterns = [p for p in patterns if "/" not in p]
+        # one compiled regex per kind of pattern: fnmatch per pattern per path costs more
+        # than everything else stop() does for a path
+        self._path_re = _any_of([p for p in patterns if "/" in p])
+        self._name_re = _any_of([p for p in patterns if "/" not in p])
         self._prehash = prehash
         self._events: dict[str, int] = {}
         self._first: dict[str, int] = {}
@@ -404,12 +407,17 @@ class FileAccessRecorder:
             return True
         if self._prefix_re.match(path):
             return True
-        if self._path_patterns and any(fnmatch.fnmatch(path, p) for p in self._path_patterns):
+        if self._path_re is not None and self._path_re.match(path):
             return True
-        if self._name_patterns:
-            name = os.path.basename(path)
-            return any(fnmatch.fnmatch(name, p) for p in self._name_patterns)
+        if self._name_re is not None:
+            return self._name_re.match(os.path.basename(path)) is not None
         return False
+
+
+def _any_of(patterns: list[str]) -> re.Pattern[str] | None:
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
 
 
 def _normalised(
@@ -435,8 +443,6 @@ def stat_tuple(st: os.stat_result) -> tuple[int, int, int, int]:
 
 def _classify(path: str, kind: int, first: int, before: Before | None, out: Accesses) -> None:
     """Add one path to ``out`` as an input, an output or both."""
-    import stat as stat_module
-
     try:
         st = os.stat(path)
     except OSError:
