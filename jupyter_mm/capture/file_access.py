@@ -278,7 +278,11 @@ class FileAccessRecorder:
         patterns = list(ignore or [])
         # one compiled regex per kind of pattern: fnmatch per pattern per path costs more
         # than everything else stop() does for a path
-        self._path_re = _any_of([p for p in patterns if "/" in p])
+        paths = [p for p in patterns if "/" in p]
+        # "*/.git/*"-shaped patterns decide by folder alone (a file name holds no "/"), so
+        # stop() tests them once per folder; the others once per path
+        self._folder_re = _any_of([p for p in paths if p.endswith("/*")])
+        self._path_re = _any_of([p for p in paths if not p.endswith("/*")])
         self._name_re = _any_of([p for p in patterns if "/" not in p])
         self._prehash = prehash
         self._events: dict[str, int] = {}
@@ -388,8 +392,9 @@ class FileAccessRecorder:
         renamed = {os.path.normpath(p) for p in renamed}
         modules = _imported_module_files(kinds)
         accesses = Accesses()
+        folders: dict[str, bool] = {}
         for path, kind in kinds.items():
-            if path in renamed or path in modules or self._ignored(path):
+            if path in renamed or path in modules or self._ignored(path, folders):
                 continue
             _classify(path, kind, firsts[path], befores.get(path), accesses)
         return accesses
@@ -402,10 +407,21 @@ class FileAccessRecorder:
         if self.active:
             self.stop()
 
-    def _ignored(self, path: str) -> bool:
+    def _ignored(self, path: str, folders: dict[str, bool] | None = None) -> bool:
+        """``folders`` memoizes the prefix test by parent directory (files of one folder
+        share the answer; the alternation of every ignored prefix is the costly part)."""
         if path.endswith((".pyc", ".pyo")) or "/__pycache__/" in path:
             return True
-        if self._prefix_re.match(path):
+        folder = path.rpartition("/")[0]
+        inside = folders.get(folder) if folders is not None else None
+        if inside is None:
+            # (a path equal to a prefix is a directory: never data anyway)
+            inside = self._prefix_re.match(folder + "/") is not None or (
+                self._folder_re is not None and self._folder_re.match(folder + "/") is not None
+            )
+            if folders is not None:
+                folders[folder] = inside
+        if inside:
             return True
         if self._path_re is not None and self._path_re.match(path):
             return True
@@ -429,7 +445,7 @@ def _normalised(
     befores: dict[str, Before] = {}
     normpath = os.path.normpath
     for raw, kind in events.items():
-        path = normpath(raw)
+        path = normpath(raw) if "/." in raw or "//" in raw or raw.endswith("/") else raw
         kinds[path] = kinds.get(path, 0) | kind
         firsts.setdefault(path, first.get(raw, kind))
         if raw in before:
