@@ -1,7 +1,7 @@
 """Data capture in notebooks shaped like real ones, through ``jupyter mm run`` (a real
 kernel): data loaded in untracked cells above (CSV, parquet, SQLite, a parquet directory),
-a helper module next to the notebook, GridSearchCV and joblib with loky workers, a fork
-pool, a thread pool created earlier, read-then-overwrite, ``r+`` used to read; and
+a helper module next to the notebook, GridSearchCV and joblib with loky workers, fork
+and spawn pools, a thread pool created earlier, read-then-overwrite, ``r+`` used to read; and
 ``reproduce`` of the common layout (data read above the tracked cell)."""
 
 from __future__ import annotations
@@ -111,6 +111,8 @@ lengths = Parallel(n_jobs=2)(delayed(shard_length)(p) for p in ["data/w1.txt", "
 assert os.getpid() not in Parallel(n_jobs=2)(delayed(os.getpid)() for _ in range(4))
 with multiprocessing.get_context("fork").Pool(2) as fork_pool:
     lengths += fork_pool.map(shard_length, ["data/f1.txt"])
+with multiprocessing.get_context("spawn").Pool(1) as spawn_pool:
+    lengths += spawn_pool.map(shard_length, ["data/s1.txt"])
 lengths.append(pool.submit(shard_length, "data/t1.txt").result())
 state = json.load(open("data/state.json"))
 state["epoch"] += 1
@@ -143,7 +145,7 @@ def make_project(root: Path) -> None:
     (root / "data" / "scale.json").write_text(json.dumps({"scale": 2.0}))
     (root / "data" / "state.json").write_text(json.dumps({"epoch": 0}))
     (root / "data" / "config.txt").write_text("alpha=1\n")
-    for name in ("w1", "w2", "f1", "t1"):
+    for name in ("w1", "w2", "f1", "s1", "t1"):
         (root / "data" / f"{name}.txt").write_text(name * 3)
     (root / "helpers.py").write_text(HELPERS)
 
@@ -169,6 +171,7 @@ def test_real_shaped_notebook_records_every_kind_of_data(tmp_path: Path) -> None
         ("input", data + "w1.txt", "file"),  # loky workers
         ("input", data + "w2.txt", "file"),
         ("input", data + "f1.txt", "file"),  # fork pool
+        ("input", data + "s1.txt", "file"),  # spawn pool
         ("input", data + "t1.txt", "file"),  # thread pool made in an earlier cell
         ("input", data + "state.json", "file"),  # read, then overwritten
         ("output", data + "state.json", "file"),
