@@ -110,7 +110,12 @@ class SessionReads:
         for path in accesses.written - accesses.read:
             if path not in self._reads:
                 self._produced.add(path)  # made by the session: its cells are the source
-        reads = [path for path in accesses.read if path not in self._produced]
+        tool = _tool_prefixes()
+        reads = [
+            path
+            for path in accesses.read
+            if path not in self._produced and not path.startswith(tool)
+        ]
         if not reads:
             return
         files, directories = group_by_directory(reads, GROUP_THRESHOLD)
@@ -135,6 +140,26 @@ class SessionReads:
             for entry in entries
             if not any(entry.path.startswith(d) for d in directories if d != entry.path + os.sep)
         ]
+
+
+def _tool_prefixes() -> tuple[str, ...]:
+    """Where jupyter-mm keeps its own files (the store, its blobs, the stat cache): opened
+    by the first tracked cell of the session, possibly outside any ``.jupyter_mm``."""
+    from ..tracking.process import state, store_directory
+
+    prefixes: list[str] = []
+    store = state.store
+    if store is not None:
+        directory = store_directory(store)
+        if directory:
+            prefixes.append(os.path.join(directory, ""))
+        root = getattr(getattr(store, "blobs", None), "root", None)
+        if isinstance(root, str) and "://" not in root:
+            prefixes.append(os.path.join(os.path.abspath(root), ""))
+    cache = getattr(state.stat_cache, "path", None)
+    if isinstance(cache, str):
+        prefixes.append(cache)  # and its -wal / -shm files
+    return tuple(prefixes)
 
 
 _sessions: dict[int, SessionReads] = {}
