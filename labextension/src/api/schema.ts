@@ -10,7 +10,6 @@ export type RunStatus = 'running' | 'finished' | 'failed' | 'crashed';
 
 export type CheckpointSource = 'live' | 'file' | 'history' | 'none';
 
-/** 'upstream': read by an earlier cell of the session the run came after */
 export type DataRole = 'input' | 'output' | 'upstream';
 
 export type DataKind = 'file' | 'directory' | 'object';
