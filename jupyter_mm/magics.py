@@ -363,10 +363,14 @@ class TrackMagics(Magics):
             from functools import partial
 
             from .capture.data import FileAccessRecorder, digest_before_change
+            from .tracking.data_capture import own_file_patterns
 
             recorder = FileAccessRecorder(
-                ignore=[*_NOT_DATA, *tracking.get_config().data_ignore],
-                store_dir=tracking.store_directory(active.store),
+                ignore=[
+                    *_NOT_DATA,
+                    *tracking.get_config().data_ignore,
+                    *own_file_patterns(active.store),
+                ],
                 prehash=partial(digest_before_change, cache=tracking.stat_cache(active.store)),
             )
             recorder.start()

@@ -204,6 +204,9 @@ def _interpreter_prefixes() -> list[str]:
             os.path.join(home, ".jupyter"),
             os.path.join(home, ".local", "share", "jupyter"),
             os.path.join(home, ".config", "matplotlib"),
+            # jupyter-mm's own package (Alembic reads its migration scripts as files; an
+            # editable install lives outside site-packages)
+            os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
             "/proc",
             "/dev",
             "/sys",
@@ -289,14 +292,24 @@ class FileAccessRecorder:
         self._first: dict[str, int] = {}
         self._before: dict[str, Before] = {}
         self._renamed_from: set[str] = set()
-        self._skip_threads: frozenset[int] = frozenset()
+        #: thread ident -> whether it is a kernel service thread (judged on first event)
+        self._skip_threads: dict[int, bool] = {}
         self._lock = threading.Lock()
         self.active = False
 
     # -- called from the hook (must be cheap and never raise) -------------------------------
 
+    def _skipped_thread(self) -> bool:
+        """True in the kernel's service threads; each thread is judged once per block, on
+        its first event (so threads started during the block are judged too)."""
+        ident = threading.get_ident()
+        skip = self._skip_threads.get(ident)
+        if skip is None:
+            skip = self._skip_threads[ident] = _service_thread(threading.current_thread())
+        return skip
+
     def _record(self, path: str, kind: int, *, from_child: bool = False) -> None:
-        if threading.get_ident() in self._skip_threads and not from_child:
+        if not from_child and self._skipped_thread():
             return
         previous = self._events.get(path)
         if previous is None:
@@ -329,7 +342,7 @@ class FileAccessRecorder:
             self._before[path] = before
 
     def _renamed(self, src: str | None, dst: str | None) -> None:
-        if threading.get_ident() in self._skip_threads:
+        if self._skipped_thread():
             return
         if src and self._events.get(src, 0) & _WRITE:
             self._renamed_from.add(src)
@@ -348,12 +361,7 @@ class FileAccessRecorder:
                 return
             # what children wrote before this block belongs to the recorders already active
             child_access.dispatch(_active)
-            me = threading.get_ident()
-            self._skip_threads = frozenset(
-                t.ident
-                for t in threading.enumerate()
-                if t.ident is not None and t.ident != me and _service_thread(t)
-            )
+            self._skip_threads = {}
             self._events, self._first, self._before = {}, {}, {}
             self._renamed_from = set()
             self.active = True

@@ -81,12 +81,10 @@ class SessionReads:
             return
         try:
             if self._recorder is None:
-                from ..tracking import get_config, store_directory
-                from ..tracking.process import state
+                from ..tracking import get_config
 
                 self._recorder = FileAccessRecorder(
-                    ignore=[*self.ignore, *get_config().data_ignore],
-                    store_dir=store_directory(state.store),
+                    ignore=[*self.ignore, *get_config().data_ignore]
                 )
             count = self.shell.execution_count
             if _COUNT_BUMPED_BEFORE_PRE_RUN:
@@ -132,7 +130,9 @@ class SessionReads:
 
     def upstream(self) -> list[UpstreamRead]:
         """What executions before the running one read, in path order. Files inside a
-        directory that is itself an entry are left out (the directory covers them)."""
+        directory that is itself an entry are left out (the directory covers them); files
+        of one directory read over several executions are grouped as within one."""
+        self._group_across_executions()
         entries = sorted(self._reads.values(), key=lambda entry: entry.path)
         directories = [e.path + os.sep for e in entries if e.kind == "directory"]
         return [
@@ -141,25 +141,28 @@ class SessionReads:
             if not any(entry.path.startswith(d) for d in directories if d != entry.path + os.sep)
         ]
 
+    def _group_across_executions(self) -> None:
+        files = [e.path for e in self._reads.values() if e.kind == "file"]
+        if len(files) < GROUP_THRESHOLD:
+            return
+        _, directories = group_by_directory(files, GROUP_THRESHOLD)
+        for directory in directories:
+            members = [e for e in self._reads.values() if os.path.dirname(e.path) == directory]
+            latest = max(members, key=lambda e: -1 if e.count is None else e.count)
+            for entry in members:
+                del self._reads[entry.path]
+            self._reads[directory] = UpstreamRead(
+                directory, "directory", latest.count, latest.cell_id, None
+            )
+
 
 def _tool_prefixes() -> tuple[str, ...]:
-    """Where jupyter-mm keeps its own files (the store, its blobs, the stat cache): opened
-    by the first tracked cell of the session, possibly outside any ``.jupyter_mm``."""
-    from ..tracking.process import state, store_directory
+    """Where jupyter-mm keeps its own files (the store may be opened by the first tracked
+    cell of the session, outside any ``.jupyter_mm``)."""
+    from ..tracking.data_capture import own_file_prefixes
+    from ..tracking.process import state
 
-    prefixes: list[str] = []
-    store = state.store
-    if store is not None:
-        directory = store_directory(store)
-        if directory:
-            prefixes.append(os.path.join(directory, ""))
-        root = getattr(getattr(store, "blobs", None), "root", None)
-        if isinstance(root, str) and "://" not in root:
-            prefixes.append(os.path.join(os.path.abspath(root), ""))
-    cache = getattr(state.stat_cache, "path", None)
-    if isinstance(cache, str):
-        prefixes.append(cache)  # and its -wal / -shm files
-    return tuple(prefixes)
+    return own_file_prefixes(state.store) if state.store is not None else ()
 
 
 _sessions: dict[int, SessionReads] = {}

@@ -15,6 +15,37 @@ if TYPE_CHECKING:
     from .active import ActiveRun
 
 
+def own_file_prefixes(store: Any) -> tuple[str, ...]:
+    """Path prefixes of jupyter-mm's own files for ``store``, never data: a ``.jupyter_mm``
+    directory as a whole; a database file named elsewhere (``sqlite:///mm.db`` in a project
+    directory) only with its ``-wal``/``-shm``/``.lock`` siblings, not the directory around
+    it; a local blob root; the stat cache."""
+    from ..config import STORE_DIR_NAME
+    from .process import state, store_directory
+
+    prefixes: list[str] = []
+    directory = store_directory(store) if store is not None else None
+    if directory:
+        if os.path.basename(directory) == STORE_DIR_NAME:
+            prefixes.append(os.path.join(directory, ""))
+        else:
+            prefixes.append(os.path.abspath(str(store.url)[len("sqlite:///") :]))
+    root = getattr(getattr(store, "blobs", None), "root", None)
+    if isinstance(root, str) and "://" not in root:
+        prefixes.append(os.path.join(os.path.abspath(root), ""))
+    cache = getattr(state.stat_cache, "path", None)
+    if isinstance(cache, str):
+        prefixes.append(cache)
+    return tuple(prefixes)
+
+
+def own_file_patterns(store: Any) -> list[str]:
+    """:func:`own_file_prefixes` as ignore patterns for :class:`FileAccessRecorder`."""
+    import glob
+
+    return [glob.escape(prefix) + "*" for prefix in own_file_prefixes(store)]
+
+
 def record_accesses(active: ActiveRun, accesses: Accesses) -> None:
     """Take what the cell's :class:`FileAccessRecorder` saw: inputs hashed before the
     cell changed them are recorded with that digest now; the rest is hashed at the end
