@@ -259,9 +259,9 @@ class FileAccessRecorder:
     """Records the files opened between ``start()`` and ``stop()``.
 
     ``ignore`` holds extra fnmatch patterns matched against absolute paths (a pattern
-    without a ``/`` also matches the base name); ``store_dir`` (the ``.jupyter_mm``
-    directory) is always ignored, as are the interpreter's own files, ``.pyc`` files,
-    ``/proc``, ``/dev`` and ``/sys``. ``prehash(path)`` returns a file's ``Before`` (or
+    without a ``/`` also matches the base name); ``store_dir`` (a ``.jupyter_mm``
+    directory) is ignored as a whole, as are the interpreter's and jupyter-mm's own files,
+    ``.pyc`` files, ``/proc``, ``/dev`` and ``/sys``. ``prehash(path)`` returns a file's ``Before`` (or
     None); without it, updates count as reads and nothing is hashed in the hook.
     """
 
