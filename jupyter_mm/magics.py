@@ -358,7 +358,7 @@ class TrackMagics(Magics):
         session = session_reads.current(self.shell)
         if session is not None and active.store is not None:
             with active.guard("recording upstream data"):
-                record_upstream(active, session.upstream())
+                session.forget(record_upstream(active, session.upstream()))
         with active.guard("starting data capture"):
             from functools import partial
 

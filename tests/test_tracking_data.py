@@ -66,3 +66,17 @@ def test_upstream_data_and_directories_read_file_by_file(shell, tmp_path) -> Non
     assert train.detail == f"read by In [{count - 3}]"
     images = refs[("upstream", "directory", str(tmp_path / "images"))]
     assert images.detail == f"150 files; read by In [{count - 1}]"
+
+
+def test_a_removed_upstream_file_is_reported_by_the_next_run_only(shell, tmp_path) -> None:
+    (tmp_path / "scratch.csv").write_text("x\n1\n")
+    run(shell, "import os, pandas as pd\nscratch = pd.read_csv('scratch.csv')")
+    reader = shell.execution_count - 1
+    run(shell, "os.remove('scratch.csv')")
+    magics = shell.magics_manager.registry["TrackMagics"]
+    run(shell, "%%track -q\ntotal = int(scratch['x'].sum())")
+    assert magics.last_run.warnings == [
+        f"{tmp_path / 'scratch.csv'}, read by In [{reader}], no longer exists"
+    ]
+    run(shell, "%%track -q\ntotal = 2")
+    assert magics.last_run.warnings == []

@@ -128,6 +128,11 @@ class SessionReads:
                 rewritten = path in accesses.written
                 self._reads[path] = UpstreamRead(path, "file", count, cell_id, key, rewritten)
 
+    def forget(self, paths: list[str]) -> None:
+        """Drop entries (a file removed since it was read: reported by one run, not all)."""
+        for path in paths:
+            self._reads.pop(path, None)
+
     def upstream(self) -> list[UpstreamRead]:
         """What executions before the running one read, in path order. Files inside a
         directory that is itself an entry are left out (the directory covers them); files

@@ -65,22 +65,25 @@ def record_accesses(active: ActiveRun, accesses: Accesses) -> None:
         active.pending_paths[path] = "output"
 
 
-def record_upstream(active: ActiveRun, entries: list[UpstreamRead]) -> None:
+def record_upstream(active: ActiveRun, entries: list[UpstreamRead]) -> list[str]:
     """Hash the data earlier cells of the session read (``SessionReads.upstream()``).
 
     A file whose stat is no longer the one it had when it was read is recorded with
     the digest the stat cache remembers for that stat when there is one (that is the
-    content the cell read), else as it is now, with a warning either way."""
+    content the cell read), else as it is now, with a warning either way. Returns the
+    paths that no longer exist (warned about once; the caller forgets them)."""
     from ..capture.data import describe_path
 
+    missing: list[str] = []
     if active.store is None:
-        return
+        return missing
     cache, bars = stat_cache(active.store), progress()
     for done, entry in enumerate(entries):
         try:
             with active.guard(f"hashing upstream data {entry.path}"):
                 if not os.path.exists(entry.path):
                     active.warn(f"{entry.path}, read by {entry.reader()}, no longer exists")
+                    missing.append(entry.path)
                     continue
                 ref = describe_path(entry.path, "upstream", cache, bars)
                 ref = _as_read(active, entry, ref, cache)
@@ -90,7 +93,8 @@ def record_upstream(active: ActiveRun, entries: list[UpstreamRead]) -> None:
         except KeyboardInterrupt:
             left = len(entries) - done
             active.warn(f"hashing interrupted; {left} upstream data path(s) not recorded")
-            return
+            return missing
+    return missing
 
 
 def _as_read(active: ActiveRun, entry: UpstreamRead, ref: DataRef, cache: Any) -> DataRef:
