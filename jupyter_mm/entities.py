@@ -155,7 +155,7 @@ class DataRef(_Entity):
     """A file, directory or in-memory object read or written by a run."""
 
     name: str  # absolute path for files and directories, variable name for objects
-    role: str  # "input" | "output"
+    role: str  # "input" | "output" | "upstream" (read by an earlier cell of the session)
     kind: str  # "file" | "directory" | "object"
     size: int | None
     algorithm: str  # e.g. "blake3"

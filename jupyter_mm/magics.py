@@ -400,12 +400,26 @@ class TrackMagics(Magics):
     def _start_file_recorder(self, active: tracking.ActiveRun | None, plan: _Plan) -> Any:
         if active is None or active.store is None or not plan.capture_data:
             return None
+        from .capture import session_reads
+        from .tracking.data_capture import record_upstream
+
+        session = session_reads.current(self.shell)
+        if session is not None and active.store is not None:
+            with active.guard("recording upstream data"):
+                session.forget(record_upstream(active, session.upstream()))
         with active.guard("starting data capture"):
-            from .capture.data import FileAccessRecorder
+            from functools import partial
+
+            from .capture.data import FileAccessRecorder, digest_before_change
+            from .tracking.data_capture import own_file_patterns
 
             recorder = FileAccessRecorder(
-                ignore=[*_NOT_DATA, *tracking.get_config().data_ignore],
-                store_dir=tracking.store_directory(active.store),
+                ignore=[
+                    *_NOT_DATA,
+                    *tracking.get_config().data_ignore,
+                    *own_file_patterns(active.store),
+                ],
+                prehash=partial(digest_before_change, cache=tracking.stat_cache(active.store)),
             )
             recorder.start()
             return recorder
@@ -421,15 +435,13 @@ class TrackMagics(Magics):
         """Record what the cell did and end the run. Never raises."""
         started = time.perf_counter()
         try:
-            if files is not None:
-                read, written = files.stop()
+            accesses = files.stop_accesses() if files is not None else None
             if active is None:
                 return
-            if files is not None:
-                for path in read - written:
-                    active.pending_paths.setdefault(path, "input")
-                for path in written:
-                    active.pending_paths[path] = "output"
+            if accesses is not None:
+                from .tracking.data_capture import record_accesses
+
+                record_accesses(active, accesses)
             active.closing = True
             self._collect(active, plan, error)
             pause_for_tests("finish")
@@ -601,6 +613,9 @@ def load_ipython_extension(ip: Any) -> None:
 
     magics.recorder = ExecutionRecorder(ip)
     magics.recorder.register()
+    from .capture import session_reads
+
+    session_reads.attach(ip)  # data read by untracked cells: upstream inputs of later runs
     magics.channel = FrontendChannel()
     try:
         magics.channel.register(ip)
@@ -617,6 +632,9 @@ def unload_ipython_extension(ip: Any) -> None:
     magics: TrackMagics = state["magics"]
     if magics.recorder is not None:
         magics.recorder.unregister()
+    from .capture import session_reads
+
+    session_reads.detach(ip)
     if magics.channel is not None:
         magics.channel.unregister()
     if magics in ip.configurables:

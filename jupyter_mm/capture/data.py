@@ -321,6 +321,21 @@ def hash_directory(
     return digest, total, len(files)
 
 
+def digest_before_change(
+    path: str, cache: StatCache | None
+) -> tuple[str, int, tuple[int, int, int, int]] | None:
+    """(digest, size, stat) of a regular file about to be changed, for
+    :class:`FileAccessRecorder`'s ``prehash``; None for anything else."""
+    try:
+        st = os.stat(path)
+        if not stat_module.S_ISREG(st.st_mode):
+            return None
+        digest, _ = _hash_stat_file(path, st, cache, QUIET.bar(st.st_size, ""))
+    except (OSError, InvalidInput):
+        return None
+    return digest, st.st_size, (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def _unchanged_since(key: StatKey) -> bool:
     """True when the file still has the stat ``key`` was taken from."""
     try:
@@ -403,9 +418,13 @@ def hash_object(obj: Any) -> tuple[str, int, str] | None:
 # -- DataRef builders -------------------------------------------------------------------------
 
 
+#: "upstream": read by an earlier cell of the session that the run's cell came after
+DATA_ROLES = ("input", "output", "upstream")
+
+
 def _check_role(role: str) -> None:
-    if role not in ("input", "output"):
-        raise InvalidInput(f"Data role must be 'input' or 'output', not {role!r}.")
+    if role not in DATA_ROLES:
+        raise InvalidInput(f"Data role must be one of {', '.join(DATA_ROLES)}, not {role!r}.")
 
 
 def storable_path(path: str) -> str:

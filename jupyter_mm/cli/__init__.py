@@ -45,8 +45,9 @@ JSON_SHAPES: dict[str, str] = {
  "source_hash": str}]},
  "params": {name: str},
  "metrics": {name: {"value": float, "step": int, "points": int}},
- "data": [{"name": str, "role": "input"|"output", "kind": "file"|"directory"|"object",
-           "size": int|null, "algorithm": str, "digest": str, "detail": str|null}],
+ "data": [{"name": str, "role": "input"|"output"|"upstream",
+           "kind": "file"|"directory"|"object", "size": int|null, "algorithm": str,
+           "digest": str, "detail": str|null}],
  "artifacts": [{"name": str, "digest": str, "size": int, "media_type": str}],
  "environment": {"id": str, "python": str, "platform": str, "executable": str|null,
                  "packages": int (number of distributions), "git": {...}} | null,
@@ -83,7 +84,7 @@ JSON_SHAPES: dict[str, str] = {
                  "packages": {distribution: version}}|null, "events": [<event>]}""",
     "reproduce --json": """\
 {"run_id": str, "ok": bool, "executed": bool, "new_run_id": str|null, "reasons": [str],
- "warnings": [str], "data": [{"name", "kind", "recorded", "current", "status":
+ "warnings": [str], "data": [{"name", "role", "kind", "recorded", "current", "status":
  "same"|"changed"|"missing"}], "metrics": [{"name", "recorded", "reproduced",
  "relative_difference", "ok"}], "environment": {"python": [old, new], "packages":
  {"added": {...}, "removed": {...}, "changed": {name: [old, new]}}} (keys only when they

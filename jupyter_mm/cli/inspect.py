@@ -263,7 +263,7 @@ def _show_text(shown: dict[str, Any]) -> str:
     out += _section(
         "Data",
         [
-            f"{d['role']:<6} {d['kind']:<9} {display_path(d['name'])}  {d['algorithm']}:"
+            f"{d['role']:<8} {d['kind']:<9} {display_path(d['name'])}  {d['algorithm']}:"
             f"{short_digest(d['digest'])}  {format_size(d['size'])}"
             + (f"  {d['detail']}" if d.get("detail") else "")
             for d in shown["data"]

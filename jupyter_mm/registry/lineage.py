@@ -96,7 +96,7 @@ def lineage_text(data: dict[str, Any]) -> str:
     lines.append(f"  data      {len(data['data'])} reference(s)")
     for ref in data["data"]:
         lines.append(
-            f"            {ref['role']:<6} {ref['kind']:<9} {display_path(ref['name'])}  "
+            f"            {ref['role']:<8} {ref['kind']:<9} {display_path(ref['name'])}  "
             f"{ref['algorithm']}:{short_digest(ref['digest'])}"
         )
     if env is None:

@@ -2,12 +2,13 @@
 
 Steps, each one reported:
 
-1. the run's recorded input files and directories are hashed again *first*: a changed or
+1. the run's recorded input files and directories — those its cell read and the upstream
+   ones earlier cells of its session read — are hashed again *first*: a changed or
    missing input is a reason the run cannot reproduce, and (unless ``run_anyway``) nothing
    is executed — re-running on other data proves nothing and may take hours;
 2. the checkpoint (the notebook exactly as it was when the run started), cut after the
    tracked cell, is written to a fresh temporary directory and executed top to bottom in a
-   fresh kernel by :func:`jupyter_mm.runner.run_notebook`. Inputs that lived under the
+   fresh kernel by :func:`jupyter_mm.runner.run_notebook`. Inputs (upstream ones too) under the
    notebook's directory are copied to the same relative place, so relative paths in the
    code still resolve (copied, not linked, so the re-run never writes into the user's
    files); inputs elsewhere are read in place by their absolute paths. The re-run records into a scratch
@@ -74,8 +75,9 @@ class ReproduceReport:
         lines = []
         for item in self.data:
             mark = "ok" if item["status"] == "same" else item["status"].upper()
+            upstream = " (upstream)" if item.get("role") == "upstream" else ""
             lines.append(
-                f"data     {mark:<8} {display_path(item['name'])}  "
+                f"data     {mark:<8} {display_path(item['name'])}{upstream}  "
                 f"{short_digest(item['recorded'])} -> {short_digest(item['current']) or '-'}"
             )
         for item in self.metrics:
@@ -110,16 +112,34 @@ class ReproduceReport:
         return "\n".join(lines)
 
 
+#: data a re-run needs: what the tracked cell read and what earlier cells read (upstream)
+_READ_ROLES = ("input", "upstream")
+
+
+def _described(ref: DataRef) -> str:
+    """``input data/x.csv`` / ``upstream input data/x.csv (read by In [2] (cell …))``."""
+    if ref.role != "upstream":
+        return f"input {ref.name}"
+    reader = (ref.detail or "").rpartition("read by ")[2]
+    return f"upstream input {ref.name}" + (f" (read by {reader})" if reader else "")
+
+
 def _check_inputs(detail: RunDetail, report: ReproduceReport) -> None:
     from ..capture.data import describe_path
 
     for ref in detail.data:
-        if ref.role != "input" or ref.kind not in ("file", "directory"):
+        if ref.role not in _READ_ROLES or ref.kind not in ("file", "directory"):
             continue
-        item = {"name": ref.name, "kind": ref.kind, "recorded": ref.digest, "current": None}
+        item = {
+            "name": ref.name,
+            "role": ref.role,
+            "kind": ref.kind,
+            "recorded": ref.digest,
+            "current": None,
+        }
         if not os.path.exists(ref.name):
             item["status"] = "missing"
-            report.reasons.append(f"input {ref.name} no longer exists")
+            report.reasons.append(f"{_described(ref)} no longer exists")
         else:
             try:
                 current = describe_path(ref.name, "input")
@@ -131,7 +151,7 @@ def _check_inputs(detail: RunDetail, report: ReproduceReport) -> None:
                 same = current.digest == ref.digest and current.algorithm == ref.algorithm
                 item["status"] = "same" if same else "changed"
                 if not same:
-                    report.reasons.append(f"input {ref.name} changed since the run")
+                    report.reasons.append(f"{_described(ref)} changed since the run")
         report.data.append(item)
 
 
@@ -152,7 +172,7 @@ def _copy_inputs(detail: RunDetail, base: Path, workdir: Path) -> None:
     links: a notebook that regenerates its data would otherwise write through a link into
     the user's own files."""
     for ref in detail.data:
-        if ref.role != "input" or ref.kind == "object":
+        if ref.role not in _READ_ROLES or ref.kind == "object":
             continue
         try:
             relative = Path(ref.name).relative_to(base)
@@ -246,11 +266,11 @@ def _compare_data(
                 pass
         return ref.name
 
-    recorded = {(r.name, r.role): r for r in old.data if r.role == "input"}
+    recorded = {r.name: r for r in old.data if r.role in _READ_ROLES}
     for ref in new.data:
-        if ref.role != "input":
+        if ref.role not in _READ_ROLES:
             continue
-        before = recorded.get((original(ref), "input"))
+        before = recorded.get(original(ref))
         if before is not None and before.digest != ref.digest:
             report.reasons.append(f"the re-run read different data as {original(ref)}")
 

@@ -35,7 +35,7 @@ from .. import entities as E
 
 RunStatus = Literal["running", "finished", "failed", "crashed"]
 CheckpointSource = Literal["live", "file", "history", "none"]
-DataRole = Literal["input", "output"]
+DataRole = Literal["input", "output", "upstream"]  # upstream: read by an earlier cell
 DataKind = Literal["file", "directory", "object"]
 #: how a row differs between run A and run B of a diff
 Change = Literal["added", "removed", "changed", "same"]

@@ -92,6 +92,8 @@ class ActiveRun:
         self.data: dict[tuple[str, str], DataRef] = {}
         #: absolute path -> role, hashed when the run ends (with the stat cache)
         self.pending_paths: dict[str, str] = {}
+        #: data read by earlier cells of the session (hashed as the run starts), by path
+        self.upstream: dict[str, DataRef] = {}
         self.artifacts: dict[str, Artifact] = {}
         self.linked_blobs: set[str] = set()
         self._not_recorded = store_problem
@@ -191,6 +193,9 @@ class ActiveRun:
         if self.pending_paths and self.store is not None:
             with self.guard("hashing data"):
                 self._hash_pending_paths()
+        from .data_capture import add_upstream
+
+        add_upstream(self)
         with self.guard("capturing the environment"):
             self._record_environment()
         if _proc.state.redactor_error:

@@ -108,27 +108,31 @@ def test_interpreter_system_and_ignored_paths_are_filtered(tmp_path: Path) -> No
     assert written == set()
 
 
-def test_threads_started_inside_are_recorded_service_threads_are_not(tmp_path: Path) -> None:
-    (tmp_path / "from_worker.txt").write_text("w")
-    (tmp_path / "from_service.txt").write_text("s")
-    go = threading.Event()
+def test_pool_threads_are_recorded_kernel_service_threads_are_not(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from jupyter_mm.tracking import process
+
+    for name in ("from_new_thread.txt", "from_old_pool.txt", "from_service.txt"):
+        (tmp_path / name).write_text(name)
+    # a pool created before the recorded block (in an earlier cell) and reused inside it
+    pool = ThreadPoolExecutor(max_workers=1)
+    pool.submit(lambda: None).result()
+    # jupyter-mm's own background thread stands for the kernel's service threads
+    started = threading.Event()
+    process._WORKER.submit(started.set)
+    assert started.wait(5)
     done = threading.Event()
-
-    def service() -> None:  # like the kernel's IOPub/heartbeat threads: alive before start
-        go.wait(5)
-        open(tmp_path / "from_service.txt").close()
-        done.set()
-
-    background = threading.Thread(target=service, daemon=True)
-    background.start()
     with FileAccessRecorder() as recorder:
-        worker = threading.Thread(target=lambda: open(tmp_path / "from_worker.txt").close())
+        worker = threading.Thread(target=lambda: open(tmp_path / "from_new_thread.txt").close())
         worker.start()
         worker.join()
-        go.set()
+        pool.submit(lambda: open(tmp_path / "from_old_pool.txt").close()).result()
+        process._WORKER.submit(lambda: (open(tmp_path / "from_service.txt").close(), done.set()))
         assert done.wait(5)
         read, _ = recorder.stop()
-    assert read == {str(tmp_path / "from_worker.txt")}
+    pool.shutdown()
+    assert read == {str(tmp_path / "from_new_thread.txt"), str(tmp_path / "from_old_pool.txt")}
 
 
 def test_nothing_is_recorded_outside_start_stop_and_nested_recorders(tmp_path: Path) -> None:

@@ -190,7 +190,7 @@ def test_show_text_by_prefix_and_latest(cli, populated) -> None:
         f"Run {populated.first}  logreg-c1",
         "C = 1.0",
         "loss = 0.3333  (step 2, 3 points)",
-        "input  file",
+        "input    file",
         "blake3:abababababab",
         "model  " + populated.artifact_digest[:12],
         "python    3.11.9",

@@ -116,7 +116,7 @@ def test_lineage_walks_from_version_to_environment(cli, populated, tmp_path):
     lines = text.out.splitlines()
     assert lines[0] == "churn version 1  staging  flavor file"
     assert any(line.strip().startswith("notebook  /work/project/train.ipynb") for line in lines)
-    assert any("input  file" in line and "train.csv" in line for line in lines)
+    assert any("input    file" in line and "train.csv" in line for line in lines)
     assert any(line.strip().startswith("env       Python 3.11.9") for line in lines)
     missing = cli("lineage", "churn@production")
     assert missing.code == 1 and "has no version in production" in missing.err
@@ -200,6 +200,7 @@ def test_reproduce_a_run_and_detect_changed_input_data(cli, tmp_path, monkeypatc
     assert report["data"] == [
         {
             "name": str(project / "data" / "train.csv"),
+            "role": "input",
             "kind": "file",
             "recorded": report["data"][0]["recorded"],
             "current": report["data"][0]["recorded"],

@@ -310,16 +310,22 @@ def test_data_refs_and_artifacts_replace_by_key(store):
         data=[ref, DataRef("/data/train.csv", "output", "file", 11, "blake3", "bb" * 32)],
         artifacts=[Artifact("model.pkl", d1, 8)],
     )
+    # read by an earlier cell of the session: a third role of the same path
+    upstream = DataRef(
+        "/data/train.csv", "upstream", "file", 9, "blake3", "dd" * 32, "read by In [2] (cell c1)"
+    )
     store.log_batch(
         run.id,
-        data=[DataRef("/data/train.csv", "input", "file", 12, "blake3", "cc" * 32)],
+        data=[DataRef("/data/train.csv", "input", "file", 12, "blake3", "cc" * 32), upstream],
         artifacts=[Artifact("model.pkl", d2, 8, "application/x-pickle")],
     )
     detail = store.get_run_detail(run.id)
     assert [(d.role, d.size, d.digest) for d in detail.data] == [
         ("input", 12, "cc" * 32),
         ("output", 11, "bb" * 32),
+        ("upstream", 9, "dd" * 32),
     ]
+    assert detail.data[2] == upstream
     assert detail.artifacts == [Artifact("model.pkl", d2, 8, "application/x-pickle")]
 
 

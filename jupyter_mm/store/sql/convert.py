@@ -28,7 +28,8 @@ from ...errors import InvalidInput
 from ..blobs import check_digest
 
 CHECKPOINT_SOURCES = ("live", "file", "history", "none")
-DATA_ROLES = ("input", "output")
+#: "upstream": data read by earlier cells of the session (see capture/session_reads.py)
+DATA_ROLES = ("input", "output", "upstream")
 DATA_KINDS = ("file", "directory", "object")
 
 # ULIDs in practice; any short alphanumeric id keeps prefixes and URLs unambiguous
@@ -304,7 +305,9 @@ def data_rows(run_id: str, data: Sequence[DataRef]) -> list[dict[str, Any]]:
             raise InvalidInput(f"Expected DataRef records, not {type(d).__name__}.")
         name = _name(d.name, "Data")
         if d.role not in DATA_ROLES:
-            raise InvalidInput(f"Data role must be 'input' or 'output', not {d.role!r}.")
+            raise InvalidInput(
+                f"Data role must be 'input', 'output' or 'upstream', not {d.role!r}."
+            )
         if d.kind not in DATA_KINDS:
             raise InvalidInput(f"Data kind must be one of {', '.join(DATA_KINDS)}, not {d.kind!r}.")
         if not isinstance(d.digest, str) or not d.digest or not isinstance(d.algorithm, str):

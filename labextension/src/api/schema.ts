@@ -10,7 +10,7 @@ export type RunStatus = 'running' | 'finished' | 'failed' | 'crashed';
 
 export type CheckpointSource = 'live' | 'file' | 'history' | 'none';
 
-export type DataRole = 'input' | 'output';
+export type DataRole = 'input' | 'output' | 'upstream';
 
 export type DataKind = 'file' | 'directory' | 'object';
 

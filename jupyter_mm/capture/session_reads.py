@@ -1,0 +1,199 @@
+"""Data read by earlier cells of the session: the upstream inputs of a run.
+
+The usual notebook loads its data in an untracked cell (``df = pd.read_csv(...)``) and
+trains in the tracked one below. The run depends on that file as much as on anything its
+own cell opens, so the audit hook runs for every execution of the session (one recorder,
+started at ``pre_run_cell`` and stopped at ``post_run_cell``), and each execution leaves,
+per path it read, only the execution count, the cell id and the file's stat at that
+moment — no hashing. When a tracked run starts, the paths read by earlier executions are
+hashed (through the stat cache, so an unchanged file costs one lookup) and recorded with
+role ``upstream``.
+
+Rules: the latest execution that read a path is the one named; a path the session itself
+created (written before any read) is not upstream data, the cells that made it are; more
+than ``GROUP_THRESHOLD`` files read from one directory (and at least half of its entries)
+become one directory entry. Reads before the extension was loaded are not seen.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as stat_module
+from dataclasses import dataclass
+from typing import Any
+
+import IPython
+
+from .file_access import FileAccessRecorder, group_by_directory, stat_tuple
+
+#: files read from one directory in one execution above which the directory is the entry
+GROUP_THRESHOLD = 100
+_COUNT_BUMPED_BEFORE_PRE_RUN = IPython.version_info >= (9,)
+
+
+@dataclass(frozen=True)
+class UpstreamRead:
+    """One path an earlier execution read."""
+
+    path: str
+    kind: str  # "file" | "directory"
+    count: int | None
+    cell_id: str | None
+    #: (st_dev, st_ino, st_size, st_mtime_ns) when it was read (files only)
+    stat: tuple[int, int, int, int] | None
+    #: the execution that read it also wrote it afterwards: what it read is gone
+    rewritten: bool = False
+
+    def reader(self) -> str:
+        """``In [3] (cell 5f2a…)``: the execution that read it."""
+        label = f"In [{self.count}]" if self.count is not None else "an earlier cell"
+        return label + (f" (cell {self.cell_id})" if self.cell_id else "")
+
+
+class SessionReads:
+    """The upstream reads of one IPython shell's session."""
+
+    def __init__(self, shell: Any, ignore: list[str] | None = None) -> None:
+        self.shell = shell
+        self.ignore = list(ignore or [])
+        self._recorder: FileAccessRecorder | None = None
+        self._current: tuple[int | None, str | None] | None = None
+        self._reads: dict[str, UpstreamRead] = {}
+        self._produced: set[str] = set()
+        self._registered = False
+
+    def register(self) -> None:
+        if not self._registered:
+            self.shell.events.register("pre_run_cell", self._on_pre_run_cell)
+            self.shell.events.register("post_run_cell", self._on_post_run_cell)
+            self._registered = True
+
+    def unregister(self) -> None:
+        if self._registered:
+            self.shell.events.unregister("pre_run_cell", self._on_pre_run_cell)
+            self.shell.events.unregister("post_run_cell", self._on_post_run_cell)
+            self._registered = False
+        if self._recorder is not None and self._recorder.active:
+            self._recorder.stop()
+
+    def _on_pre_run_cell(self, info: Any) -> None:
+        if getattr(info, "silent", False) or not getattr(info, "store_history", True):
+            return
+        try:
+            if self._recorder is None:
+                from ..tracking import get_config
+
+                self._recorder = FileAccessRecorder(
+                    ignore=[*self.ignore, *get_config().data_ignore]
+                )
+            count = self.shell.execution_count
+            if _COUNT_BUMPED_BEFORE_PRE_RUN:
+                count -= 1
+            self._current = (count, getattr(info, "cell_id", None) or None)
+            self._recorder.start()
+        except Exception:  # the user's cell runs whatever happens here
+            self._current = None
+
+    def _on_post_run_cell(self, result: Any) -> None:
+        recorder, current = self._recorder, self._current
+        self._current = None
+        if recorder is None or current is None or not recorder.active:
+            return
+        try:
+            self._add(recorder.stop_accesses(), *current)
+        except Exception:
+            pass
+
+    def _add(self, accesses: Any, count: int | None, cell_id: str | None) -> None:
+        for path in accesses.written - accesses.read:
+            if path not in self._reads:
+                self._produced.add(path)  # made by the session: its cells are the source
+        tool = _tool_prefixes()
+        reads = [
+            path
+            for path in accesses.read
+            if path not in self._produced and not path.startswith(tool)
+        ]
+        if not reads:
+            return
+        files, directories = group_by_directory(reads, GROUP_THRESHOLD)
+        for path in directories:
+            self._reads[path] = UpstreamRead(path, "directory", count, cell_id, None)
+        for path in files:
+            st = accesses.stats.get(path)
+            if st is not None and stat_module.S_ISDIR(st.st_mode):
+                self._reads[path] = UpstreamRead(path, "directory", count, cell_id, None)
+            else:
+                key = stat_tuple(st) if st is not None else None
+                rewritten = path in accesses.written
+                self._reads[path] = UpstreamRead(path, "file", count, cell_id, key, rewritten)
+
+    def forget(self, paths: list[str]) -> None:
+        """Drop entries (a file removed since it was read: reported by one run, not all)."""
+        for path in paths:
+            self._reads.pop(path, None)
+
+    def upstream(self) -> list[UpstreamRead]:
+        """What executions before the running one read, in path order. Files inside a
+        directory that is itself an entry are left out (the directory covers them); files
+        of one directory read over several executions are grouped as within one."""
+        self._group_across_executions()
+        entries = sorted(self._reads.values(), key=lambda entry: entry.path)
+        directories = [e.path + os.sep for e in entries if e.kind == "directory"]
+        return [
+            entry
+            for entry in entries
+            if not any(entry.path.startswith(d) for d in directories if d != entry.path + os.sep)
+        ]
+
+    def _group_across_executions(self) -> None:
+        files = [e.path for e in self._reads.values() if e.kind == "file"]
+        if len(files) < GROUP_THRESHOLD:
+            return
+        _, directories = group_by_directory(files, GROUP_THRESHOLD)
+        for directory in directories:
+            members = [e for e in self._reads.values() if os.path.dirname(e.path) == directory]
+            latest = max(members, key=lambda e: -1 if e.count is None else e.count)
+            for entry in members:
+                del self._reads[entry.path]
+            self._reads[directory] = UpstreamRead(
+                directory, "directory", latest.count, latest.cell_id, None
+            )
+
+
+def _tool_prefixes() -> tuple[str, ...]:
+    """Where jupyter-mm keeps its own files (the store may be opened by the first tracked
+    cell of the session, outside any ``.jupyter_mm``)."""
+    from ..tracking.data_capture import own_file_prefixes
+    from ..tracking.process import state
+
+    return own_file_prefixes(state.store) if state.store is not None else ()
+
+
+_sessions: dict[int, SessionReads] = {}
+
+
+def attach(shell: Any) -> SessionReads:
+    """Start the session log of ``shell`` (idempotent); installs the library wrappers and
+    the child-process spool too, so every cell sees the same data the tracked one does."""
+    from . import child_access, library_access
+
+    session = _sessions.get(id(shell))
+    if session is None:
+        library_access.install()
+        child_access.install()
+        # git internals and any store's own files (the store may not be open yet)
+        session = SessionReads(shell, ignore=["*/.git/*", "*/.jupyter_mm/*"])
+        session.register()
+        _sessions[id(shell)] = session
+    return session
+
+
+def detach(shell: Any) -> None:
+    session = _sessions.pop(id(shell), None)
+    if session is not None:
+        session.unregister()
+
+
+def current(shell: Any) -> SessionReads | None:
+    return _sessions.get(id(shell))
