@@ -11,6 +11,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import { Widget } from '@lumino/widgets';
 
 import { MMApiError, MMClient } from './api/client';
+import { errorMessage, shortRunId } from './format';
 import { CommandIDs, IMMDeps } from './tokens';
 import { CheckpointViewer } from './widgets/checkpointViewer';
 import { RunDetailWidget } from './widgets/runDetail';
@@ -18,13 +19,6 @@ import { RunDiffWidget } from './widgets/runDiff';
 
 /** What the actions need: the plugin's shared dependencies (tokens.ts). */
 export type IActionDeps = IMMDeps;
-
-/** Characters of a run id shown to people; the same prefix length as the CLI. */
-export const SHORT_ID_LENGTH = 10;
-
-export function shortId(runId: string): string {
-  return runId.slice(0, SHORT_ID_LENGTH);
-}
 
 /**
  * Download an artifact. The request goes through `ServerConnection.makeRequest` so that it
@@ -127,8 +121,7 @@ export async function openDocument(
 }
 
 function notifyFailure(what: string, error: unknown): void {
-  const reason = error instanceof Error ? error.message : String(error);
-  Notification.error(`${what}: ${reason}`, { autoClose: 8000 });
+  Notification.error(`${what}: ${errorMessage(error)}`, { autoClose: 8000 });
 }
 
 /**
@@ -287,7 +280,7 @@ export async function restoreCheckpoint(
     const notebook = await deps.client.checkpoint(run.id);
     const relpath = run.notebook_relpath ?? null;
     const original = relpath ?? run.notebook_path ?? 'run.ipynb';
-    const stem = `${PathExt.basename(original, '.ipynb')}-${shortId(run.id)}`;
+    const stem = `${PathExt.basename(original, '.ipynb')}-${shortRunId(run.id)}`;
     // Outside the server root (relpath null) or in a folder deleted since: use the root.
     let dir = relpath ? PathExt.dirname(relpath) : '';
     let taken = await folderNames(app, dir);
@@ -324,7 +317,7 @@ export async function restoreCheckpoint(
         throw new Error(`no free name like ${stem}.ipynb was found`);
       }
       await openDocument(app, deps, target);
-      Notification.success(`Restored run ${shortId(run.id)} as ${target}.`, {
+      Notification.success(`Restored run ${shortRunId(run.id)} as ${target}.`, {
         autoClose: 5000
       });
       return target;

@@ -24,6 +24,7 @@ import {
   restoreMainAreaViews
 } from './actions';
 import { fetchServerInfo, MMClient } from './api/client';
+import { errorMessage } from './format';
 import { LiveSnapshotChannel } from './liveSnapshot';
 import {
   IRegistryDeps,
@@ -273,7 +274,7 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
         return;
       }
       action(deps).catch(error => {
-        Notification.error(`${what} failed: ${(error as Error).message}`, {
+        Notification.error(`${what} failed: ${errorMessage(error)}`, {
           autoClose: 8000
         });
       });

@@ -16,6 +16,7 @@ import { Widget } from '@lumino/widgets';
 
 import { MMApiError, MMClient } from './api/client';
 import { ModelVersion, Stage } from './api/schema';
+import { errorMessage, shortRunId } from './format';
 import { CommandIDs } from './tokens';
 import { LineageWidget, ModelWidget } from './widgets/models';
 
@@ -132,7 +133,7 @@ function reportFailure(
   model: string,
   error: unknown
 ): void {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   if (error instanceof MMApiError && error.status === 409) {
     deps.state.refusals.set(model, message);
     deps.state.notify(model);
@@ -152,7 +153,7 @@ export async function registerArtifact(
   const values = await askInputs(
     `Register ${artifact}`,
     new InputsBody(
-      `Register the artifact "${artifact}" of run ${runId.slice(0, 10)} as a new model version.`,
+      `Register the artifact "${artifact}" of run ${shortRunId(runId)} as a new model version.`,
       [
         {
           key: 'name',

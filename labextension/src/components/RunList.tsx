@@ -15,10 +15,10 @@ import {
   formatDuration,
   formatMetric,
   formatAge,
-  formatTimestamp,
+  formatTime,
   shortRunId,
   statusLabel
-} from './RunListFormat';
+} from '../format';
 
 /** Row height in pixels; must match `.jp-mm-RunRow` in base.css. */
 export const ROW_HEIGHT = 28;
@@ -393,10 +393,7 @@ function RunRow(props: IRunRowProps): JSX.Element {
           <span className="jp-mm-RunRow-id">{shortRunId(run.id)}</span>
         )}
       </span>
-      <span
-        className="jp-mm-RunRow-time"
-        title={formatTimestamp(run.start_time)}
-      >
+      <span className="jp-mm-RunRow-time" title={formatTime(run.start_time)}>
         {formatAge(run.start_time, props.now)}
       </span>
       <span className="jp-mm-RunRow-duration">

@@ -16,6 +16,7 @@ import { LineageView } from '../components/LineageView';
 import { ModelDetailView } from '../components/ModelsDetail';
 import { ModelsList } from '../components/ModelsList';
 import { type IRegistryDeps, removeAlias, setAlias } from '../registryActions';
+import { errorMessage } from '../format';
 import { CommandIDs, MODELS_PANEL_ID } from '../tokens';
 
 /** A stacked box: "registered models". */
@@ -26,10 +27,6 @@ export const modelsIcon = new LabIcon({
     '<path class="jp-icon3" fill="#616161" d="M12 2 3 6.5v11L12 22l9-4.5v-11L12 2zm0 2.2 6.6 3.3' +
     'L12 10.8 5.4 7.5 12 4.2zM5 9.1l6 3v7.6l-6-3V9.1zm8 10.6v-7.6l6-3v7.6l-6 3z"/></svg>'
 });
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** Left-area panel listing registered models. */
 export class ModelsPanel extends ReactWidget {
@@ -53,7 +50,7 @@ export class ModelsPanel extends ReactWidget {
       this._models = await this._deps.client.listModels();
       this._error = null;
     } catch (error) {
-      this._error = `The models could not be listed: ${message(error)}`;
+      this._error = `The models could not be listed: ${errorMessage(error)}`;
     }
     this.update();
   }
@@ -107,7 +104,7 @@ class ModelContent extends ReactWidget {
       this._detail = await this._deps.client.getModel(this.modelName);
       this._error = null;
     } catch (error) {
-      this._error = `The model "${this.modelName}" could not be loaded: ${message(error)}`;
+      this._error = `The model "${this.modelName}" could not be loaded: ${errorMessage(error)}`;
     }
     this.update();
   }
@@ -206,7 +203,7 @@ class LineageContent extends ReactWidget {
       );
       this._error = null;
     } catch (error) {
-      this._error = `The lineage of ${this.modelName} version ${this.version} could not be loaded: ${message(error)}`;
+      this._error = `The lineage of ${this.modelName} version ${this.version} could not be loaded: ${errorMessage(error)}`;
     }
     this.update();
   }

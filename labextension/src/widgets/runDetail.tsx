@@ -18,11 +18,11 @@ import {
   IActionDeps,
   openCheckpoint,
   openDocument,
-  restoreCheckpoint,
-  shortId
+  restoreCheckpoint
 } from '../actions';
 import { Artifact, RunDetail } from '../api/schema';
 import { IRunDetailActions, RunDetailView } from '../components/RunDetailView';
+import { errorMessage, shortRunId } from '../format';
 
 export interface IRunDetailWidgetOptions {
   app: JupyterFrontEnd;
@@ -96,7 +96,7 @@ export class RunDetailWidget extends MainAreaWidget<RunDetailContent> {
     this.id = `jupyter-mm-run-${nextWidgetId++}`;
     this.addClass('jp-mm-RunDetail');
     this.node.dataset.runId = options.runId;
-    this.title.label = `Run ${options.runId.slice(0, 10)}`;
+    this.title.label = `Run ${shortRunId(options.runId)}`;
     this.title.closable = true;
     this.toolbar.addItem(
       'refresh',
@@ -139,7 +139,7 @@ export class RunDetailWidget extends MainAreaWidget<RunDetailContent> {
       this._loaded = true;
       this._runId = detail.run.id;
       this.node.dataset.runId = detail.run.id;
-      this.title.label = `${detail.run.name ?? 'Run'} · ${shortId(detail.run.id)}`;
+      this.title.label = `${detail.run.name ?? 'Run'} · ${shortRunId(detail.run.id)}`;
       this.title.caption = `${detail.run.name ?? 'Unnamed run'} (${detail.run.id})`;
       this.content.detail = detail;
       this.content.error = null;
@@ -153,9 +153,7 @@ export class RunDetailWidget extends MainAreaWidget<RunDetailContent> {
       if (this.isDisposed) {
         return;
       }
-      this.content.error = `Run ${this.requestedId} could not be loaded: ${
-        error instanceof Error ? error.message : String(error)
-      }`;
+      this.content.error = `Run ${this.requestedId} could not be loaded: ${errorMessage(error)}`;
     }
     this.content.update();
   }

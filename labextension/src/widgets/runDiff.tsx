@@ -18,9 +18,10 @@ import { NotebookDiffModel } from 'nbdime/lib/diff/model';
 import { NotebookDiffWidget } from 'nbdime/lib/diff/widget';
 import * as React from 'react';
 
-import { IActionDeps, openRunDetail, shortId } from '../actions';
+import { IActionDeps, openRunDetail } from '../actions';
 import { Run, RunDiff } from '../api/schema';
 import { RunDiffTables } from '../components/RunDiffTables';
+import { errorMessage, shortRunId } from '../format';
 
 export interface IRunDiffWidgetOptions {
   app: JupyterFrontEnd;
@@ -85,7 +86,7 @@ export class RunDiffWidget extends MainAreaWidget<Panel> {
     this.addClass('jp-mm-RunDiff');
     this.node.dataset.runA = options.runA;
     this.node.dataset.runB = options.runB;
-    this.title.label = `${shortId(options.runA)} vs ${shortId(options.runB)}`;
+    this.title.label = `${shortRunId(options.runA)} vs ${shortRunId(options.runB)}`;
     this.title.closable = true;
 
     this._header = new RunDiffHeader(this);
@@ -149,9 +150,7 @@ export class RunDiffWidget extends MainAreaWidget<Panel> {
     } catch (error) {
       if (request === this._request) {
         this._header.loading = false;
-        this._header.error = `The runs could not be compared: ${
-          error instanceof Error ? error.message : String(error)
-        }`;
+        this._header.error = `The runs could not be compared: ${errorMessage(error)}`;
         this._header.update();
       }
       return;
@@ -164,7 +163,7 @@ export class RunDiffWidget extends MainAreaWidget<Panel> {
     this.node.dataset.runB = diff.b.id;
     // Runs of one cell share a name: the ids tell them apart.
     const label = (run: Run): string =>
-      run.name && diff.a.name !== diff.b.name ? run.name : shortId(run.id);
+      run.name && diff.a.name !== diff.b.name ? run.name : shortRunId(run.id);
     this.title.label = `${label(diff.a)} vs ${label(diff.b)}`;
     this.title.caption = `Run ${diff.a.id} vs run ${diff.b.id}`;
     this._header.diff = diff;
@@ -194,9 +193,7 @@ export class RunDiffWidget extends MainAreaWidget<Panel> {
       await widget.init();
     } catch (error) {
       if (request === this._request) {
-        this._header.error = `The notebook diff could not be rendered: ${
-          error instanceof Error ? error.message : String(error)
-        }`;
+        this._header.error = `The notebook diff could not be rendered: ${errorMessage(error)}`;
       }
     }
   }
