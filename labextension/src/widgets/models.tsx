@@ -15,9 +15,9 @@ import { Lineage, ModelDetail, ModelSummary } from '../api/schema';
 import { LineageView } from '../components/LineageView';
 import { ModelDetailView } from '../components/ModelsDetail';
 import { ModelsList } from '../components/ModelsList';
-import { type IRegistryDeps, removeAlias, setAlias } from '../registryActions';
+import { removeAlias, setAlias } from '../registryActions';
 import { errorMessage } from '../format';
-import { CommandIDs, MODELS_PANEL_ID } from '../tokens';
+import { CommandIDs, IRegistryDeps, MODELS_PANEL_ID } from '../tokens';
 
 /** A stacked box: "registered models". */
 export const modelsIcon = new LabIcon({
@@ -30,10 +30,7 @@ export const modelsIcon = new LabIcon({
 
 /** Left-area panel listing registered models. */
 export class ModelsPanel extends ReactWidget {
-  constructor(
-    private readonly _deps: IRegistryDeps,
-    private readonly _open: (name: string) => void
-  ) {
+  constructor(private readonly _deps: IRegistryDeps) {
     super();
     this.id = MODELS_PANEL_ID;
     this.addClass('jp-mm-Panel');
@@ -76,7 +73,11 @@ export class ModelsPanel extends ReactWidget {
         <ModelsList
           models={this._models}
           error={this._error}
-          open={this._open}
+          open={name =>
+            void this._deps.app.commands.execute(CommandIDs.openModel, {
+              name
+            })
+          }
         />
       </>
     );
@@ -134,7 +135,7 @@ class ModelContent extends ReactWidget {
             void commands.execute(CommandIDs.rollbackModel, { name }),
           lineage: version =>
             void commands.execute(CommandIDs.openLineage, { name, version }),
-          openRun: deps.openRun,
+          openRun: id => void commands.execute(CommandIDs.openRun, { id }),
           setAlias: version => void setAlias(deps, name, version),
           removeAlias: alias => void removeAlias(deps, name, alias)
         }}
@@ -215,12 +216,14 @@ class LineageContent extends ReactWidget {
     if (!this._lineage) {
       return <p className="jp-mm-Empty">Loading lineage…</p>;
     }
+    const { commands } = this._deps.app;
     return (
       <LineageView
         lineage={this._lineage}
         actions={{
-          openRun: this._deps.openRun,
-          openCheckpoint: this._deps.openCheckpoint
+          openRun: id => void commands.execute(CommandIDs.openRun, { id }),
+          openCheckpoint: id =>
+            void commands.execute(CommandIDs.openCheckpoint, { id })
         }}
       />
     );

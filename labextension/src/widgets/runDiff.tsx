@@ -3,8 +3,8 @@
  * checkpoints' notebook diff rendered by nbdime's own NotebookDiffWidget inside
  * `.jp-mm-RunDiff-notebook`.
  */
-import { JupyterFrontEnd } from '@jupyterlab/application';
 import { INotebookContent } from '@jupyterlab/nbformat';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import {
   MainAreaWidget,
   ReactWidget,
@@ -18,14 +18,16 @@ import { NotebookDiffModel } from 'nbdime/lib/diff/model';
 import { NotebookDiffWidget } from 'nbdime/lib/diff/widget';
 import * as React from 'react';
 
-import { IActionDeps, openRunDetail } from '../actions';
+import { MMClient } from '../api/client';
 import { Run, RunDiff } from '../api/schema';
 import { RunDiffTables } from '../components/RunDiffTables';
 import { errorMessage, shortRunId } from '../format';
 
 export interface IRunDiffWidgetOptions {
-  app: JupyterFrontEnd;
-  deps: IActionDeps;
+  client: MMClient;
+  rendermime: IRenderMimeRegistry;
+  /** Open a run's detail (the run names in the tables link to it). */
+  openRun: (runId: string) => void;
   /** Base run (A) and the run compared to it (B): ids, prefixes or `latest`. */
   runA: string;
   runB: string;
@@ -131,7 +133,7 @@ export class RunDiffWidget extends MainAreaWidget<Panel> {
   }
 
   openRun(id: string): void {
-    void openRunDetail(this._options.app, this._options.deps, id);
+    this._options.openRun(id);
   }
 
   /**
@@ -146,7 +148,7 @@ export class RunDiffWidget extends MainAreaWidget<Panel> {
     try {
       // Once resolved, the full ids: `latest` must keep meaning the run first compared.
       const [a, b] = this._resolved ?? [this.runA, this.runB];
-      diff = await this._options.deps.client.diff(a, b, this._ignoreOutputs);
+      diff = await this._options.client.diff(a, b, this._ignoreOutputs);
     } catch (error) {
       if (request === this._request) {
         this._header.loading = false;
@@ -187,7 +189,7 @@ export class RunDiffWidget extends MainAreaWidget<Panel> {
       );
       const widget = new NotebookDiffWidget({
         model,
-        rendermime: this._options.deps.rendermime
+        rendermime: this._options.rendermime
       });
       this._notebook.addWidget(widget);
       await widget.init();
