@@ -9,16 +9,9 @@
  * `CodeCell.execute`, and comm messages and execute requests travel on the same shell
  * channel, so the kernel has the snapshot queued when the magic starts.
  *
- * Deltas: on one comm, each snapshot carries a `seq`; after the first (full) one, a snapshot
- * carries `base` = the previous `seq` and sends the cells that did not change since then as
- * their id alone (`"cells": ["id-a", {...changed cell...}, "id-c"]`). "Did not change" is
- * checked on the cell's JSON text as last sent, so a delta rebuilds exactly the notebook a
- * full snapshot would carry. The kernel keeps the previous snapshot per comm; when it cannot
- * rebuild one it answers `{"type": "resync"}` (or `{"type": "error"}`), and the next snapshot
- * is full again. A new comm (restart, kernel change, close) always starts with a full one,
- * as does a notebook whose cell ids are missing or repeated. The tracked cell is sent as it
- * starts running (no outputs, no execution count), and when nothing at all changed since
- * the last snapshot nothing is sent: the kernel uses what it holds for this comm.
+ * What is sent (full snapshots, deltas, resyncs) is decided in `snapshotMessage.ts`; this
+ * module owns the comms: one per kernel connection, opened again after a restart, a kernel
+ * change or a close.
  *
  * Nothing here may break notebook execution: every failure is logged and swallowed.
  */
@@ -35,14 +28,16 @@ import { Kernel, KernelMessage } from '@jupyterlab/services';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
+import {
+  afterRefusal,
+  isTrackedSource,
+  ISentSnapshot,
+  nothingSent,
+  readKernelReply,
+  snapshotMessage
+} from './snapshotMessage';
 import { COMM_TARGET, IRunNotice } from './tokens';
 import { markRunMessage } from './timing';
-
-/** True when the cell's code is a `%%track` cell (IPython skips leading blank lines). */
-export function isTrackedSource(source: string): boolean {
-  const match = /^\s*%%track(?=\s|$)/.exec(source);
-  return match !== null;
-}
 
 /**
  * The notebook's absolute path on the server's disk when the page knows the server root
@@ -56,127 +51,6 @@ export function notebookFilePath(panel: NotebookPanel): string {
     return local;
   }
   return `${root.replace(/[\\/]+$/, '')}/${local}`;
-}
-
-/** What the kernel was last sent on one comm, which the next snapshot is a delta on. */
-export interface ISentSnapshot {
-  /** The `seq` of the last snapshot sent (0: none yet). */
-  seq: number;
-  /** Cell id → the cell's JSON text as last sent; null: the next snapshot must be full. */
-  cells: Map<string, string> | null;
-  /** The notebook without its cells (JSON text) and the path, as last sent. */
-  top?: string;
-  path?: string;
-}
-
-/** A snapshot message for the comm, and what to remember once it is sent. */
-export interface ISnapshotMessage {
-  message: {
-    type: 'snapshot';
-    cell_id: string;
-    path: string;
-    seq: number;
-    base: number | null;
-    notebook: nbformat.INotebookContent;
-  };
-  next: ISentSnapshot;
-}
-
-/**
- * The tracked cell as it starts running: without the outputs and execution count of its
- * previous run, which JupyterLab clears as the execution starts and the kernel's checkpoint
- * leaves out. Comparing it this way, re-running an unchanged notebook changes nothing.
- */
-function asCellStarts(cell: nbformat.ICell): nbformat.ICell {
-  return cell.cell_type === 'code'
-    ? { ...cell, outputs: [], execution_count: null }
-    : cell;
-}
-
-/**
- * The snapshot of `notebook` to send after `sent`: a delta on it when the kernel holds it
- * (its cells are known) and every cell has an id of its own, else a full snapshot. Null
- * when the kernel already holds exactly this notebook (same cells in the same order, same
- * metadata and path): then nothing is sent, and the kernel checkpoints what it holds for
- * this comm (see "Unchanged notebooks" in `jupyter_mm/capture/notebook.py`).
- */
-export function snapshotMessage(
-  sent: ISentSnapshot,
-  content: nbformat.INotebookContent,
-  cellId: string,
-  path: string
-): ISnapshotMessage | null {
-  const seq = sent.seq + 1;
-  const notebook: nbformat.INotebookContent = {
-    ...content,
-    cells: content.cells.map(cell =>
-      cell.id === cellId ? asCellStarts(cell) : cell
-    )
-  };
-  const message = (
-    base: number | null,
-    cells: (nbformat.ICell | string)[]
-  ): ISnapshotMessage['message'] => ({
-    type: 'snapshot',
-    cell_id: cellId,
-    path,
-    seq,
-    base,
-    notebook: { ...notebook, cells: cells as nbformat.ICell[] }
-  });
-  const top = JSON.stringify({ ...notebook, cells: [] });
-  const texts = new Map<string, string>();
-  for (const cell of notebook.cells) {
-    const id = cell.id;
-    if (typeof id !== 'string' || texts.has(id)) {
-      // A delta could not say which cell it means: send everything, keep nothing.
-      return {
-        message: message(null, notebook.cells),
-        next: { seq, cells: null }
-      };
-    }
-    texts.set(id, JSON.stringify(cell));
-  }
-  const previous = sent.cells;
-  if (
-    previous !== null &&
-    previous.size === texts.size &&
-    sent.top === top &&
-    sent.path === path &&
-    texts.has(cellId) &&
-    sameCells(previous, texts)
-  ) {
-    return null;
-  }
-  let base: number | null = null;
-  let cells: (nbformat.ICell | string)[] = notebook.cells;
-  if (previous !== null) {
-    base = sent.seq;
-    cells = notebook.cells.map(cell =>
-      previous.get(cell.id as string) === texts.get(cell.id as string)
-        ? (cell.id as string)
-        : cell
-    );
-  }
-  return {
-    message: message(base, cells),
-    next: { seq, cells: texts, top, path }
-  };
-}
-
-/** Same ids in the same order, each with the same JSON text. */
-function sameCells(
-  previous: Map<string, string>,
-  texts: Map<string, string>
-): boolean {
-  const before = previous.entries();
-  for (const [id, text] of texts) {
-    const [oldId, oldText] = before.next().value as [string, string];
-    if (oldId !== id || oldText !== text) {
-      return false;
-    }
-  }
-  return true;
 }
 
 /** The comm of one kernel connection, opened on first use. */
@@ -330,11 +204,7 @@ export class LiveSnapshotChannel implements IDisposable {
     }
     const comm = kernel.createComm(COMM_TARGET);
     // A new comm has no base in the kernel: its first snapshot is full.
-    const slot: ICommSlot = {
-      comm,
-      closed: false,
-      sent: { seq: 0, cells: null }
-    };
+    const slot: ICommSlot = { comm, closed: false, sent: nothingSent() };
     comm.onMsg = (msg: KernelMessage.ICommMsgMsg) =>
       this._onKernelMessage(slot, msg);
     comm.onClose = () => {
@@ -355,22 +225,15 @@ export class LiveSnapshotChannel implements IDisposable {
     slot: ICommSlot,
     msg: KernelMessage.ICommMsgMsg
   ): void {
-    const data = msg.content.data as {
-      type?: unknown;
-      run_id?: unknown;
-      status?: unknown;
-    };
-    if (data?.type === 'run' && typeof data.run_id === 'string') {
-      markRunMessage(data.run_id);
-      this._runRecorded.emit({
-        runId: data.run_id,
-        status: typeof data.status === 'string' ? data.status : 'finished'
-      });
-    } else if (data?.type === 'resync' || data?.type === 'error') {
+    const reply = readKernelReply(msg.content.data);
+    if (reply.kind === 'run') {
+      markRunMessage(reply.notice.runId);
+      this._runRecorded.emit(reply.notice);
+    } else if (reply.kind === 'refused') {
       // The kernel holds no base for this comm now: the next snapshot must be full.
-      slot.sent = { seq: slot.sent.seq, cells: null };
+      slot.sent = afterRefusal(slot.sent);
       console.warn(
-        `jupyter-mm: the kernel refused a snapshot: ${String((data as any).message)}`
+        `jupyter-mm: the kernel refused a snapshot: ${reply.message}`
       );
     }
   }

@@ -11,6 +11,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { IListRunsParams, MMClient, RunOrder } from './api/client';
 import type { RunStatus, RunSummary } from './api/schema';
+import { errorMessage } from './format';
 
 export type RunScope = 'notebook' | 'all';
 
@@ -232,7 +233,7 @@ export class RunsListModel {
       this._nextToken = page.next_token;
     } catch (error) {
       if (generation === this._generation) {
-        this._error = (error as Error).message;
+        this._error = errorMessage(error);
       }
     } finally {
       if (generation === this._generation) {
@@ -268,7 +269,7 @@ export class RunsListModel {
         this._nextToken = page.next_token;
       } catch (error) {
         if (generation === this._generation) {
-          this._error = (error as Error).message;
+          this._error = errorMessage(error);
         }
       } finally {
         this._pendingMore = null;
@@ -341,7 +342,7 @@ export class RunsListModel {
       this._rowsInserted.emit(inserted < 0 ? 0 : inserted);
     } catch (error) {
       if (generation === this._generation) {
-        this._error = (error as Error).message;
+        this._error = errorMessage(error);
         this._changed.emit();
       }
     }

@@ -1,23 +1,16 @@
 /**
- * Registry actions: the register / promote / rollback dialogs and the views they open.
- * Commands (index.ts), the Models panel, the model view and the run detail's "Register"
- * buttons all go through these functions, so a gate refusal is reported the same way
- * wherever a promotion started.
+ * Registry actions: the register / promote / rollback / alias dialogs and the writes they
+ * make. The registry commands (commands/registry.ts), the model view and the run detail's
+ * "Register" buttons all go through these functions, so a gate refusal is reported the
+ * same way wherever a promotion started. The views they open are in registryViews.ts.
  */
-import { ILayoutRestorer, JupyterFrontEnd } from '@jupyterlab/application';
-import {
-  Dialog,
-  Notification,
-  showDialog,
-  WidgetTracker
-} from '@jupyterlab/apputils';
-import { Signal } from '@lumino/signaling';
+import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
-import { MMApiError, MMClient } from './api/client';
+import { MMApiError } from './api/client';
 import { ModelVersion, Stage } from './api/schema';
-import { CommandIDs } from './tokens';
-import { LineageWidget, ModelWidget } from './widgets/models';
+import { errorMessage, shortRunId } from './format';
+import { IRegistryDeps } from './tokens';
 
 /** Model names follow the registry's rule (store/registry_contract.py): checked before sending. */
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
@@ -27,51 +20,6 @@ const TARGET_STAGES: readonly Stage[] = ['staging', 'production', 'archived'];
 
 export function isTargetStage(value: string | null): value is Stage {
   return TARGET_STAGES.includes(value as Stage);
-}
-
-export const modelTracker = new WidgetTracker<ModelWidget>({
-  namespace: 'jupyter-mm-model'
-});
-export const lineageTracker = new WidgetTracker<LineageWidget>({
-  namespace: 'jupyter-mm-lineage'
-});
-
-/** Model and lineage tabs come back after a page reload, like the run views do. */
-export function restoreRegistryViews(restorer: ILayoutRestorer): void {
-  void restorer.restore(modelTracker, {
-    command: CommandIDs.openModel,
-    args: widget => ({ name: widget.modelName }),
-    name: widget => widget.modelName
-  });
-  void restorer.restore(lineageTracker, {
-    command: CommandIDs.openLineage,
-    args: widget => ({ name: widget.modelName, version: widget.version }),
-    name: widget => `${widget.modelName}/${widget.version}`
-  });
-}
-
-/**
- * Shared state of the registry views: `changed` fires after every write (so the panel and
- * open model views reload) and `refusals` keeps the last gate refusal per model so that
- * the model view can show it inline until the next successful write.
- */
-export class RegistryState {
-  readonly changed = new Signal<this, string | null>(this);
-  readonly refusals = new Map<string, string>();
-
-  notify(model: string | null): void {
-    this.changed.emit(model);
-  }
-}
-
-export interface IRegistryDeps {
-  app: JupyterFrontEnd;
-  client: MMClient;
-  state: RegistryState;
-  /** Open a run's detail (the lineage view links to it). */
-  openRun: (runId: string) => void;
-  /** Open a run's checkpoint read-only (the lineage view links to it). */
-  openCheckpoint: (runId: string) => void;
 }
 
 /** A dialog body of labelled text inputs; `getValue` hands the values to `showDialog`. */
@@ -132,7 +80,7 @@ function reportFailure(
   model: string,
   error: unknown
 ): void {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   if (error instanceof MMApiError && error.status === 409) {
     deps.state.refusals.set(model, message);
     deps.state.notify(model);
@@ -152,7 +100,7 @@ export async function registerArtifact(
   const values = await askInputs(
     `Register ${artifact}`,
     new InputsBody(
-      `Register the artifact "${artifact}" of run ${runId.slice(0, 10)} as a new model version.`,
+      `Register the artifact "${artifact}" of run ${shortRunId(runId)} as a new model version.`,
       [
         {
           key: 'name',
@@ -298,43 +246,4 @@ export async function removeAlias(
   } catch (error) {
     reportFailure(deps, name, error);
   }
-}
-
-function reveal(app: JupyterFrontEnd, widget: Widget): void {
-  if (!widget.isAttached) {
-    app.shell.add(widget, 'main');
-  }
-  app.shell.activateById(widget.id);
-}
-
-/** Open (or focus) the view of one model. */
-export function openModel(deps: IRegistryDeps, name: string): ModelWidget {
-  const existing = modelTracker.find(w => w.modelName === name);
-  if (existing) {
-    reveal(deps.app, existing);
-    return existing;
-  }
-  const widget = new ModelWidget(deps, name);
-  void modelTracker.add(widget);
-  reveal(deps.app, widget);
-  return widget;
-}
-
-/** Open (or focus) the lineage of one version. */
-export function openLineage(
-  deps: IRegistryDeps,
-  name: string,
-  version: number
-): LineageWidget {
-  const existing = lineageTracker.find(
-    w => w.modelName === name && w.version === version
-  );
-  if (existing) {
-    reveal(deps.app, existing);
-    return existing;
-  }
-  const widget = new LineageWidget(deps, name, version);
-  void lineageTracker.add(widget);
-  reveal(deps.app, widget);
-  return widget;
 }

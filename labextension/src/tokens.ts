@@ -4,20 +4,29 @@
  * Plugin ids follow JupyterLab's `<npm package>:<plugin>` convention so that users can
  * disable a single plugin with `jupyter labextension disable jupyter-mm:<plugin>`.
  */
+import type { JupyterFrontEnd } from '@jupyterlab/application';
 import type { IDocumentManager } from '@jupyterlab/docmanager';
 import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Token } from '@lumino/coreutils';
 import type { ISignal } from '@lumino/signaling';
 
 import type { MMClient } from './api/client';
+import type { RunsListModel } from './model';
+import type { RegistryState } from './registryState';
 
 /** npm package name; prefix of every plugin id and command id. */
 export const NAMESPACE = 'jupyter-mm';
 
 /** Id of the plugin that connects the frontend to the jupyter-mm server extension. */
 export const CONNECTION_PLUGIN_ID = `${NAMESPACE}:connection`;
-/** Id of the plugin that owns the sidebar and the commands. */
+/** Id of the plugin that owns the runs sidebar and its list commands. */
 export const SIDEBAR_PLUGIN_ID = `${NAMESPACE}:sidebar`;
+/** Id of the plugin that opens run details, diffs and checkpoints. */
+export const RUN_VIEWS_PLUGIN_ID = `${NAMESPACE}:run-views`;
+/** Id of the plugin that owns the Models panel and the registry commands. */
+export const REGISTRY_PLUGIN_ID = `${NAMESPACE}:registry`;
+/** Id of the MIME renderer extension of the run card. */
+export const RUN_CARD_EXTENSION_ID = `${NAMESPACE}:run-card`;
 /** Id of the plugin that sends live notebook snapshots to kernels. */
 export const LIVE_SNAPSHOT_PLUGIN_ID = `${NAMESPACE}:live-snapshot`;
 
@@ -55,8 +64,8 @@ export const MODELS_PANEL_ID = 'jupyter-mm-models';
 
 /**
  * DOM events that bridge code without access to the application (the run card is a MIME
- * renderer, which JupyterLab creates without an `app`) to the main plugin, which listens on
- * `document`.
+ * renderer, which JupyterLab creates without an `app`) to the plugins, which listen on
+ * `document` (`listenOnDocument` in shell.ts).
  */
 export const DOMEvents = {
   /** `detail: { id: string }` — open the run in the sidebar and its detail view. */
@@ -87,12 +96,33 @@ export const ILiveRuns = new Token<ILiveRuns>(
 );
 
 /**
- * What the views of the main area need (the sidebar plugin builds it once and hands it to
- * `actions.ts`). `docManager` is null when JupyterLab runs without a document manager, in
- * which case checkpoints cannot be opened as documents.
+ * The one dependency convention of the features: every action, command and view takes a
+ * `deps` object built once by its plugin, which holds the application and the API client,
+ * plus what that feature needs besides (`IRunViewDeps`, `IRegistryDeps`). Features reach
+ * each other through commands (`CommandIDs`), never through each other's deps.
  */
 export interface IMMDeps {
+  app: JupyterFrontEnd;
   client: MMClient;
+}
+
+/**
+ * The run views (detail, diff, checkpoint). `docManager` is null when JupyterLab runs
+ * without a document manager; notebooks are then opened through the `docmanager:open`
+ * command.
+ */
+export interface IRunViewDeps extends IMMDeps {
   rendermime: IRenderMimeRegistry;
   docManager: IDocumentManager | null;
 }
+
+/** The registry views and dialogs: `state` tells every open view about a write. */
+export interface IRegistryDeps extends IMMDeps {
+  state: RegistryState;
+}
+
+/** The runs list the sidebar shows; the run commands act on its selection. */
+export const IRunsListModel = new Token<RunsListModel>(
+  `${NAMESPACE}:IRunsListModel`,
+  'The runs list of the sidebar: its filters, loaded runs and selection.'
+);

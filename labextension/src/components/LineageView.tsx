@@ -11,12 +11,11 @@ import { AliasChips, StageBadge } from './ModelsList';
 import {
   Digest,
   Empty,
-  formatMetric,
-  formatTime,
   relativeToNotebook,
   Section,
   StatusBadge
 } from './RunDetailCommon';
+import { EMPTY, formatMetric, formatTime, shortRunId } from '../format';
 
 /** Packages listed before "and N more" (the full list is in the run detail). */
 const SHOWN_PACKAGES = 20;
@@ -70,10 +69,10 @@ export function LineageView(props: {
               props.actions.openRun(run.id);
             }}
           >
-            {run.name ?? run.id.slice(0, 10)}
+            {run.name ?? shortRunId(run.id)}
           </a>{' '}
           <StatusBadge status={run.status} /> {formatTime(run.start_time)} by{' '}
-          {run.user ?? '–'}@{run.host ?? '–'}
+          {run.user ?? EMPTY}@{run.host ?? EMPTY}
         </p>
         <h4>Params</h4>
         <KeyValues values={run.params} />

@@ -6,13 +6,14 @@ import * as React from 'react';
 
 import { Event, ModelDetail, Stage, VersionRow } from '../api/schema';
 import { StageBadge } from './ModelsList';
+import { Empty, Section } from './RunDetailCommon';
 import {
-  Empty,
+  EMPTY,
   formatMetric,
   formatTime,
-  Section,
-  shortDigest
-} from './RunDetailCommon';
+  shortDigest,
+  shortRunId
+} from '../format';
 
 /** Metric columns shown in the versions table (the rest are one click away, in lineage). */
 const MAX_METRIC_COLUMNS = 4;
@@ -141,12 +142,12 @@ function VersionsTable(props: {
                   props.actions.openRun(v.run_id);
                 }}
               >
-                {v.run_name ?? v.run_id.slice(0, 10)}
+                {v.run_name ?? shortRunId(v.run_id)}
               </a>
             </td>
             {columns.map(name => (
               <td key={name} className="jp-mm-Number">
-                {name in v.metrics ? formatMetric(v.metrics[name]) : '–'}
+                {formatMetric(v.metrics[name])}
               </td>
             ))}
             <td>{formatTime(v.created_time)}</td>
@@ -225,7 +226,7 @@ export function EventsTable(props: { events: Event[] }): JSX.Element {
         {newestFirst.map(event => (
           <tr key={event.id} data-action={event.action}>
             <td>{formatTime(event.time)}</td>
-            <td>{event.user ?? '–'}</td>
+            <td>{event.user ?? EMPTY}</td>
             <td>{describeEvent(event)}</td>
             <td className="jp-mm-EventReason">{event.reason ?? ''}</td>
           </tr>

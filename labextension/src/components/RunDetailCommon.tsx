@@ -1,73 +1,11 @@
 /**
- * Small pieces shared by the run detail and the diff view: formatting of times, sizes and
- * digests, the status badge, and a section wrapper.
+ * Small pieces shared by the run detail, the diff and the registry views: the status badge,
+ * a copyable digest, paths relative to the notebook and a section wrapper.
  */
 import { checkIcon, copyIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { MetricValue } from '../api/schema';
-
-export function formatDuration(seconds: number | null | undefined): string {
-  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) {
-    return '—';
-  }
-  if (seconds < 1) {
-    return `${Math.round(seconds * 1000)} ms`;
-  }
-  if (seconds < 60) {
-    return `${seconds.toFixed(seconds < 10 ? 2 : 1)} s`;
-  }
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) {
-    return `${minutes} min ${Math.round(seconds % 60)} s`;
-  }
-  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
-}
-
-/** Local date and time of an epoch-seconds timestamp. */
-export function formatTime(epochSeconds: number | null | undefined): string {
-  if (!epochSeconds) {
-    return '—';
-  }
-  return new Date(epochSeconds * 1000).toLocaleString();
-}
-
-export function formatSize(bytes: number | null | undefined): string {
-  if (bytes === null || bytes === undefined) {
-    return '—';
-  }
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
-
-/** Metric values: numbers with up to 6 significant digits; 'nan'/'inf' as sent. */
-export function formatMetric(value: MetricValue | null | undefined): string {
-  if (value === null || value === undefined) {
-    return '—';
-  }
-  if (typeof value === 'string') {
-    return value;
-  }
-  if (Number.isInteger(value)) {
-    return String(value);
-  }
-  return Number(value.toPrecision(6)).toString();
-}
-
-/** The part of a digest people compare by eye (`algo:` prefix kept, 12 hex characters). */
-export function shortDigest(digest: string | null | undefined): string {
-  if (!digest) {
-    return '—';
-  }
-  const colon = digest.indexOf(':');
-  return colon >= 0 ? digest.slice(0, colon + 13) : digest.slice(0, 12);
-}
+import { EMPTY, shortDigest } from '../format';
 
 export function StatusBadge(props: { status: string }): JSX.Element {
   return (
@@ -84,7 +22,7 @@ export function StatusBadge(props: { status: string }): JSX.Element {
 export function Digest(props: { digest: string | null }): JSX.Element {
   const [copied, setCopied] = React.useState(false);
   if (!props.digest) {
-    return <span>—</span>;
+    return <span>{EMPTY}</span>;
   }
   const digest = props.digest;
   const copy = (): void => {

@@ -4,14 +4,8 @@
  */
 import * as React from 'react';
 
-import {
-  Digest,
-  Empty,
-  formatSize,
-  relativeToNotebook,
-  Section,
-  shortDigest
-} from './RunDetailCommon';
+import { Digest, Empty, relativeToNotebook, Section } from './RunDetailCommon';
+import { EMPTY, errorMessage, formatSize, shortDigest } from '../format';
 import { Artifact, DataRef, Environment, Run, RunDetail } from '../api/schema';
 import { DOMEvents } from '../tokens';
 
@@ -94,9 +88,7 @@ export function ArtifactsSection(props: {
     setError(null);
     props
       .download(artifact)
-      .catch(reason =>
-        setError(reason instanceof Error ? reason.message : String(reason))
-      )
+      .catch(reason => setError(errorMessage(reason)))
       .finally(() => setBusy(null));
   };
   return (
@@ -322,9 +314,9 @@ export function ExecutionLogSection(props: { run: Run }): JSX.Element {
             <tbody>
               {log.map((entry, i) => (
                 <tr key={i}>
-                  <td className="jp-mm-Number">{entry.count ?? '—'}</td>
+                  <td className="jp-mm-Number">{entry.count ?? EMPTY}</td>
                   <td>
-                    <code>{entry.cell_id ?? '—'}</code>
+                    <code>{entry.cell_id ?? EMPTY}</code>
                   </td>
                   <td>
                     <code title={entry.source_hash}>

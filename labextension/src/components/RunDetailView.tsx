@@ -7,14 +7,8 @@ import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
 import { metricSeries, renderMetricChart } from '../charts';
-import {
-  Empty,
-  formatDuration,
-  formatMetric,
-  formatTime,
-  Section,
-  StatusBadge
-} from './RunDetailCommon';
+import { Empty, Section, StatusBadge } from './RunDetailCommon';
+import { EMPTY, formatDuration, formatMetric, formatTime } from '../format';
 import { Artifact, Metric, RunDetail } from '../api/schema';
 import {
   ArtifactsSection,
@@ -77,7 +71,7 @@ function Header(props: IRunDetailViewProps): JSX.Element {
             </button>
           ) : (
             <span title="Outside the server's root directory">
-              {notebook ?? '—'}
+              {notebook ?? EMPTY}
             </span>
           )}
         </dd>

@@ -8,12 +8,11 @@ import * as React from 'react';
 import {
   Digest,
   Empty,
-  formatMetric,
-  formatTime,
   relativeToNotebook,
   Section,
   StatusBadge
 } from './RunDetailCommon';
+import { EMPTY, formatMetric, formatTime, shortRunId } from '../format';
 import {
   DataChange,
   MetricChange,
@@ -65,7 +64,7 @@ function RunLabel(props: {
       >
         {run.name ?? 'Unnamed run'}
       </button>
-      <code title={run.id}>{run.id.slice(0, 10)}</code>
+      <code title={run.id}>{shortRunId(run.id)}</code>
       <StatusBadge status={run.status} />
       <span className="jp-mm-Muted">{formatTime(run.start_time)}</span>
     </div>
@@ -161,7 +160,7 @@ function Delta(props: {
 
 function Value(props: { value: unknown }): JSX.Element {
   if (props.value === null || props.value === undefined) {
-    return <span className="jp-mm-Muted">—</span>;
+    return <span className="jp-mm-Muted">{EMPTY}</span>;
   }
   return <code>{String(props.value)}</code>;
 }
@@ -170,7 +169,7 @@ function Value(props: { value: unknown }): JSX.Element {
 function sideName(run: Run, diff: RunDiff): string {
   return run.name && diff.a.name !== diff.b.name
     ? run.name
-    : run.id.slice(0, 10);
+    : shortRunId(run.id);
 }
 
 export interface IRunDiffTablesProps {

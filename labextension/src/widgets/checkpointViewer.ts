@@ -16,6 +16,7 @@ import { NotebookDiffModel } from 'nbdime/lib/diff/model';
 import { NotebookDiffWidget } from 'nbdime/lib/diff/widget';
 
 import { Run } from '../api/schema';
+import { shortRunId } from '../format';
 
 export interface ICheckpointViewerOptions {
   run: Run;
@@ -36,7 +37,7 @@ export class CheckpointViewer extends MainAreaWidget<Panel> {
     this.addClass('jp-mm-Checkpoint');
     this.node.dataset.runId = run.id;
     const name = run.notebook_relpath ?? run.notebook_path ?? 'notebook';
-    this.title.label = `${name.split('/').pop()} @ ${run.id.slice(0, 10)} (read-only)`;
+    this.title.label = `${name.split('/').pop()} @ ${shortRunId(run.id)} (read-only)`;
     this.title.caption = `Checkpoint of run ${run.id} (${run.checkpoint_source}), read-only`;
     this.title.closable = true;
 

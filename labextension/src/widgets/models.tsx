@@ -15,8 +15,9 @@ import { Lineage, ModelDetail, ModelSummary } from '../api/schema';
 import { LineageView } from '../components/LineageView';
 import { ModelDetailView } from '../components/ModelsDetail';
 import { ModelsList } from '../components/ModelsList';
-import { type IRegistryDeps, removeAlias, setAlias } from '../registryActions';
-import { CommandIDs, MODELS_PANEL_ID } from '../tokens';
+import { removeAlias, setAlias } from '../registryActions';
+import { errorMessage } from '../format';
+import { CommandIDs, IRegistryDeps, MODELS_PANEL_ID } from '../tokens';
 
 /** A stacked box: "registered models". */
 export const modelsIcon = new LabIcon({
@@ -27,16 +28,9 @@ export const modelsIcon = new LabIcon({
     'L12 10.8 5.4 7.5 12 4.2zM5 9.1l6 3v7.6l-6-3V9.1zm8 10.6v-7.6l6-3v7.6l-6 3z"/></svg>'
 });
 
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** Left-area panel listing registered models. */
 export class ModelsPanel extends ReactWidget {
-  constructor(
-    private readonly _deps: IRegistryDeps,
-    private readonly _open: (name: string) => void
-  ) {
+  constructor(private readonly _deps: IRegistryDeps) {
     super();
     this.id = MODELS_PANEL_ID;
     this.addClass('jp-mm-Panel');
@@ -53,7 +47,7 @@ export class ModelsPanel extends ReactWidget {
       this._models = await this._deps.client.listModels();
       this._error = null;
     } catch (error) {
-      this._error = `The models could not be listed: ${message(error)}`;
+      this._error = `The models could not be listed: ${errorMessage(error)}`;
     }
     this.update();
   }
@@ -79,7 +73,11 @@ export class ModelsPanel extends ReactWidget {
         <ModelsList
           models={this._models}
           error={this._error}
-          open={this._open}
+          open={name =>
+            void this._deps.app.commands.execute(CommandIDs.openModel, {
+              name
+            })
+          }
         />
       </>
     );
@@ -107,7 +105,7 @@ class ModelContent extends ReactWidget {
       this._detail = await this._deps.client.getModel(this.modelName);
       this._error = null;
     } catch (error) {
-      this._error = `The model "${this.modelName}" could not be loaded: ${message(error)}`;
+      this._error = `The model "${this.modelName}" could not be loaded: ${errorMessage(error)}`;
     }
     this.update();
   }
@@ -137,7 +135,7 @@ class ModelContent extends ReactWidget {
             void commands.execute(CommandIDs.rollbackModel, { name }),
           lineage: version =>
             void commands.execute(CommandIDs.openLineage, { name, version }),
-          openRun: deps.openRun,
+          openRun: id => void commands.execute(CommandIDs.openRun, { id }),
           setAlias: version => void setAlias(deps, name, version),
           removeAlias: alias => void removeAlias(deps, name, alias)
         }}
@@ -206,7 +204,7 @@ class LineageContent extends ReactWidget {
       );
       this._error = null;
     } catch (error) {
-      this._error = `The lineage of ${this.modelName} version ${this.version} could not be loaded: ${message(error)}`;
+      this._error = `The lineage of ${this.modelName} version ${this.version} could not be loaded: ${errorMessage(error)}`;
     }
     this.update();
   }
@@ -218,12 +216,14 @@ class LineageContent extends ReactWidget {
     if (!this._lineage) {
       return <p className="jp-mm-Empty">Loading lineage…</p>;
     }
+    const { commands } = this._deps.app;
     return (
       <LineageView
         lineage={this._lineage}
         actions={{
-          openRun: this._deps.openRun,
-          openCheckpoint: this._deps.openCheckpoint
+          openRun: id => void commands.execute(CommandIDs.openRun, { id }),
+          openCheckpoint: id =>
+            void commands.execute(CommandIDs.openCheckpoint, { id })
         }}
       />
     );

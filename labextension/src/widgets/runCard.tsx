@@ -16,7 +16,7 @@ import {
   formatMetric,
   shortRunId,
   statusLabel
-} from '../components/RunListFormat';
+} from '../format';
 import { DOMEvents, IRunNotice, RUN_MIME_TYPE } from '../tokens';
 
 /** Metrics shown on the card; the sidebar and the detail view show all of them. */

@@ -1,7 +1,6 @@
 /**
  * The main-area widget showing one run (class `jp-mm-RunDetail`, `data-run-id` = full id).
  */
-import { JupyterFrontEnd } from '@jupyterlab/application';
 import {
   MainAreaWidget,
   ReactWidget,
@@ -13,22 +12,24 @@ import { PromiseDelegate } from '@lumino/coreutils';
 import * as React from 'react';
 
 import { MMClient } from '../api/client';
-import {
-  downloadArtifact,
-  IActionDeps,
-  openCheckpoint,
-  openDocument,
-  restoreCheckpoint,
-  shortId
-} from '../actions';
 import { Artifact, RunDetail } from '../api/schema';
 import { IRunDetailActions, RunDetailView } from '../components/RunDetailView';
+import { errorMessage, shortRunId } from '../format';
+import { downloadArtifact } from '../shell';
+
+/** What the page's buttons do, given the full id of the run shown. */
+export interface IRunDetailCallbacks {
+  openNotebook(path: string): void;
+  openCheckpoint(runId: string): void;
+  restoreCheckpoint(runId: string): void;
+}
 
 export interface IRunDetailWidgetOptions {
-  app: JupyterFrontEnd;
-  deps: IActionDeps;
+  client: MMClient;
+  rendermime: IRenderMimeRegistry;
   /** Full id, unique prefix or `latest`. */
   runId: string;
+  callbacks: IRunDetailCallbacks;
 }
 
 /** Loads the run and renders its page; shows a one-line error instead when it cannot. */
@@ -78,25 +79,24 @@ export class RunDetailWidget extends MainAreaWidget<RunDetailContent> {
     // The page's buttons act on the resolved run id, known only once loaded.
     const holder: { widget?: RunDetailWidget } = {};
     const id = (): string => holder.widget?.runId ?? options.runId;
+    const { callbacks, client } = options;
     const actions: IRunDetailActions = {
-      openNotebook: path => void openDocument(options.app, options.deps, path),
-      openCheckpoint: () =>
-        void openCheckpoint(options.app, options.deps, id()),
-      restoreCheckpoint: () =>
-        void restoreCheckpoint(options.app, options.deps, id()),
+      openNotebook: path => callbacks.openNotebook(path),
+      openCheckpoint: () => callbacks.openCheckpoint(id()),
+      restoreCheckpoint: () => callbacks.restoreCheckpoint(id()),
       downloadArtifact: (artifact: Artifact) =>
-        downloadArtifact(options.deps.client, id(), artifact.name)
+        downloadArtifact(client, id(), artifact.name)
     };
-    const content = new RunDetailContent(options.deps.rendermime, actions);
+    const content = new RunDetailContent(options.rendermime, actions);
     super({ content });
     holder.widget = this;
-    this._client = options.deps.client;
+    this._client = options.client;
     this.requestedId = options.runId;
     this._runId = options.runId;
     this.id = `jupyter-mm-run-${nextWidgetId++}`;
     this.addClass('jp-mm-RunDetail');
     this.node.dataset.runId = options.runId;
-    this.title.label = `Run ${options.runId.slice(0, 10)}`;
+    this.title.label = `Run ${shortRunId(options.runId)}`;
     this.title.closable = true;
     this.toolbar.addItem(
       'refresh',
@@ -139,7 +139,7 @@ export class RunDetailWidget extends MainAreaWidget<RunDetailContent> {
       this._loaded = true;
       this._runId = detail.run.id;
       this.node.dataset.runId = detail.run.id;
-      this.title.label = `${detail.run.name ?? 'Run'} · ${shortId(detail.run.id)}`;
+      this.title.label = `${detail.run.name ?? 'Run'} · ${shortRunId(detail.run.id)}`;
       this.title.caption = `${detail.run.name ?? 'Unnamed run'} (${detail.run.id})`;
       this.content.detail = detail;
       this.content.error = null;
@@ -153,9 +153,7 @@ export class RunDetailWidget extends MainAreaWidget<RunDetailContent> {
       if (this.isDisposed) {
         return;
       }
-      this.content.error = `Run ${this.requestedId} could not be loaded: ${
-        error instanceof Error ? error.message : String(error)
-      }`;
+      this.content.error = `Run ${this.requestedId} could not be loaded: ${errorMessage(error)}`;
     }
     this.content.update();
   }

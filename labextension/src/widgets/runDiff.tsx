@@ -3,8 +3,8 @@
  * checkpoints' notebook diff rendered by nbdime's own NotebookDiffWidget inside
  * `.jp-mm-RunDiff-notebook`.
  */
-import { JupyterFrontEnd } from '@jupyterlab/application';
 import { INotebookContent } from '@jupyterlab/nbformat';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import {
   MainAreaWidget,
   ReactWidget,
@@ -18,13 +18,16 @@ import { NotebookDiffModel } from 'nbdime/lib/diff/model';
 import { NotebookDiffWidget } from 'nbdime/lib/diff/widget';
 import * as React from 'react';
 
-import { IActionDeps, openRunDetail, shortId } from '../actions';
+import { MMClient } from '../api/client';
 import { Run, RunDiff } from '../api/schema';
 import { RunDiffTables } from '../components/RunDiffTables';
+import { errorMessage, shortRunId } from '../format';
 
 export interface IRunDiffWidgetOptions {
-  app: JupyterFrontEnd;
-  deps: IActionDeps;
+  client: MMClient;
+  rendermime: IRenderMimeRegistry;
+  /** Open a run's detail (the run names in the tables link to it). */
+  openRun: (runId: string) => void;
   /** Base run (A) and the run compared to it (B): ids, prefixes or `latest`. */
   runA: string;
   runB: string;
@@ -85,7 +88,7 @@ export class RunDiffWidget extends MainAreaWidget<Panel> {
     this.addClass('jp-mm-RunDiff');
     this.node.dataset.runA = options.runA;
     this.node.dataset.runB = options.runB;
-    this.title.label = `${shortId(options.runA)} vs ${shortId(options.runB)}`;
+    this.title.label = `${shortRunId(options.runA)} vs ${shortRunId(options.runB)}`;
     this.title.closable = true;
 
     this._header = new RunDiffHeader(this);
@@ -130,7 +133,7 @@ export class RunDiffWidget extends MainAreaWidget<Panel> {
   }
 
   openRun(id: string): void {
-    void openRunDetail(this._options.app, this._options.deps, id);
+    this._options.openRun(id);
   }
 
   /**
@@ -145,13 +148,11 @@ export class RunDiffWidget extends MainAreaWidget<Panel> {
     try {
       // Once resolved, the full ids: `latest` must keep meaning the run first compared.
       const [a, b] = this._resolved ?? [this.runA, this.runB];
-      diff = await this._options.deps.client.diff(a, b, this._ignoreOutputs);
+      diff = await this._options.client.diff(a, b, this._ignoreOutputs);
     } catch (error) {
       if (request === this._request) {
         this._header.loading = false;
-        this._header.error = `The runs could not be compared: ${
-          error instanceof Error ? error.message : String(error)
-        }`;
+        this._header.error = `The runs could not be compared: ${errorMessage(error)}`;
         this._header.update();
       }
       return;
@@ -164,7 +165,7 @@ export class RunDiffWidget extends MainAreaWidget<Panel> {
     this.node.dataset.runB = diff.b.id;
     // Runs of one cell share a name: the ids tell them apart.
     const label = (run: Run): string =>
-      run.name && diff.a.name !== diff.b.name ? run.name : shortId(run.id);
+      run.name && diff.a.name !== diff.b.name ? run.name : shortRunId(run.id);
     this.title.label = `${label(diff.a)} vs ${label(diff.b)}`;
     this.title.caption = `Run ${diff.a.id} vs run ${diff.b.id}`;
     this._header.diff = diff;
@@ -188,15 +189,13 @@ export class RunDiffWidget extends MainAreaWidget<Panel> {
       );
       const widget = new NotebookDiffWidget({
         model,
-        rendermime: this._options.deps.rendermime
+        rendermime: this._options.rendermime
       });
       this._notebook.addWidget(widget);
       await widget.init();
     } catch (error) {
       if (request === this._request) {
-        this._header.error = `The notebook diff could not be rendered: ${
-          error instanceof Error ? error.message : String(error)
-        }`;
+        this._header.error = `The notebook diff could not be rendered: ${errorMessage(error)}`;
       }
     }
   }

@@ -6,7 +6,7 @@ import { ReactWidget, UseSignal } from '@jupyterlab/apputils';
 import { LabIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { RunList } from '../components/RunList';
+import { RunList } from '../components/runList/RunList';
 import { SidebarHeader } from '../components/SidebarHeader';
 import { RunsListModel } from '../model';
 import { SIDEBAR_ID } from '../tokens';

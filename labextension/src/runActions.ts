@@ -1,69 +1,19 @@
 /**
- * The main-area actions of jupyter-mm: open a run's detail, compare two runs, view a run's
- * checkpoint read-only and restore it as a new notebook. Commands (index.ts), the sidebar
- * and the run card all go through these functions so that each behaves the same wherever
- * it is triggered from.
+ * The main-area actions on runs: open a run's detail, compare two runs, view a run's
+ * checkpoint read-only and restore it as a new notebook. The run commands
+ * (commands/runs.ts) go through these functions, so each behaves the same wherever it is
+ * triggered from (sidebar, palette, run card, the views' own buttons).
  */
-import { ILayoutRestorer, JupyterFrontEnd } from '@jupyterlab/application';
+import { ILayoutRestorer } from '@jupyterlab/application';
 import { Notification, WidgetTracker } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
-import { ServerConnection } from '@jupyterlab/services';
-import { Widget } from '@lumino/widgets';
 
-import { MMApiError, MMClient } from './api/client';
-import { CommandIDs, IMMDeps } from './tokens';
+import { shortRunId } from './format';
+import { notifyFailure, openDocument, reveal } from './shell';
+import { CommandIDs, IRunViewDeps } from './tokens';
 import { CheckpointViewer } from './widgets/checkpointViewer';
-import { RunDetailWidget } from './widgets/runDetail';
+import { IRunDetailCallbacks, RunDetailWidget } from './widgets/runDetail';
 import { RunDiffWidget } from './widgets/runDiff';
-
-/** What the actions need: the plugin's shared dependencies (tokens.ts). */
-export type IActionDeps = IMMDeps;
-
-/** Characters of a run id shown to people; the same prefix length as the CLI. */
-export const SHORT_ID_LENGTH = 10;
-
-export function shortId(runId: string): string {
-  return runId.slice(0, SHORT_ID_LENGTH);
-}
-
-/**
- * Download an artifact. The request goes through `ServerConnection.makeRequest` so that it
- * carries the same authentication as every JupyterLab request (Authorization header,
- * XSRF cookie) instead of a token in the URL, which would end up in browser history and
- * server logs. The body becomes a Blob handed to the browser as a file download.
- */
-export async function downloadArtifact(
-  client: MMClient,
-  runId: string,
-  name: string
-): Promise<void> {
-  const settings = client.serverSettings;
-  const response = await ServerConnection.makeRequest(
-    client.artifactUrl(runId, name),
-    {},
-    settings
-  );
-  if (!response.ok) {
-    let message = `The artifact "${name}" could not be downloaded (${response.status}).`;
-    try {
-      message = (await response.json()).error?.message ?? message;
-    } catch {
-      // not JSON: keep the generic sentence
-    }
-    throw new MMApiError(response.status, message);
-  }
-  const blob = await response.blob();
-  const url = URL.createObjectURL(blob);
-  const anchor = document.createElement('a');
-  anchor.href = url;
-  anchor.download = PathExt.basename(name);
-  anchor.style.display = 'none';
-  document.body.appendChild(anchor);
-  anchor.click();
-  anchor.remove();
-  // Revoke later: revoking at once can cancel the download in some browsers.
-  window.setTimeout(() => URL.revokeObjectURL(url), 60_000);
-}
 
 // -- open widgets, one per run (pair) ---------------------------------------------------------
 
@@ -103,32 +53,13 @@ export function restoreMainAreaViews(restorer: ILayoutRestorer): void {
   });
 }
 
-function reveal(app: JupyterFrontEnd, widget: Widget): void {
-  if (!widget.isAttached) {
-    app.shell.add(widget, 'main');
-  }
-  app.shell.activateById(widget.id);
-}
-
-/**
- * Open a file of the server's contents as a document (or focus it when already open),
- * through the document manager when the plugin has one, else through its command.
- */
-export async function openDocument(
-  app: JupyterFrontEnd,
-  deps: IActionDeps,
-  path: string
-): Promise<void> {
-  if (deps.docManager) {
-    deps.docManager.openOrReveal(path);
-    return;
-  }
-  await app.commands.execute('docmanager:open', { path });
-}
-
-function notifyFailure(what: string, error: unknown): void {
-  const reason = error instanceof Error ? error.message : String(error);
-  Notification.error(`${what}: ${reason}`, { autoClose: 8000 });
+/** What the buttons of a run's detail do (bound to the run once it is loaded). */
+function detailCallbacks(deps: IRunViewDeps): IRunDetailCallbacks {
+  return {
+    openNotebook: path => void openDocument(deps.app, deps.docManager, path),
+    openCheckpoint: runId => void openCheckpoint(deps, runId),
+    restoreCheckpoint: runId => void restoreCheckpoint(deps, runId)
+  };
 }
 
 /**
@@ -136,24 +67,24 @@ function notifyFailure(what: string, error: unknown): void {
  * already open for that run is focused instead of opening a second one.
  */
 export async function openRunDetail(
-  app: JupyterFrontEnd,
-  deps: IActionDeps,
+  deps: IRunViewDeps,
   runId: string
 ): Promise<RunDetailWidget> {
   const existing = runDetailTracker.find(
     w => w.runId === runId || w.requestedId === runId
   );
   if (existing) {
-    reveal(app, existing);
+    reveal(deps.app, existing);
     return existing;
   }
   const widget = new RunDetailWidget({
-    app,
-    deps,
-    runId
+    client: deps.client,
+    rendermime: deps.rendermime,
+    runId,
+    callbacks: detailCallbacks(deps)
   });
   void runDetailTracker.add(widget);
-  reveal(app, widget);
+  reveal(deps.app, widget);
   // A prefix or `latest` resolves to a run that may already be open: keep only one tab.
   void widget.ready.then(() => {
     const twin = runDetailTracker.find(
@@ -161,7 +92,7 @@ export async function openRunDetail(
     );
     if (twin) {
       widget.dispose();
-      reveal(app, twin);
+      reveal(deps.app, twin);
     } else {
       void runDetailTracker.save(widget);
     }
@@ -171,8 +102,7 @@ export async function openRunDetail(
 
 /** Open (or focus) the diff of run `a` (the base) against run `b`. */
 export async function openRunDiff(
-  app: JupyterFrontEnd,
-  deps: IActionDeps,
+  deps: IRunViewDeps,
   a: string,
   b: string
 ): Promise<RunDiffWidget> {
@@ -182,17 +112,18 @@ export async function openRunDiff(
       (w.resolvedIds[0] === a && w.resolvedIds[1] === b)
   );
   if (existing) {
-    reveal(app, existing);
+    reveal(deps.app, existing);
     return existing;
   }
   const widget = new RunDiffWidget({
-    app,
-    deps,
+    client: deps.client,
+    rendermime: deps.rendermime,
     runA: a,
-    runB: b
+    runB: b,
+    openRun: id => void openRunDetail(deps, id)
   });
   void runDiffTracker.add(widget);
-  reveal(app, widget);
+  reveal(deps.app, widget);
   void widget.ready.then(() => runDiffTracker.save(widget));
   return widget;
 }
@@ -203,20 +134,19 @@ export async function openRunDiff(
  * user could edit and save by mistake and nothing to clean up afterwards.
  */
 export async function openCheckpoint(
-  app: JupyterFrontEnd,
-  deps: IActionDeps,
+  deps: IRunViewDeps,
   runId: string
 ): Promise<CheckpointViewer | null> {
   const existing = checkpointTracker.find(w => w.runId === runId);
   if (existing) {
-    reveal(app, existing);
+    reveal(deps.app, existing);
     return existing;
   }
   try {
     const detail = await deps.client.getRun(runId);
     const again = checkpointTracker.find(w => w.runId === detail.run.id);
     if (again) {
-      reveal(app, again);
+      reveal(deps.app, again);
       return again;
     }
     const notebook = await deps.client.checkpoint(detail.run.id);
@@ -224,10 +154,10 @@ export async function openCheckpoint(
       run: detail.run,
       notebook,
       rendermime: deps.rendermime,
-      onRestore: () => void restoreCheckpoint(app, deps, detail.run.id)
+      onRestore: () => void restoreCheckpoint(deps, detail.run.id)
     });
     void checkpointTracker.add(widget);
-    reveal(app, widget);
+    reveal(deps.app, widget);
     await widget.ready;
     return widget;
   } catch (error) {
@@ -238,11 +168,11 @@ export async function openCheckpoint(
 
 /** Names in a folder of the server's contents, or null when the folder does not exist. */
 async function folderNames(
-  app: JupyterFrontEnd,
+  deps: IRunViewDeps,
   dir: string
 ): Promise<Set<string> | null> {
   try {
-    const listing = await app.serviceManager.contents.get(dir, {
+    const listing = await deps.app.serviceManager.contents.get(dir, {
       content: true
     });
     if (listing.type !== 'directory') {
@@ -277,23 +207,22 @@ function freeName(stem: string, taken: Set<string>): string {
  * been told why).
  */
 export async function restoreCheckpoint(
-  app: JupyterFrontEnd,
-  deps: IActionDeps,
+  deps: IRunViewDeps,
   runId: string
 ): Promise<string | null> {
-  const contents = app.serviceManager.contents;
+  const contents = deps.app.serviceManager.contents;
   try {
     const { run } = await deps.client.getRun(runId);
     const notebook = await deps.client.checkpoint(run.id);
     const relpath = run.notebook_relpath ?? null;
     const original = relpath ?? run.notebook_path ?? 'run.ipynb';
-    const stem = `${PathExt.basename(original, '.ipynb')}-${shortId(run.id)}`;
+    const stem = `${PathExt.basename(original, '.ipynb')}-${shortRunId(run.id)}`;
     // Outside the server root (relpath null) or in a folder deleted since: use the root.
     let dir = relpath ? PathExt.dirname(relpath) : '';
-    let taken = await folderNames(app, dir);
+    let taken = await folderNames(deps, dir);
     if (taken === null) {
       dir = '';
-      taken = (await folderNames(app, dir)) ?? new Set();
+      taken = (await folderNames(deps, dir)) ?? new Set();
     }
     const untitled = await contents.newUntitled({
       path: dir,
@@ -316,15 +245,15 @@ export async function restoreCheckpoint(
           if ((error as { response?: Response }).response?.status !== 409) {
             throw error;
           }
-          taken = (await folderNames(app, dir)) ?? new Set();
+          taken = (await folderNames(deps, dir)) ?? new Set();
           taken.add(PathExt.basename(candidate));
         }
       }
       if (!target) {
         throw new Error(`no free name like ${stem}.ipynb was found`);
       }
-      await openDocument(app, deps, target);
-      Notification.success(`Restored run ${shortId(run.id)} as ${target}.`, {
+      await openDocument(deps.app, deps.docManager, target);
+      Notification.success(`Restored run ${shortRunId(run.id)} as ${target}.`, {
         autoClose: 5000
       });
       return target;

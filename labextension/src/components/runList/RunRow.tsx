@@ -1,0 +1,100 @@
+/** One run of the runs list: a grid row of status, name, age, duration, metrics, issues. */
+import * as React from 'react';
+
+import type { RunSummary } from '../../api/schema';
+import {
+  formatAge,
+  formatDuration,
+  formatMetric,
+  formatTime,
+  shortRunId,
+  statusLabel
+} from '../../format';
+
+/** Significant digits of metric values in the narrow columns (the tooltip has them all). */
+const LIST_DIGITS = 4;
+
+export interface IRunRowProps {
+  run: RunSummary;
+  top: number;
+  template: string;
+  columns: readonly string[];
+  selected: boolean;
+  focusable: boolean;
+  now: number;
+  onClick: (event: React.MouseEvent) => void;
+  onToggle: () => void;
+  onFocus: () => void;
+}
+
+export function RunRow(props: IRunRowProps): JSX.Element {
+  const { run, columns } = props;
+  const issues = run.flag_count + run.warning_count;
+  const duration = run.end_time === null ? null : run.end_time - run.start_time;
+  const label = run.name ?? shortRunId(run.id);
+  const issueTitle = [
+    ...run.flags.map(flag => flag.message),
+    ...run.warnings,
+    ...(run.error ? [`Error: ${run.error}`] : [])
+  ].join('\n');
+  return (
+    <div
+      className={`jp-mm-RunRow jp-mm-RunRow-${run.status}${props.selected ? ' jp-mod-selected' : ''}`}
+      data-testid="mm-run-row"
+      data-run-id={run.id}
+      role="option"
+      aria-selected={props.selected}
+      tabIndex={props.focusable ? 0 : -1}
+      style={{ top: props.top, gridTemplateColumns: props.template }}
+      onClick={props.onClick}
+      onFocus={props.onFocus}
+      title={`${label} · ${run.id}\n${run.notebook_relpath ?? run.notebook_path ?? ''}`}
+    >
+      <input
+        type="checkbox"
+        className="jp-mm-RunRow-check"
+        data-testid="mm-run-select"
+        aria-label={`Select run ${label} for comparison`}
+        tabIndex={-1}
+        checked={props.selected}
+        onClick={event => event.stopPropagation()}
+        onChange={props.onToggle}
+      />
+      <span
+        className={`jp-mm-StatusDot jp-mm-StatusDot-${run.status}`}
+        title={statusLabel(run.status)}
+        aria-label={statusLabel(run.status)}
+      />
+      <span className="jp-mm-RunRow-name">
+        {/* The column is narrow: the name when there is one (the id is in the tooltip). */}
+        {run.name ? (
+          <span className="jp-mm-RunRow-label">{run.name}</span>
+        ) : (
+          <span className="jp-mm-RunRow-id">{shortRunId(run.id)}</span>
+        )}
+      </span>
+      <span className="jp-mm-RunRow-time" title={formatTime(run.start_time)}>
+        {formatAge(run.start_time, props.now)}
+      </span>
+      <span className="jp-mm-RunRow-duration">
+        {run.status === 'running' ? 'running' : formatDuration(duration)}
+      </span>
+      {columns.map(name => (
+        <span
+          key={name}
+          className="jp-mm-RunRow-metric"
+          title={`${name} = ${formatMetric(run.metrics[name])}`}
+        >
+          {formatMetric(run.metrics[name], LIST_DIGITS)}
+        </span>
+      ))}
+      <span>
+        {issues > 0 && (
+          <span className="jp-mm-Badge jp-mm-Badge-warn" title={issueTitle}>
+            {issues}
+          </span>
+        )}
+      </span>
+    </div>
+  );
+}

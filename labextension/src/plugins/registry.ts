@@ -1,0 +1,64 @@
+/**
+ * The model registry in the lab: the Models panel (below the runs sidebar), the model and
+ * lineage views, and the registry commands. A run detail's "Register" button reaches the
+ * register command through a DOM event (it is rendered without the application).
+ */
+import {
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+
+import { MMClient } from '../api/client';
+import { addToPalette } from '../commands/common';
+import { addRegistryCommands } from '../commands/registry';
+import { RegistryState } from '../registryState';
+import { restoreRegistryViews } from '../registryViews';
+import { listenOnDocument } from '../shell';
+import {
+  CommandIDs,
+  DOMEvents,
+  IRegistryDeps,
+  MODELS_PANEL_ID,
+  REGISTRY_PLUGIN_ID
+} from '../tokens';
+import { ModelsPanel } from '../widgets/models';
+
+/** The Models panel sits right below the runs sidebar (rank 150). */
+const MODELS_PANEL_RANK = 151;
+
+export const registryPlugin: JupyterFrontEndPlugin<void> = {
+  id: REGISTRY_PLUGIN_ID,
+  description: 'Lists registered models and moves versions between stages.',
+  autoStart: true,
+  optional: [ILayoutRestorer, ICommandPalette],
+  activate: (
+    app: JupyterFrontEnd,
+    restorer: ILayoutRestorer | null,
+    palette: ICommandPalette | null
+  ): void => {
+    const deps: IRegistryDeps = {
+      app,
+      client: new MMClient(app.serviceManager.serverSettings),
+      state: new RegistryState()
+    };
+    const panel = new ModelsPanel(deps);
+    app.shell.add(panel, 'left', { rank: MODELS_PANEL_RANK });
+    restorer?.add(panel, MODELS_PANEL_ID);
+    void app.restored.then(() => panel.reload());
+
+    addToPalette(palette, addRegistryCommands(deps));
+    if (restorer) {
+      restoreRegistryViews(restorer);
+    }
+    listenOnDocument<{ run_id: string; artifact: string }>(
+      DOMEvents.registerArtifact,
+      detail => {
+        if (detail?.run_id && detail.artifact) {
+          void app.commands.execute(CommandIDs.registerModel, { ...detail });
+        }
+      }
+    );
+  }
+};
