@@ -1,7 +1,7 @@
 """``jupyter mm``: the command-line interface to a jupyter-mm store.
 
-Commands: ``run``, ``runs``, ``show``, ``diff``, ``checkout``, ``env``, ``verify``, ``gc``
-(``jupyter mm <command> --help`` for each). The store is found as the kernel finds it
+Commands: ``run``, ``runs``, ``show``, ``diff``, ``checkout``, ``env``, ``verify``, ``gc``,
+the registry's commands and ``config`` (``jupyter mm <command> --help`` for each). The store is found as the kernel finds it
 (DESIGN §3); ``--store URL`` overrides that for one invocation (and for the kernel that
 ``run`` starts).
 
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from ..config import ENV_STORE
 from ..errors import InvalidInput, MMError
-from . import execute, inspect, maintenance, registry
+from . import execute, inspect, maintenance, registry, settings
 from ._common import HelpFormatter
 
 PROG = "jupyter mm"
@@ -88,6 +88,10 @@ JSON_SHAPES: dict[str, str] = {
  "relative_difference", "ok"}], "environment": {"python": [old, new], "packages":
  {"added": {...}, "removed": {...}, "changed": {name: [old, new]}}} (keys only when they
  differ), "tolerance": float, "duration": float, "workdir": str|null}""",
+    "config --json": """\
+{"files": [str (jupyter_mm_config files read, in order)],
+ "environment": {"JUPYTER_MM_STORE": str|null, "JUPYTER_MM_ARTIFACTS": str|null},
+ "MMConfig": {trait: value}, "Registry": {trait: value}}""",
     "gc --json": """\
 {"unreferenced": [{"digest": str, "size": int, "age_seconds": float|null}],
  "total_bytes": int, "deleted": bool, "grace_hours": float,
@@ -134,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.register(subparsers)
     maintenance.register(subparsers)
     registry.register(subparsers)
+    settings.register(subparsers)
     return parser
 
 

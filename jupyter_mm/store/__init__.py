@@ -14,7 +14,14 @@ import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..config import ENV_ARTIFACTS, OBJECTS_DIR, MMConfig, StoreLocation, resolve_store
+from ..config import (
+    ENV_ARTIFACTS,
+    OBJECTS_DIR,
+    MMConfig,
+    StoreLocation,
+    load_mm_config,
+    resolve_store,
+)
 from ..errors import InvalidInput, MMError, StoreError
 from .abstract import AbstractStore
 from .blobs import BlobStore
@@ -106,7 +113,7 @@ def open_store(
     Raises StoreVersionError for a store written by a newer jupyter-mm and StoreError for
     an unusable database or directory.
     """
-    config = config or MMConfig()
+    config = config or load_mm_config()
     if location is None:
         location = resolve_store(config, cwd=cwd, root_dir=root_dir, create=create)
     elif isinstance(location, str):

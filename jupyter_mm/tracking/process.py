@@ -64,25 +64,26 @@ state = _Process()
 
 
 def get_config() -> MMConfig:
-    """The MMConfig of this process; inside IPython it reads ``c.MMConfig.*`` from the
-    shell's configuration."""
+    """The MMConfig of this process, loaded once by :func:`jupyter_mm.config.load_config`
+    (``jupyter_mm_config`` files, the IPython shell's config on top). An unreadable file
+    costs no tracking: it is reported once and the rest of the configuration applies."""
     with state.lock:
         if state.config is None:
-            from ..config import MMConfig
+            from ..config import MMConfig, load_config
 
-            shell = ipython()
-            state.config = MMConfig(config=shell.config) if shell is not None else MMConfig()
+            try:
+                state.config = MMConfig(config=load_config())
+            except MMError as exc:
+                print(f"jupyter-mm: {exc} It is ignored.", file=sys.stderr)
+                shell = ipython()
+                state.config = MMConfig(config=shell.config) if shell is not None else MMConfig()
         return state.config
 
 
 def ipython() -> Any:
-    module = sys.modules.get("IPython")
-    if module is None:
-        return None
-    try:
-        return module.get_ipython()
-    except Exception:
-        return None
+    from ..config import ipython_shell
+
+    return ipython_shell()
 
 
 def default_store() -> AbstractStore:

@@ -49,15 +49,15 @@ def parse_version(value: str) -> int:
 
 
 def server_registry(server_config: Config) -> registry.Registry:
-    """The registry rules for this request: ``jupyter_mm_config`` files (as the kernel and
-    the CLI read them) with the server's own config (``c.Registry.gates``) on top, so a
-    promotion from the browser meets the same gates as one from a notebook."""
-    from ...registry.rules import load_config, make_registry
+    """The registry rules for this request, loaded as every process loads them
+    (:func:`jupyter_mm.config.load_config`: ``jupyter_mm_config`` files, the server's own
+    config on top), so a promotion from the browser meets the same gates as one from a
+    notebook. Read per request: a changed gate applies without a server restart."""
+    from ...config import load_config
+    from ...registry.rules import make_registry
 
-    config = load_config()
-    config.merge(server_config)
     try:
-        return make_registry(config)
+        return make_registry(load_config(server_config))
     except InvalidInput as exc:
         raise RegistryConfigError(
             f"The server's registry configuration is invalid, so registry changes are "
