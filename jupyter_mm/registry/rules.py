@@ -28,8 +28,6 @@ Configuration, read by :func:`jupyter_mm.config.load_config` like every other se
 
 from __future__ import annotations
 
-import getpass
-import os
 from typing import Any
 
 from traitlets import Bool, Dict, Float, List, TraitError, Unicode, validate
@@ -113,17 +111,6 @@ def transition_problem(from_stage: str, to_stage: str) -> str | None:
         return None
     allowed = sorted(to for frm, to in ALLOWED_TRANSITIONS if frm == from_stage)
     return f"{from_stage} -> {to_stage} is not allowed (from {from_stage}: {', '.join(allowed)})"
-
-
-def current_user() -> str | None:
-    """Who is acting: the JupyterHub user when there is one, else the OS user."""
-    user = os.environ.get("JUPYTERHUB_USER")
-    if user:
-        return user
-    try:
-        return getpass.getuser()
-    except Exception:  # no passwd entry in some containers
-        return None
 
 
 def make_registry(config: Config | None = None) -> Registry:

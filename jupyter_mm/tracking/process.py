@@ -9,7 +9,6 @@ nothing twice is what keeps a trivial tracked cell cheap.
 from __future__ import annotations
 
 import contextlib
-import getpass
 import os
 import queue
 import socket
@@ -19,6 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MMError, StoreError
+from ..identity import process_user
 
 if TYPE_CHECKING:
     from ..config import MMConfig
@@ -49,15 +49,8 @@ class _Process:
         self.stat_cache: Any = None
         self.stored_environments: set[str] = set()
         self.stack: list[ActiveRun] = []
-        self.user = os.environ.get("JUPYTERHUB_USER") or _os_user()
+        self.user = process_user()
         self.host = socket.gethostname()
-
-
-def _os_user() -> str | None:
-    try:
-        return getpass.getuser()
-    except Exception:  # no passwd entry in some containers
-        return None
 
 
 state = _Process()

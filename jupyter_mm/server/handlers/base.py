@@ -60,6 +60,16 @@ class MMAPIHandler(APIHandler):
         await super().prepare()
 
     @property
+    def actor(self) -> str:
+        """The request's authenticated user (its ``username``, the IdentityProvider's stable
+        id for it, not the editable display name): the actor of the registry writes this
+        request makes. Never the server process's own user, so never None: the registry
+        would fall back to that."""
+        user = self.current_user
+        username = user if isinstance(user, str) else getattr(user, "username", None)
+        return username or "anonymous"
+
+    @property
     def store_provider(self) -> StoreProvider:
         return self.settings[STORE_PROVIDER_SETTING]
 

@@ -183,6 +183,7 @@ class ModelsHandler(RegistryHandler):
             name,
             body.get("description"),
             store=store,
+            actor=self.actor,
         )
         self.write_json(version_body(version), status=201)
 
@@ -199,8 +200,10 @@ class ModelHandler(RegistryHandler):
         self.write_json(await self.call_store(model_detail, store, name))
 
 
-def rollback_model(store: AbstractStore, name: str, reason: str | None) -> schema.RollbackResult:
-    restored = registry.rollback(name, reason, store=store)
+def rollback_model(
+    store: AbstractStore, name: str, reason: str | None, actor: str
+) -> schema.RollbackResult:
+    restored = registry.rollback(name, reason, store=store, actor=actor)
     # the store's rollback archives the version it replaced and records that as the last
     # rollback event to "archived"; reading it back names it without a second lock
     archived = next(
@@ -229,7 +232,9 @@ class RollbackHandler(RegistryHandler):
         name = self.model_name(name)
         body = self.json_body({}, {"reason": str})
         store = await self.get_store()
-        self.write_json(await self.call_store(rollback_model, store, name, body.get("reason")))
+        self.write_json(
+            await self.call_store(rollback_model, store, name, body.get("reason"), self.actor)
+        )
 
 
 class AliasHandler(RegistryHandler):
@@ -247,7 +252,13 @@ class AliasHandler(RegistryHandler):
             )
         store = await self.get_store()
         version = await self.call_store(
-            registry.set_alias, name, body["version"], alias, body.get("reason"), store=store
+            registry.set_alias,
+            name,
+            body["version"],
+            alias,
+            body.get("reason"),
+            store=store,
+            actor=self.actor,
         )
         self.write_json(version_body(version))
 
@@ -256,6 +267,6 @@ class AliasHandler(RegistryHandler):
     async def delete(self, name: str, alias: str) -> None:
         name, alias = self.model_name(name), check_alias(alias)
         store = await self.get_store()
-        await self.call_store(registry.remove_alias, name, alias, store=store)
+        await self.call_store(registry.remove_alias, name, alias, store=store, actor=self.actor)
         self.set_status(204)
         self.finish()
