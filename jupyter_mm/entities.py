@@ -314,3 +314,12 @@ class Event(_Entity):
     from_stage: str | None = None
     to_stage: str | None = None
     reason: str | None = None
+
+
+@dataclass
+class Rollback(_Entity):
+    """What a rollback did: the version put back in production and the one it archived,
+    both as they are after the rollback."""
+
+    restored: ModelVersion
+    archived: ModelVersion

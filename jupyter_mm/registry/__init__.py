@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..entities import STAGES, Event, Model, ModelVersion, Run
+from ..entities import STAGES, Event, Model, ModelVersion, Rollback, Run
 from ..errors import Conflict, IntegrityError, InvalidInput, NotFound
 from ..identity import process_user
 from ..store.blobs import hash_bytes
@@ -49,6 +49,7 @@ __all__ = [
     "remove_alias",
     "resolve_version",
     "rollback",
+    "rollback_versions",
     "set_alias",
     "transition",
 ]
@@ -282,6 +283,18 @@ def remove_alias(
     return _store(store).remove_alias(name, alias, user=_actor(actor))
 
 
+def rollback_versions(
+    name: str,
+    reason: str | None = None,
+    *,
+    store: AbstractStore | None = None,
+    actor: str | None = None,
+) -> Rollback:
+    """:func:`rollback`, returning both versions it moved: ``.restored`` (now in production)
+    and ``.archived`` (the production version it replaced)."""
+    return _store(store).rollback(name, user=_actor(actor), reason=reason)
+
+
 def rollback(
     name: str,
     reason: str | None = None,
@@ -291,7 +304,7 @@ def rollback(
 ) -> ModelVersion:
     """Put the previous production version back and archive the current one. Returns the
     restored version. Raises Conflict when there is nothing to roll back to."""
-    return _store(store).rollback(name, user=_actor(actor), reason=reason)
+    return rollback_versions(name, reason, store=store, actor=actor).restored
 
 
 # -- reading -----------------------------------------------------------------------------------

@@ -203,23 +203,11 @@ class ModelHandler(RegistryHandler):
 def rollback_model(
     store: AbstractStore, name: str, reason: str | None, actor: str
 ) -> schema.RollbackResult:
-    restored = registry.rollback(name, reason, store=store, actor=actor)
-    # the store's rollback archives the version it replaced and records that as the last
-    # rollback event to "archived"; reading it back names it without a second lock
-    archived = next(
-        (
-            e.version
-            for e in reversed(store.model_events(name))
-            if e.action == "rollback" and e.to_stage == "archived"
-        ),
-        None,
-    )
-    if archived is None:  # the store writes that event in the rollback's own transaction
-        raise MMError(f"The rollback of {name} left no record of the version it archived.")
+    done = registry.rollback_versions(name, reason, store=store, actor=actor)
     return {
         "model": name,
-        "production": version_body(restored),
-        "archived": version_body(store.get_version(name, archived)),
+        "production": version_body(done.restored),
+        "archived": version_body(done.archived),
     }
 
 
