@@ -20,7 +20,7 @@ import nbdime
 import nbformat
 from nbformat import NotebookNode
 
-from .entities import Environment, Metric, Run, RunDetail
+from .entities import Environment, Run, RunDetail, latest_metric_values
 from .errors import IntegrityError
 from .store.abstract import AbstractStore
 
@@ -165,16 +165,6 @@ def diff_params(a: dict[str, str], b: dict[str, str]) -> list[dict[str, Any]]:
     ]
 
 
-def latest_metrics(metrics: list[Metric]) -> dict[str, float]:
-    """The value at the highest step of each metric (latest timestamp breaks ties)."""
-    best: dict[str, Metric] = {}
-    for m in metrics:
-        seen = best.get(m.name)
-        if seen is None or (m.step, m.timestamp) >= (seen.step, seen.timestamp):
-            best[m.name] = m
-    return {name: m.value for name, m in best.items()}
-
-
 def diff_metrics(a: dict[str, float], b: dict[str, float]) -> list[dict[str, Any]]:
     rows = []
     for name in sorted(set(a) | set(b)):
@@ -288,7 +278,9 @@ def diff_runs(
         params=diff_params(
             {p.name: p.value for p in detail_a.params}, {p.name: p.value for p in detail_b.params}
         ),
-        metrics=diff_metrics(latest_metrics(detail_a.metrics), latest_metrics(detail_b.metrics)),
+        metrics=diff_metrics(
+            latest_metric_values(detail_a.metrics), latest_metric_values(detail_b.metrics)
+        ),
         data=diff_data(detail_a, detail_b),
         packages=packages,
         ignore_outputs=ignore_outputs,

@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -148,6 +149,24 @@ class Metric(_Entity):
 #: what the stores take besides Metric records (a flush holds up to 10,000 points; building
 #: a Metric for each cost as much as writing it)
 MetricPoint = tuple[str, float, int, float]
+
+
+def is_later_point(step: int, timestamp: float, than_step: int, than_timestamp: float) -> bool:
+    """The rule for "the latest value of a metric", everywhere (listings, run cards, diffs,
+    gates, ``show``, the SQL store's ``latest_metrics`` table): the point at the highest
+    step; among equal steps, the later timestamp; among points equal in both, the first
+    recorded stays (so this is a strict comparison)."""
+    return step > than_step or (step == than_step and timestamp > than_timestamp)
+
+
+def latest_metric_values(points: Iterable[Metric]) -> dict[str, float]:
+    """``{name: latest value}`` of metric points, by :func:`is_later_point`."""
+    latest: dict[str, Metric] = {}
+    for point in points:
+        kept = latest.get(point.name)
+        if kept is None or is_later_point(point.step, point.timestamp, kept.step, kept.timestamp):
+            latest[point.name] = point
+    return {name: point.value for name, point in latest.items()}
 
 
 @dataclass

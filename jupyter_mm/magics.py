@@ -29,6 +29,7 @@ from traitlets import Bool
 
 from . import tracking
 from .comm import FrontendChannel, run_bundle
+from .entities import latest_metric_values
 from .errors import MMError
 from .tracking.cell import assigned_names, literal_params, lookup, names_list
 
@@ -490,7 +491,7 @@ class TrackMagics(Magics):
                     run_bundle(
                         detail.run,
                         params={p.name: p.value for p in detail.params},
-                        metrics=_latest(detail.metrics),
+                        metrics=latest_metric_values(detail.metrics),
                         data=detail.data,
                         store_url=getattr(tracking.default_store(), "url", None),
                         rich=self.card,
@@ -519,14 +520,6 @@ class TrackMagics(Magics):
         notebook = None if show_all else session_path(self.shell)
         frame = tracking.runs(notebook=notebook, limit=limit)
         display(frame)
-
-
-def _latest(metrics: list[Any]) -> dict[str, float]:
-    latest: dict[str, tuple[int, float]] = {}
-    for metric in metrics:
-        if metric.name not in latest or metric.step >= latest[metric.name][0]:
-            latest[metric.name] = (metric.step, metric.value)
-    return {name: value for name, (_, value) in latest.items()}
 
 
 def load_ipython_extension(ip: Any) -> None:

@@ -9,6 +9,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, MMError, NotFound
+from ..formatting import short_digest
 from ._common import (
     EPILOG_CLASS,
     add_json_flag,
@@ -16,7 +17,6 @@ from ._common import (
     iter_all_runs,
     open_cli_store,
     print_json,
-    short_digest,
 )
 
 if TYPE_CHECKING:

@@ -69,7 +69,8 @@ class ReproduceReport:
         return asdict(self)
 
     def to_text(self) -> str:
-        from ..cli._common import display_path, format_duration, format_value, short_digest
+        from ..cli._common import display_path, format_value
+        from ..formatting import format_duration, short_digest
 
         lines = []
         for item in self.data:
@@ -201,9 +202,9 @@ def _pick_new_run(scratch: AbstractStore, run_ids: list[str], old: RunDetail) ->
 
 
 def _compare_metrics(old: RunDetail, new: RunDetail, report: ReproduceReport) -> None:
-    from ..diffing import latest_metrics
+    from ..entities import latest_metric_values
 
-    recorded, reproduced = latest_metrics(old.metrics), latest_metrics(new.metrics)
+    recorded, reproduced = latest_metric_values(old.metrics), latest_metric_values(new.metrics)
     for name, value in sorted(recorded.items()):
         again = reproduced.get(name)
         ok = again is not None and (

@@ -23,6 +23,7 @@ from ...entities import (
     Param,
     ReproFlag,
     Run,
+    is_later_point,
 )
 from ...errors import InvalidInput
 from ..blobs import check_digest
@@ -224,14 +225,14 @@ MetricRowTuple = tuple[str, str, int, float, float | None]
 
 def latest_rows(metric_rows: Sequence[MetricRowTuple]) -> list[dict[str, Any]]:
     """Of the metric rows of one batch, the latest per (run, name) as ``latest_metrics``
-    rows: highest step, then latest timestamp; among equal (step, timestamp) the first (the
+    rows, by :func:`~jupyter_mm.entities.is_later_point` (the first of equal points is the
     one ``metrics`` keeps). One row per key also keeps PostgreSQL's ON CONFLICT from
     touching a row twice."""
     latest: dict[tuple[str, str], MetricRowTuple] = {}
     for row in metric_rows:
         key = (row[0], row[1])
         kept = latest.get(key)
-        if kept is None or (row[2], row[3]) > (kept[2], kept[3]):
+        if kept is None or is_later_point(row[2], row[3], kept[2], kept[3]):
             latest[key] = row
     return [dict(zip(METRIC_COLUMNS, row, strict=True)) for row in latest.values()]
 
