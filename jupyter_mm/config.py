@@ -1,6 +1,6 @@
 """Configuration shared by the kernel, the server and the CLI, and store resolution.
 
-Store resolution (DESIGN §3), first match wins:
+Store resolution (``docs/architecture.md#configuration-and-store-resolution``), first match wins:
 
 1. an explicit URL: the ``JUPYTER_MM_STORE`` environment variable, else the ``store_url``
    trait (``c.MMConfig.store_url``). ``sqlite:///path/mm.db`` or ``postgresql://…``.
@@ -62,13 +62,15 @@ DEFAULT_ENV_ALLOWLIST = [
 
 
 class MMConfig(Configurable):
-    """Settings for jupyter-mm, readable from any Jupyter/IPython config file as
-    ``c.MMConfig.<name>`` and overridden by the environment variables named below."""
+    """Settings for jupyter-mm, ``c.MMConfig.<name>`` in ``jupyter_mm_config.py`` (every
+    process) or a process's own Jupyter/IPython config (see :func:`load_config`), overridden
+    by the environment variables named below."""
 
     store_url = Unicode(
         "",
         help="Database URL of the store (sqlite:///… or postgresql://…). Empty: find or "
-        "create .jupyter_mm/ as in DESIGN §3. Overridden by $JUPYTER_MM_STORE.",
+        "create .jupyter_mm/ in the working directory or above (docs/architecture.md in the "
+        "jupyter-mm repository says how). Overridden by $JUPYTER_MM_STORE.",
     ).tag(config=True)
 
     artifact_root = Unicode(
@@ -234,8 +236,9 @@ def resolve_store(
     root_dir: str | os.PathLike[str] | None = None,
     create: bool = True,
 ) -> StoreLocation:
-    """Find the store as DESIGN §3 says. ``root_dir`` is where a new store goes when there
-    is no git repository (the server passes its root_dir; default: ``cwd``). With
+    """Find the store (``docs/architecture.md#configuration-and-store-resolution``).
+    ``root_dir`` is where a new store goes when there is no git repository (the server
+    passes its root_dir; default: ``cwd``). With
     ``create=False`` a missing store raises InvalidInput instead of being created."""
     config = config or load_mm_config()
     here = Path(cwd or os.getcwd())

@@ -1,4 +1,4 @@
-"""What changed between two runs (DESIGN §6).
+"""What changed between two runs (``docs/architecture.md#diffs``).
 
 The notebook part is nbdime's diff of the two checkpoints, in the ``{"base", "diff"}`` shape
 nbdime's own diff widget renders (the sidebar uses it as is). The rest are side-by-side

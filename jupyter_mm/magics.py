@@ -1,4 +1,5 @@
-"""``%%track`` and ``%mm``: the IPython side of jupyter-mm (DESIGN §2, §5).
+"""``%%track`` and ``%mm``: the IPython side of jupyter-mm
+(``docs/architecture.md#tracking-a-cell``).
 
 ``%%track`` runs the cell exactly as IPython would — same namespace, trailing expression
 shown as the cell's result, exceptions reaching the user unchanged — and records the run

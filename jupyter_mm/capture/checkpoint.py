@@ -1,4 +1,4 @@
-"""Content-addressed notebook checkpoints (DESIGN §4).
+"""Content-addressed notebook checkpoints (``docs/architecture.md#data-model``).
 
 A checkpoint is stored as three kinds of blobs:
 
@@ -12,7 +12,7 @@ A checkpoint is stored as three kinds of blobs:
 Identical content is therefore stored once: re-running a notebook where one cell changed
 adds one cell blob (plus its new outputs) and one manifest, however big the rest is.
 Before anything is written, sources and text outputs pass through the redactor so that
-secrets never reach the store (DESIGN §7).
+secrets never reach the store (``docs/architecture.md#security-model``).
 """
 
 from __future__ import annotations

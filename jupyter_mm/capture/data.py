@@ -1,4 +1,4 @@
-"""Hashing of the data a run reads and writes (DESIGN §5 "Data").
+"""Hashing of the data a run reads and writes (``docs/architecture.md#tracking-a-cell``).
 
 Files are hashed with BLAKE3, streaming through one reusable 8 MiB buffer with BLAKE3's
 multi-threaded update (several GB/s from the page cache). ``mmap`` would be slightly faster

@@ -1,4 +1,4 @@
-"""Kernel environment capture (DESIGN §4, §7).
+"""Kernel environment capture (``docs/architecture.md#data-model``, ``#security-model``).
 
 Runs in the user's kernel on every tracked cell, so the expensive parts are cached per
 process:

@@ -3,7 +3,8 @@
 :class:`ExecutionRecorder` listens to IPython's ``pre_run_cell`` event and keeps one
 :class:`~jupyter_mm.entities.ExecutionEntry` (count, cell id, source hash) per execution.
 :func:`compute_flags` compares that log with the notebook checkpoint of a run and says why
-re-running the checkpoint top to bottom might not give the same result (DESIGN §4).
+re-running the checkpoint top to bottom might not give the same result
+(``docs/architecture.md#data-model``).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """``jupyter mm``: the command-line interface to a jupyter-mm store.
 
 Commands: ``run``, ``runs``, ``show``, ``diff``, ``checkout``, ``env``, ``verify``, ``gc``,
-the registry's commands and ``config`` (``jupyter mm <command> --help`` for each). The store is found as the kernel finds it
-(DESIGN §3); ``--store URL`` overrides that for one invocation (and for the kernel that
-``run`` starts).
+the registry's commands and ``config`` (``jupyter mm <command> --help`` for each). The
+store is found as the kernel finds it
+(``docs/architecture.md#configuration-and-store-resolution``); ``--store URL`` overrides
+that for one invocation (and for the kernel that ``run`` starts).
 
 Errors a user can cause print one line, ``jupyter mm: error: <message>``, on stderr and
 exit with status 2 (bad usage / input) or 1 (not found, failed cell, integrity problem).

@@ -19,7 +19,8 @@ class MMExtensionApp(ExtensionApp):
     ``c.MMConfig.artifact_root`` in ``jupyter_mm_config.py`` (read by kernels and the CLI
     too) or in ``jupyter_server_config.py`` (this server only), or the ``JUPYTER_MM_STORE``
     / ``JUPYTER_MM_ARTIFACTS`` environment variables; without them the store is found or
-    created from the server's ``root_dir`` (DESIGN §3).
+    created from the server's ``root_dir``
+    (``docs/architecture.md#configuration-and-store-resolution``).
     """
 
     name = "jupyter_mm"

@@ -1,5 +1,6 @@
-"""The model registry over REST (DESIGN §9): ``/models``, ``/models/{name}``, rollback and
-aliases. Version routes (transition, lineage) are in :mod:`.model_versions`.
+"""The model registry over REST (``docs/architecture.md#the-rest-api-and-the-wire-schema``):
+``/models``, ``/models/{name}``, rollback and aliases. Version routes (transition,
+lineage) are in :mod:`.model_versions`.
 
 Every write goes through the :mod:`jupyter_mm.registry` functions, the same code the Python
 API and the CLI run, so the rules, the gates and the audit trail cannot differ between a
