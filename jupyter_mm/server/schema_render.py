@@ -1,8 +1,9 @@
 """Rendering of the wire models of :mod:`.schema` as TypeScript interfaces and as a JSON
 Schema document, and the ``python -m jupyter_mm.server.schema`` command.
 
-Kept apart from the models so that the schema module reads as the API's contract; the
-functions are re-exported there (``schema.typescript()``, ``schema.schema_for(...)``).
+Kept apart from the models so that the schema module reads as the API's contract. The
+dependency is one-way: this module imports :mod:`.schema`; ``python -m
+jupyter_mm.server.schema`` runs :func:`main` from here.
 """
 
 from __future__ import annotations
