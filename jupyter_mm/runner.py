@@ -215,6 +215,8 @@ class _TrackingClient:
         )  # nbclient skips empty code cells too
         self.cells: list[CellProgress] = []
         self.run_ids: list[str] = []
+        #: the NotebookClient whose hooks these are (set once it is made, with the hooks)
+        self.client: Any = None
 
     # nbclient hooks -----------------------------------------------------------------
 
@@ -332,25 +334,13 @@ def run_notebook(
     before the kernel starts (the CLI resolves, and may create, the store there, so that a
     mistyped notebook leaves nothing behind).
     """
-    from jupyter_client.kernelspec import NoSuchKernel
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    notebook_path = Path(path).expanduser().resolve()
-    nb = _load_notebook(notebook_path)
-    if parameters:
-        inject_parameters(nb, parameters)
-    work_dir = Path(cwd).expanduser().resolve() if cwd else notebook_path.parent
-    if not work_dir.is_dir():
-        raise InvalidInput(f"Working directory {work_dir} does not exist.")
-    output_path = Path(output).expanduser().resolve() if output else None
-    if output_path is not None and not output_path.parent.is_dir():
-        raise InvalidInput(f"Cannot write {output_path}: its directory does not exist.")
+    notebook_path, nb, work_dir, output_path = _prepare(path, parameters, cwd, output)
     if before_kernel is not None:
         before_kernel()
-
     tracker = _TrackingClient(nb, notebook_path, progress)
-    client = NotebookClient(
+    tracker.client = NotebookClient(
         nb,
         timeout=timeout,
         kernel_name=kernel_name or "",
@@ -359,33 +349,10 @@ def run_notebook(
         on_cell_execute=tracker.on_cell_execute,
         on_cell_executed=tracker.on_cell_executed,
     )
-    tracker.client = client  # type: ignore[attr-defined]
-    env = dict(os.environ, JPY_SESSION_NAME=str(notebook_path))
-    kernel_options: dict[str, Any] = {"env": env, "cwd": str(work_dir)}
-    if zmq.has("curve"):
-        # Encrypt kernel traffic when the kernelspec supports it ("auto" falls back to plain
-        # TCP otherwise); ipykernel 7 warns on stderr about unencrypted TCP.
-        kernel_options["transport_encryption"] = "auto"
-
-    failure: CellFailure | None = None
     started = time.monotonic()
-    try:
-        with client.setup_kernel(**kernel_options):
-            _execute_cells(client, nb)
-            tracker.close_comm()
-    except NoSuchKernel:
-        name = kernel_name or nb.metadata.get("kernelspec", {}).get("name", "")
-        raise NotFound(
-            f"No Jupyter kernel named {name!r} is installed; pass --kernel with one listed "
-            "by `jupyter kernelspec list`."
-        ) from None
-    except CellExecutionError as exc:
-        failure = _failure(tracker, exc.ename, exc.evalue)
-    except CellTimeoutError:
-        failure = _failure(tracker, "Timeout", f"the cell ran longer than {timeout} s")
-    except DeadKernelError:
-        failure = _failure(tracker, "DeadKernelError", "the kernel died")
-
+    failure = _run_in_kernel(
+        tracker, _kernel_options(notebook_path, work_dir), kernel_name, timeout
+    )
     if failure is not None:
         # nbclient raised before its on_cell_executed hook for a timed out / dead kernel;
         # the run ids displayed before the failure are still worth reporting.
@@ -405,6 +372,70 @@ def run_notebook(
         failure=failure,
         duration=time.monotonic() - started,
     )
+
+
+def _prepare(
+    path: str | os.PathLike[str],
+    parameters: Mapping[str, Any] | None,
+    cwd: str | os.PathLike[str] | None,
+    output: str | os.PathLike[str] | None,
+) -> tuple[Path, NotebookNode, Path, Path | None]:
+    """Every input checked before anything starts: (notebook path, the notebook with its
+    parameters injected, working directory, output path)."""
+    notebook_path = Path(path).expanduser().resolve()
+    nb = _load_notebook(notebook_path)
+    if parameters:
+        inject_parameters(nb, parameters)
+    work_dir = Path(cwd).expanduser().resolve() if cwd else notebook_path.parent
+    if not work_dir.is_dir():
+        raise InvalidInput(f"Working directory {work_dir} does not exist.")
+    output_path = Path(output).expanduser().resolve() if output else None
+    if output_path is not None and not output_path.parent.is_dir():
+        raise InvalidInput(f"Cannot write {output_path}: its directory does not exist.")
+    return notebook_path, nb, work_dir, output_path
+
+
+def _kernel_options(notebook_path: Path, work_dir: Path) -> dict[str, Any]:
+    """How the kernel starts: this process's environment with the notebook as its session
+    path, in ``work_dir``, with encrypted traffic when the kernelspec supports it."""
+    env = dict(os.environ, JPY_SESSION_NAME=str(notebook_path))
+    kernel_options: dict[str, Any] = {"env": env, "cwd": str(work_dir)}
+    if zmq.has("curve"):
+        # Encrypt kernel traffic when the kernelspec supports it ("auto" falls back to plain
+        # TCP otherwise); ipykernel 7 warns on stderr about unencrypted TCP.
+        kernel_options["transport_encryption"] = "auto"
+    return kernel_options
+
+
+def _run_in_kernel(
+    tracker: _TrackingClient,
+    kernel_options: dict[str, Any],
+    kernel_name: str | None,
+    timeout: float | None,
+) -> CellFailure | None:
+    """Execute every cell; the first failing one (error, timeout, dead kernel) is returned,
+    not raised. A missing kernel is NotFound."""
+    from jupyter_client.kernelspec import NoSuchKernel
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    client = tracker.client
+    try:
+        with client.setup_kernel(**kernel_options):
+            _execute_cells(client, tracker.nb)
+            tracker.close_comm()
+    except NoSuchKernel:
+        name = kernel_name or tracker.nb.metadata.get("kernelspec", {}).get("name", "")
+        raise NotFound(
+            f"No Jupyter kernel named {name!r} is installed; pass --kernel with one listed "
+            "by `jupyter kernelspec list`."
+        ) from None
+    except CellExecutionError as exc:
+        return _failure(tracker, exc.ename, exc.evalue)
+    except CellTimeoutError:
+        return _failure(tracker, "Timeout", f"the cell ran longer than {timeout} s")
+    except DeadKernelError:
+        return _failure(tracker, "DeadKernelError", "the kernel died")
+    return None
 
 
 def _execute_cells(client: Any, nb: NotebookNode) -> None:
