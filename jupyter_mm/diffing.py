@@ -193,7 +193,7 @@ def diff_data(a: RunDetail, b: RunDetail) -> list[dict[str, Any]]:
             {
                 "name": key[0],
                 "role": key[1],
-                "kind": (db or da).kind,  # type: ignore[union-attr]
+                "kind": (db.kind if db is not None else da.kind if da is not None else None),
                 "a": digest_a,
                 "b": digest_b,
                 "change": _change(digest_a, digest_b),

@@ -11,12 +11,14 @@ path of tracking, exact through JSON, and trivially turned into datetimes for di
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 RunStatus = Literal["running", "finished", "failed", "crashed"]
 RUN_STATUSES: tuple[str, ...] = ("running", "finished", "failed", "crashed")
@@ -35,17 +37,24 @@ Stage = Literal["none", "staging", "production", "archived"]
 STAGES: tuple[str, ...] = ("none", "staging", "production", "archived")
 
 
-@functools.cache
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
+
+
 def _field_names(cls: type) -> frozenset[str]:
-    return frozenset(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    """The field names of a dataclass, computed once per class."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset(f.name for f in dataclasses.fields(cls))
+    return names
 
 
 class _Entity:
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)  # type: ignore[call-overload]
+        # every _Entity subclass is a dataclass; the base class itself is never instantiated
+        return cast("dict[str, Any]", dataclasses.asdict(self))  # type: ignore[call-overload]
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]):  # type: ignore[no-untyped-def]
+    def from_dict(cls, data: dict[str, Any]) -> Self:
         names = _field_names(cls)
         if names.issuperset(data):
             return cls(**data)
@@ -126,7 +135,7 @@ class Run(_Entity):
             f if isinstance(f, ReproFlag) else ReproFlag.from_dict(f)
             for f in data.get("flags") or []
         ]
-        return super().from_dict(data)  # type: ignore[no-any-return]
+        return super().from_dict(data)
 
 
 @dataclass

@@ -98,6 +98,9 @@ def _raw_cell(shell: Any, line: str, cell: str) -> str:
 class TrackMagics(Magics):
     """``%%track`` and ``%mm``. Configure with ``c.TrackMagics.<name>``."""
 
+    #: IPython types it Optional; a registered magic always has its shell
+    shell: Any
+
     quiet = Bool(False, help="Show no run card after tracked cells (warnings still show).").tag(
         config=True
     )

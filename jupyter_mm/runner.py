@@ -232,7 +232,7 @@ class _TrackingClient:
 
         # The kernel client builds execute requests through its session; tagging them here
         # gives the kernel the same metadata JupyterLab sends without re-implementing execute.
-        session.msg = msg_with_cell_id  # type: ignore[method-assign]
+        session.msg = msg_with_cell_id
 
     def on_cell_execute(self, cell: NotebookNode, cell_index: int) -> None:
         self.current_cell_id = cell.get("id")

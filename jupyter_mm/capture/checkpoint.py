@@ -385,8 +385,12 @@ def store_checkpoint(
     if memo_key is not None:
         last = _LAST.get(memo_key)
         if last is not None and all(blobs.present(d) for d in last[1]):
-            digest, digests, flags = last
-            return digest, list(digests), [ReproFlag(f.kind, f.message, f.cell_id) for f in flags]
+            digest, digests, memo_flags = last
+            return (
+                digest,
+                list(digests),
+                [ReproFlag(f.kind, f.message, f.cell_id) for f in memo_flags],
+            )
     minor = _check_shape(notebook)
     if fingerprints is None or len(fingerprints) != len(notebook["cells"]):
         fingerprints = _check_cells(notebook["cells"], minor)

@@ -356,7 +356,7 @@ def _hash_ndarray(obj: Any) -> str | None:
         return None  # object arrays hold pointers, not values
     hasher = _blake3(threads=obj.nbytes >= SMALL_FILE)
     hasher.update(f"ndarray\0{obj.dtype.str}\0{obj.dtype.descr!r}\0{obj.shape!r}".encode())
-    hasher.update(memoryview(np.ascontiguousarray(obj)).cast("B"))
+    hasher.update(memoryview(np.ascontiguousarray(obj)).cast("B"))  # type: ignore[arg-type]  # numpy's stubs: ndarray is a Buffer at runtime
     return str(hasher.hexdigest())
 
 

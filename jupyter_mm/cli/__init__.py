@@ -18,6 +18,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from ..config import ENV_STORE
 from ..errors import InvalidInput, MMError
@@ -114,7 +115,7 @@ def absolute_sqlite_url(url: str) -> str:
 class _Parser(argparse.ArgumentParser):
     """Usage errors as one line, like every other error of the CLI."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{PROG}: error: {message} (see `{self.prog} --help`)\n")
 
 

@@ -312,8 +312,9 @@ def reproduce(
         load_checkpoint(store.blobs, old.run.checkpoint_digest), old.run.cell_id
     )
     workdir = Path(tempfile.mkdtemp(prefix="mm-reproduce-")).resolve()
-    base = Path(old.run.notebook_path).parent if old.run.notebook_path else None
-    notebook = workdir / (Path(old.run.notebook_path).name if base else "checkpoint.ipynb")
+    recorded_path = old.run.notebook_path
+    base = Path(recorded_path).parent if recorded_path else None
+    notebook = workdir / (Path(recorded_path).name if recorded_path else "checkpoint.ipynb")
     try:
         nbformat.write(nb, str(notebook))
         if base is not None:

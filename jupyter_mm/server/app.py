@@ -42,6 +42,8 @@ class MMExtensionApp(ExtensionApp):
     ).tag(config=True)
 
     def initialize_settings(self) -> None:
+        # the ExtensionManager links the app to its ServerApp before initializing settings
+        assert self.serverapp is not None
         self.store_provider = StoreProvider(
             self.serverapp.config, root_dir=self.serverapp.root_dir, log=self.log
         )

@@ -27,7 +27,7 @@ General rules every implementation keeps:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .registry_contract import AbstractRegistryStore
@@ -133,7 +133,7 @@ class AbstractRunStore(ABC):
         version names the run (the audit trail must stay complete)."""
 
     @abstractmethod
-    def mark_crashed(self, host: str, alive: callable) -> list[str]:  # type: ignore[valid-type]
+    def mark_crashed(self, host: str, alive: Callable[[int], bool]) -> list[str]:
         """Mark as ``crashed`` every ``running`` run recorded on ``host`` whose pid
         ``alive(pid)`` reports dead. Returns the ids changed. Called when a store opens."""
 

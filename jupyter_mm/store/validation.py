@@ -115,7 +115,7 @@ def check_alias(alias: object) -> str:
 def check_stage(stage: object) -> str:
     if stage not in STAGES:
         raise InvalidInput(f"Unknown stage {stage!r}; expected one of {', '.join(STAGES)}.")
-    return stage  # type: ignore[return-value]
+    return str(stage)
 
 
 def check_version(version: object) -> int:

@@ -49,6 +49,8 @@ class MMAPIHandler(APIHandler):
         """
         return self.request.method == "OPTIONS"
 
+    # tornado declares prepare() as returning Awaitable | None; jupyter_server's APIHandler
+    # overrides it as a coroutine, which is what this extends
     async def prepare(self) -> None:  # type: ignore[override]
         # A cross-site request is refused before anything else, as 403: jupyter_server's
         # APIHandler answers it with 404, which reads as "no such endpoint".

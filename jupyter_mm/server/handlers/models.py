@@ -12,7 +12,7 @@ so an Authorizer refusing writes on it makes the registry read-only for a user.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
@@ -149,12 +149,12 @@ def model_detail(store: AbstractStore, name: str) -> schema.ModelDetail:
     for run_id in run_ids:
         run_names[run_id] = store.get_run(run_id).name
     return {
-        "model": detail.model.to_dict(),  # type: ignore[typeddict-item]
+        "model": cast("schema.Model", detail.model.to_dict()),
         "versions": [
             version_row_body(v, run_names[v.run_id], latest.get(v.run_id, {}))
             for v in detail.versions
         ],
-        "events": [e.to_dict() for e in detail.events],  # type: ignore[misc]
+        "events": [cast("schema.Event", e.to_dict()) for e in detail.events],
     }
 
 
