@@ -531,7 +531,9 @@ def load_ipython_extension(ip: Any) -> None:
     Loading twice into the same shell is harmless."""
     if id(ip) in _loaded:
         return
-    magics = TrackMagics(shell=ip, parent=ip)
+    from .tracking.process import loaded_config
+
+    magics = TrackMagics(shell=ip, parent=ip, config=loaded_config())
     ip.register_magics(magics)
     ip.configurables.append(magics)  # so that `%config TrackMagics.card = False` works
     from .capture.execution import ExecutionRecorder

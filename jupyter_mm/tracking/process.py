@@ -44,6 +44,7 @@ class _Process:
         self.lock = threading.RLock()
         self.store: AbstractStore | None = None
         self.config: MMConfig | None = None
+        self.loaded_config: Any = None
         self.redactor: Any = None
         self.redactor_error: str | None = None
         self.stat_cache: Any = None
@@ -57,20 +58,33 @@ state = _Process()
 
 
 def get_config() -> MMConfig:
-    """The MMConfig of this process, loaded once by :func:`jupyter_mm.config.load_config`
-    (``jupyter_mm_config`` files, the IPython shell's config on top). An unreadable file
-    costs no tracking: it is reported once and the rest of the configuration applies."""
+    """The MMConfig of this process, from :func:`loaded_config`."""
     with state.lock:
         if state.config is None:
-            from ..config import MMConfig, load_config
+            from ..config import MMConfig
+
+            state.config = MMConfig(config=loaded_config())
+        return state.config
+
+
+def loaded_config() -> Any:
+    """This process's configuration, loaded once by :func:`jupyter_mm.config.load_config`
+    (``jupyter_mm_config`` files, the IPython shell's config on top) for every configurable
+    of the kernel (MMConfig, TrackMagics). An unreadable file costs no tracking: it is
+    reported once and the rest of the configuration applies."""
+    with state.lock:
+        if state.loaded_config is None:
+            from traitlets.config import Config
+
+            from ..config import load_config
 
             try:
-                state.config = MMConfig(config=load_config())
+                state.loaded_config = load_config()
             except MMError as exc:
                 print(f"jupyter-mm: {exc} It is ignored.", file=sys.stderr)
                 shell = ipython()
-                state.config = MMConfig(config=shell.config) if shell is not None else MMConfig()
-        return state.config
+                state.loaded_config = shell.config if shell is not None else Config()
+        return state.loaded_config
 
 
 def ipython() -> Any:

@@ -7,8 +7,8 @@ every place reaching it:
 * ``jupyter_mm_config.py`` in the Jupyter config path: ``c.MMConfig.store_url`` (the
   setting that used to reach the server only when put in ``jupyter_server_config``) and
   ``c.Registry.metric_tolerance``;
-* ``jupyter_mm_config.json`` in the Jupyter config path: ``c.Registry.gates`` and
-  ``c.MMConfig.large_output_bytes``;
+* ``jupyter_mm_config.json`` in the Jupyter config path: ``c.Registry.gates``,
+  ``c.MMConfig.large_output_bytes`` and (kernels only read it) ``c.TrackMagics.card``;
 * ``jupyter_mm_config.py`` in the working directory: ``c.MMConfig.busy_timeout`` and
   ``c.Registry.trust_pickled_models``;
 * the environment: ``JUPYTER_MM_ARTIFACTS``;
@@ -68,7 +68,11 @@ def layout(tmp_path: Path) -> Layout:
     )
     (config_dir / "jupyter_mm_config.json").write_text(
         json.dumps(
-            {"Registry": {"gates": {"staging": [GATE]}}, "MMConfig": {"large_output_bytes": 1234}}
+            {
+                "Registry": {"gates": {"staging": [GATE]}},
+                "MMConfig": {"large_output_bytes": 1234},
+                "TrackMagics": {"card": False},
+            }
         )
     )
     (workdir / "jupyter_mm_config.py").write_text(
@@ -117,6 +121,8 @@ from jupyter_mm import registry
 from jupyter_mm.registry.rules import make_registry
 from jupyter_mm.tracking import default_store, get_config
 config, rules, store = get_config(), make_registry(), default_store()
+get_ipython().run_line_magic("load_ext", "jupyter_mm")
+card = get_ipython().magics_manager.registry["TrackMagics"].card
 try:
     registry.transition("churn", 1, "staging")
 except Exception as exc:
@@ -126,6 +132,7 @@ print(json.dumps({
     "mm": {n: getattr(config, n) for n in config.trait_names(config=True)},
     "registry": {n: getattr(rules, n) for n in rules.trait_names(config=True)},
     "refusal": refusal,
+    "card": card,
 }))
 """
 
@@ -147,6 +154,7 @@ def test_every_place_reaches_a_kernel(layout: Layout) -> None:
     assert probe["mm"]["artifact_root"] == ""  # the environment wins at resolution instead
     assert _subset(probe["registry"], _expected_registry()) == _expected_registry()
     assert probe["refusal"] == REFUSAL
+    assert probe["card"] is False
 
 
 def _collect(into: list[str]) -> Any:
