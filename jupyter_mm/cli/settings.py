@@ -35,14 +35,21 @@ def _traits(configurable: Any) -> dict[str, Any]:
 
 
 def settings_dict() -> dict[str, Any]:
-    """The ``config --json`` shape (``ConfigOutput`` in :mod:`jupyter_mm.server.schema`)."""
+    """The ``config --json`` shape (``ConfigOutput`` in :mod:`jupyter_mm.cli.schema`)."""
     from ..registry.rules import make_registry
+    from ..server.store_provider import display_url
 
     config = load_config()
+    environment = {name: os.environ.get(name) for name in (ENV_STORE, ENV_ARTIFACTS)}
+    mm = _traits(MMConfig(config=config))
+    # a database URL may carry a password: shown, like everywhere, without credentials
+    if environment[ENV_STORE]:
+        environment[ENV_STORE] = display_url(environment[ENV_STORE])
+    mm["store_url"] = display_url(mm["store_url"]) if mm["store_url"] else ""
     return {
         "files": [str(path) for path in config_files()],
-        "environment": {name: os.environ.get(name) for name in (ENV_STORE, ENV_ARTIFACTS)},
-        "MMConfig": _traits(MMConfig(config=config)),
+        "environment": environment,
+        "MMConfig": mm,
         "Registry": _traits(make_registry(config)),
     }
 

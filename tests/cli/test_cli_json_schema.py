@@ -80,3 +80,16 @@ def test_the_schema_refuses_a_wrong_shape(bad: dict) -> None:
         schema_for(CLI_JSON_MODELS["runs --json"], CLI_MODELS)
     )
     assert list(validator.iter_errors(bad))
+
+
+def test_config_never_shows_a_database_password(cli, tmp_path, monkeypatch) -> None:
+    secret_url = "postgresql://ada:s3cret-pw@db.example:5432/mm?sslmode=require"
+    monkeypatch.setenv("JUPYTER_MM_STORE", secret_url)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "jupyter_mm_config.py").write_text(f"c.MMConfig.store_url = {secret_url!r}\n")
+    for argv in (("config",), ("config", "--json")):
+        result = cli(*argv)
+        assert result.code == 0, result.err
+        assert "s3cret-pw" not in result.out and "db.example:5432/mm" in result.out
+    settings = json.loads(cli("config", "--json").out)
+    assert settings["MMConfig"]["store_url"] == "postgresql://db.example:5432/mm"
