@@ -43,8 +43,9 @@ def settings_dict() -> dict[str, Any]:
     environment = {name: os.environ.get(name) for name in (ENV_STORE, ENV_ARTIFACTS)}
     mm = _traits(MMConfig(config=config))
     # a database URL may carry a password: shown, like everywhere, without credentials
-    if environment[ENV_STORE]:
-        environment[ENV_STORE] = display_url(environment[ENV_STORE])
+    store_env = environment[ENV_STORE]
+    if store_env:
+        environment[ENV_STORE] = display_url(store_env)
     mm["store_url"] = display_url(mm["store_url"]) if mm["store_url"] else ""
     return {
         "files": [str(path) for path in config_files()],
