@@ -33,6 +33,7 @@ from typing import Any
 
 from .entities import DataRef, Run
 from .errors import InvalidInput
+from .formatting import format_duration
 
 log = logging.getLogger(__name__)
 
@@ -156,15 +157,6 @@ def _format_number(value: float) -> str:
     return f"{value:.6g}"
 
 
-def _format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.2f} s" if seconds < 10 else f"{seconds:.1f} s"
-    minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes)} min {rest:.0f} s"
-
-
 def run_bundle(
     run: Run,
     *,
@@ -196,7 +188,7 @@ def run_bundle(
         "store": store_url,
     }
     label = f"{run.name!r} " if run.name else ""
-    first = f"jupyter-mm run {label}{run.id} {run.status} in {_format_duration(run.duration)}"
+    first = f"jupyter-mm run {label}{run.id} {run.status} in {format_duration(run.duration)}"
     details = [", ".join(f"{k}={_format_number(v)}" for k, v in sorted(metrics.items()))]
     details.append(f"{inputs} input(s), {outputs} output(s)")
     text = first + " · " + " · ".join(d for d in details if d)
@@ -222,7 +214,7 @@ def _card_html(payload: dict[str, Any]) -> str:
 
     rows = [
         row("run", f"{payload['name'] or ''} {payload['run_id']}".strip()),
-        row("status", f"{payload['status']} in {_format_duration(payload['duration'])}"),
+        row("status", f"{payload['status']} in {format_duration(payload['duration'])}"),
         row("checkpoint", payload["checkpoint_source"]),
     ]
     if payload["params"]:

@@ -1,6 +1,6 @@
 """Configuration shared by the kernel, the server and the CLI, and store resolution.
 
-Store resolution (DESIGN §3), first match wins:
+Store resolution (``docs/architecture.md#configuration-and-store-resolution``), first match wins:
 
 1. an explicit URL: the ``JUPYTER_MM_STORE`` environment variable, else the ``store_url``
    trait (``c.MMConfig.store_url``). ``sqlite:///path/mm.db`` or ``postgresql://…``.
@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from traitlets import Bool, Float, Int, List, Unicode
-from traitlets.config import Configurable
+from traitlets.config import Config, Configurable
 
 from .errors import InvalidInput
 
@@ -28,6 +30,8 @@ DB_FILE = "mm.db"
 OBJECTS_DIR = "objects"
 ENV_STORE = "JUPYTER_MM_STORE"
 ENV_ARTIFACTS = "JUPYTER_MM_ARTIFACTS"
+#: the configuration file every process reads: ``jupyter_mm_config.py`` / ``.json``
+CONFIG_FILE = "jupyter_mm_config"
 
 #: Environment variables recorded with their value (fnmatch patterns). Every other
 #: variable is recorded by name only; credential-looking names never get a value.
@@ -58,13 +62,15 @@ DEFAULT_ENV_ALLOWLIST = [
 
 
 class MMConfig(Configurable):
-    """Settings for jupyter-mm, readable from any Jupyter/IPython config file as
-    ``c.MMConfig.<name>`` and overridden by the environment variables named below."""
+    """Settings for jupyter-mm, ``c.MMConfig.<name>`` in ``jupyter_mm_config.py`` (every
+    process) or a process's own Jupyter/IPython config (see :func:`load_config`), overridden
+    by the environment variables named below."""
 
     store_url = Unicode(
         "",
         help="Database URL of the store (sqlite:///… or postgresql://…). Empty: find or "
-        "create .jupyter_mm/ as in DESIGN §3. Overridden by $JUPYTER_MM_STORE.",
+        "create .jupyter_mm/ in the working directory or above (docs/architecture.md in the "
+        "jupyter-mm repository says how). Overridden by $JUPYTER_MM_STORE.",
     ).tag(config=True)
 
     artifact_root = Unicode(
@@ -104,6 +110,80 @@ class MMConfig(Configurable):
     busy_timeout = Float(30.0, help="Seconds a SQLite writer waits for a lock before failing.").tag(
         config=True
     )
+
+
+# -- loading ------------------------------------------------------------------------------
+
+
+def ipython_shell() -> Any:
+    """The running IPython shell (in a kernel or a terminal IPython), else None. IPython is
+    not imported for this: a process that has not imported it has no shell."""
+    module = sys.modules.get("IPython")
+    if module is None:
+        return None
+    try:
+        return module.get_ipython()
+    except Exception:
+        return None
+
+
+def config_dirs(cwd: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Where ``jupyter_mm_config.{json,py}`` is read, lowest priority first: the Jupyter
+    config path (``jupyter --paths``, most general first), then the working directory."""
+    from jupyter_core.paths import jupyter_config_path
+
+    return [*(Path(d) for d in reversed(jupyter_config_path())), Path(cwd or os.getcwd())]
+
+
+def config_files(cwd: str | os.PathLike[str] | None = None) -> list[Path]:
+    """The ``jupyter_mm_config`` files that exist, in the order they are loaded (a later
+    file wins): per directory of :func:`config_dirs`, ``.json`` before ``.py``."""
+    found: list[Path] = []
+    for directory in config_dirs(cwd):
+        for suffix in (".json", ".py"):
+            path = directory / (CONFIG_FILE + suffix)
+            if path.is_file() and path not in found:
+                found.append(path)
+    return found
+
+
+def load_config(
+    process_config: Config | None = None, *, cwd: str | os.PathLike[str] | None = None
+) -> Config:
+    """The configuration of every jupyter-mm configurable (``MMConfig``, ``Registry``,
+    ``TrackMagics``, ...) for this process — the one loader the kernel, the server and the
+    CLI share, so a setting means the same in each:
+
+    1. the ``jupyter_mm_config`` files of :func:`config_files` (every process reads them);
+    2. the process's own configuration on top: ``process_config`` when given (the server
+       passes its ``ServerApp`` config, i.e. ``jupyter_server_config``), else the IPython
+       shell's (``ipython_config`` / ``ipython_kernel_config`` of the profile) in a kernel.
+
+    ``$JUPYTER_MM_STORE`` / ``$JUPYTER_MM_ARTIFACTS`` override ``store_url`` /
+    ``artifact_root`` when the store is resolved. Raises InvalidInput naming a file that
+    cannot be read."""
+    from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
+
+    merged = Config()
+    for path in config_files(cwd):
+        loader_class = JSONFileConfigLoader if path.suffix == ".json" else PyFileConfigLoader
+        try:
+            merged.merge(loader_class(path.name, path=str(path.parent)).load_config())
+        except Exception as exc:
+            raise InvalidInput(f"The configuration file {path} cannot be read: {exc}.") from None
+    if process_config is None:
+        shell = ipython_shell()
+        process_config = shell.config if shell is not None else None
+    if process_config is not None:
+        merged.merge(process_config)
+    return merged
+
+
+def load_mm_config(
+    process_config: Config | None = None, *, cwd: str | os.PathLike[str] | None = None
+) -> MMConfig:
+    """``MMConfig`` from :func:`load_config`."""
+    return MMConfig(config=load_config(process_config, cwd=cwd))
 
 
 @dataclass(frozen=True)
@@ -156,10 +236,11 @@ def resolve_store(
     root_dir: str | os.PathLike[str] | None = None,
     create: bool = True,
 ) -> StoreLocation:
-    """Find the store as DESIGN §3 says. ``root_dir`` is where a new store goes when there
-    is no git repository (the server passes its root_dir; default: ``cwd``). With
+    """Find the store (``docs/architecture.md#configuration-and-store-resolution``).
+    ``root_dir`` is where a new store goes when there is no git repository (the server
+    passes its root_dir; default: ``cwd``). With
     ``create=False`` a missing store raises InvalidInput instead of being created."""
-    config = config or MMConfig()
+    config = config or load_mm_config()
     here = Path(cwd or os.getcwd())
     url = os.environ.get(ENV_STORE) or config.store_url
     artifacts = os.environ.get(ENV_ARTIFACTS) or config.artifact_root

@@ -1,4 +1,4 @@
-"""What changed between two runs (DESIGN §6).
+"""What changed between two runs (``docs/architecture.md#diffs``).
 
 The notebook part is nbdime's diff of the two checkpoints, in the ``{"base", "diff"}`` shape
 nbdime's own diff widget renders (the sidebar uses it as is). The rest are side-by-side
@@ -21,7 +21,7 @@ import nbdime
 import nbformat
 from nbformat import NotebookNode
 
-from .entities import Environment, Metric, Run, RunDetail
+from .entities import Environment, Run, RunDetail, latest_metric_values
 from .errors import IntegrityError
 from .store.abstract import AbstractStore
 
@@ -182,16 +182,6 @@ def diff_params(a: dict[str, str], b: dict[str, str]) -> list[dict[str, Any]]:
     ]
 
 
-def latest_metrics(metrics: list[Metric]) -> dict[str, float]:
-    """The value at the highest step of each metric (latest timestamp breaks ties)."""
-    best: dict[str, Metric] = {}
-    for m in metrics:
-        seen = best.get(m.name)
-        if seen is None or (m.step, m.timestamp) >= (seen.step, seen.timestamp):
-            best[m.name] = m
-    return {name: m.value for name, m in best.items()}
-
-
 def diff_metrics(a: dict[str, float], b: dict[str, float]) -> list[dict[str, Any]]:
     rows = []
     for name in sorted(set(a) | set(b)):
@@ -220,7 +210,7 @@ def diff_data(a: RunDetail, b: RunDetail) -> list[dict[str, Any]]:
             {
                 "name": key[0],
                 "role": key[1],
-                "kind": (db or da).kind,  # type: ignore[union-attr]
+                "kind": (db.kind if db is not None else da.kind if da is not None else None),
                 "a": digest_a,
                 "b": digest_b,
                 "change": _change(digest_a, digest_b),
@@ -305,7 +295,9 @@ def diff_runs(
         params=diff_params(
             {p.name: p.value for p in detail_a.params}, {p.name: p.value for p in detail_b.params}
         ),
-        metrics=diff_metrics(latest_metrics(detail_a.metrics), latest_metrics(detail_b.metrics)),
+        metrics=diff_metrics(
+            latest_metric_values(detail_a.metrics), latest_metric_values(detail_b.metrics)
+        ),
         data=diff_data(detail_a, detail_b),
         packages=packages,
         ignore_outputs=ignore_outputs,

@@ -11,11 +11,14 @@ path of tracking, exact through JSON, and trivially turned into datetimes for di
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 RunStatus = Literal["running", "finished", "failed", "crashed"]
 RUN_STATUSES: tuple[str, ...] = ("running", "finished", "failed", "crashed")
@@ -34,17 +37,24 @@ Stage = Literal["none", "staging", "production", "archived"]
 STAGES: tuple[str, ...] = ("none", "staging", "production", "archived")
 
 
-@functools.cache
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
+
+
 def _field_names(cls: type) -> frozenset[str]:
-    return frozenset(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    """The field names of a dataclass, computed once per class."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset(f.name for f in dataclasses.fields(cls))
+    return names
 
 
 class _Entity:
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)  # type: ignore[call-overload]
+        # every _Entity subclass is a dataclass; the base class itself is never instantiated
+        return cast("dict[str, Any]", dataclasses.asdict(self))  # type: ignore[call-overload]
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]):  # type: ignore[no-untyped-def]
+    def from_dict(cls, data: dict[str, Any]) -> Self:
         names = _field_names(cls)
         if names.issuperset(data):
             return cls(**data)
@@ -125,7 +135,7 @@ class Run(_Entity):
             f if isinstance(f, ReproFlag) else ReproFlag.from_dict(f)
             for f in data.get("flags") or []
         ]
-        return super().from_dict(data)  # type: ignore[no-any-return]
+        return super().from_dict(data)
 
 
 @dataclass
@@ -148,6 +158,24 @@ class Metric(_Entity):
 #: what the stores take besides Metric records (a flush holds up to 10,000 points; building
 #: a Metric for each cost as much as writing it)
 MetricPoint = tuple[str, float, int, float]
+
+
+def is_later_point(step: int, timestamp: float, than_step: int, than_timestamp: float) -> bool:
+    """The rule for "the latest value of a metric", everywhere (listings, run cards, diffs,
+    gates, ``show``, the SQL store's ``latest_metrics`` table): the point at the highest
+    step; among equal steps, the later timestamp; among points equal in both, the first
+    recorded stays (so this is a strict comparison)."""
+    return step > than_step or (step == than_step and timestamp > than_timestamp)
+
+
+def latest_metric_values(points: Iterable[Metric]) -> dict[str, float]:
+    """``{name: latest value}`` of metric points, by :func:`is_later_point`."""
+    latest: dict[str, Metric] = {}
+    for point in points:
+        kept = latest.get(point.name)
+        if kept is None or is_later_point(point.step, point.timestamp, kept.step, kept.timestamp):
+            latest[point.name] = point
+    return {name: point.value for name, point in latest.items()}
 
 
 @dataclass
@@ -314,6 +342,15 @@ class Event(_Entity):
     from_stage: str | None = None
     to_stage: str | None = None
     reason: str | None = None
+
+
+@dataclass
+class Rollback(_Entity):
+    """What a rollback did: the version put back in production and the one it archived,
+    both as they are after the rollback."""
+
+    restored: ModelVersion
+    archived: ModelVersion
 
 
 # -- serving: the prediction log ------------------------------------------------------------

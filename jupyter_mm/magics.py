@@ -1,4 +1,5 @@
-"""``%%track`` and ``%mm``: the IPython side of jupyter-mm (DESIGN §2, §5).
+"""``%%track`` and ``%mm``: the IPython side of jupyter-mm
+(``docs/architecture.md#tracking-a-cell``).
 
 ``%%track`` runs the cell exactly as IPython would — same namespace, trailing expression
 shown as the cell's result, exceptions reaching the user unchanged — and records the run
@@ -29,6 +30,7 @@ from traitlets import Bool
 
 from . import tracking
 from .comm import FrontendChannel, run_bundle
+from .entities import latest_metric_values
 from .errors import MMError
 from .notebook_paths import canonical_notebook_path
 from .tracking import warmup
@@ -106,6 +108,9 @@ def _raw_cell(shell: Any, line: str, cell: str) -> str:
 @magics_class
 class TrackMagics(Magics):
     """``%%track`` and ``%mm``. Configure with ``c.TrackMagics.<name>``."""
+
+    #: IPython types it Optional; a registered magic always has its shell
+    shell: Any
 
     quiet = Bool(False, help="Show no run card after tracked cells (warnings still show).").tag(
         config=True
@@ -559,7 +564,7 @@ class TrackMagics(Magics):
                     run_bundle(
                         detail.run,
                         params={p.name: p.value for p in detail.params},
-                        metrics=_latest(detail.metrics),
+                        metrics=latest_metric_values(detail.metrics),
                         data=detail.data,
                         store_url=getattr(tracking.default_store(), "url", None),
                         rich=self.card,
@@ -593,20 +598,14 @@ class TrackMagics(Magics):
         display(readable_runs(tracking.runs(notebook=notebook, limit=limit)))
 
 
-def _latest(metrics: list[Any]) -> dict[str, float]:
-    latest: dict[str, tuple[int, float]] = {}
-    for metric in metrics:
-        if metric.name not in latest or metric.step >= latest[metric.name][0]:
-            latest[metric.name] = (metric.step, metric.value)
-    return {name: value for name, (_, value) in latest.items()}
-
-
 def load_ipython_extension(ip: Any) -> None:
     """Register ``%%track``/``%mm``, start the execution log, open the comm target.
     Loading twice into the same shell is harmless."""
     if id(ip) in _loaded:
         return
-    magics = TrackMagics(shell=ip, parent=ip)
+    from .tracking.process import loaded_config
+
+    magics = TrackMagics(shell=ip, parent=ip, config=loaded_config())
     ip.register_magics(magics)
     ip.configurables.append(magics)  # so that `%config TrackMagics.card = False` works
     from .capture.execution import ExecutionRecorder

@@ -222,6 +222,9 @@ class _TrackingClient:
         )  # nbclient skips empty code cells too
         self.cells: list[CellProgress] = []
         self.run_ids: list[str] = []
+        self.kernel_pid: int | None = None  # set once the kernel has started
+        #: the NotebookClient whose hooks these are (set once it is made, with the hooks)
+        self.client: Any = None
 
     # nbclient hooks -----------------------------------------------------------------
 
@@ -237,7 +240,7 @@ class _TrackingClient:
 
         # The kernel client builds execute requests through its session; tagging them here
         # gives the kernel the same metadata JupyterLab sends without re-implementing execute.
-        session.msg = msg_with_cell_id  # type: ignore[method-assign]
+        session.msg = msg_with_cell_id
 
     def on_cell_execute(self, cell: NotebookNode, cell_index: int) -> None:
         self.current_cell_id = cell.get("id")
@@ -343,26 +346,13 @@ def run_notebook(
     mistyped notebook leaves nothing behind).
     """
     import nbformat
-    import zmq
-    from jupyter_client.kernelspec import NoSuchKernel
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    notebook_path = Path(path).expanduser().resolve()
-    nb = _load_notebook(notebook_path)
-    if parameters:
-        inject_parameters(nb, parameters)
-    work_dir = Path(cwd).expanduser().resolve() if cwd else notebook_path.parent
-    if not work_dir.is_dir():
-        raise InvalidInput(f"Working directory {work_dir} does not exist.")
-    output_path = Path(output).expanduser().resolve() if output else None
-    if output_path is not None and not output_path.parent.is_dir():
-        raise InvalidInput(f"Cannot write {output_path}: its directory does not exist.")
+    notebook_path, nb, work_dir, output_path = _prepare(path, parameters, cwd, output)
     if before_kernel is not None:
         before_kernel()
-
     tracker = _TrackingClient(nb, notebook_path, progress)
-    client = NotebookClient(
+    tracker.client = NotebookClient(
         nb,
         timeout=timeout,
         kernel_name=kernel_name or "",
@@ -371,36 +361,11 @@ def run_notebook(
         on_cell_execute=tracker.on_cell_execute,
         on_cell_executed=tracker.on_cell_executed,
     )
-    tracker.client = client  # type: ignore[attr-defined]
-    env = dict(os.environ, JPY_SESSION_NAME=str(notebook_path))
-    kernel_options: dict[str, Any] = {"env": env, "cwd": str(work_dir)}
-    if zmq.has("curve"):
-        # Encrypt kernel traffic when the kernelspec supports it ("auto" falls back to plain
-        # TCP otherwise); ipykernel 7 warns on stderr about unencrypted TCP.
-        kernel_options["transport_encryption"] = "auto"
-
-    failure: CellFailure | None = None
     started = time.monotonic()
     started_at = time.time()
-    kernel_pid: int | None = None
-    try:
-        with client.setup_kernel(**kernel_options):
-            kernel_pid = getattr(getattr(client.km, "provisioner", None), "pid", None)
-            _execute_cells(client, nb)
-            tracker.close_comm()
-    except NoSuchKernel:
-        name = kernel_name or nb.metadata.get("kernelspec", {}).get("name", "")
-        raise NotFound(
-            f"No Jupyter kernel named {name!r} is installed; pass --kernel with one listed "
-            "by `jupyter kernelspec list`."
-        ) from None
-    except CellExecutionError as exc:
-        failure = _failure(tracker, exc.ename, exc.evalue)
-    except CellTimeoutError:
-        failure = _failure(tracker, "Timeout", f"the cell ran longer than {timeout} s")
-    except DeadKernelError:
-        failure = _failure(tracker, "DeadKernelError", "the kernel died")
-
+    failure = _run_in_kernel(
+        tracker, _kernel_options(notebook_path, work_dir), kernel_name, timeout
+    )
     if failure is not None:
         # nbclient raised before its on_cell_executed hook for a timed out / dead kernel;
         # the run ids displayed before the failure are still worth reporting.
@@ -409,7 +374,7 @@ def run_notebook(
                 tracker.run_ids += [
                     r for r in _run_ids_in(cell.outputs) if r not in tracker.run_ids
                 ]
-    recorded = _recorded_runs(work_dir, notebook_path, kernel_pid, started_at)
+    recorded = _recorded_runs(work_dir, notebook_path, tracker.kernel_pid, started_at)
     tracker.run_ids += [r for r in recorded if r not in tracker.run_ids]
     if output_path is not None:
         nbformat.write(nb, str(output_path))
@@ -452,6 +417,74 @@ def _recorded_runs(
     except Exception:  # no store (nothing tracked) or an unreadable one: the cards count
         return []
     return sorted(found)
+
+
+def _prepare(
+    path: str | os.PathLike[str],
+    parameters: Mapping[str, Any] | None,
+    cwd: str | os.PathLike[str] | None,
+    output: str | os.PathLike[str] | None,
+) -> tuple[Path, NotebookNode, Path, Path | None]:
+    """Every input checked before anything starts: (notebook path, the notebook with its
+    parameters injected, working directory, output path)."""
+    notebook_path = Path(path).expanduser().resolve()
+    nb = _load_notebook(notebook_path)
+    if parameters:
+        inject_parameters(nb, parameters)
+    work_dir = Path(cwd).expanduser().resolve() if cwd else notebook_path.parent
+    if not work_dir.is_dir():
+        raise InvalidInput(f"Working directory {work_dir} does not exist.")
+    output_path = Path(output).expanduser().resolve() if output else None
+    if output_path is not None and not output_path.parent.is_dir():
+        raise InvalidInput(f"Cannot write {output_path}: its directory does not exist.")
+    return notebook_path, nb, work_dir, output_path
+
+
+def _kernel_options(notebook_path: Path, work_dir: Path) -> dict[str, Any]:
+    """How the kernel starts: this process's environment with the notebook as its session
+    path, in ``work_dir``, with encrypted traffic when the kernelspec supports it."""
+    import zmq
+
+    env = dict(os.environ, JPY_SESSION_NAME=str(notebook_path))
+    kernel_options: dict[str, Any] = {"env": env, "cwd": str(work_dir)}
+    if zmq.has("curve"):
+        # Encrypt kernel traffic when the kernelspec supports it ("auto" falls back to plain
+        # TCP otherwise); ipykernel 7 warns on stderr about unencrypted TCP.
+        kernel_options["transport_encryption"] = "auto"
+    return kernel_options
+
+
+def _run_in_kernel(
+    tracker: _TrackingClient,
+    kernel_options: dict[str, Any],
+    kernel_name: str | None,
+    timeout: float | None,
+) -> CellFailure | None:
+    """Execute every cell; the first failing one (error, timeout, dead kernel) is returned,
+    not raised. A missing kernel is NotFound."""
+    from jupyter_client.kernelspec import NoSuchKernel
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    client = tracker.client
+    try:
+        with client.setup_kernel(**kernel_options):
+            # its runs are found in the store by this pid afterwards (see _recorded_runs)
+            tracker.kernel_pid = getattr(getattr(client.km, "provisioner", None), "pid", None)
+            _execute_cells(client, tracker.nb)
+            tracker.close_comm()
+    except NoSuchKernel:
+        name = kernel_name or tracker.nb.metadata.get("kernelspec", {}).get("name", "")
+        raise NotFound(
+            f"No Jupyter kernel named {name!r} is installed; pass --kernel with one listed "
+            "by `jupyter kernelspec list`."
+        ) from None
+    except CellExecutionError as exc:
+        return _failure(tracker, exc.ename, exc.evalue)
+    except CellTimeoutError:
+        return _failure(tracker, "Timeout", f"the cell ran longer than {timeout} s")
+    except DeadKernelError:
+        return _failure(tracker, "DeadKernelError", "the kernel died")
+    return None
 
 
 def _execute_cells(client: Any, nb: NotebookNode) -> None:

@@ -53,3 +53,25 @@ def test_every_track_flag_is_in_the_readme() -> None:
     for flag in flags:
         if flag != "--help":
             assert f"`{flag}" in README or f"{flag} " in README, f"%%track {flag} is undocumented"
+
+
+def _anchors(markdown: str) -> set[str]:
+    """GitHub's anchors of the headings of ``markdown``."""
+    anchors = set()
+    for heading in re.findall(r"^#+ (.+)$", markdown, re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        anchors.add(slug)
+    return anchors
+
+
+def test_pointers_into_the_architecture_page_lead_somewhere() -> None:
+    root = Path(__file__).resolve().parents[1]
+    page = (root / "docs" / "architecture.md").read_text(encoding="utf-8")
+    anchors = _anchors(page)
+    pointers = []
+    for path in [*root.glob("jupyter_mm/**/*.py"), *root.glob("tests/**/*.py"), root / "README.md"]:
+        text = path.read_text(encoding="utf-8")
+        pointers += [(path.name, a) for a in re.findall(r"docs/architecture\.md#([\w-]+)", text)]
+        assert "DESIGN " + "§" not in text, f"{path} cites a design document not in the repo"
+    assert len(pointers) >= 15
+    assert [p for p in pointers if p[1] not in anchors] == []

@@ -1,4 +1,4 @@
-"""Content-addressed notebook checkpoints (DESIGN §4).
+"""Content-addressed notebook checkpoints (``docs/architecture.md#data-model``).
 
 A checkpoint is stored as three kinds of blobs:
 
@@ -12,7 +12,7 @@ A checkpoint is stored as three kinds of blobs:
 Identical content is therefore stored once: re-running a notebook where one cell changed
 adds one cell blob (plus its new outputs) and one manifest, however big the rest is.
 Before anything is written, sources and text outputs pass through the redactor so that
-secrets never reach the store (DESIGN §7).
+secrets never reach the store (``docs/architecture.md#security-model``).
 """
 
 from __future__ import annotations
@@ -387,8 +387,12 @@ def store_checkpoint(
     if memo_key is not None:
         last = _LAST.get(memo_key)
         if last is not None and all(blobs.present(d) for d in last[1]):
-            digest, digests, flags = last
-            return digest, list(digests), [ReproFlag(f.kind, f.message, f.cell_id) for f in flags]
+            digest, digests, memo_flags = last
+            return (
+                digest,
+                list(digests),
+                [ReproFlag(f.kind, f.message, f.cell_id) for f in memo_flags],
+            )
     minor = _check_shape(notebook)
     if fingerprints is None or len(fingerprints) != len(notebook["cells"]):
         fingerprints = _check_cells(notebook["cells"], minor)

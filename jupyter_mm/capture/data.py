@@ -1,4 +1,4 @@
-"""Hashing of the data a run reads and writes (DESIGN §5 "Data").
+"""Hashing of the data a run reads and writes (``docs/architecture.md#tracking-a-cell``).
 
 Files are hashed with BLAKE3, streaming through one reusable 8 MiB buffer with BLAKE3's
 multi-threaded update (several GB/s from the page cache). ``mmap`` would be slightly faster
@@ -371,7 +371,7 @@ def _hash_ndarray(obj: Any) -> str | None:
         return None  # object arrays hold pointers, not values
     hasher = _blake3(threads=obj.nbytes >= SMALL_FILE)
     hasher.update(f"ndarray\0{obj.dtype.str}\0{obj.dtype.descr!r}\0{obj.shape!r}".encode())
-    hasher.update(memoryview(np.ascontiguousarray(obj)).cast("B"))
+    hasher.update(memoryview(np.ascontiguousarray(obj)).cast("B"))  # type: ignore[arg-type]  # numpy's stubs: ndarray is a Buffer at runtime
     return str(hasher.hexdigest())
 
 

@@ -1,4 +1,4 @@
-"""Kernel environment capture (DESIGN §4, §7).
+"""Kernel environment capture (``docs/architecture.md#data-model``, ``#security-model``).
 
 Runs in the user's kernel on every tracked cell, so the expensive parts are cached per
 process:
@@ -94,7 +94,7 @@ def _static_fields() -> dict[str, Any]:
 
 def _path_signature() -> tuple[Any, ...]:
     """sys.path entries with their mtimes: changes when packages are (un)installed."""
-    signature = []
+    signature: list[tuple[str, int | None]] = []
     for entry in sys.path:
         try:
             signature.append((entry, os.stat(entry or ".").st_mtime_ns))
@@ -185,7 +185,7 @@ def imported_module_versions() -> dict[str, str]:
     with _lock:
         _refresh_packages()
         packages, module_map = _packages, _module_map
-    stdlib = getattr(sys, "stdlib_module_names", frozenset())
+    stdlib: frozenset[str] = getattr(sys, "stdlib_module_names", frozenset())
     versions: dict[str, str] = {}
     for name, module in list(sys.modules.items()):
         if "." in name or name.startswith("_") or name in stdlib or module is None:

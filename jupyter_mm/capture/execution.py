@@ -3,7 +3,8 @@
 :class:`ExecutionRecorder` listens to IPython's ``pre_run_cell`` event and keeps one
 :class:`~jupyter_mm.entities.ExecutionEntry` (count, cell id, source hash) per execution.
 :func:`compute_flags` compares that log with the notebook checkpoint of a run and says why
-re-running the checkpoint top to bottom might not give the same result (DESIGN §4).
+re-running the checkpoint top to bottom might not give the same result
+(``docs/architecture.md#data-model``).
 """
 
 from __future__ import annotations
@@ -222,11 +223,26 @@ def compute_flags(
         # as repeated cells): running it top to bottom replays the session exactly.
         return []
     cells, code, current_hash, by_id, by_hash = _index_notebook(notebook, notebook_key)
+    last_run, last_hash, deleted = _match_log(entries, by_id, by_hash)
+    tracked = _tracked_index(cells, by_id, by_hash, entries, tracked_cell_id)
+    flags: list[ReproFlag] = []
+    if tracked is not None:
+        flags += _out_of_order_flags(cells, code, last_run, tracked)
+    flags += _edited_flags(code, last_hash, current_hash)
+    flags += _deleted_flags(deleted)
+    if tracked is not None:
+        flags += _never_run_flags(code, last_run, tracked)
+    return flags
 
+
+def _match_log(
+    entries: Sequence[ExecutionEntry], by_id: dict[str, int], by_hash: dict[str, list[int]]
+) -> tuple[dict[int, int], dict[int, str], dict[str, ExecutionEntry]]:
+    """For each notebook cell index, the log position and source hash of its latest
+    execution; and the logged executions of cells no longer in the notebook, by id."""
     # When no logged id appears in the notebook the two id spaces are unrelated (e.g. a
     # 4.4 notebook whose ids JupyterLab invents per session): fall back to sources only.
     use_ids = any(e.cell_id in by_id for e in entries if e.cell_id)
-
     last_run: dict[int, int] = {}  # cell index -> position in the log of its latest execution
     last_hash: dict[int, str] = {}
     deleted: dict[str, ExecutionEntry] = {}
@@ -242,46 +258,56 @@ def compute_flags(
         for index in targets:
             last_run[index] = position
             last_hash[index] = entry.source_hash
+    return last_run, last_hash, deleted
 
-    tracked = _tracked_index(cells, by_id, by_hash, entries, tracked_cell_id)
-    flags: list[ReproFlag] = []
 
-    if tracked is not None:
-        above = [i for i, _ in code if i < tracked]
-        # Walking upwards, remember the earliest latest-run seen below: a cell whose own
-        # latest run is later than that ran after a cell beneath it.
-        earliest_below: tuple[int, int] | None = None  # (log position, cell index)
-        out_of_order: list[ReproFlag] = []
-        for index in reversed(above):
-            position = last_run.get(index)
-            if position is None:
-                continue
-            if earliest_below is not None and position > earliest_below[0]:
-                below = earliest_below[1]
-                out_of_order.append(
-                    ReproFlag(
-                        "out_of_order",
-                        f"{_upper_first(describe_cell(index, cells[index]))} last ran after "
-                        f"{describe_cell(below, cells[below])} below it, so the kernel state "
-                        "differs from running the notebook top to bottom.",
-                        cells[index].get("id"),
-                    )
-                )
-            if earliest_below is None or position < earliest_below[0]:
-                earliest_below = (position, index)
-        flags.extend(reversed(out_of_order))
-
-    for index, cell in code:
-        if index in last_hash and last_hash[index] != current_hash[index]:
-            flags.append(
+def _out_of_order_flags(
+    cells: list[Any], code: list[tuple[int, Any]], last_run: dict[int, int], tracked: int
+) -> list[ReproFlag]:
+    """Cells above the tracked one whose latest run came after a cell beneath them."""
+    # Walking upwards, remember the earliest latest-run seen below: a cell whose own
+    # latest run is later than that ran after a cell beneath it.
+    earliest_below: tuple[int, int] | None = None  # (log position, cell index)
+    out_of_order: list[ReproFlag] = []
+    for index in reversed([i for i, _ in code if i < tracked]):
+        position = last_run.get(index)
+        if position is None:
+            continue
+        if earliest_below is not None and position > earliest_below[0]:
+            below = earliest_below[1]
+            out_of_order.append(
                 ReproFlag(
-                    "edited_since_run",
-                    f"{_upper_first(describe_cell(index, cell))} was edited after it last ran; "
-                    "the kernel state comes from its earlier source.",
-                    cell.get("id"),
+                    "out_of_order",
+                    f"{_upper_first(describe_cell(index, cells[index]))} last ran after "
+                    f"{describe_cell(below, cells[below])} below it, so the kernel state "
+                    "differs from running the notebook top to bottom.",
+                    cells[index].get("id"),
                 )
             )
+        if earliest_below is None or position < earliest_below[0]:
+            earliest_below = (position, index)
+    return out_of_order[::-1]
 
+
+def _edited_flags(
+    code: list[tuple[int, Any]], last_hash: dict[int, str], current_hash: dict[int, str]
+) -> list[ReproFlag]:
+    """Cells whose source changed after their latest run."""
+    return [
+        ReproFlag(
+            "edited_since_run",
+            f"{_upper_first(describe_cell(index, cell))} was edited after it last ran; "
+            "the kernel state comes from its earlier source.",
+            cell.get("id"),
+        )
+        for index, cell in code
+        if index in last_hash and last_hash[index] != current_hash[index]
+    ]
+
+
+def _deleted_flags(deleted: dict[str, ExecutionEntry]) -> list[ReproFlag]:
+    """Cells that ran in the session but are gone from the notebook."""
+    flags = []
     for cell_id, entry in deleted.items():
         ran_as = f" (last run as In [{entry.count}])" if entry.count is not None else ""
         flags.append(
@@ -292,20 +318,23 @@ def compute_flags(
                 cell_id,
             )
         )
-
-    if tracked is not None:
-        for index, cell in code:
-            if index >= tracked or index in last_run or not _cell_source(cell).strip():
-                continue
-            flags.append(
-                ReproFlag(
-                    "never_run_above",
-                    f"{_upper_first(describe_cell(index, cell))} above the tracked cell was not "
-                    "run in this session (not with its current source).",
-                    cell.get("id"),
-                )
-            )
     return flags
+
+
+def _never_run_flags(
+    code: list[tuple[int, Any]], last_run: dict[int, int], tracked: int
+) -> list[ReproFlag]:
+    """Non-empty cells above the tracked one that never ran with their current source."""
+    return [
+        ReproFlag(
+            "never_run_above",
+            f"{_upper_first(describe_cell(index, cell))} above the tracked cell was not "
+            "run in this session (not with its current source).",
+            cell.get("id"),
+        )
+        for index, cell in code
+        if index < tracked and index not in last_run and _cell_source(cell).strip()
+    ]
 
 
 def _tracked_index(

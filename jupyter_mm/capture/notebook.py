@@ -1,4 +1,4 @@
-"""Where a run's notebook checkpoint comes from (DESIGN §2).
+"""Where a run's notebook checkpoint comes from (``docs/architecture.md#the-comm-protocol``).
 
 Three sources, best first:
 

@@ -1,4 +1,4 @@
-"""Secret redaction (DESIGN §7).
+"""Secret redaction (``docs/architecture.md#security-model``).
 
 Everything written to the store that could hold a secret — env var values, argv, git
 remotes, params, cell sources and text outputs in checkpoints — goes through
@@ -260,7 +260,8 @@ class _ScanPlan:
         """Offset of the character to hop on, or None to scan with ``find``."""
         if self.counts is None:
             return None
-        offset = min(range(len(keyword)), key=lambda j: self.counts.get(keyword[j], 0))  # type: ignore[union-attr]
+        counts = self.counts
+        offset = min(range(len(keyword)), key=lambda j: counts.get(keyword[j], 0))
         estimated_hits = self.counts.get(keyword[offset], 0) * self.SAMPLE_STEP
         if estimated_hits * self.HIT_COST < self.length * self.FIND_COST:
             return offset

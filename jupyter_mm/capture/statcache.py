@@ -178,6 +178,7 @@ class StatCache:
             (prefix, upper),
         )
         return {
+            # SQLite hands back the column types the table was written with
             (str(p), int(d), int(i), int(s), int(m)): str(g)  # type: ignore[call-overload]
             for p, d, i, s, m, g in rows or ()
         }

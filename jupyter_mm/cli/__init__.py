@@ -1,14 +1,16 @@
 """``jupyter mm``: the command-line interface to a jupyter-mm store.
 
-Commands: ``run``, ``runs``, ``show``, ``diff``, ``checkout``, ``env``, ``verify``, ``gc``
-(``jupyter mm <command> --help`` for each). The store is found as the kernel finds it
-(DESIGN §3); ``--store URL`` overrides that for one invocation (and for the kernel that
-``run`` starts).
+Commands: ``run``, ``runs``, ``show``, ``diff``, ``checkout``, ``env``, ``verify``, ``gc``,
+the registry's commands and ``config`` (``jupyter mm <command> --help`` for each). The
+store is found as the kernel finds it
+(``docs/architecture.md#configuration-and-store-resolution``); ``--store URL`` overrides
+that for one invocation (and for the kernel that ``run`` starts).
 
 Errors a user can cause print one line, ``jupyter mm: error: <message>``, on stderr and
 exit with status 2 (bad usage / input) or 1 (not found, failed cell, integrity problem).
 
-The ``--json`` outputs are a stable interface; their shapes are in :data:`JSON_SHAPES`.
+The ``--json`` outputs are a stable interface; they are typed in :mod:`.schema` and their
+documented shapes are ``JSON_SHAPES`` (rendered from those types by :func:`json_shapes`).
 """
 
 from __future__ import annotations
@@ -17,83 +19,39 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from ..config import ENV_STORE
 from ..errors import InvalidInput, MMError
-from . import execute, inspect, maintenance, registry, serve, setup
+from . import execute, inspect, maintenance, registry, serve, settings, setup
 from ._common import HelpFormatter
 
 PROG = "jupyter mm"
 
-#: The documented shape of every ``--json`` output. Times are seconds since the epoch (UTC),
-#: durations seconds, sizes bytes; ``null`` where a value is unknown. New keys may be added;
-#: existing keys keep their meaning.
-JSON_SHAPES: dict[str, str] = {
-    "run (shared by every output that lists a run)": """\
-{"id": str, "name": str|null, "status": "running"|"finished"|"failed"|"crashed",
- "start_time": float, "end_time": float|null, "duration": float|null,
- "notebook_path": str|null, "cell_id": str|null, "user": str|null, "host": str|null,
- "pid": int|null, "parent_id": str|null, "tags": {str: str}, "note": str|null,
- "checkpoint_digest": str|null, "checkpoint_source": "live"|"file"|"history"|"none",
- "environment_id": str|null, "flags": [{"kind": str, "message": str, "cell_id": str|null}],
- "warnings": [str], "error": str|null}""",
-    "runs --json": """\
-{"runs": [<run> + {"params": {name: str}, "metrics": {name: float (value at the highest
- step)}}], "count": int}""",
-    "show --json": """\
-{"run": <run> + {"execution_log": [{"count": int|null, "cell_id": str|null,
- "source_hash": str}]},
- "params": {name: str},
- "metrics": {name: {"value": float, "step": int, "points": int}},
- "data": [{"name": str, "role": "input"|"output"|"upstream",
-           "kind": "file"|"directory"|"object", "size": int|null, "algorithm": str,
-           "digest": str, "detail": str|null}],
- "artifacts": [{"name": str, "digest": str, "size": int, "media_type": str}],
- "environment": {"id": str, "python": str, "platform": str, "executable": str|null,
-                 "packages": int (number of distributions), "git": {...}} | null,
- "checkpoint": {"digest": str|null, "source": str},
- "flags": [{"kind": str, "message": str, "cell_id": str|null}], "warnings": [str]}""",
-    "diff --json": "RunDiff.to_dict() of jupyter_mm.diffing (documented there)",
-    "env --json": """\
-{"run_id": str, "environment_id": str, "python": str, "platform": str,
- "executable": str|null, "git": {...}, "packages": {distribution: version},
- "requirements": str (the text `jupyter mm env` prints)}""",
-    "verify --json": """\
-{"ok": bool, "blobs": int (checked), "runs": int,
- "problems": [{"kind": "corrupt_blob"|"missing_blob"|"database", "digest": str|null,
-               "runs": [run id], "message": str}]}""",
-    "models --json": """\
-{"models": [{"name": str, "description": str|null, "created_time": float,
-             "versions": [<version>]}], "count": int}
- <version> = {"model": str, "version": int, "run_id": str, "artifact": str, "digest": str,
- "flavor": str, "stage": "none"|"staging"|"production"|"archived", "aliases": [str],
- "signature": {...}|null, "description": str|null, "created_time": float}""",
-    "model --json": """\
-{"model": {"name", "description", "created_time"}, "versions": [<version>],
- "events": [{"id": int, "time": float, "user": str|null, "action": str, "model": str,
-             "version": int|null, "from_stage": str|null, "to_stage": str|null,
-             "reason": str|null}]}""",
-    "register --json": "<version>",
-    "promote --json": '{"version": <version>, "archived": [int (versions archived)]}',
-    "lineage --json": """\
-{"version": <version>, "run": {"id", "name", "status", "start_time", "end_time", "user",
- "host", "notebook_path", "cell_id", "params": {name: str}, "metrics": {name: float}},
- "checkpoint": {"digest": str|null, "source": str, "flags": [...]},
- "data": [{"name", "role", "kind", "size", "algorithm", "digest", "detail"}],
- "environment": {"id", "python", "platform", "executable", "git": {...},
-                 "packages": {distribution: version}}|null, "events": [<event>]}""",
-    "reproduce --json": """\
-{"run_id": str, "ok": bool, "executed": bool, "new_run_id": str|null, "reasons": [str],
- "warnings": [str], "data": [{"name", "role", "kind", "recorded", "current", "status":
- "same"|"changed"|"missing"}], "metrics": [{"name", "recorded", "reproduced",
- "relative_difference", "ok"}], "environment": {"python": [old, new], "packages":
- {"added": {...}, "removed": {...}, "changed": {name: [old, new]}}} (keys only when they
- differ), "tolerance": float, "duration": float, "workdir": str|null}""",
-    "gc --json": """\
-{"unreferenced": [{"digest": str, "size": int, "age_seconds": float|null}],
- "total_bytes": int, "deleted": bool, "grace_hours": float,
- "kept_young": [{"digest": str, "size": int, "age_seconds": float|null}]}""",
-}
+
+def json_shapes() -> dict[str, str]:
+    """The documented shape of every ``--json`` output, rendered from the typed models of
+    :mod:`jupyter_mm.cli.schema` (and the REST models they reuse): ``"<command> --json"`` ->
+    its shape, then ``"<Model>"`` -> the shape of every model those name. Times are seconds
+    since the epoch (UTC), durations seconds, sizes bytes; ``null`` where a value is unknown.
+    New keys may be added; existing keys keep their meaning."""
+    from ..server.schema import MODELS
+    from ..server.schema_render import referenced_models, shape_text
+    from .schema import CLI_JSON_MODELS, CLI_MODELS
+
+    models = [*MODELS, *CLI_MODELS]
+    shapes = {command: shape_text(model, models) for command, model in CLI_JSON_MODELS.items()}
+    for command_model in CLI_JSON_MODELS.values():
+        for model in referenced_models(command_model, models)[1:]:  # [0]: the output itself
+            shapes.setdefault(f"<{model.__name__}>", shape_text(model, models))
+    return shapes
+
+
+def __getattr__(name: str) -> object:
+    # JSON_SHAPES is rendered on first use: `jupyter mm` itself never needs it
+    if name == "JSON_SHAPES":
+        return json_shapes()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def absolute_sqlite_url(url: str) -> str:
@@ -110,7 +68,7 @@ def absolute_sqlite_url(url: str) -> str:
 class _Parser(argparse.ArgumentParser):
     """Usage errors as one line, like every other error of the CLI."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{PROG}: error: {message} (see `{self.prog} --help`)\n")
 
 
@@ -135,8 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.register(subparsers)
     maintenance.register(subparsers)
     registry.register(subparsers)
-    serve.register(subparsers)
-    setup.register(subparsers)
+    settings.register(subparsers)
     return parser
 
 
@@ -179,4 +136,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-__all__ = ["JSON_SHAPES", "build_parser", "main"]
+__all__ = ["JSON_SHAPES", "build_parser", "json_shapes", "main"]

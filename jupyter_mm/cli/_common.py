@@ -17,8 +17,6 @@ if TYPE_CHECKING:
     from ..entities import Run
     from ..store.abstract import AbstractStore
 
-SHORT_ID = 10
-
 
 class HelpFormatter(argparse.HelpFormatter):
     """Wraps descriptions to the terminal paragraph by paragraph (blank-line separated), but
@@ -62,30 +60,10 @@ def iter_all_runs(store: AbstractStore, **filters: Any) -> Iterator[Run]:
             return
 
 
-def short_id(run_id: str | None) -> str:
-    return (run_id or "")[:SHORT_ID]
-
-
-def short_digest(digest: str | None) -> str:
-    return (digest or "")[:12]
-
-
 def format_time(seconds: float | None) -> str:
     if not seconds:
         return "-"
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} m {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} m"
 
 
 def format_size(size: int | None) -> str:

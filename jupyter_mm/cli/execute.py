@@ -9,13 +9,12 @@ from pathlib import Path
 
 from ..config import ENV_ARTIFACTS, ENV_STORE, resolve_store
 from ..errors import MMError
+from ..formatting import format_duration, short_id
 from ..runner import CellProgress, parse_parameters, run_notebook
 from ._common import (
     EPILOG_CLASS,
-    format_duration,
     format_value,
     open_cli_store,
-    short_id,
 )
 
 SUMMARY_WIDTH = 48  # characters of a cell's first line shown in progress lines

@@ -9,14 +9,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..entities import RUN_STATUSES, MetricFilter, RunDetail
+from ..entities import RUN_STATUSES, MetricFilter, RunDetail, is_later_point
 from ..errors import Conflict, InvalidInput, NotFound
+from ..formatting import format_duration, short_digest, short_id
 from ..notebook_paths import canonical_notebook_path
 from ._common import (
     EPILOG_CLASS,
     add_json_flag,
     display_path,
-    format_duration,
     format_size,
     format_time,
     format_value,
@@ -25,8 +25,6 @@ from ._common import (
     print_json,
     render_table,
     run_summary,
-    short_digest,
-    short_id,
 )
 
 KEY_METRICS = 3  # metric columns shown in the runs table
@@ -185,12 +183,13 @@ def show_dict(detail: RunDetail) -> dict[str, Any]:
     """The ``show --json`` shape (documented in ``jupyter_mm.cli.JSON_SHAPES``)."""
     run = detail.run
     metrics: dict[str, dict[str, Any]] = {}
-    for point in detail.metrics:  # ordered by (name, step): the last point is the latest
-        entry = metrics.setdefault(
-            point.name, {"value": point.value, "step": point.step, "points": 0}
-        )
+    latest: dict[str, Any] = {}
+    for point in detail.metrics:
+        entry = metrics.setdefault(point.name, {"points": 0})
         entry["points"] += 1
-        if point.step >= entry["step"]:
+        kept = latest.get(point.name)
+        if kept is None or is_later_point(point.step, point.timestamp, kept.step, kept.timestamp):
+            latest[point.name] = point
             entry["value"], entry["step"] = point.value, point.step
     env = detail.environment
     environment = None

@@ -9,6 +9,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, MMError, NotFound
+from ..formatting import short_digest
 from ._common import (
     EPILOG_CLASS,
     add_json_flag,
@@ -16,7 +17,6 @@ from ._common import (
     iter_all_runs,
     open_cli_store,
     print_json,
-    short_digest,
 )
 
 if TYPE_CHECKING:
@@ -188,7 +188,8 @@ def collect_garbage(store: AbstractStore, *, grace_hours: float, delete: bool) -
     referenced = store.referenced_digests()
     now = time.time()
     grace = grace_hours * 3600
-    unreferenced, kept = [], []
+    unreferenced: list[dict[str, Any]] = []
+    kept: list[dict[str, Any]] = []
     for digest in present:
         if digest in referenced:
             continue
@@ -197,7 +198,7 @@ def collect_garbage(store: AbstractStore, *, grace_hours: float, delete: bool) -
         except NotFound:
             continue
         age = _blob_age(store, digest, now)
-        entry = {"digest": digest, "size": size, "age_seconds": age}
+        entry: dict[str, Any] = {"digest": digest, "size": size, "age_seconds": age}
         # A blob whose age the backend cannot tell (object storage) is only collected with
         # --grace 0, when the user has said no kernel is writing.
         if grace > 0 and (age is None or age < grace):

@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from ..entities import STAGES, ModelVersion
+from ..formatting import short_id
 from ._common import (
     EPILOG_CLASS,
     add_json_flag,
@@ -21,7 +22,6 @@ from ._common import (
     open_cli_store,
     print_json,
     render_table,
-    short_id,
 )
 
 REF_HELP = "name@stage, name@alias, name/VERSION or name/latest"

@@ -10,7 +10,10 @@
     mm.rollback("churn", reason="latency regression")
 
 Every function takes an optional ``store`` (default: the store the kernel uses) so the
-server and the CLI share this one implementation of the rules (:mod:`.rules`). Changes go
+server and the CLI share this one implementation of the rules (:mod:`.rules`). Every write
+takes an optional ``actor``, the user recorded in the audit trail: the server passes the
+request's authenticated user; left out, it is the user of this process
+(:func:`jupyter_mm.identity.process_user`). Changes go
 through the store's registry methods, each one transaction together with its audit event;
 refused transitions are recorded too.
 """
@@ -25,11 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..entities import STAGES, Event, Model, ModelVersion, Run
+from ..entities import STAGES, Event, Model, ModelVersion, Rollback, Run
 from ..errors import Conflict, IntegrityError, InvalidInput, NotFound
+from ..identity import process_user
 from ..store.blobs import hash_bytes, is_digest
 from ..store.registry_contract import check_model_name, check_version
-from .rules import Registry, current_user, make_registry, transition_problem
+from .rules import Registry, make_registry, transition_problem
 
 if TYPE_CHECKING:
     import pandas
@@ -46,11 +50,17 @@ __all__ = [
     "remove_alias",
     "resolve_version",
     "rollback",
+    "rollback_versions",
     "set_alias",
     "transition",
 ]
 
 REFERENCE_HELP = "name@stage, name@alias, name/VERSION or name/latest"
+
+
+def _actor(actor: str | None) -> str | None:
+    """The user a write is recorded for: ``actor`` when the caller knows who is acting."""
+    return actor if actor is not None else process_user()
 
 
 def _store(store: AbstractStore | None) -> AbstractStore:
@@ -155,6 +165,7 @@ def register_model(
     description: str | None = None,
     *,
     store: AbstractStore | None = None,
+    actor: str | None = None,
 ) -> ModelVersion:
     """Register a run's artifact as the next version of model ``name`` (default: the
     artifact's name). ``run`` is a run id, a unique prefix, ``latest``, a Run or an active
@@ -188,21 +199,26 @@ def register_model(
         run_id,
         artifact,
         flavor=flavor_of(by_name[artifact].media_type),
-        user=current_user(),
+        user=_actor(actor),
         signature=signature,
         description=description,
     )
 
 
 def _refuse(
-    store: AbstractStore, version: ModelVersion, stage: str, problem: str, reason: str | None
+    store: AbstractStore,
+    version: ModelVersion,
+    stage: str,
+    problem: str,
+    reason: str | None,
+    actor: str | None,
 ) -> Conflict:
     note = f"{problem} (requested: {reason})" if reason else problem
     store.append_event(
         "transition_refused",
         model=version.model,
         version=version.version,
-        user=current_user(),
+        user=actor,
         from_stage=version.stage,
         to_stage=stage if stage in STAGES else None,
         reason=note,
@@ -218,6 +234,7 @@ def transition(
     *,
     store: AbstractStore | None = None,
     registry: Registry | None = None,
+    actor: str | None = None,
 ) -> ModelVersion:
     """Move a version to ``stage`` if the rules and the gates of ``stage`` allow it (see
     :mod:`jupyter_mm.registry.rules`). A refusal raises Conflict with the reason and is
@@ -225,6 +242,7 @@ def transition(
     production version. Returns the version as it is now."""
     store = _store(store)
     registry = registry or make_registry()
+    actor = _actor(actor)
     check_version(version)
     current = store.get_version(check_model_name(name), version)
     problem = transition_problem(current.stage, stage)
@@ -236,13 +254,13 @@ def transition(
         if failed:
             problem = "; ".join(r.describe() for r in failed)
     if problem is not None:
-        raise _refuse(store, current, stage, problem, reason)
+        raise _refuse(store, current, stage, problem, reason, actor)
     store.transition_version(
         name,
         version,
         from_stage=current.stage,
         to_stage=stage,
-        user=current_user(),
+        user=actor,
         reason=reason,
     )
     return store.get_version(name, version)
@@ -255,22 +273,41 @@ def set_alias(
     reason: str | None = None,
     *,
     store: AbstractStore | None = None,
+    actor: str | None = None,
 ) -> ModelVersion:
     """Point ``alias`` (e.g. ``champion``) at a version; it leaves the version that had it."""
-    return _store(store).set_alias(name, version, alias, user=current_user(), reason=reason)
+    return _store(store).set_alias(name, version, alias, user=_actor(actor), reason=reason)
 
 
-def remove_alias(name: str, alias: str, *, store: AbstractStore | None = None) -> ModelVersion:
+def remove_alias(
+    name: str, alias: str, *, store: AbstractStore | None = None, actor: str | None = None
+) -> ModelVersion:
     """Remove ``alias`` from the version holding it; returns that version."""
-    return _store(store).remove_alias(name, alias, user=current_user())
+    return _store(store).remove_alias(name, alias, user=_actor(actor))
+
+
+def rollback_versions(
+    name: str,
+    reason: str | None = None,
+    *,
+    store: AbstractStore | None = None,
+    actor: str | None = None,
+) -> Rollback:
+    """:func:`rollback`, returning both versions it moved: ``.restored`` (now in production)
+    and ``.archived`` (the production version it replaced)."""
+    return _store(store).rollback(name, user=_actor(actor), reason=reason)
 
 
 def rollback(
-    name: str, reason: str | None = None, *, store: AbstractStore | None = None
+    name: str,
+    reason: str | None = None,
+    *,
+    store: AbstractStore | None = None,
+    actor: str | None = None,
 ) -> ModelVersion:
     """Put the previous production version back and archive the current one. Returns the
     restored version. Raises Conflict when there is nothing to roll back to."""
-    return _store(store).rollback(name, user=current_user(), reason=reason)
+    return rollback_versions(name, reason, store=store, actor=actor).restored
 
 
 # -- reading -----------------------------------------------------------------------------------

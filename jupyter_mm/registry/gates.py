@@ -324,6 +324,7 @@ class _Evaluator:
             raise _Undecidable(f"text can only be compared with == or != ({node.left})")
         if isinstance(left, float) and (math.isnan(left) or math.isnan(float(right))):
             return node.op == "!="
+        # both numbers or both strings by now (checked above), which mypy cannot narrow
         return {
             "<": left < right,  # type: ignore[operator]
             "<=": left <= right,  # type: ignore[operator]

@@ -21,7 +21,7 @@ SHOWN_PACKAGES = 12
 
 def lineage(ref: str, *, store: AbstractStore | None = None) -> dict[str, Any]:
     """The lineage of the version ``ref`` names (``churn@production``, ``churn/3``)."""
-    from ..diffing import latest_metrics
+    from ..entities import latest_metric_values
 
     store = _store(store)
     version = resolve_version(ref, store=store)
@@ -41,7 +41,7 @@ def lineage(ref: str, *, store: AbstractStore | None = None) -> dict[str, Any]:
             "notebook_path": run.notebook_path,
             "cell_id": run.cell_id,
             "params": {p.name: p.value for p in detail.params},
-            "metrics": latest_metrics(detail.metrics),
+            "metrics": latest_metric_values(detail.metrics),
         },
         "checkpoint": {
             "digest": run.checkpoint_digest,
@@ -65,7 +65,8 @@ def lineage(ref: str, *, store: AbstractStore | None = None) -> dict[str, Any]:
 
 def lineage_text(data: dict[str, Any]) -> str:
     """The lineage as indented text, top (version) to bottom (environment)."""
-    from ..cli._common import display_path, format_time, format_value, short_digest
+    from ..cli._common import display_path, format_time, format_value
+    from ..formatting import short_digest
 
     v, run, checkpoint, env = data["version"], data["run"], data["checkpoint"], data["environment"]
     aliases = f" [{', '.join(v['aliases'])}]" if v["aliases"] else ""

@@ -70,7 +70,8 @@ class ReproduceReport:
         return asdict(self)
 
     def to_text(self) -> str:
-        from ..cli._common import display_path, format_duration, format_value, short_digest
+        from ..cli._common import display_path, format_value
+        from ..formatting import format_duration, short_digest
 
         lines = []
         for item in self.data:
@@ -221,9 +222,9 @@ def _pick_new_run(scratch: AbstractStore, run_ids: list[str], old: RunDetail) ->
 
 
 def _compare_metrics(old: RunDetail, new: RunDetail, report: ReproduceReport) -> None:
-    from ..diffing import latest_metrics
+    from ..entities import latest_metric_values
 
-    recorded, reproduced = latest_metrics(old.metrics), latest_metrics(new.metrics)
+    recorded, reproduced = latest_metric_values(old.metrics), latest_metric_values(new.metrics)
     for name, value in sorted(recorded.items()):
         again = reproduced.get(name)
         ok = again is not None and (
@@ -331,8 +332,9 @@ def reproduce(
         load_checkpoint(store.blobs, old.run.checkpoint_digest), old.run.cell_id
     )
     workdir = Path(tempfile.mkdtemp(prefix="mm-reproduce-")).resolve()
-    base = Path(old.run.notebook_path).parent if old.run.notebook_path else None
-    notebook = workdir / (Path(old.run.notebook_path).name if base else "checkpoint.ipynb")
+    recorded_path = old.run.notebook_path
+    base = Path(recorded_path).parent if recorded_path else None
+    notebook = workdir / (Path(recorded_path).name if recorded_path else "checkpoint.ipynb")
     try:
         nbformat.write(nb, str(notebook))
         if base is not None:

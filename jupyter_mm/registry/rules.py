@@ -17,8 +17,9 @@ model); ``rollback`` is the way back. A gate configured for a stage is checked o
 transition *into* that stage; rollback skips gates (the restored version passed them when
 it was first promoted, and a rollback is what you do when there is no time).
 
-Configuration (``jupyter_mm_config.py`` in the working directory or any Jupyter config
-directory — ``jupyter --paths`` — or the IPython/Jupyter server config of the process)::
+Configuration, read by :func:`jupyter_mm.config.load_config` like every other setting
+(``jupyter_mm_config.py`` in the working directory or any Jupyter config directory —
+``jupyter --paths`` — or the IPython/Jupyter server config of the process)::
 
     c.Registry.gates = {"production": ["metrics.roc_auc >= 0.78", "params.model != 'dummy'"]}
     c.Registry.metric_tolerance = 1e-6
@@ -27,9 +28,6 @@ directory — ``jupyter --paths`` — or the IPython/Jupyter server config of th
 
 from __future__ import annotations
 
-import getpass
-import os
-from pathlib import Path
 from typing import Any
 
 from traitlets import Bool, Dict, Float, List, TraitError, Unicode, validate
@@ -51,8 +49,6 @@ ALLOWED_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
         ("production", "archived"),
     }
 )
-
-CONFIG_FILE = "jupyter_mm_config"
 
 
 class Registry(Configurable):
@@ -117,53 +113,11 @@ def transition_problem(from_stage: str, to_stage: str) -> str | None:
     return f"{from_stage} -> {to_stage} is not allowed (from {from_stage}: {', '.join(allowed)})"
 
 
-def current_user() -> str | None:
-    """Who is acting: the JupyterHub user when there is one, else the OS user."""
-    user = os.environ.get("JUPYTERHUB_USER")
-    if user:
-        return user
-    try:
-        return getpass.getuser()
-    except Exception:  # no passwd entry in some containers
-        return None
-
-
-def _config_dirs() -> list[str]:
-    """Where ``jupyter_mm_config.{py,json}`` is looked for, lowest priority first."""
-    from jupyter_core.paths import jupyter_config_path
-
-    return [*reversed(jupyter_config_path()), os.getcwd()]
-
-
-def load_config() -> Config:
-    """The configuration of this process: ``jupyter_mm_config`` files from the Jupyter
-    config path and the working directory, then the IPython shell's own config on top when
-    running in a kernel."""
-    from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
-
-    merged = Config()
-    for directory in _config_dirs():
-        for loader_class, suffix in ((JSONFileConfigLoader, ".json"), (PyFileConfigLoader, ".py")):
-            if not (Path(directory) / (CONFIG_FILE + suffix)).is_file():
-                continue
-            try:
-                merged.merge(loader_class(CONFIG_FILE + suffix, path=directory).load_config())
-            except Exception as exc:
-                raise InvalidInput(
-                    f"The configuration file {Path(directory) / (CONFIG_FILE + suffix)} "
-                    f"cannot be read: {exc}."
-                ) from None
-    from ..tracking.process import ipython
-
-    shell = ipython()
-    if shell is not None:
-        merged.merge(shell.config)
-    return merged
-
-
 def make_registry(config: Config | None = None) -> Registry:
-    """A Registry from ``config`` (default: :func:`load_config`). A malformed gate is an
-    InvalidInput naming it."""
+    """A Registry from ``config`` (default: :func:`jupyter_mm.config.load_config`, the
+    loader every process uses). A malformed gate is an InvalidInput naming it."""
+    from ..config import load_config
+
     try:
         return Registry(config=load_config() if config is None else config)
     except TraitError as exc:

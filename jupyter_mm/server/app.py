@@ -5,7 +5,6 @@ from __future__ import annotations
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Int
 
-from ..config import MMConfig
 from .handlers import API_PREFIX, ROUTES
 from .handlers.base import STORE_PROVIDER_SETTING
 from .handlers.diffs import DEFAULT_MAX_DIFF_BYTES, MAX_DIFF_BYTES_SETTING
@@ -15,10 +14,13 @@ from .store_provider import StoreProvider
 class MMExtensionApp(ExtensionApp):
     """Serves the REST API the jupyter-mm sidebar reads.
 
-    The store is configured like everywhere else in jupyter-mm: ``c.MMConfig.store_url``
-    and ``c.MMConfig.artifact_root`` in ``jupyter_server_config.py`` (or the
-    ``JUPYTER_MM_STORE`` / ``JUPYTER_MM_ARTIFACTS`` environment variables); without them the
-    store is found or created from the server's ``root_dir`` (DESIGN §3).
+    The store is configured like everywhere else in jupyter-mm
+    (:func:`jupyter_mm.config.load_config`): ``c.MMConfig.store_url`` and
+    ``c.MMConfig.artifact_root`` in ``jupyter_mm_config.py`` (read by kernels and the CLI
+    too) or in ``jupyter_server_config.py`` (this server only), or the ``JUPYTER_MM_STORE``
+    / ``JUPYTER_MM_ARTIFACTS`` environment variables; without them the store is found or
+    created from the server's ``root_dir``
+    (``docs/architecture.md#configuration-and-store-resolution``).
     """
 
     name = "jupyter_mm"
@@ -40,9 +42,10 @@ class MMExtensionApp(ExtensionApp):
     ).tag(config=True)
 
     def initialize_settings(self) -> None:
-        mm_config = MMConfig(config=self.serverapp.config)
+        # the ExtensionManager links the app to its ServerApp before initializing settings
+        assert self.serverapp is not None
         self.store_provider = StoreProvider(
-            mm_config, root_dir=self.serverapp.root_dir, log=self.log
+            self.serverapp.config, root_dir=self.serverapp.root_dir, log=self.log
         )
         self.settings[STORE_PROVIDER_SETTING] = self.store_provider
         self.settings[MAX_DIFF_BYTES_SETTING] = self.max_diff_bytes

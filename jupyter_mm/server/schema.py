@@ -3,7 +3,8 @@
 Every response body the server sends is described here as a ``TypedDict``; the handlers build
 their answers with these types, the TypeScript interfaces the lab extension imports are
 generated from them (``python -m jupyter_mm.server.schema --ts``), and the tests validate real
-responses against the JSON Schema generated from them (``--json-schema``). One source, so the
+responses against the JSON Schema generated from them (``--json-schema``). The renderers are
+in :mod:`.schema_render`, which imports this module (never the other way round). One source, so the
 server, the frontend and the tests cannot drift apart without a test failing.
 
 The models follow :mod:`jupyter_mm.entities` field for field (``ENTITY_MODELS`` records which
@@ -19,13 +20,6 @@ these deliberate differences:
 """
 
 from __future__ import annotations
-
-if __name__ == "__main__":
-    # ``python -m jupyter_mm.server.schema``: run the command from the imported module, so
-    # that the renderers (which import this module) see one set of model classes
-    from jupyter_mm.server.schema import main
-
-    raise SystemExit(main())
 
 from typing import Any, Literal, TypedDict, Union
 
@@ -528,22 +522,10 @@ REQUEST_MODELS: dict[str, type] = {
 }
 
 
-# The renderers import the models above, so they are imported last; re-exported so that
-# ``schema.typescript()`` and ``schema.schema_for(model)`` stay the one entry point.
-from .schema_render import (  # noqa: E402
-    TS_PATH,
-    fields_of,
-    json_schema,
-    main,
-    schema_for,
-    typescript,
-)
+if __name__ == "__main__":
+    # ``python -m jupyter_mm.server.schema``: the command lives with the renderers, which
+    # import this module (as ``jupyter_mm.server.schema``, so they see one set of models);
+    # importing them only here keeps the dependency one-way.
+    from jupyter_mm.server.schema_render import main
 
-__all__ = [
-    "TS_PATH",
-    "fields_of",
-    "json_schema",
-    "main",
-    "schema_for",
-    "typescript",
-]
+    raise SystemExit(main())

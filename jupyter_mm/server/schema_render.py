@@ -1,8 +1,9 @@
 """Rendering of the wire models of :mod:`.schema` as TypeScript interfaces and as a JSON
 Schema document, and the ``python -m jupyter_mm.server.schema`` command.
 
-Kept apart from the models so that the schema module reads as the API's contract; the
-functions are re-exported there (``schema.typescript()``, ``schema.schema_for(...)``).
+Kept apart from the models so that the schema module reads as the API's contract. The
+dependency is one-way: this module imports :mod:`.schema`; ``python -m
+jupyter_mm.server.schema`` runs :func:`main` from here.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import sys
 import types
 import typing
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, Union
 
@@ -142,7 +144,7 @@ def typescript() -> str:
 # -- JSON Schema ----------------------------------------------------------------------------
 
 
-def _js_type(tp: Any, *, top: bool = False) -> dict[str, Any]:
+def _js_type(tp: Any, *, top: bool = False, models: Sequence[type] = MODELS) -> dict[str, Any]:
     name = _alias_name(tp)
     if name is not None and not top:
         return {"$ref": f"#/$defs/{name}"}
@@ -158,31 +160,32 @@ def _js_type(tp: Any, *, top: bool = False) -> dict[str, Any]:
         return {"type": "integer"}
     if tp is float:
         return {"type": "number"}
-    if tp in MODELS:
+    if tp in models:
         return {"$ref": f"#/$defs/{tp.__name__}"}
     members = _split_union(tp)
     if members is not None:
-        return {"anyOf": [_js_type(m) for m in members]}
+        return {"anyOf": [_js_type(m, models=models) for m in members]}
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin is Literal:
         return {"enum": list(args)}
     if origin is list:
-        return {"type": "array", "items": _js_type(args[0])}
+        return {"type": "array", "items": _js_type(args[0], models=models)}
     if origin is dict:
-        return {"type": "object", "additionalProperties": _js_type(args[1])}
+        return {"type": "object", "additionalProperties": _js_type(args[1], models=models)}
     raise TypeError(f"No JSON Schema rendering for {tp!r}.")
 
 
-def json_schema() -> dict[str, Any]:
+def json_schema(extra_models: Sequence[type] = ()) -> dict[str, Any]:
     """A JSON Schema (2020-12) document with one definition per model and alias. Models are
     closed (``additionalProperties: false``) so a field the server adds without declaring it
-    here fails validation."""
+    here fails validation. ``extra_models`` (the CLI's output models) are defined too."""
+    models = [*MODELS, *extra_models]
     defs: dict[str, Any] = {name: _js_type(alias, top=True) for name, alias in ALIASES.items()}
-    for model in MODELS:
+    for model in models:
         hints = fields_of(model)
         defs[model.__name__] = {
             "type": "object",
-            "properties": {name: _js_type(tp) for name, tp in hints.items()},
+            "properties": {name: _js_type(tp, models=models) for name, tp in hints.items()},
             "required": list(hints),
             "additionalProperties": model in OPEN_MODELS,
         }
@@ -194,11 +197,63 @@ def json_schema() -> dict[str, Any]:
     }
 
 
-def schema_for(model: type) -> dict[str, Any]:
+def schema_for(model: type, extra_models: Sequence[type] = ()) -> dict[str, Any]:
     """A schema validating one body of ``model`` (the definitions document plus a $ref)."""
-    document = json_schema()
+    document = json_schema(extra_models)
     document["$ref"] = f"#/$defs/{model.__name__}"
     return document
+
+
+# -- shapes as text -------------------------------------------------------------------------
+
+
+def shape_text(tp: Any, models: Sequence[type] = MODELS) -> str:
+    """A compact one-line rendering of a type, for documentation: ``{"key": type, ...}``,
+    ``[item]``, ``{str: value}``, ``"a"|"b"``, ``str|null``; models other than ``tp`` itself
+    appear as ``<Name>``."""
+    return _shape(tp, models, top=True)
+
+
+def referenced_models(tp: Any, models: Sequence[type]) -> list[type]:
+    """The models of ``models`` that ``tp`` refers to, directly or through others, in the
+    order they are first met (``tp`` itself first when it is one)."""
+    found: list[type] = []
+
+    def walk(t: Any) -> None:
+        if t in models:
+            if t in found:
+                return
+            found.append(t)
+            for field_type in fields_of(t).values():
+                walk(field_type)
+            return
+        for arg in typing.get_args(t):
+            walk(arg)
+
+    walk(tp)
+    return found
+
+
+def _shape(tp: Any, models: Sequence[type], *, top: bool = False) -> str:
+    simple = {Any: "any", type(None): "null", str: "str", bool: "bool", int: "int", float: "float"}
+    if tp in simple:
+        return simple[tp]
+    if tp in models or (top and isinstance(tp, type)):
+        if not top:
+            return f"<{tp.__name__}>"
+        fields = ", ".join(f'"{n}": {_shape(t, models)}' for n, t in fields_of(tp).items())
+        return "{" + fields + "}"
+    members = _split_union(tp)
+    if members is not None:
+        return "|".join(_shape(m, models) for m in members)
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is Literal:
+        return "|".join(json.dumps(a) for a in args)
+    if origin is list:
+        return f"[{_shape(args[0], models)}]"
+    if origin is dict:
+        return f"{{str: {_shape(args[1], models)}}}"
+    raise TypeError(f"No text rendering for {tp!r}.")
 
 
 #: where the generated TypeScript lives in a source checkout

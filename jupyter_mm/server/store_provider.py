@@ -13,10 +13,12 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
-from ..config import MMConfig
+from ..config import load_mm_config
 from ..errors import MMError, StoreError
 
 if TYPE_CHECKING:
+    from traitlets.config import Config
+
     from ..store.abstract import AbstractStore
 
 
@@ -43,8 +45,8 @@ class StoreProvider:
     returned here from executor threads.
     """
 
-    def __init__(self, config: MMConfig, root_dir: str, log: logging.Logger) -> None:
-        self._config = config
+    def __init__(self, server_config: Config, root_dir: str, log: logging.Logger) -> None:
+        self._server_config = server_config
         self._log = log
         self._root_dir = root_dir
         self._store: AbstractStore | None = None
@@ -74,9 +76,13 @@ class StoreProvider:
                 "reinstall jupyter-mm."
             ) from exc
         try:
+            config = load_mm_config(self._server_config)
+        except MMError as exc:  # an unreadable jupyter_mm_config file: the operator's to fix
+            raise StoreError(f"The jupyter-mm configuration cannot be loaded: {exc}") from None
+        try:
             # cwd=root_dir: the server finds the store the way a kernel started in the
             # server's root directory would, and creates a new one there if none exists.
-            return open_store(config=self._config, cwd=self._root_dir, root_dir=self._root_dir)
+            return open_store(config=config, cwd=self._root_dir, root_dir=self._root_dir)
         except MMError:
             raise
         except Exception as exc:

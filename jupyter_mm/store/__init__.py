@@ -1,9 +1,10 @@
 """The store: where runs, their records and blobs live.
 
 ``open_store()`` is the one way in for the kernel, the server and the CLI. It finds the store
-(DESIGN §3), opens the database (SQLite or PostgreSQL) with its blob backend, creates or
-upgrades the schema when needed, refuses a store written by a newer jupyter-mm, and marks
-runs of dead processes on this host as crashed.
+(``docs/architecture.md#configuration-and-store-resolution``), opens the database (SQLite
+or PostgreSQL) with its blob backend, creates or upgrades the schema when needed, refuses a
+store written by a newer jupyter-mm, and marks runs of dead processes on this host as
+crashed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..config import ENV_ARTIFACTS, OBJECTS_DIR, MMConfig, StoreLocation, resolve_store
+from ..config import (
+    ENV_ARTIFACTS,
+    OBJECTS_DIR,
+    MMConfig,
+    StoreLocation,
+    load_mm_config,
+    resolve_store,
+)
 from ..errors import InvalidInput, MMError, StoreError
 from .abstract import AbstractStore
 from .blobs import BlobStore
@@ -99,14 +107,15 @@ def open_store(
     """Open (creating or upgrading when needed) the store and return it.
 
     ``location``: a resolved StoreLocation, a database URL (``sqlite:///…`` relative to
-    ``cwd``, or ``postgresql://…``), or None to resolve as DESIGN §3 says from ``cwd`` /
-    ``root_dir`` and ``config``. With ``create=False`` a missing store is InvalidInput.
+    ``cwd``, or ``postgresql://…``), or None to resolve from ``cwd`` / ``root_dir`` and
+    ``config`` (``docs/architecture.md#configuration-and-store-resolution``). With
+    ``create=False`` a missing store is InvalidInput.
     ``for_writing``: the caller will write (a kernel, ``jupyter mm run``), so a read-only
     SQLite store is refused at once with a StoreError that says so.
     Raises StoreVersionError for a store written by a newer jupyter-mm and StoreError for
     an unusable database or directory.
     """
-    config = config or MMConfig()
+    config = config or load_mm_config()
     if location is None:
         location = resolve_store(config, cwd=cwd, root_dir=root_dir, create=create)
     elif isinstance(location, str):

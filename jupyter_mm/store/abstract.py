@@ -1,9 +1,15 @@
 """The store contract.
 
-Modelled on MLflow's ``abstract_store.py``: one abstract class whose docstrings are the
-contract, and one contract test suite (``tests/store/test_contract.py``) that every
-implementation must pass. Callers (tracking, CLI, server) only ever see this interface and
-the entities in :mod:`jupyter_mm.entities`.
+Modelled on MLflow's stores, which keep the tracking store and the model-registry store as
+two abstract classes: :class:`AbstractRunStore` (runs, their records, environments, blobs)
+here and :class:`~jupyter_mm.store.registry_contract.AbstractRegistryStore` (models,
+versions, the audit trail) in its own module. :class:`AbstractStore` is both — what
+``open_store()`` returns and what a backend implements (``SqlStore``). The docstrings are
+the contract; contract test suites (``tests/store/test_contract*.py``,
+``tests/registry/test_registry_contract.py``) check every implementation. Callers
+(tracking, CLI, server) only ever see these interfaces and the entities in
+:mod:`jupyter_mm.entities`; argument checks are in :mod:`.validation`. Overview:
+``docs/architecture.md#the-store-contract``.
 
 General rules every implementation keeps:
 
@@ -21,18 +27,17 @@ General rules every implementation keeps:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidInput
 from .registry_contract import AbstractRegistryStore
+from .validation import add_value_columns, check_listing_limit
 
 if TYPE_CHECKING:
     from ..entities import (
         Artifact,
         DataRef,
         Environment,
-        Event,
         Metric,
         MetricFilter,
         MetricOrder,
@@ -45,67 +50,7 @@ if TYPE_CHECKING:
     from .blobs import BlobStore
 
 
-def check_listing_limit(limit: object) -> int:
-    """``limit`` when it is a positive integer (a bulk listing has no upper bound)."""
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise InvalidInput(f"limit must be a positive integer, not {limit!r}.")
-    return limit
-
-
-def check_status(status: object) -> str | None:
-    """``status`` when it is None (any) or one of the run statuses. Raises InvalidInput."""
-    from ..entities import RUN_STATUSES
-
-    if status is not None and status not in RUN_STATUSES:
-        raise InvalidInput(
-            f"Unknown run status {status!r}; expected one of {', '.join(RUN_STATUSES)}."
-        )
-    return status
-
-
-#: the listing orders by start time; a listing can also be ordered by a metric
-TIME_ORDERS = ("newest", "oldest")
-
-
-def check_order(order: object) -> str | MetricOrder:
-    """``newest``, ``oldest``, a MetricOrder, or its text form ``metric:NAME[:asc|desc]``."""
-    from ..entities import MetricOrder
-
-    if isinstance(order, MetricOrder):
-        if not isinstance(order.name, str) or not order.name:
-            raise InvalidInput("A metric order needs a metric name.")
-        return order
-    if isinstance(order, str) and order in TIME_ORDERS:
-        return order
-    if isinstance(order, str) and order.startswith("metric:"):
-        try:
-            return MetricOrder.parse(order)
-        except ValueError as exc:
-            raise InvalidInput(str(exc)) from None
-    raise InvalidInput(
-        f"Unknown order {order!r}; use 'newest', 'oldest' or 'metric:NAME[:asc|desc]'."
-    )
-
-
-def add_value_columns(
-    columns: dict[str, list[Any]], prefix: str, values: Iterable[tuple[str, str, Any]]
-) -> None:
-    """Spread ``(run id, name, value)`` triples into one ``prefix + name`` column per name,
-    aligned with ``columns["id"]`` (None where a run has no value). Triples of runs not in
-    ``columns["id"]`` are ignored."""
-    position = {run_id: index for index, run_id in enumerate(columns["id"])}
-    count = len(position)
-    for run_id, name, value in values:
-        index = position.get(run_id)
-        if index is None:
-            continue
-        column = columns.get(prefix + name)
-        if column is None:
-            column = columns[prefix + name] = [None] * count
-        column[index] = value
-
-
-class AbstractStore(AbstractRegistryStore, ABC):
+class AbstractRunStore(ABC):
     """Runs, their records, environments and blobs."""
 
     #: URL the store was opened with (credentials removed), for display
@@ -188,7 +133,7 @@ class AbstractStore(AbstractRegistryStore, ABC):
         version names the run (the audit trail must stay complete)."""
 
     @abstractmethod
-    def mark_crashed(self, host: str, alive: callable) -> list[str]:  # type: ignore[valid-type]
+    def mark_crashed(self, host: str, alive: Callable[[int], bool]) -> list[str]:
         """Mark as ``crashed`` every ``running`` run recorded on ``host`` whose pid
         ``alive(pid)`` reports dead. Returns the ids changed. Called when a store opens."""
 
@@ -320,19 +265,6 @@ class AbstractStore(AbstractRegistryStore, ABC):
             )
         return columns
 
-    # -- audit trail --------------------------------------------------------------------------
-
-    @abstractmethod
-    def list_events(
-        self, *, model: str | None = None, limit: int = 50, page_token: str | None = None
-    ) -> tuple[list[Event], str | None]:
-        """Audit events, newest first, one page at a time: ``(events, next_token)``.
-
-        ``model`` keeps the events of that model only. Paging is keyset-based on the event
-        id; ``next_token`` is None on the last page. ``limit`` is 1..1000 (InvalidInput
-        otherwise); a malformed token is InvalidInput.
-        """
-
     # -- environments -----------------------------------------------------------------------
 
     @abstractmethod
@@ -362,6 +294,12 @@ class AbstractStore(AbstractRegistryStore, ABC):
     @abstractmethod
     def close(self) -> None:
         """Release connections. The store must not be used afterwards."""
+
+
+class AbstractStore(AbstractRunStore, AbstractRegistryStore):
+    """The whole store: the run store and the registry store over one database, so that a
+    registered version and the run it came from stay consistent (a run named by a version
+    cannot be deleted)."""
 
     def __enter__(self) -> AbstractStore:
         return self

@@ -12,7 +12,7 @@ import os
 import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import blake3
 
@@ -133,7 +133,7 @@ def check_digest(digest: object) -> str:
     if not is_digest(digest):
         shown = repr(digest) if len(repr(digest)) <= 80 else repr(digest)[:77] + "..."
         raise InvalidInput(f"{shown} is not a blob digest (expected 64 lowercase hex characters).")
-    return digest  # type: ignore[return-value]
+    return cast(str, digest)
 
 
 def is_temp_name(name: str) -> bool:

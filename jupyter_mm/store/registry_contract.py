@@ -1,7 +1,9 @@
 """The registry half of the store contract: models, versions, aliases and the audit trail.
 
-:class:`AbstractRegistryStore` is mixed into :class:`~jupyter_mm.store.abstract.AbstractStore`;
-its docstrings are the contract and ``tests/registry/test_registry_contract.py`` checks every
+:class:`AbstractRegistryStore` is its own contract, apart from the run store's
+(:class:`~jupyter_mm.store.abstract.AbstractRunStore`), as MLflow keeps its model-registry
+store apart from its tracking store; a backend implements both as
+:class:`~jupyter_mm.store.abstract.AbstractStore`. Its docstrings are the contract and ``tests/registry/test_registry_contract.py`` checks every
 backend against them. The store is deliberately mechanical: it keeps the invariants that
 must hold whatever the caller (one production version per model, aliases unique per model,
 an event for every change, written in the same transaction) while the *policy* — which
@@ -25,16 +27,15 @@ Nothing in the contract updates or deletes an event.
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..entities import STAGES
-from ..errors import InvalidInput
+# the registry's argument checks, importable from the contract they belong to
+from .validation import check_alias, check_model_name, check_stage, check_version
 
 if TYPE_CHECKING:
-    from ..entities import Event, Model, ModelVersion
+    from ..entities import Event, Model, ModelVersion, Rollback
 
 EVENT_ACTIONS: tuple[str, ...] = (
     "register",
@@ -50,45 +51,15 @@ EVENT_ACTIONS: tuple[str, ...] = (
     "serve_swap_refused",
 )
 
-#: Model names travel in URLs and in references like ``name@production`` and ``name/3``, so
-#: ``@`` and ``/`` are out; the rest is what file names and MLflow allow.
-_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,254}")
-#: An alias must not look like a version number or a stage, or ``name@x`` would be ambiguous.
-_ALIAS = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
-
-
-def check_model_name(name: object) -> str:
-    """Return ``name`` when it can name a model; InvalidInput otherwise."""
-    if not isinstance(name, str) or not _MODEL_NAME.fullmatch(name):
-        raise InvalidInput(
-            f"{name!r} is not a model name: use 1 to 255 letters, digits, '_', '.' or '-', "
-            "starting with a letter or digit."
-        )
-    return name
-
-
-def check_alias(alias: object) -> str:
-    """Return ``alias`` when it can be an alias; InvalidInput otherwise."""
-    if not isinstance(alias, str) or not _ALIAS.fullmatch(alias):
-        raise InvalidInput(
-            f"{alias!r} is not an alias: use a letter followed by up to 63 letters, digits, "
-            "'_' or '-'."
-        )
-    if alias in STAGES or alias == "latest":
-        raise InvalidInput(f"{alias!r} is a stage name, so it cannot be an alias.")
-    return alias
-
-
-def check_stage(stage: object) -> str:
-    if stage not in STAGES:
-        raise InvalidInput(f"Unknown stage {stage!r}; expected one of {', '.join(STAGES)}.")
-    return stage  # type: ignore[return-value]
-
-
-def check_version(version: object) -> int:
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise InvalidInput(f"A model version is a positive integer, not {version!r}.")
-    return version
+__all__ = [
+    "EVENT_ACTIONS",
+    "AbstractRegistryStore",
+    "check_alias",
+    "check_model_name",
+    "check_stage",
+    "check_version",
+    "production_history",
+]
 
 
 def production_history(events: Iterable[Event]) -> list[int]:
@@ -127,14 +98,16 @@ def production_history(events: Iterable[Event]) -> list[int]:
 class AbstractRegistryStore(ABC):
     """Models, versions, aliases and the append-only event log.
 
-    Rules every implementation keeps besides those of AbstractStore:
+    Rules every implementation keeps besides the general ones of
+    :mod:`jupyter_mm.store.abstract`:
 
     * Each write below is ONE transaction together with its event(s); a reader never sees a
       stage change without its event or the other way round.
     * Concurrent writers to one model are serialized (a row lock on the model on PostgreSQL;
       SQLite's write lock), so "one production version" and "aliases unique per model" hold
       under concurrency, not only in one process.
-    * ``user`` is recorded as given (the caller resolves JupyterHub/OS user).
+    * ``user`` is recorded as given: the caller says who is acting (the registry's
+      ``actor``); the store never looks up a user itself.
     """
 
     @abstractmethod
@@ -218,11 +191,12 @@ class AbstractRegistryStore(ABC):
         Raises NotFound when no version of the model holds it. Returns that version."""
 
     @abstractmethod
-    def rollback(self, model: str, *, user: str | None, reason: str | None) -> ModelVersion:
+    def rollback(self, model: str, *, user: str | None, reason: str | None) -> Rollback:
         """Put the previous production version (per :func:`production_history`) back in
         production and archive the current one, with two ``rollback`` events. Raises Conflict
         when the model has no production version or no earlier one to go back to. Returns
-        the restored version."""
+        both versions as they are now (``restored`` in production, ``archived``), so no
+        caller has to read the events back to learn which version left."""
 
     @abstractmethod
     def model_events(self, model: str, version: int | None = None) -> list[Event]:
@@ -232,3 +206,14 @@ class AbstractRegistryStore(ABC):
     @abstractmethod
     def versions_of_run(self, run_id: str) -> list[ModelVersion]:
         """The model versions registered from this run (for run pages and lineage)."""
+
+    @abstractmethod
+    def list_events(
+        self, *, model: str | None = None, limit: int = 50, page_token: str | None = None
+    ) -> tuple[list[Event], str | None]:
+        """Audit events, newest first, one page at a time: ``(events, next_token)``.
+
+        ``model`` keeps the events of that model only. Paging is keyset-based on the event
+        id; ``next_token`` is None on the last page. ``limit`` is 1..1000 (InvalidInput
+        otherwise); a malformed token is InvalidInput.
+        """

@@ -24,7 +24,15 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..entities import RUN_STATUSES, Artifact, DataRef, MetricPoint, Param, Run
+from ..entities import (
+    RUN_STATUSES,
+    Artifact,
+    DataRef,
+    MetricPoint,
+    Param,
+    Run,
+    is_later_point,
+)
 from ..errors import InvalidInput
 from . import process as _proc
 from .interrupts import interruptible
@@ -84,8 +92,8 @@ class ActiveRun:
         #: cheaper to build than a Metric, and most points are built in a tight loop
         self._pending_metrics: list[MetricPoint] = []
         self._pending_data: list[DataRef] = []
-        #: highest step logged per metric name (the step of its latest value)
-        self._steps: dict[str, int] = {}
+        #: (step, timestamp) of each metric's latest value (entities.is_later_point)
+        self._latest_points: dict[str, tuple[int, float]] = {}
         self.latest_metrics: dict[str, float] = {}
         #: metric name as given -> checked name (a repeated name is checked once)
         self._metric_names: dict[str, str] = {}
@@ -298,12 +306,11 @@ class ActiveRun:
             step = int(step)
         when = time.time() if timestamp is None else timestamp
         with self._lock:
-            highest = self._steps.get(name)
+            kept = self._latest_points.get(name)
             if step is None:
-                step = 0 if highest is None else highest + 1
-            if highest is None or step >= highest:
-                # the latest value is the one at the highest step (the last logged on ties)
-                self._steps[name] = step
+                step = 0 if kept is None else kept[0] + 1
+            if kept is None or is_later_point(step, when, *kept):
+                self._latest_points[name] = (step, when)
                 self.latest_metrics[name] = number
             self._pending_metrics.append((name, number, step, when))
             full = len(self._pending_metrics) >= METRIC_FLUSH_POINTS

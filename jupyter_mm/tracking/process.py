@@ -9,7 +9,6 @@ nothing twice is what keeps a trivial tracked cell cheap.
 from __future__ import annotations
 
 import contextlib
-import getpass
 import os
 import queue
 import socket
@@ -19,6 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MMError, StoreError
+from ..identity import process_user
 
 if TYPE_CHECKING:
     from ..config import MMConfig
@@ -44,28 +44,21 @@ class _Process:
         self.lock = threading.RLock()
         self.store: AbstractStore | None = None
         self.config: MMConfig | None = None
+        self.loaded_config: Any = None
         self.redactor: Any = None
         self.redactor_error: str | None = None
         self.stat_cache: Any = None
         self.stored_environments: set[str] = set()
         self.stack: list[ActiveRun] = []
-        self.user = os.environ.get("JUPYTERHUB_USER") or _os_user()
+        self.user = process_user()
         self.host = socket.gethostname()
-
-
-def _os_user() -> str | None:
-    try:
-        return getpass.getuser()
-    except Exception:  # no passwd entry in some containers
-        return None
 
 
 state = _Process()
 
 
 def get_config() -> MMConfig:
-    """The MMConfig of this process; inside IPython it reads ``c.MMConfig.*`` from the
-    shell's configuration."""
+    """The MMConfig of this process, from :func:`loaded_config`."""
     config = state.config
     if config is not None:  # no lock: the warm-up thread may hold it while opening the store
         return config
@@ -73,19 +66,34 @@ def get_config() -> MMConfig:
         if state.config is None:
             from ..config import MMConfig
 
-            shell = ipython()
-            state.config = MMConfig(config=shell.config) if shell is not None else MMConfig()
+            state.config = MMConfig(config=loaded_config())
         return state.config
 
 
+def loaded_config() -> Any:
+    """This process's configuration, loaded once by :func:`jupyter_mm.config.load_config`
+    (``jupyter_mm_config`` files, the IPython shell's config on top) for every configurable
+    of the kernel (MMConfig, TrackMagics). An unreadable file costs no tracking: it is
+    reported once and the rest of the configuration applies."""
+    with state.lock:
+        if state.loaded_config is None:
+            from traitlets.config import Config
+
+            from ..config import load_config
+
+            try:
+                state.loaded_config = load_config()
+            except MMError as exc:
+                print(f"jupyter-mm: {exc} It is ignored.", file=sys.stderr)
+                shell = ipython()
+                state.loaded_config = shell.config if shell is not None else Config()
+        return state.loaded_config
+
+
 def ipython() -> Any:
-    module = sys.modules.get("IPython")
-    if module is None:
-        return None
-    try:
-        return module.get_ipython()
-    except Exception:
-        return None
+    from ..config import ipython_shell
+
+    return ipython_shell()
 
 
 class _Opening:

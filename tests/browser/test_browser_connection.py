@@ -3,7 +3,7 @@
 A `jupyter lab` with no configured store serves the extension exactly as a user gets it
 (installed into sys.prefix by `pip install -e .` + `jupyter-builder develop`); Chromium
 opens it and the connection plugin logs the store the server resolved: a new `.jupyter_mm/`
-in the server's root_dir (DESIGN §3).
+in the server's root_dir (``docs/architecture.md#configuration-and-store-resolution``).
 """
 
 from __future__ import annotations

@@ -139,8 +139,9 @@ def test_same_image_in_another_notebook_is_not_stored_again(blobs):
 
 @pytest.mark.parametrize("runs", [40, pytest.param(1000, marks=pytest.mark.slow)])
 def test_store_growth_over_many_runs_of_a_changing_cell(blobs, runs):
-    """DESIGN §4 goal: many runs of a notebook with 2 MB of images where one cell changes
-    between runs grow the store by at most 3x one checkpoint."""
+    """The growth goal (``docs/architecture.md#data-model``): many runs of a notebook with
+    2 MB of images where one cell changes between runs grow the store by at most 3x one
+    checkpoint."""
     nb = new_notebook(cells=[new_markdown_cell("# Training")])
     for i in range(10):
         cell = new_code_cell(f"plot_{i}()", execution_count=i + 1)

@@ -88,7 +88,7 @@ def test_runs_table_lists_newest_first_with_metrics(cli, populated) -> None:
         populated.first[:10],
     ]
     first_row = lines[3]
-    assert "logreg-c1" in first_row and "2.5 s" in first_row
+    assert "logreg-c1" in first_row and "2.50 s" in first_row
     assert "accuracy=0.91" in first_row and "loss=0.3333" in first_row
     assert "finished !" in first_row  # flags/warnings are marked, and the mark explained
     assert lines[-1].startswith("! = warnings or reproducibility flags")

@@ -1,4 +1,5 @@
-"""Secrets never reach the store (DESIGN §7), end to end through a real kernel.
+"""Secrets never reach the store (``docs/architecture.md#security-model``), end to end
+through a real kernel.
 
 Secrets are planted where a careless tracker would write them: a credential-named environment
 variable, an allowlisted variable whose value embeds a token, the kernel's argv-like values, a

@@ -175,8 +175,11 @@ def test_rollback_walks_back_through_production_history(store):
     for version in (1, 2, 3):
         promote(store, "churn", version, "staging")
         promote(store, "churn", version, "production")
-    restored = store.rollback("churn", user="ada", reason="latency")
-    assert restored.version == 2 and restored.stage == "production"
+    done = store.rollback("churn", user="ada", reason="latency")
+    assert (done.restored.version, done.restored.stage) == (2, "production")
+    assert (done.archived.version, done.archived.stage) == (3, "archived")
+    assert done.restored == store.get_version("churn", 2)
+    assert done.archived == store.get_version("churn", 3)
     assert {v.version: v.stage for v in store.list_versions("churn")} == {
         1: "archived",
         2: "production",
@@ -192,7 +195,7 @@ def test_rollback_walks_back_through_production_history(store):
     assert (back.action, back.version, back.to_stage) == ("rollback", 2, "production")
     assert "latency" in back.reason
     # a second rollback goes one step further back, not to 3 again
-    assert store.rollback("churn", user="ada", reason=None).version == 1
+    assert store.rollback("churn", user="ada", reason=None).restored.version == 1
     with pytest.raises(Conflict, match="no earlier production version"):
         store.rollback("churn", user="ada", reason=None)
     assert store.get_version("churn", 1).stage == "production"
@@ -207,7 +210,7 @@ def test_a_version_withdrawn_on_purpose_is_not_a_rollback_target(store):
     promote(store, "churn", 2, "archived")  # withdrawn by hand: bad release
     promote(store, "churn", 3, "staging")
     promote(store, "churn", 3, "production")
-    assert store.rollback("churn", user=None, reason=None).version == 1
+    assert store.rollback("churn", user=None, reason=None).restored.version == 1
 
 
 def test_production_history_is_computed_from_events_alone():
@@ -264,3 +267,19 @@ def test_a_run_behind_a_registered_version_stays(store):
         store.delete_run(version.run_id)
     assert version.digest in store.referenced_digests()
     assert store.check_integrity() == []
+
+
+def test_the_registry_contract_is_apart_from_the_run_store_and_sql_keeps_both():
+    from jupyter_mm.store.abstract import AbstractRunStore, AbstractStore
+    from jupyter_mm.store.registry_contract import AbstractRegistryStore
+    from jupyter_mm.store.sql.store import SqlStore
+
+    run_methods = AbstractRunStore.__abstractmethods__
+    registry_methods = AbstractRegistryStore.__abstractmethods__
+    assert not issubclass(AbstractRunStore, AbstractRegistryStore)
+    assert not run_methods & registry_methods
+    assert {"rollback", "list_events", "register_version"} <= registry_methods
+    assert {"create_run", "search_runs", "put_environment"} <= run_methods
+    assert issubclass(SqlStore, AbstractStore)
+    assert AbstractStore.__abstractmethods__ == run_methods | registry_methods
+    assert not SqlStore.__abstractmethods__

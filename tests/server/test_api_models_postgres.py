@@ -12,13 +12,13 @@ from mm_api_data import fill_store, get_json
 from mm_registry_data import register_versions, send_json
 
 from jupyter_mm.config import ENV_ARTIFACTS, ENV_STORE, StoreLocation
-from jupyter_mm.server import schema
+from jupyter_mm.server import schema, schema_render
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("jp_serverapp")]
 
 
 def valid(route: str, body: object) -> None:
-    jsonschema.validate(body, schema.schema_for(schema.ROUTE_MODELS[route]))
+    jsonschema.validate(body, schema_render.schema_for(schema.ROUTE_MODELS[route]))
 
 
 async def test_every_registry_route_on_postgresql(

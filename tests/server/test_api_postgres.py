@@ -11,7 +11,7 @@ import pytest
 from mm_api_data import ARTIFACT_BYTES, add_events, fill_store, get_json
 
 from jupyter_mm.config import ENV_ARTIFACTS, ENV_STORE, StoreLocation
-from jupyter_mm.server import schema
+from jupyter_mm.server import schema, schema_render
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("jp_serverapp")]
 
@@ -30,7 +30,7 @@ async def test_every_route_on_postgresql(
     )
 
     def valid(route: str, body: object) -> None:
-        jsonschema.validate(body, schema.schema_for(schema.ROUTE_MODELS[route]))
+        jsonschema.validate(body, schema_render.schema_for(schema.ROUTE_MODELS[route]))
 
     status, info = await get_json(jp_fetch, "info")
     assert status == 200 and info["store"].startswith("postgresql")

@@ -16,7 +16,7 @@ from mm_registry_data import register_versions, send_json
 
 from jupyter_mm import entities
 from jupyter_mm.diffing import RunDiff as DiffResult
-from jupyter_mm.server import schema
+from jupyter_mm.server import schema, schema_render
 
 #: fields the server adds to an entity on the wire, per wire model
 WIRE_ONLY = {
@@ -26,8 +26,8 @@ WIRE_ONLY = {
 
 
 def test_committed_typescript_matches_the_models() -> None:
-    committed = schema.TS_PATH.read_text(encoding="utf-8")
-    assert committed == schema.typescript(), (
+    committed = schema_render.TS_PATH.read_text(encoding="utf-8")
+    assert committed == schema_render.typescript(), (
         "labextension/src/api/schema.ts is out of date: run "
         "`python -m jupyter_mm.server.schema --ts` and commit the result"
     )
@@ -41,7 +41,7 @@ def test_generator_command_writes_typescript_and_json_schema(tmp_path: Path) -> 
         text=True,
         check=True,
     )
-    assert target.read_text(encoding="utf-8") == schema.typescript()
+    assert target.read_text(encoding="utf-8") == schema_render.typescript()
     assert target.read_text(encoding="utf-8").startswith("/*\n * GENERATED")
     document = json.loads(done.stdout)
     jsonschema.Draft202012Validator.check_schema(document)
@@ -52,26 +52,28 @@ def test_generator_command_writes_typescript_and_json_schema(tmp_path: Path) -> 
 def test_every_entity_field_is_on_the_wire(entity: type) -> None:
     model = schema.ENTITY_MODELS[entity]
     entity_fields = {f.name for f in dataclasses.fields(entity)}
-    wire_fields = set(schema.fields_of(model))
+    wire_fields = set(schema_render.fields_of(model))
     assert entity_fields <= wire_fields, f"missing on the wire: {entity_fields - wire_fields}"
     assert wire_fields - entity_fields == WIRE_ONLY.get(model, set())
 
 
 def test_listing_row_is_a_run_without_its_execution_log() -> None:
     run_fields = {f.name for f in dataclasses.fields(entities.Run)}
-    summary = set(schema.fields_of(schema.RunSummary))
+    summary = set(schema_render.fields_of(schema.RunSummary))
     assert summary == (run_fields - {"execution_log"}) | WIRE_ONLY[schema.RunSummary]
 
 
 def test_run_diff_model_has_every_key_of_run_diff_to_dict() -> None:
     diff = DiffResult(a=entities.Run(id="A"), b=entities.Run(id="B"), base={}, notebook_diff=[])
-    assert set(diff.to_dict()) == set(schema.fields_of(schema.RunDiff))
+    assert set(diff.to_dict()) == set(schema_render.fields_of(schema.RunDiff))
 
 
 def test_models_reject_undeclared_fields() -> None:
     # the validation below only catches drift because the models are closed
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate({"names": [], "surprise": 1}, schema.schema_for(schema.MetricNames))
+        jsonschema.validate(
+            {"names": [], "surprise": 1}, schema_render.schema_for(schema.MetricNames)
+        )
 
 
 @pytest.mark.usefixtures("jp_serverapp")
@@ -136,7 +138,9 @@ async def test_real_answers_of_every_route_validate(jp_fetch, jp_root_dir: Path)
     )
     register_versions(jp_root_dir, data)
     for route, calls in requests.items():
-        validator = jsonschema.Draft202012Validator(schema.schema_for(schema.ROUTE_MODELS[route]))
+        validator = jsonschema.Draft202012Validator(
+            schema_render.schema_for(schema.ROUTE_MODELS[route])
+        )
         for call in calls:
             *path, params = call if isinstance(call[-1], dict) else (*call, {})
             status, body = await get_json(jp_fetch, *path, **params)
@@ -144,9 +148,11 @@ async def test_real_answers_of_every_route_validate(jp_fetch, jp_root_dir: Path)
             errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(body)]
             assert not errors, f"{route} {path}: {errors[:5]}"
     for route, method, path, request in writes:
-        validator = jsonschema.Draft202012Validator(schema.schema_for(schema.ROUTE_MODELS[route]))
+        validator = jsonschema.Draft202012Validator(
+            schema_render.schema_for(schema.ROUTE_MODELS[route])
+        )
         request_validator = jsonschema.Draft202012Validator(
-            schema.schema_for(schema.REQUEST_MODELS[route])
+            schema_render.schema_for(schema.REQUEST_MODELS[route])
         )
         # the bodies sent are full request models (optional fields included), so the
         # generated request types are checked against what the server accepts
@@ -156,7 +162,7 @@ async def test_real_answers_of_every_route_validate(jp_fetch, jp_root_dir: Path)
         errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(body)]
         assert not errors, f"{route} {path}: {errors[:5]}"
 
-    error_validator = jsonschema.Draft202012Validator(schema.schema_for(schema.ErrorBody))
+    error_validator = jsonschema.Draft202012Validator(schema_render.schema_for(schema.ErrorBody))
     for path, params in [
         (("runs",), {"limit": "0"}),
         (("runs", "0" * 26), {}),

@@ -1,4 +1,5 @@
-"""Routes of the jupyter-mm REST API, all under ``/jupyter-mm/api`` (DESIGN §9).
+"""Routes of the jupyter-mm REST API, all under ``/jupyter-mm/api``
+(``docs/architecture.md#the-rest-api-and-the-wire-schema``).
 
 Each resource has its own module; this one only assembles their URL patterns so that the
 full API is readable in one place (and so tests can enumerate every route).

@@ -49,6 +49,8 @@ class MMAPIHandler(APIHandler):
         """
         return self.request.method == "OPTIONS"
 
+    # tornado declares prepare() as returning Awaitable | None; jupyter_server's APIHandler
+    # overrides it as a coroutine, which is what this extends
     async def prepare(self) -> None:  # type: ignore[override]
         # A cross-site request is refused before anything else, as 403: jupyter_server's
         # APIHandler answers it with 404, which reads as "no such endpoint".
@@ -58,6 +60,16 @@ class MMAPIHandler(APIHandler):
             self.current_user = self._jupyter_current_user = None
             raise web.HTTPError(403, "Cross-origin requests to the jupyter-mm API are refused.")
         await super().prepare()
+
+    @property
+    def actor(self) -> str:
+        """The request's authenticated user (its ``username``, the IdentityProvider's stable
+        id for it, not the editable display name): the actor of the registry writes this
+        request makes. Never the server process's own user, so never None: the registry
+        would fall back to that."""
+        user = self.current_user
+        username = user if isinstance(user, str) else getattr(user, "username", None)
+        return username or "anonymous"
 
     @property
     def store_provider(self) -> StoreProvider:

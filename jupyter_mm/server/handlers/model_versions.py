@@ -39,6 +39,7 @@ class TransitionHandler(RegistryHandler):
             body.get("reason"),
             store=store,
             registry=rules,
+            actor=self.actor,
         )
         self.write_json(version_body(moved))
 

@@ -1,5 +1,6 @@
-"""The model registry over REST (DESIGN §9): ``/models``, ``/models/{name}``, rollback and
-aliases. Version routes (transition, lineage) are in :mod:`.model_versions`.
+"""The model registry over REST (``docs/architecture.md#the-rest-api-and-the-wire-schema``):
+``/models``, ``/models/{name}``, rollback and aliases. Version routes (transition,
+lineage) are in :mod:`.model_versions`.
 
 Every write goes through the :mod:`jupyter_mm.registry` functions, the same code the Python
 API and the CLI run, so the rules, the gates and the audit trail cannot differ between a
@@ -11,7 +12,7 @@ so an Authorizer refusing writes on it makes the registry read-only for a user.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
@@ -49,15 +50,15 @@ def parse_version(value: str) -> int:
 
 
 def server_registry(server_config: Config) -> registry.Registry:
-    """The registry rules for this request: ``jupyter_mm_config`` files (as the kernel and
-    the CLI read them) with the server's own config (``c.Registry.gates``) on top, so a
-    promotion from the browser meets the same gates as one from a notebook."""
-    from ...registry.rules import load_config, make_registry
+    """The registry rules for this request, loaded as every process loads them
+    (:func:`jupyter_mm.config.load_config`: ``jupyter_mm_config`` files, the server's own
+    config on top), so a promotion from the browser meets the same gates as one from a
+    notebook. Read per request: a changed gate applies without a server restart."""
+    from ...config import load_config
+    from ...registry.rules import make_registry
 
-    config = load_config()
-    config.merge(server_config)
     try:
-        return make_registry(config)
+        return make_registry(load_config(server_config))
     except InvalidInput as exc:
         raise RegistryConfigError(
             f"The server's registry configuration is invalid, so registry changes are "
@@ -148,12 +149,12 @@ def model_detail(store: AbstractStore, name: str) -> schema.ModelDetail:
     for run_id in run_ids:
         run_names[run_id] = store.get_run(run_id).name
     return {
-        "model": detail.model.to_dict(),  # type: ignore[typeddict-item]
+        "model": cast("schema.Model", detail.model.to_dict()),
         "versions": [
             version_row_body(v, run_names[v.run_id], latest.get(v.run_id, {}))
             for v in detail.versions
         ],
-        "events": [e.to_dict() for e in detail.events],  # type: ignore[misc]
+        "events": [cast("schema.Event", e.to_dict()) for e in detail.events],
     }
 
 
@@ -183,6 +184,7 @@ class ModelsHandler(RegistryHandler):
             name,
             body.get("description"),
             store=store,
+            actor=self.actor,
         )
         self.write_json(version_body(version), status=201)
 
@@ -199,24 +201,14 @@ class ModelHandler(RegistryHandler):
         self.write_json(await self.call_store(model_detail, store, name))
 
 
-def rollback_model(store: AbstractStore, name: str, reason: str | None) -> schema.RollbackResult:
-    restored = registry.rollback(name, reason, store=store)
-    # the store's rollback archives the version it replaced and records that as the last
-    # rollback event to "archived"; reading it back names it without a second lock
-    archived = next(
-        (
-            e.version
-            for e in reversed(store.model_events(name))
-            if e.action == "rollback" and e.to_stage == "archived"
-        ),
-        None,
-    )
-    if archived is None:  # the store writes that event in the rollback's own transaction
-        raise MMError(f"The rollback of {name} left no record of the version it archived.")
+def rollback_model(
+    store: AbstractStore, name: str, reason: str | None, actor: str
+) -> schema.RollbackResult:
+    done = registry.rollback_versions(name, reason, store=store, actor=actor)
     return {
         "model": name,
-        "production": version_body(restored),
-        "archived": version_body(store.get_version(name, archived)),
+        "production": version_body(done.restored),
+        "archived": version_body(done.archived),
     }
 
 
@@ -229,7 +221,9 @@ class RollbackHandler(RegistryHandler):
         name = self.model_name(name)
         body = self.json_body({}, {"reason": str})
         store = await self.get_store()
-        self.write_json(await self.call_store(rollback_model, store, name, body.get("reason")))
+        self.write_json(
+            await self.call_store(rollback_model, store, name, body.get("reason"), self.actor)
+        )
 
 
 class AliasHandler(RegistryHandler):
@@ -247,7 +241,13 @@ class AliasHandler(RegistryHandler):
             )
         store = await self.get_store()
         version = await self.call_store(
-            registry.set_alias, name, body["version"], alias, body.get("reason"), store=store
+            registry.set_alias,
+            name,
+            body["version"],
+            alias,
+            body.get("reason"),
+            store=store,
+            actor=self.actor,
         )
         self.write_json(version_body(version))
 
@@ -256,6 +256,6 @@ class AliasHandler(RegistryHandler):
     async def delete(self, name: str, alias: str) -> None:
         name, alias = self.model_name(name), check_alias(alias)
         store = await self.get_store()
-        await self.call_store(registry.remove_alias, name, alias, store=store)
+        await self.call_store(registry.remove_alias, name, alias, store=store, actor=self.actor)
         self.set_status(204)
         self.finish()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ...entities import METRIC_OPERATORS, RUN_STATUSES, MetricFilter, MetricOrder
 from ...errors import InvalidInput
-from ...store.abstract import TIME_ORDERS, check_order
+from ...store.validation import TIME_ORDERS, check_order
 
 #: largest page the API serves (the store allows more; a browser never needs it)
 MAX_LIMIT = 200

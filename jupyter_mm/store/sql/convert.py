@@ -23,6 +23,7 @@ from ...entities import (
     Param,
     ReproFlag,
     Run,
+    is_later_point,
 )
 from ...errors import InvalidInput
 from ..blobs import check_digest
@@ -61,12 +62,12 @@ def _optional_text(value: object, what: str) -> str | None:
     return value
 
 
-def _as_dict(item: object, cls: type, what: str) -> dict[str, Any]:
+def _as_dict(item: object, cls: type[Any], what: str) -> dict[str, Any]:
     if isinstance(item, cls):
-        return item.to_dict()  # type: ignore[attr-defined,no-any-return]
+        return item.to_dict()
     if isinstance(item, Mapping):
         try:
-            return cls.from_dict(dict(item)).to_dict()  # type: ignore[attr-defined,no-any-return]
+            return cls.from_dict(dict(item)).to_dict()
         except TypeError:  # a required field is missing
             raise InvalidInput(f"{what} entry {dict(item)!r} is incomplete.") from None
     raise InvalidInput(f"{what} entries must be {cls.__name__} records, not {item!r}.")
@@ -103,7 +104,7 @@ def _flat_json(items: Sequence[Any], cls: type, what: str) -> list[dict[str, Any
         rows = [_as_dict(item, cls, label) for item in items]
     if _plain(rows):
         return rows
-    return check_json(rows, f"The run's {what}")  # type: ignore[no-any-return]
+    return check_json(rows, f"The run's {what}")
 
 
 def run_values(run: Run, *, execution_log: bool = True, flags: bool = True) -> dict[str, Any]:
@@ -134,7 +135,7 @@ def run_values(run: Run, *, execution_log: bool = True, flags: bool = True) -> d
     for field in ("name", "notebook_path", "cell_id", "user", "host", "note", "error"):
         _optional_text(getattr(run, field), f"The run's {field}")
     _optional_text(run.environment_id, "The run's environment id")
-    values = {
+    values: dict[str, Any] = {
         "id": run.id,
         "name": run.name,
         "status": run.status,
@@ -175,7 +176,7 @@ def written_run(row: Mapping[str, Any], run: Run) -> Run:
     return result
 
 
-def row_to_run(row: Mapping[str, Any]) -> Run:
+def row_to_run(row: Mapping[Any, Any]) -> Run:
     """A fresh Run entity from a ``runs`` row."""
     return Run(
         id=row["id"],
@@ -225,14 +226,14 @@ MetricRowTuple = tuple[str, str, int, float, float | None]
 
 def latest_rows(metric_rows: Sequence[MetricRowTuple]) -> list[dict[str, Any]]:
     """Of the metric rows of one batch, the latest per (run, name) as ``latest_metrics``
-    rows: highest step, then latest timestamp; among equal (step, timestamp) the first (the
+    rows, by :func:`~jupyter_mm.entities.is_later_point` (the first of equal points is the
     one ``metrics`` keeps). One row per key also keeps PostgreSQL's ON CONFLICT from
     touching a row twice."""
     latest: dict[tuple[str, str], MetricRowTuple] = {}
     for row in metric_rows:
         key = (row[0], row[1])
         kept = latest.get(key)
-        if kept is None or (row[2], row[3]) > (kept[2], kept[3]):
+        if kept is None or is_later_point(row[2], row[3], kept[2], kept[3]):
             latest[key] = row
     return [dict(zip(METRIC_COLUMNS, row, strict=True)) for row in latest.values()]
 
@@ -240,12 +241,14 @@ def latest_rows(metric_rows: Sequence[MetricRowTuple]) -> list[dict[str, Any]]:
 def metric_rows(run_id: str, metrics: Sequence[Metric | MetricPoint]) -> list[MetricRowTuple]:
     """Rows for metric points (Metric records or ``MetricPoint`` tuples), as
     :data:`METRIC_COLUMNS` tuples. NaN is stored as NULL (SQLite cannot store a NaN REAL)."""
-    rows = []
+    rows: list[MetricRowTuple] = []
     append = rows.append
     for m in metrics:
         # Fast path for what log_metric buffers (a batch may hold 100k points): a point of
         # str, float, int, float needs no conversion, only the NaN checks.
         kind = type(m)
+        # ``type(m) is`` narrows at runtime but not for mypy (only isinstance does, and it
+        # costs more in this loop): the three ignores below are that
         if kind is tuple or kind is Metric:
             if kind is tuple:
                 if len(m) != 4:  # type: ignore[arg-type]
@@ -286,7 +289,7 @@ def _checked_metric_row(run_id: str, m: object) -> MetricRowTuple:
     return (run_id, name, step, when, None if math.isnan(value) else value)
 
 
-def row_to_metric(row: Mapping[str, Any]) -> Metric:
+def row_to_metric(row: Mapping[Any, Any]) -> Metric:
     """A Metric from a ``metrics`` row (NULL value back to NaN)."""
     value = row["value"]
     return Metric(

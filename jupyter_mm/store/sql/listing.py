@@ -53,7 +53,7 @@ def latest_metrics(
     if not run_ids or names == []:
         return result
     name_chunks: list[Sequence[str] | None] = (
-        [None] if names is None else chunks(list(names), _PAIR_CHUNK)
+        [None] if names is None else [*chunks(list(names), _PAIR_CHUNK)]
     )
     for ids in chunks(list(run_ids), _PAIR_CHUNK):
         for wanted in name_chunks:
@@ -78,8 +78,7 @@ def latest_statement(*, filtered: bool) -> Any:
         # ``name || ''`` keeps SQLite's planner on the primary key (run_id, name): without
         # statistics it would walk the (name, value, run_id) index through every run that
         # has those metrics (90 ms instead of 1 for a page of 50 among 100k runs)
-        names = bindparam("names", expanding=True)
-        query = query.where(LATEST.c.name.concat("").in_(names))
+        query = query.where(LATEST.c.name.concat("").in_(bindparam("names", expanding=True)))
     return query
 
 
@@ -137,7 +136,7 @@ def _decode_event_token(token: str) -> int:
     return last_id
 
 
-def _row_to_event(row: Mapping[str, Any]) -> Event:
+def _row_to_event(row: Mapping[Any, Any]) -> Event:
     return Event(**{name: row[name] for name in EVENTS.c.keys()})  # noqa: SIM118
 
 

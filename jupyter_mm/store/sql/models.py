@@ -9,7 +9,7 @@ fields, ``Double`` for times and metric values (float8, exact round trip of Pyth
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -255,17 +255,23 @@ class ServingEndpointRow(Base):
 
 # -- the tables, for Core statements (the modules of this package use these names) -------
 
-RUNS: Table = RunRow.__table__  # type: ignore[assignment]
-PARAMS: Table = ParamRow.__table__  # type: ignore[assignment]
-METRICS: Table = MetricRow.__table__  # type: ignore[assignment]
-LATEST_METRICS: Table = LatestMetricRow.__table__  # type: ignore[assignment]
-DATA: Table = DataRefRow.__table__  # type: ignore[assignment]
-ARTIFACTS: Table = ArtifactRow.__table__  # type: ignore[assignment]
-RUN_BLOBS: Table = RunBlobRow.__table__  # type: ignore[assignment]
-ENVIRONMENTS: Table = EnvironmentRow.__table__  # type: ignore[assignment]
-MODELS: Table = ModelRow.__table__  # type: ignore[assignment]
-MODEL_VERSIONS: Table = ModelVersionRow.__table__  # type: ignore[assignment]
-EVENTS: Table = EventRow.__table__  # type: ignore[assignment]
-PREDICTION_BATCHES: Table = PredictionBatchRow.__table__  # type: ignore[assignment]
-PREDICTION_LABELS: Table = PredictionLabelRow.__table__  # type: ignore[assignment]
-SERVING_ENDPOINTS: Table = ServingEndpointRow.__table__  # type: ignore[assignment]
+
+def _table(row_class: type[Base]) -> Table:
+    """The Table of a mapped class (SQLAlchemy types ``__table__`` as a FromClause)."""
+    return cast(Table, row_class.__table__)
+
+
+RUNS = _table(RunRow)
+PARAMS = _table(ParamRow)
+METRICS = _table(MetricRow)
+LATEST_METRICS = _table(LatestMetricRow)
+DATA = _table(DataRefRow)
+ARTIFACTS = _table(ArtifactRow)
+RUN_BLOBS = _table(RunBlobRow)
+ENVIRONMENTS = _table(EnvironmentRow)
+MODELS = _table(ModelRow)
+MODEL_VERSIONS = _table(ModelVersionRow)
+EVENTS = _table(EventRow)
+PREDICTION_BATCHES = _table(PredictionBatchRow)
+PREDICTION_LABELS = _table(PredictionLabelRow)
+SERVING_ENDPOINTS = _table(ServingEndpointRow)

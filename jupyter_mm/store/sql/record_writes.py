@@ -60,10 +60,12 @@ def _sqlite_insert_rows(
 def insert(dialect: str, table: Table) -> Any:
     """A dialect INSERT, for ON CONFLICT clauses (same syntax on both backends)."""
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(table)
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
 
 
 def _upsert(dialect: str, table: Table, key: list[str]) -> Any:

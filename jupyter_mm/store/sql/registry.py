@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
-from ...entities import Event, Model, ModelVersion
+from ...entities import Event, Model, ModelVersion, Rollback
 from ...errors import Conflict, InvalidInput, NotFound
 from ..registry_contract import (
     EVENT_ACTIONS,
@@ -411,7 +411,7 @@ class SqlRegistryMixin(AbstractRegistryStore):
 
     # -- rollback -------------------------------------------------------------------------------
 
-    def rollback(self, model: str, *, user: str | None, reason: str | None) -> ModelVersion:
+    def rollback(self, model: str, *, user: str | None, reason: str | None) -> Rollback:
         """Restore the previous production version and archive the current one."""
         check_model_name(model)
         reason = _text(reason, "The reason")
@@ -433,6 +433,7 @@ class SqlRegistryMixin(AbstractRegistryStore):
                 )
             previous = history[-1]
             previous_row = self._version_row(conn, model, previous)
+            current_row = self._version_row(conn, model, current)
             note = f" ({reason})" if reason else ""
             self._set_stage(conn, model, current, "archived")
             self._add_event(
@@ -456,8 +457,10 @@ class SqlRegistryMixin(AbstractRegistryStore):
                 to_stage="production",
                 reason=f"restored in place of version {current}{note}",
             )
-            previous_row["stage"] = "production"
-        return _row_to_version(previous_row)
+            previous_row["stage"], current_row["stage"] = "production", "archived"
+        return Rollback(
+            restored=_row_to_version(previous_row), archived=_row_to_version(current_row)
+        )
 
     # -- events ---------------------------------------------------------------------------------
 

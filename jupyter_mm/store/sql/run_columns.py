@@ -16,7 +16,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from ..abstract import AbstractStore, add_value_columns, check_listing_limit, check_status
+from ..abstract import AbstractStore
+from ..validation import add_value_columns, check_listing_limit, check_status
 from . import listing
 from .models import RUNS
 

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, and_, func, or_, select
 
 from ...entities import METRIC_OPERATORS, MetricFilter, MetricOrder, RunPage
 from ...errors import InvalidInput
-from ..abstract import check_order, check_status
+from ..validation import check_order, check_status
 from . import convert, listing
 from .models import LATEST_METRICS as LATEST
 from .models import RUNS

@@ -351,7 +351,7 @@ class SqlStore(SqlRegistryMixin, SqlPredictionsMixin, AbstractStore):
         # its blobs may be garbage now: check the filesystem again from here on
         self.blobs.forget_referenced()
 
-    def mark_crashed(self, host: str, alive: Callable[[int], bool]) -> list[str]:  # type: ignore[override]
+    def mark_crashed(self, host: str, alive: Callable[[int], bool]) -> list[str]:
         """Mark ``running`` runs of ``host`` whose process is gone as ``crashed``."""
         query = select(RUNS.c.id, RUNS.c.pid, RUNS.c.warnings).where(
             RUNS.c.status == "running", RUNS.c.host == host
@@ -405,7 +405,7 @@ class SqlStore(SqlRegistryMixin, SqlPredictionsMixin, AbstractStore):
         """Validated rows per table; artifact blobs are checked here, before the write lock
         is taken, because they may live on object storage."""
         artifact_rows = convert.artifact_rows(run_id, artifacts)
-        rows = {
+        rows: dict[Table, list[Any]] = {
             PARAMS: convert.param_rows(run_id, params),
             METRICS: convert.metric_rows(run_id, metrics),
             DATA: convert.data_rows(run_id, data),

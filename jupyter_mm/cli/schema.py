@@ -1,0 +1,320 @@
+"""The typed shapes of the CLI's ``--json`` outputs, built from the REST API's wire schema.
+
+Each output is a ``TypedDict`` here; the pieces both interfaces share (flags, data refs,
+artifacts, model versions, events, diff rows) are the very models of
+:mod:`jupyter_mm.server.schema`. ``JSON_SHAPES`` (the documented shapes, in
+:mod:`jupyter_mm.cli`) is rendered from these types, and ``tests/cli/test_cli_json_schema.py``
+validates real outputs against the JSON Schema generated from them, so the documentation,
+the code and the output cannot drift apart.
+
+Deliberate differences from the REST models: CLI runs carry no ``notebook_relpath`` (a
+terminal has no server root directory), listing rows carry ``duration``, and metric values
+are JSON numbers (NaN written as the bare token ``NaN``, which Python's ``json`` reads).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+from ..server.schema import (
+    Artifact,
+    CheckpointSource,
+    DataChange,
+    DataRef,
+    Event,
+    ExecutionEntry,
+    MetricChange,
+    Model,
+    ModelVersion,
+    NotebookDiff,
+    PackageChange,
+    ParamChange,
+    ReproFlag,
+    RunStatus,
+)
+
+
+class RunFields(TypedDict):
+    """The fields of a run every output shares (the entity's, without the execution log)."""
+
+    id: str
+    name: str | None
+    status: RunStatus
+    start_time: float
+    end_time: float | None
+    notebook_path: str | None
+    cell_id: str | None
+    user: str | None
+    host: str | None
+    pid: int | None
+    parent_id: str | None
+    tags: dict[str, str]
+    note: str | None
+    checkpoint_digest: str | None
+    checkpoint_source: CheckpointSource
+    environment_id: str | None
+    flags: list[ReproFlag]
+    warnings: list[str]
+    error: str | None
+
+
+class RunRecord(RunFields):
+    """A whole run entity (``diff --json``)."""
+
+    execution_log: list[ExecutionEntry]
+
+
+class RunSummary(RunFields):
+    """``<run>`` in the README: a run with its duration (seconds, null while running)."""
+
+    duration: float | None
+
+
+class RunsRow(RunSummary):
+    params: dict[str, str]
+    #: the latest value of each metric (docs/architecture.md#data-model)
+    metrics: dict[str, float]
+
+
+class RunsOutput(TypedDict):
+    runs: list[RunsRow]
+    count: int
+
+
+class ShowRun(RunSummary):
+    execution_log: list[ExecutionEntry]
+
+
+class ShowMetric(TypedDict):
+    value: float
+    step: int
+    points: int
+
+
+class ShowEnvironment(TypedDict):
+    id: str
+    python: str
+    platform: str
+    executable: str | None
+    #: the number of installed distributions (``env --json`` lists them)
+    packages: int
+    git: dict[str, Any]
+
+
+class Checkpoint(TypedDict):
+    digest: str | None
+    source: CheckpointSource
+
+
+class ShowOutput(TypedDict):
+    run: ShowRun
+    params: dict[str, str]
+    metrics: dict[str, ShowMetric]
+    data: list[DataRef]
+    artifacts: list[Artifact]
+    environment: ShowEnvironment | None
+    checkpoint: Checkpoint
+    flags: list[ReproFlag]
+    warnings: list[str]
+
+
+class DiffOutput(TypedDict):
+    """``RunDiff.to_dict()`` of :mod:`jupyter_mm.diffing`."""
+
+    a: RunRecord
+    b: RunRecord
+    notebook: NotebookDiff
+    params: list[ParamChange]
+    metrics: list[MetricChange]
+    data: list[DataChange]
+    packages: list[PackageChange]
+    ignore_outputs: bool
+    warnings: list[str]
+
+
+class EnvOutput(TypedDict):
+    run_id: str
+    environment_id: str
+    python: str
+    platform: str
+    executable: str | None
+    git: dict[str, Any]
+    packages: dict[str, str]
+    #: the text ``jupyter mm env`` prints
+    requirements: str
+
+
+class VerifyProblem(TypedDict):
+    kind: Literal["corrupt_blob", "missing_blob", "database"]
+    digest: str | None
+    runs: list[str]
+    message: str
+
+
+class VerifyOutput(TypedDict):
+    ok: bool
+    #: blobs checked
+    blobs: int
+    runs: int
+    problems: list[VerifyProblem]
+
+
+class GcBlob(TypedDict):
+    digest: str
+    size: int
+    age_seconds: float | None
+
+
+class GcOutput(TypedDict):
+    unreferenced: list[GcBlob]
+    total_bytes: int
+    deleted: bool
+    grace_hours: float
+    kept_young: list[GcBlob]
+
+
+class ModelWithVersions(Model):
+    versions: list[ModelVersion]
+
+
+class ModelsOutput(TypedDict):
+    models: list[ModelWithVersions]
+    count: int
+
+
+class ModelOutput(TypedDict):
+    model: Model
+    versions: list[ModelVersion]
+    events: list[Event]
+
+
+class PromoteOutput(TypedDict):
+    version: ModelVersion
+    #: the versions archived because this one went to production
+    archived: list[int]
+
+
+class LineageRun(TypedDict):
+    id: str
+    name: str | None
+    status: RunStatus
+    start_time: float
+    end_time: float | None
+    user: str | None
+    host: str | None
+    notebook_path: str | None
+    cell_id: str | None
+    params: dict[str, str]
+    metrics: dict[str, float]
+
+
+class LineageCheckpoint(Checkpoint):
+    flags: list[ReproFlag]
+
+
+class LineageEnvironment(TypedDict):
+    id: str
+    python: str
+    platform: str
+    executable: str | None
+    git: dict[str, Any]
+    packages: dict[str, str]
+
+
+class LineageOutput(TypedDict):
+    version: ModelVersion
+    run: LineageRun
+    checkpoint: LineageCheckpoint
+    data: list[DataRef]
+    environment: LineageEnvironment | None
+    events: list[Event]
+
+
+class ReproducedInput(TypedDict):
+    name: str
+    kind: str
+    recorded: str
+    current: str | None
+    status: Literal["same", "changed", "missing"]
+
+
+class ReproducedMetric(TypedDict):
+    name: str
+    recorded: float
+    reproduced: float | None
+    relative_difference: float | None
+    ok: bool
+
+
+class ReproduceOutput(TypedDict):
+    run_id: str
+    ok: bool
+    executed: bool
+    new_run_id: str | None
+    reasons: list[str]
+    warnings: list[str]
+    data: list[ReproducedInput]
+    metrics: list[ReproducedMetric]
+    #: only the keys that differ: python [recorded, now], packages added/removed/changed
+    environment: dict[str, Any]
+    tolerance: float
+    duration: float
+    workdir: str | None
+
+
+class ConfigOutput(TypedDict):
+    #: the jupyter_mm_config files read, in order (a later one wins)
+    files: list[str]
+    environment: dict[str, str | None]
+    MMConfig: dict[str, Any]
+    Registry: dict[str, Any]
+
+
+#: ``<command> --json`` -> the model of its output
+CLI_JSON_MODELS: dict[str, type] = {
+    "runs --json": RunsOutput,
+    "show --json": ShowOutput,
+    "diff --json": DiffOutput,
+    "env --json": EnvOutput,
+    "verify --json": VerifyOutput,
+    "gc --json": GcOutput,
+    "models --json": ModelsOutput,
+    "model --json": ModelOutput,
+    "register --json": ModelVersion,
+    "promote --json": PromoteOutput,
+    "lineage --json": LineageOutput,
+    "reproduce --json": ReproduceOutput,
+    "config --json": ConfigOutput,
+}
+
+#: every model the CLI outputs use that the REST schema does not define
+CLI_MODELS: list[type] = [
+    RunFields,
+    RunRecord,
+    RunSummary,
+    RunsRow,
+    RunsOutput,
+    ShowRun,
+    ShowMetric,
+    ShowEnvironment,
+    Checkpoint,
+    ShowOutput,
+    DiffOutput,
+    EnvOutput,
+    VerifyProblem,
+    VerifyOutput,
+    GcBlob,
+    GcOutput,
+    ModelWithVersions,
+    ModelsOutput,
+    ModelOutput,
+    PromoteOutput,
+    LineageRun,
+    LineageCheckpoint,
+    LineageEnvironment,
+    LineageOutput,
+    ReproducedInput,
+    ReproducedMetric,
+    ReproduceOutput,
+    ConfigOutput,
+]
