@@ -27,7 +27,15 @@ from typing import TYPE_CHECKING, Any
 from ..entities import RUN_STATUSES, Artifact, DataRef, MetricPoint, Param, Run
 from ..errors import InvalidInput
 from . import process as _proc
-from .process import EnvironmentCapture, describe_exception, ipython, progress, redact, stat_cache
+from .process import (
+    EnvironmentCapture,
+    describe_exception,
+    ipython,
+    progress,
+    redact,
+    redact_pair,
+    stat_cache,
+)
 
 if TYPE_CHECKING:
     from ..store.abstract import AbstractStore
@@ -57,7 +65,10 @@ def check_name(kind: str, name: Any) -> str:
     return name.strip()
 
 
-def _param_text(value: Any) -> str:
+def _param_text(name: str, value: Any) -> str:
+    # a credential-named param keeps no value; nested dicts lose their credential entries
+    # before the repr (log_params({"smtp": {"pass": …}}))
+    value = redact_pair(name, value)
     text = value if isinstance(value, str) else repr(value)
     if len(text) > MAX_PARAM_CHARS:
         text = text[: MAX_PARAM_CHARS - 1] + "…"
@@ -255,7 +266,7 @@ class ActiveRun:
 
     def log_param(self, name: str, value: Any) -> None:
         name = check_name("param", name)
-        text = _param_text(value)
+        text = _param_text(name, value)
         with self._lock:
             if self._params.get(name) == text:
                 return

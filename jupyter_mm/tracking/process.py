@@ -129,6 +129,15 @@ def redact(text: str) -> str:
     return state.redactor.redact_text(text)[0]
 
 
+def redact_pair(name: str, value: Any) -> Any:
+    """``value`` as it may be recorded under ``name`` (a param, a tag): dropped when the name
+    is a credential, else redacted like any text (see ``Redactor.redact_pair``)."""
+    redact("")
+    if state.redactor is None:
+        return value
+    return state.redactor.redact_pair(name, value)
+
+
 def redactor() -> Any:
     """The process's Redactor (None if it could not be created)."""
     redact("")

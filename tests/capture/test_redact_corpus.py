@@ -213,7 +213,7 @@ GENERATORS: dict[str, list[Callable[[], tuple[str, str]]]] = {
     "url_password": [url_password],
     "bearer_token": [bearer],
     "basic_auth": [basic],
-    "password_assignment": [
+    "credential": [
         assignment(
             ["password", "DB_PASSWORD", "db.passwd", "client_secret", "SECRET_KEY", "api_key"],
             generic_password,

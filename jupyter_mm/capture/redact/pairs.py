@@ -1,0 +1,179 @@
+"""Credential-named name/value pairs in text: the forms secrets are actually leaked in.
+
+``api_key = "…"``, ``DB_PASS=…`` in a ``.env`` or an ``os.environ`` dump, ``"password": "…"``
+in JSON and dict reprs, ``password: …`` in YAML, ``--token …`` and ``--api-key=…`` on
+command lines, ``Authorization: Token …`` and ``X-API-Key: …`` headers, ``<th>password</th>
+<td>…</td>`` in HTML tables, ``password is …`` in prose. The name decides (see
+:func:`.names.credential_strength`), then the value: numbers, booleans, placeholders and
+code (``token = os.environ["T"]``, ``password = getpass()``) are kept; a strong name loses
+any other value, a weak one (``key``) only a value that looks random (a high-entropy check).
+
+:func:`credential_pair` is called at each occurrence of a keyword (``pass``, ``token``,
+``key``…) found in the text; it widens the hit to the whole name, then reads what follows.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+from .names import NONE, STRONG, WEAK, credential_strength
+
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+_MAX_NAME = 64
+# quotes as code, JSON and dict reprs write them, and as HTML escapes them
+_QUOTE = r"""(?:"|'|`|&quot;|&\#x27;|&\#39;|&\#34;)"""
+
+_AFTER_NAME = re.compile(
+    # a quoted name's closing quote, a subscript's bracket (os.environ["X"] = …)
+    r"(?P<close>" + _QUOTE + r"?\]?)"
+    r"(?:"
+    # a type annotation before the value: password: str = "…"
+    r"(?P<annotated>[ \t]*:[ \t]*[A-Za-z_][\w.\[\], |]{0,40}?[ \t]*=(?!=)[ \t]*)"
+    r"|(?P<op>[ \t]*(?:=>|:=|==|=|:|->)[ \t]*)"
+    # <th>password</th><td>…</td>
+    r"|(?P<cell>[ \t]*</t[hd]>\s{0,40}<td[^>]{0,80}>\s*)"
+    r"|(?P<prose>[ \t]+(?:is|was|=)[ \t]+)"
+    r"|(?P<space>[ \t]+)"
+    r")"
+)
+_VALUE = re.compile(
+    r"(?:[bBrRuUfF]{0,2}(?P<q>" + _QUOTE + r")(?P<quoted>[^\n‹]{0,1000}?)(?P=q)"
+    r"|(?P<bare>[^\s\"'`,;(){}\[\]<>&|‹]{1,1000}))"
+)
+# the scheme word of an Authorization header value (``Token abc…``, ``Bearer abc…``)
+_SCHEME = re.compile(
+    r"(?i:basic|bearer|token|digest|bot|apikey|api-key|key|ssws|sharedaccesssignature|"
+    r"negotiate|ntlm|hmac|otp)[ \t]+"
+)
+_NUMBER = re.compile(r"[-+]?(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?[kKmMgG%]?")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z_]*)*")
+_NOT_VALUES = frozenset(
+    {
+        "none", "null", "nil", "true", "false", "yes", "no", "on", "off", "undefined",
+        "nan", "redacted", "hidden", "masked", "unset", "empty", "required", "optional",
+        "str", "string", "bytes", "int", "secretstr", "any",
+    }
+)  # fmt: skip
+
+
+def not_placeholder(value: str) -> bool:
+    """False for values that stand in for a secret or are not one: ``***``, ``xxxx``,
+    ``<your-token>``, ``${TOKEN}``, ``$TOKEN``, ``{{ secrets.X }}``, ``%(pw)s`` and
+    tokenizer special tokens such as ``pad_token = "[PAD]"`` or ``"<|endoftext|>"``."""
+    if not value:
+        return False
+    if value[0] in "<[{$%" and value[-1] in ">]}%s":
+        return False
+    if value[0] == "$" or value.lower() in _NOT_VALUES:
+        return False
+    return bool(value.strip("*xX.-_#• "))
+
+
+def entropy(value: str) -> float:
+    """Shannon entropy in bits per character."""
+    counts = Counter(value)
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def looks_random(value: str) -> bool:
+    """The high-entropy check for values of weakly named keys (``key = "…"``): long, no
+    spaces, letters mixed with digits, and ≥ 3 bits of entropy per character — generated
+    keys have 4–6, a name like ``model-v2`` or ``resnet50`` is shorter or has less."""
+    if len(value) < 16 or any(c.isspace() for c in value):
+        return False
+    if not (any(c.isdigit() for c in value) and any(c.isalpha() for c in value)):
+        return False
+    return entropy(value) >= 3.0
+
+
+def value_is_secret(value: str, strength: int) -> bool:
+    """Whether the value of a name of this strength is dropped (values given as data:
+    params, tags, dict entries)."""
+    value = value.strip()
+    if strength == NONE or not not_placeholder(value) or _NUMBER.fullmatch(value):
+        return False
+    return strength == STRONG or looks_random(value)
+
+
+def _name_span(text: str, position: int) -> tuple[int, int]:
+    """The whole name around a keyword hit: ``db_password`` around ``pass``."""
+    start = position
+    floor = max(0, position - _MAX_NAME)
+    while start > floor and text[start - 1] in _NAME_CHARS:
+        start -= 1
+    end = position
+    ceiling = min(len(text), position + _MAX_NAME)
+    while end < ceiling and text[end] in _NAME_CHARS:
+        end += 1
+    while end > position and text[end - 1] in ".-":  # "the password." ends a sentence
+        end -= 1
+    return start, end
+
+
+def _bare_is_secret(value: str, strength: int, name: str, kind: str, follows: str) -> bool:
+    """A bare (unquoted) value: keep code (a call, a subscript, an attribute chain, a
+    variable) and, after prose (``password is``), plain words."""
+    if follows and follows in "([.":
+        return False
+    if not value_is_secret(value, strength):
+        return False
+    if _IDENTIFIER.fullmatch(value):
+        # token = tok, password: str, "the password is required": code or words. A
+        # .env / shell / os.environ dump line (UPPER_NAME=value) is data, not code.
+        env_style = name.isupper() and kind == "op"
+        return env_style or kind in ("cell", "space")
+    return True
+
+
+def credential_pair(text: str, position: int, seen: set[int]) -> tuple[int, int] | None:
+    """The (start, end) of the value paired with the credential name hit at ``position``."""
+    name_start, name_end = _name_span(text, position)
+    if name_start in seen:
+        return None
+    seen.add(name_start)
+    raw_name = text[name_start:name_end]
+    name = raw_name.rsplit(".", 1)[-1] if not raw_name.startswith("-") else raw_name
+    strength = credential_strength(name)
+    if strength == NONE:
+        return None
+    after = _AFTER_NAME.match(text, name_end)
+    if after is None:
+        return None
+    kind = after.lastgroup or "close"
+    if kind == "space" and not raw_name.startswith("-"):
+        return None  # only command-line flags take their value after a space
+    if kind == "prose" and strength != STRONG:
+        return None
+    value_start = after.end()
+    if strength == STRONG and name.lower().endswith("authorization"):
+        scheme = _SCHEME.match(text, value_start)
+        if scheme is not None:
+            value_start = scheme.end()
+    value = _VALUE.match(text, value_start)
+    if value is None:
+        return None
+    if value.group("quoted") is not None:
+        secret = value.group("quoted")
+        if not value_is_secret(secret, strength):
+            return None
+        return value.span("quoted")
+    bare = value.group("bare")
+    if kind == "space" and bare.startswith("-"):
+        return None  # --password --verbose: the next flag, not a value
+    follows = text[value.end() : value.end() + 1]
+    if not _bare_is_secret(bare, strength, name, kind, follows):
+        return None
+    return value.span("bare")
+
+
+__all__ = [
+    "STRONG",
+    "WEAK",
+    "credential_pair",
+    "looks_random",
+    "not_placeholder",
+    "value_is_secret",
+]
