@@ -57,8 +57,9 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "gcp_service_account",
-        r""""private_key_id"\s*:\s*"(?P<secret>[0-9a-f]{40})\"""",
-        ('"private_key_id"',),
+        # also inside a JSON string (a service account file embedded in a config)
+        r"""private_key_id\\?"\s*:\s*\\?"(?P<secret>[0-9a-f]{40})""",
+        ("private_key_id",),
     ),
     Rule(
         "aws_access_key_id",

@@ -135,7 +135,7 @@ def credential_strength(name: str) -> int:
     ``tokenizer``, ``monkey_patch`` and ``passes`` are not credentials at all.
     """
     name = name.strip("-_.\"' ")
-    if not name or name.upper() in NOT_CREDENTIALS:
+    if not name or name in NOT_CREDENTIALS:  # the shell's PWD; a lower-case pwd is a password
         return NONE
     words = _split_words(name)
     if not words or words[0] in _QUANTITY_PREFIXES:

@@ -14,6 +14,7 @@ any other value, a weak one (``key``) only a value that looks random (a high-ent
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -30,10 +31,13 @@ _AFTER_NAME = re.compile(
     r"(?P<close>" + _QUOTE + r"?\]?)"
     r"(?:"
     # a type annotation before the value: password: str = "…"
-    r"(?P<annotated>[ \t]*:[ \t]*[A-Za-z_][\w.\[\], |]{0,40}?[ \t]*=(?!=)[ \t]*)"
+    r"(?P<annotated>[ \t]*:[ \t]*[A-Za-z_][\w.]*(?:\[[^\]\n]{0,40}\])?"
+    r"(?:[ \t]*\|[ \t]*None)?[ \t]*=(?!=)[ \t]*)"
     r"|(?P<op>[ \t]*(?:=>|:=|==|=|:|->)[ \t]*)"
     # <th>password</th><td>…</td>
     r"|(?P<cell>[ \t]*</t[hd]>\s{0,40}<td[^>]{0,80}>\s*)"
+    # | `password` | `…` | in a markdown table
+    r"|(?P<mdcell>[ \t]*\|[ \t]*)"
     r"|(?P<prose>[ \t]+(?:is|was|=)[ \t]+)"
     r"|(?P<space>[ \t]+)"
     r")"
@@ -89,6 +93,18 @@ def looks_random(value: str) -> bool:
     return entropy(value) >= 3.0
 
 
+def _random_letters(value: str) -> bool:
+    """Letters typed by no one: ``KoOOKofsEEjJiGw``, not ``getPasswordFromVault``, ``pw``
+    or ``DB_PASSWORD`` (names of variables and constants)."""
+    if len(value) < 10 or value.upper() == value or "." in value:
+        return False
+    runs = re.findall(r"[a-z]+", value)
+    upper_pairs = sum(1 for a, b in itertools.pairwise(value) if a.isupper() and b.isupper())
+    return (max(map(len, runs), default=0) <= 4 and sum(c.isupper() for c in value) >= 3) or (
+        upper_pairs >= 3
+    )
+
+
 def value_is_secret(value: str, strength: int) -> bool:
     """Whether the value of a name of this strength is dropped (values given as data:
     params, tags, dict entries)."""
@@ -113,7 +129,9 @@ def _name_span(text: str, position: int) -> tuple[int, int]:
     return start, end
 
 
-def _bare_is_secret(value: str, strength: int, name: str, kind: str, follows: str) -> bool:
+def _bare_is_secret(
+    value: str, strength: int, name: str, kind: str, follows: str, after_scheme: bool
+) -> bool:
     """A bare (unquoted) value: keep code (a call, a subscript, an attribute chain, a
     variable) and, after prose (``password is``), plain words."""
     if follows and follows in "([.":
@@ -123,8 +141,8 @@ def _bare_is_secret(value: str, strength: int, name: str, kind: str, follows: st
     if _IDENTIFIER.fullmatch(value):
         # token = tok, password: str, "the password is required": code or words. A
         # .env / shell / os.environ dump line (UPPER_NAME=value) is data, not code.
-        env_style = name.isupper() and kind == "op"
-        return env_style or kind in ("cell", "space")
+        env_style = (name.isupper() or name.startswith("-")) and kind == "op"
+        return env_style or after_scheme or kind in ("cell", "space") or _random_letters(value)
     return True
 
 
@@ -135,6 +153,7 @@ def credential_pair(text: str, position: int, seen: set[int]) -> tuple[int, int]
         return None
     seen.add(name_start)
     raw_name = text[name_start:name_end]
+    # self.password -> password; a command-line flag keeps its dashes (its values are data)
     name = raw_name.rsplit(".", 1)[-1] if not raw_name.startswith("-") else raw_name
     strength = credential_strength(name)
     if strength == NONE:
@@ -145,9 +164,8 @@ def credential_pair(text: str, position: int, seen: set[int]) -> tuple[int, int]
     kind = after.lastgroup or "close"
     if kind == "space" and not raw_name.startswith("-"):
         return None  # only command-line flags take their value after a space
-    if kind == "prose" and strength != STRONG:
-        return None
     value_start = after.end()
+    scheme = None
     if strength == STRONG and name.lower().endswith("authorization"):
         scheme = _SCHEME.match(text, value_start)
         if scheme is not None:
@@ -164,7 +182,7 @@ def credential_pair(text: str, position: int, seen: set[int]) -> tuple[int, int]
     if kind == "space" and bare.startswith("-"):
         return None  # --password --verbose: the next flag, not a value
     follows = text[value.end() : value.end() + 1]
-    if not _bare_is_secret(bare, strength, name, kind, follows):
+    if not _bare_is_secret(bare, strength, name, kind, follows, scheme is not None):
         return None
     return value.span("bare")
 
