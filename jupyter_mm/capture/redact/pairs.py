@@ -39,6 +39,9 @@ _AFTER_NAME = re.compile(
     # | `password` | `…` | in a markdown table
     r"|(?P<mdcell>[ \t]*\|[ \t]*)"
     r"|(?P<prose>[ \t]+(?:is|was|=)[ \t]+)"
+    # a quoted name and a quoted value as arguments: log_param("password", "…"),
+    # ["--password", "…"], environ.setdefault("DB_PASS", "…")
+    r"|(?P<comma>[ \t]*,[ \t]*(?=[bBrRuUfF]{0,2}" + _QUOTE + r"))"
     r"|(?P<space>[ \t]+)"
     r")"
 )
@@ -164,6 +167,8 @@ def credential_pair(text: str, position: int, seen: set[int]) -> tuple[int, int]
     kind = after.lastgroup or "close"
     if kind == "space" and not raw_name.startswith("-"):
         return None  # only command-line flags take their value after a space
+    if kind == "comma" and not after.group("close"):
+        return None  # f(password, "x"): a variable, not a name
     value_start = after.end()
     scheme = None
     if strength == STRONG and name.lower().endswith("authorization"):
