@@ -126,6 +126,7 @@ class Redactor:
         for keyword in keywords:
             prefixes = [k for k in keywords if len(k) < len(keyword) and keyword.startswith(k)]
             self._parent[keyword] = max(prefixes, key=len) if prefixes else None
+        self._roots = [k for k, parent in self._parent.items() if parent is None]
 
     def _positions(self, keyword: str, haystack: str, plan: _ScanPlan) -> list[int]:
         """Start positions of ``keyword`` in ``haystack`` (cached per text in ``plan``)."""
@@ -161,13 +162,14 @@ class Redactor:
         plan.found[keyword] = found
         return found
 
-    def _spans(self, text: str) -> list[tuple[int, int, str]]:
-        """Non-overlapping (start, end, rule name) of secrets in ``text``, sorted."""
+    def _spans(
+        self, text: str, haystack: str, plan: _ScanPlan
+    ) -> list[tuple[int, int, str]]:
+        """Non-overlapping (start, end, rule name) of secrets in ``text`` (``haystack``: its
+        lower-cased copy, ``plan``: the keyword scan plan for it), sorted."""
         starts: list[int] = []
         accepted: list[tuple[int, int, str]] = []
-        haystack = text.lower()
         aligned = len(haystack) == len(text)  # False only when lower() changed the length
-        plan = _ScanPlan(haystack)
         for rule, regex, keywords in self._compiled:
             if rule.locate is not None:
                 spans = self._located(rule, text, haystack if aligned else None, keywords, plan)
@@ -250,8 +252,16 @@ class Redactor:
             and not text.lstrip().startswith(_KEY_BODY_STARTS)
         ):
             return text, []
-        plain = _ANSI_RE.sub("", text) if "\x1b" in text else text
-        spans = self._spans(plain)
+        plain, haystack = text, text.lower()
+        plan = _ScanPlan(haystack)
+        if "\x1b" in text and any(self._positions(k, haystack, plan) for k in self._roots):
+            # Stripping is costly on densely coloured text, and it only matters where a
+            # rule could match. A highlighter colours whole tokens, so a keyword is never
+            # split by a code: text without any keyword has nothing to find either way.
+            plain = _ANSI_RE.sub("", text)
+            haystack = plain.lower()
+            plan = _ScanPlan(haystack)
+        spans = self._spans(plain, haystack, plan)
         if not spans:
             return text, []
         pieces = []

@@ -117,16 +117,18 @@ def value_is_secret(value: str, strength: int) -> bool:
     return strength == STRONG or looks_random(value)
 
 
+_NAME_TAIL = re.compile(r"[A-Za-z0-9_.-]{0,64}")
+# what may follow a name that has a value: a quote, a bracket, an operator, a space, a tag
+_FOLLOWERS = frozenset("\"'`]&=:-<, \t|")
+
+
 def _name_span(text: str, position: int) -> tuple[int, int]:
     """The whole name around a keyword hit: ``db_password`` around ``pass``."""
     start = position
     floor = max(0, position - _MAX_NAME)
     while start > floor and text[start - 1] in _NAME_CHARS:
         start -= 1
-    end = position
-    ceiling = min(len(text), position + _MAX_NAME)
-    while end < ceiling and text[end] in _NAME_CHARS:
-        end += 1
+    end = _NAME_TAIL.match(text, position).end()  # type: ignore[union-attr]
     while end > position and text[end - 1] in ".-":  # "the password." ends a sentence
         end -= 1
     return start, end
@@ -152,10 +154,15 @@ def _bare_is_secret(
 def credential_pair(text: str, position: int, seen: set[int]) -> tuple[int, int] | None:
     """The (start, end) of the value paired with the credential name hit at ``position``."""
     name_start, name_end = _name_span(text, position)
-    if name_start in seen:
+    if name_start in seen or text[name_end : name_end + 1] not in _FOLLOWERS:
         return None
     seen.add(name_start)
     raw_name = text[name_start:name_end]
+    if text[name_end : name_end + 1] in " \t" and not raw_name.startswith("-"):
+        # "token count 3": only an operator or "is"/"was" can follow a name and a space
+        rest = text[name_end : name_end + 8].lstrip(" \t")
+        if not rest or (rest[0] not in "=:-" and not rest.startswith(("is ", "was "))):
+            return None
     # self.password -> password; a command-line flag keeps its dashes (its values are data)
     name = raw_name.rsplit(".", 1)[-1] if not raw_name.startswith("-") else raw_name
     strength = credential_strength(name)
@@ -184,6 +191,8 @@ def credential_pair(text: str, position: int, seen: set[int]) -> tuple[int, int]
             return None
         return value.span("quoted")
     bare = value.group("bare")
+    if strength == WEAK and len(bare) < 16:
+        return None  # cannot pass the high-entropy check (the common case in logs)
     if kind == "space" and bare.startswith("-"):
         return None  # --password --verbose: the next flag, not a value
     follows = text[value.end() : value.end() + 1]
