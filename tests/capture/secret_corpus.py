@@ -98,7 +98,11 @@ def _same(make: Callable[[], str]) -> Callable[[], tuple[str, str]]:
 
 def _jwt() -> str:
     header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    claims = {"sub": rand(DIGITS, 10), "name": "Ada", "iat": RNG.randint(1_600_000_000, 1_800_000_000)}
+    claims = {
+        "sub": rand(DIGITS, 10),
+        "name": "Ada",
+        "iat": RNG.randint(1_600_000_000, 1_800_000_000),
+    }
     return f"{header}.{b64url(json.dumps(claims).encode())}.{b64url(RNG.randbytes(32))}"
 
 

@@ -162,9 +162,7 @@ class Redactor:
         plan.found[keyword] = found
         return found
 
-    def _spans(
-        self, text: str, haystack: str, plan: _ScanPlan
-    ) -> list[tuple[int, int, str]]:
+    def _spans(self, text: str, haystack: str, plan: _ScanPlan) -> list[tuple[int, int, str]]:
         """Non-overlapping (start, end, rule name) of secrets in ``text`` (``haystack``: its
         lower-cased copy, ``plan``: the keyword scan plan for it), sorted."""
         starts: list[int] = []
