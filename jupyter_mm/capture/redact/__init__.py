@@ -44,7 +44,7 @@ from .names import (
     is_credential_name,
     strip_url_credentials,
 )
-from .pairs import value_is_secret
+from .pairs import gate, value_is_secret
 
 MARKER = "‹redacted:{}›"
 #: the marker of a value dropped because of its name (a param, tag, dict entry, flag)
@@ -105,6 +105,18 @@ _ANSI_RE = re.compile(
 _GLUED_P = frozenset({"mysql", "mysqldump", "mysqladmin", "mariadb", "mariadb-dump"})
 
 
+_FLAG_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.-")
+
+
+def _in_flag(haystack: str, position: int) -> bool:
+    """Whether the name around ``position`` is a command-line flag (``--api-key``)."""
+    start = position
+    floor = max(0, position - 64)
+    while start > floor and haystack[start - 1] in _FLAG_NAME_CHARS:
+        start -= 1
+    return haystack.startswith("-", start)
+
+
 class Redactor:
     """Applies :data:`RULES` (or the given rules) to text and JSON-like values."""
 
@@ -127,6 +139,9 @@ class Redactor:
             prefixes = [k for k in keywords if len(k) < len(keyword) and keyword.startswith(k)]
             self._parent[keyword] = max(prefixes, key=len) if prefixes else None
         self._roots = [k for k, parent in self._parent.items() if parent is None]
+        self._prefilters = {
+            id(rule): re.compile(rule.prefilter) for rule in rules if rule.prefilter
+        }
 
     def _positions(self, keyword: str, haystack: str, plan: _ScanPlan) -> list[int]:
         """Start positions of ``keyword`` in ``haystack`` (cached per text in ``plan``)."""
@@ -204,7 +219,16 @@ class Redactor:
                 positions = self._positions(keyword, haystack, plan)
             else:
                 positions = [m.start() for m in re.finditer(re.escape(keyword), text, re.I)]
+            prefilter = self._prefilters.get(id(rule)) if haystack is not None else None
             for position in positions:
+                if haystack is not None and not gate(haystack, position, keyword):
+                    continue
+                if (
+                    prefilter is not None
+                    and prefilter.match(haystack, position + len(keyword)) is None  # type: ignore[arg-type]
+                    and not _in_flag(haystack, position)  # type: ignore[arg-type]
+                ):
+                    continue
                 span = rule.locate(text, position, seen)
                 if span is not None and span[1] > span[0]:
                     spans.append(span)

@@ -39,6 +39,10 @@ class Rule:
     #: the secret for a keyword found at ``position``, or None (``seen``: name starts
     #: already judged in this text, so a name hit by two keywords is judged once)
     locate: Callable[[str, int, set[int]], tuple[int, int] | None] | None = None
+    #: with ``locate``: a pattern that must match the lower-cased text at a keyword (or the
+    #: keyword must follow a dash, as in a flag) before ``locate`` is called — one C call
+    #: that turns away the many hits that cannot start a pair ("token count", "tokens,")
+    prefilter: str = ""
 
 
 def _looks_random(value: str) -> bool:
@@ -214,13 +218,16 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "private_key",
         _B + r"(?:MI[IG]|MHcC|MC4C|b3BlbnNzaC1rZXktdjE)(?:[A-Za-z0-9+/]|\r?\n|\\n){60,}={0,2}",
-        ("mii", "mig", "mhcc", "mc4c", "b3blbnnzac1rzxktdje"),
+        ("mi", "mhcc", "mc4c", "b3blbnnzac1rzxktdje"),
         check=keys.is_private_key_body,
     ),
     Rule(
         "credential",
         "",
+        # a bare "key" is everywhere in code and logs and is only a weak name: pairs.gate
+        # lets through only hits inside a name (api_key, X-API-Key, apiKey) or in prose
         ("pass", "pwd", "secret", "token", "key", "auth", "cred", "cookie", "dsn", "jwt"),
         locate=pairs.credential_pair,
+        prefilter=pairs.PREFILTER,
     ),
 )  # fmt: skip

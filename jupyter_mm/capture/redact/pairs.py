@@ -117,21 +117,34 @@ def value_is_secret(value: str, strength: int) -> bool:
     return strength == STRONG or looks_random(value)
 
 
+#: what must follow a keyword hit for it to start a pair (see Rule.prefilter): the rest of
+#: the name, then a quote, a bracket, an operator, a tag, a separator, or a space and an
+#: operator or "is"/"was"
+PREFILTER = r"[a-z0-9_.-]{0,64}(?:[\"'`\]&=:<,|]|[ \t]+(?:[=:-]|is |was )|-[->])"
+
+
+def gate(haystack: str, position: int, keyword: str) -> bool:
+    """A cheap first look at a keyword hit in the lower-cased text, before PREFILTER: a
+    "key" counts only inside a name (api_key, x-api-key, apikey) or before is/was; a
+    "token" not in the words of NLP code."""
+    if keyword == "token":
+        # tokenizer, tokens, max_tokens, num_tokens: the words of NLP code, never names
+        # of a credential (names.credential_strength agrees; this is only faster)
+        after = haystack[position + 5 : position + 7]
+        if after[:1] == "i" or (after[:1] == "s" and not after[1:2].isalnum()):
+            return False
+        return not haystack.endswith(("max_", "num_", "min_", "n_", "total_"), 0, position)
+    if keyword != "key":
+        return True
+    before = haystack[position - 1 : position]
+    return (before.isalnum() or before in ("_", "-")) or haystack.startswith(
+        (" is ", " was "), position + 3
+    )
+
+
 _NAME_TAIL = re.compile(r"[A-Za-z0-9_.-]{0,64}")
 # what may follow a name that has a value: a quote, a bracket, an operator, a space, a tag
 _FOLLOWERS = frozenset("\"'`]&=:-<, \t|")
-
-
-def _name_span(text: str, position: int) -> tuple[int, int]:
-    """The whole name around a keyword hit: ``db_password`` around ``pass``."""
-    start = position
-    floor = max(0, position - _MAX_NAME)
-    while start > floor and text[start - 1] in _NAME_CHARS:
-        start -= 1
-    end = _NAME_TAIL.match(text, position).end()  # type: ignore[union-attr]
-    while end > position and text[end - 1] in ".-":  # "the password." ends a sentence
-        end -= 1
-    return start, end
 
 
 def _bare_is_secret(
@@ -153,21 +166,30 @@ def _bare_is_secret(
 
 def credential_pair(text: str, position: int, seen: set[int]) -> tuple[int, int] | None:
     """The (start, end) of the value paired with the credential name hit at ``position``."""
-    name_start, name_end = _name_span(text, position)
-    if name_start in seen or text[name_end : name_end + 1] not in _FOLLOWERS:
+    # the whole name around the hit (inlined: this runs at every keyword occurrence)
+    name_end = _NAME_TAIL.match(text, position).end()  # type: ignore[union-attr]
+    while name_end > position and text[name_end - 1] in ".-":  # "the password." ends it
+        name_end -= 1
+    if text[name_end : name_end + 1] not in _FOLLOWERS:
+        return None
+    name_start = position
+    floor = max(0, position - _MAX_NAME)
+    while name_start > floor and text[name_start - 1] in _NAME_CHARS:
+        name_start -= 1
+    if name_start in seen:
         return None
     seen.add(name_start)
     raw_name = text[name_start:name_end]
-    if text[name_end : name_end + 1] in " \t" and not raw_name.startswith("-"):
-        # "token count 3": only an operator or "is"/"was" can follow a name and a space
-        rest = text[name_end : name_end + 8].lstrip(" \t")
-        if not rest or (rest[0] not in "=:-" and not rest.startswith(("is ", "was "))):
-            return None
     # self.password -> password; a command-line flag keeps its dashes (its values are data)
     name = raw_name.rsplit(".", 1)[-1] if not raw_name.startswith("-") else raw_name
     strength = credential_strength(name)
     if strength == NONE:
         return None
+    if text[name_end : name_end + 1] in " \t" and not raw_name.startswith("-"):
+        # "token count 3": only an operator or "is"/"was" can follow a name and a space
+        rest = text[name_end : name_end + 8].lstrip(" \t")
+        if not rest or (rest[0] not in "=:-" and not rest.startswith(("is ", "was "))):
+            return None
     after = _AFTER_NAME.match(text, name_end)
     if after is None:
         return None
