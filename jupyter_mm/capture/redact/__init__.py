@@ -214,20 +214,23 @@ class Redactor:
         assert rule.locate is not None
         seen: set[int] = set()
         spans = []
+        prefilter = self._prefilters.get(id(rule))
         for keyword in keywords:
-            if haystack is not None:
-                positions = self._positions(keyword, haystack, plan)
-            else:
-                positions = [m.start() for m in re.finditer(re.escape(keyword), text, re.I)]
-            prefilter = self._prefilters.get(id(rule)) if haystack is not None else None
-            for position in positions:
-                if haystack is not None and not gate(haystack, position, keyword):
-                    continue
-                if (
-                    prefilter is not None
-                    and prefilter.match(haystack, position + len(keyword)) is None  # type: ignore[arg-type]
-                    and not _in_flag(haystack, position)  # type: ignore[arg-type]
-                ):
+            if haystack is None:  # lower() changed the length: no aligned copy to scan
+                for m in re.finditer(re.escape(keyword), text, re.I):
+                    span = rule.locate(text, m.start(), seen)
+                    if span is not None and span[1] > span[0]:
+                        spans.append(span)
+                continue
+            after = len(keyword)
+            for position in self._positions(keyword, haystack, plan):
+                # the hot loop on logs and code: one C call turns most hits away
+                if prefilter is not None and prefilter.match(haystack, position + after) is None:
+                    if haystack[position - 1 : position] not in _FLAG_NAME_CHARS:
+                        continue  # a name starting at the keyword cannot be a --flag
+                    if not _in_flag(haystack, position):
+                        continue
+                if not gate(haystack, position, keyword):
                     continue
                 span = rule.locate(text, position, seen)
                 if span is not None and span[1] > span[0]:
