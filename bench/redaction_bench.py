@@ -178,7 +178,7 @@ def main() -> None:
             if "detect-secrets" in available:
                 rates.update(throughputs({"detect-secrets": available["detect-secrets"]},
                                          text[: 64 * 1024], 1))  # fmt: skip
-            print(f"{kind:16s}" + "".join(f"{rates[name]:18.1f}" for name in available))
+            print(f"{kind:16s}" + "".join(f"{rates[name]:18.2f}" for name in available))
         print("\nrecall on the external corpus, per context")
         results = {name: recall(e, 1 if args.quick else 2) for name, e in available.items()}
         contexts = list(next(iter(results.values()))[0])

@@ -174,6 +174,28 @@ def _outputs(result: Execution) -> list[nbformat.NotebookNode]:
     return outputs
 
 
+def _check_runs(store_url: str) -> None:
+    """Every run was recorded, credential params lost their values, look-alikes did not."""
+    from jupyter_mm.store import open_store
+
+    with open_store(store_url) as store:
+        runs = {r.name: r for r in store.search_runs(limit=50).runs}
+        assert {"prints", "rich", "params", "api", "fails", "final"} <= set(runs)
+        params = {p.name: p.value for p in store.get_run_detail(runs["params"].id).params}
+        # look-alikes stay as they were
+        assert params["max_tokens"] == "512" and params["key_dim"] == "64"
+        assert params["tokenizer"] == "bert-base-uncased"
+        assert "‹redacted:credential›" in params["api_key"]
+        api_params = {p.name: p.value for p in store.get_run_detail(runs["api"].id).params}
+        assert api_params["password_min_length"] == "8"
+        assert runs["final"].checkpoint_digest
+        environment = store.get_run_detail(runs["final"].id).environment
+        # argv was recorded, its credential values were not
+        assert environment.argv[:2] == ["train.py", "--password"]
+        assert environment.argv[2] == "‹redacted:credential›"
+        assert "DB_PASSWORD" in environment.env_vars and environment.env_vars["DB_PASSWORD"] is None
+
+
 def test_no_planted_secret_reaches_the_store(tmp_path: Path) -> None:
     plant = Plant()
     env = kernel_env(f"sqlite:///{tmp_path / 'store' / 'mm.db'}")
@@ -215,20 +237,7 @@ def test_no_planted_secret_reaches_the_store(tmp_path: Path) -> None:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
 
-    from jupyter_mm.store import open_store
-
-    with open_store(f"sqlite:///{tmp_path / 'store' / 'mm.db'}") as store:
-        runs = {r.name: r for r in store.search_runs(limit=50).runs}
-        assert {"prints", "rich", "params", "api", "fails", "final"} <= set(runs)
-        params = {p.name: p.value for p in store.get_run_detail(runs["params"].id).params}
-        # look-alikes stay as they were
-        assert params["max_tokens"] == "512" and params["key_dim"] == "64"
-        assert params["tokenizer"] == "bert-base-uncased"
-        assert "‹redacted:credential›" in params["api_key"]
-        api_params = {p.name: p.value for p in store.get_run_detail(runs["api"].id).params}
-        assert api_params["password_min_length"] == "8"
-        assert runs["final"].checkpoint_digest
-
+    _check_runs(f"sqlite:///{tmp_path / 'store' / 'mm.db'}")
     everything = store_bytes(tmp_path / "store")
     assert len(everything) > 50_000, "the store was written"
     leaked: dict[str, list[str]] = {}
