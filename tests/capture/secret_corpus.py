@@ -233,6 +233,22 @@ def _html_row(name: str, value: str) -> str:
     )
 
 
+def _html_column(name: str, value: str) -> str:
+    """A pandas ``DataFrame.to_html()``-like table: names as column headers."""
+    return (
+        '<table border="1" class="dataframe">\n  <thead>\n    <tr style="text-align: right;">\n'
+        f"      <th></th>\n      <th>host</th>\n      <th>{name}</th>\n      <th>port</th>\n"
+        "    </tr>\n  </thead>\n  <tbody>\n    <tr>\n      <th>0</th>\n      <td>db1</td>\n"
+        f"      <td>{value}</td>\n      <td>5432</td>\n    </tr>\n  </tbody>\n</table>"
+    )
+
+
+def _text_table(name: str, value: str) -> str:
+    """A DataFrame's ``text/plain``: columns right-aligned under their names."""
+    width = max(len(name), len(value))
+    return f"  host  {name:>{width}}  port\n0  db1  {value:>{width}}  5432\n1  db2  {'-':>{width}}  5433"
+
+
 #: context name -> (text around a named value, whether the context names the value)
 CONTEXTS: dict[str, Callable[[str, str], str]] = {
     "code assignment": lambda n, v: f'{n.lower()} = "{v}"\nclient = Client({n.lower()})',
@@ -256,6 +272,8 @@ CONTEXTS: dict[str, Callable[[str, str], str]] = {
     ),
     "exception text": lambda n, v: f"ConnectionError: login failed for {n.lower()}={v!r}",
     "html table": lambda n, v: _html_row(n.lower(), v),
+    "html table (column)": lambda n, v: _html_column(n.lower(), v),
+    "text table (DataFrame)": lambda n, v: _text_table(n.lower(), v),
     "json output": lambda n, v: json.dumps({"config": {"smtp": {n.lower(): v}}}),
     "markdown": lambda n, v: f"| setting | value |\n|---|---|\n| `{n.lower()}` | `{v}` |",
     "bare value": lambda n, v: f"print(x)\n{v}\n",

@@ -90,7 +90,7 @@ def _corpus_cases(plant: Plant) -> dict[str, list[str]]:
 def _rich_outputs_cell(plant: Plant) -> str:
     s = [plant.new(f"display: {mime}") for mime in (
         "application/json", "text/markdown", "application/javascript", "text/latex",
-        "image/svg+xml", "text/html (dict repr)",
+        "image/svg+xml", "text/html (dict repr)", "pandas DataFrame (column header)",
     )]  # fmt: skip
     return (
         "%%track --name rich\n"
@@ -103,6 +103,8 @@ def _rich_outputs_cell(plant: Plant) -> str:
         f'display(SVG(\'<svg xmlns="http://www.w3.org/2000/svg"><text>DB_PASS={s[4]}'
         "</text></svg>'))\n"
         f"display(HTML(repr({{'user': 'ada', 'password': {s[5]!r}}})))\n"
+        "import pandas as pd\n"
+        f"display(pd.DataFrame([{{'host': 'db1', 'db_password': {s[6]!r}, 'port': 5432}}]))\n"
     )
 
 

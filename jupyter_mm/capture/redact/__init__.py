@@ -117,6 +117,13 @@ def _in_flag(haystack: str, position: int) -> bool:
     return haystack.startswith("-", start)
 
 
+def _add_located(spans: list[tuple[int, int]], found: Any) -> None:
+    """Add what a ``locate`` function found: None, one span, or a list of spans."""
+    for span in [found] if isinstance(found, tuple) else found or ():
+        if span[1] > span[0]:
+            spans.append(span)
+
+
 class Redactor:
     """Applies :data:`RULES` (or the given rules) to text and JSON-like values."""
 
@@ -218,9 +225,7 @@ class Redactor:
         for keyword in keywords:
             if haystack is None:  # lower() changed the length: no aligned copy to scan
                 for m in re.finditer(re.escape(keyword), text, re.I):
-                    span = rule.locate(text, m.start(), seen)
-                    if span is not None and span[1] > span[0]:
-                        spans.append(span)
+                    _add_located(spans, rule.locate(text, m.start(), seen))
                 continue
             after = len(keyword)
             for position in self._positions(keyword, haystack, plan):
@@ -232,9 +237,7 @@ class Redactor:
                         continue
                 if not gate(haystack, position, keyword):
                     continue
-                span = rule.locate(text, position, seen)
-                if span is not None and span[1] > span[0]:
-                    spans.append(span)
+                _add_located(spans, rule.locate(text, position, seen))
         return spans
 
     def _anchored(

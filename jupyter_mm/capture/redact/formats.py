@@ -38,7 +38,9 @@ class Rule:
     #: instead of ``pattern``: ``locate(text, position, seen)`` gives the (start, end) of
     #: the secret for a keyword found at ``position``, or None (``seen``: name starts
     #: already judged in this text, so a name hit by two keywords is judged once)
-    locate: Callable[[str, int, set[int]], tuple[int, int] | None] | None = None
+    locate: (
+        Callable[[str, int, set[int]], tuple[int, int] | list[tuple[int, int]] | None] | None
+    ) = None
     #: with ``locate``: a pattern that must match the lower-cased text at a keyword (or the
     #: keyword must follow a dash, as in a flag) before ``locate`` is called — one C call
     #: that turns away the many hits that cannot start a pair ("token count", "tokens,")
@@ -220,6 +222,14 @@ RULES: tuple[Rule, ...] = (
         _B + r"(?:MI[IG]|MHcC|MC4C|b3BlbnNzaC1rZXktdjE)(?:[A-Za-z0-9+/]|\r?\n|\\n){60,}={0,2}",
         ("mi", "mhcc", "mc4c", "b3blbnnzac1rzxktdje"),
         check=keys.is_private_key_body,
+    ),
+    Rule("credential", "", ("<table",), locate=pairs.html_columns),
+    Rule(
+        "credential",
+        "",
+        ("pass", "pwd", "secret", "token", "_key", "apikey", "auth", "cred"),
+        locate=pairs.text_columns,
+        prefilter=pairs.COLUMN_PREFILTER,
     ),
     Rule(
         "credential",

@@ -231,3 +231,95 @@ __all__ = [
     "not_placeholder",
     "value_is_secret",
 ]
+
+
+_TABLE_END = re.compile(r"</table\s*>", re.I)
+_ROW = re.compile(r"<tr\b[^>]*>(.*?)</tr\s*>", re.I | re.S)
+_CELL = re.compile(r"<t([hd])\b[^>]*>(.*?)</t\1\s*>", re.I | re.S)
+_TAG = re.compile(r"<[^>]*>")
+_MAX_TABLE = 2_000_000
+
+
+def html_columns(text: str, position: int, seen: set[int]) -> list[tuple[int, int]] | None:
+    """Values under a credential-named column header of the HTML table starting at
+    ``position`` (``DataFrame.to_html()`` of a table with a ``password`` column): the name
+    is in the header row, each value many characters away in its own row."""
+    end = _TABLE_END.search(text, position, min(len(text), position + _MAX_TABLE))
+    if end is None:
+        return None
+    rows = list(_ROW.finditer(text, position, end.start()))
+    header_at = None
+    columns: dict[int, int] = {}
+    for index, row in enumerate(rows):
+        cells = list(_CELL.finditer(row.group(0)))
+        if not cells or any(c.group(1).lower() == "d" for c in cells):
+            break  # the header rows are the leading rows made only of <th> cells
+        for column, cell in enumerate(cells):
+            strength = credential_strength(_TAG.sub("", cell.group(2)).strip())
+            if strength != NONE:
+                columns[column] = strength
+        header_at = index
+    if header_at is None or not columns:
+        return None
+    spans = []
+    for row in rows[header_at + 1 :]:
+        for column, cell in enumerate(_CELL.finditer(row.group(0))):
+            strength = columns.get(column)
+            value = cell.group(2).strip()
+            if strength is not None and value_is_secret(_TAG.sub("", value), strength):
+                start = row.start() + cell.start(2)
+                spans.append((start, row.start() + cell.end(2)))
+    return spans
+
+
+_TOKEN = re.compile(r"\S+")
+_MAX_ROWS = 10_000
+_MAX_HEADER = 2_000
+#: what follows a column name in a plain-text table header (see Rule.prefilter)
+COLUMN_PREFILTER = r"[a-z0-9_.-]{0,64}(?:  |\n)"
+
+
+def text_columns(text: str, position: int, seen: set[int]) -> list[tuple[int, int]] | None:
+    """Values under a credential-named column of a plain-text table (a DataFrame's
+    ``text/plain``): the name is in the header line, each value in the lines below, aligned
+    with it on the right (pandas) or on the left."""
+    # bounded searches: a long line is no table header, and a megabyte line of JSON with
+    # many hits must not be scanned back to its start at each of them
+    line_start = text.rfind("\n", max(0, position - _MAX_HEADER), position) + 1
+    line_end = text.find("\n", position, position + _MAX_HEADER)
+    if line_end == -1 or (line_start == 0 and position > _MAX_HEADER):
+        return None
+    if "  " not in text[line_start:line_end]:
+        return None  # a header has more columns than one, padded with spaces
+    start = position
+    while start > line_start and not text[start - 1].isspace():
+        start -= 1
+    end = position
+    while end < line_end and not text[end].isspace():
+        end += 1
+    if start in seen:
+        return None
+    seen.add(start)
+    strength = credential_strength(text[start:end])
+    if strength == NONE:
+        return None
+    left, right = start - line_start, end - line_start
+    spans = []
+    row_start = line_end + 1
+    for _ in range(_MAX_ROWS):
+        row_end = text.find("\n", row_start)
+        row_end = len(text) if row_end == -1 else row_end
+        row = text[row_start:row_end]
+        if not row.strip():
+            break
+        for token in _TOKEN.finditer(row):
+            if token.end() == right or token.start() == left:
+                if value_is_secret(token.group(), strength):
+                    spans.append((row_start + token.start(), row_start + token.end()))
+                break
+            if token.start() >= right:
+                break
+        if row_end == len(text):
+            break
+        row_start = row_end + 1
+    return spans
