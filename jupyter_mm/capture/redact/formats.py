@@ -227,7 +227,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "credential",
         "",
-        ("pass", "pwd", "secret", "token", "_key", "apikey", "auth", "cred"),
+        ("pass", "pwd", "secret", "token", "key", "auth", "cred"),
         locate=pairs.text_columns,
         prefilter=pairs.COLUMN_PREFILTER,
     ),
