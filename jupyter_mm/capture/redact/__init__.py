@@ -105,14 +105,14 @@ _ANSI_RE = re.compile(
 _GLUED_P = frozenset({"mysql", "mysqldump", "mysqladmin", "mariadb", "mariadb-dump"})
 
 
-_FLAG_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.-")
+_FLAG_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.-")
 
 
 def _in_flag(haystack: str, position: int) -> bool:
     """Whether the name around ``position`` is a command-line flag (``--api-key``)."""
     start = position
     floor = max(0, position - 64)
-    while start > floor and haystack[start - 1] in _FLAG_NAME_CHARS:
+    while start > floor and haystack[start - 1] in _FLAG_CHARS:
         start -= 1
     return haystack.startswith("-", start)
 
@@ -231,7 +231,7 @@ class Redactor:
             for position in self._positions(keyword, haystack, plan):
                 # the hot loop on logs and code: one C call turns most hits away
                 if prefilter is not None and prefilter.match(haystack, position + after) is None:
-                    if haystack[position - 1 : position] not in _FLAG_NAME_CHARS:
+                    if not rule.flags or haystack[position - 1 : position] not in _FLAG_CHARS:
                         continue  # a name starting at the keyword cannot be a --flag
                     if not _in_flag(haystack, position):
                         continue

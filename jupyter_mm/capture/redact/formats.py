@@ -45,6 +45,9 @@ class Rule:
     #: keyword must follow a dash, as in a flag) before ``locate`` is called — one C call
     #: that turns away the many hits that cannot start a pair ("token count", "tokens,")
     prefilter: str = ""
+    #: with ``prefilter``: a keyword inside a command-line flag (``--api-key S``) is let
+    #: through even when the prefilter does not match (its value follows a space)
+    flags: bool = False
 
 
 def _looks_random(value: str) -> bool:
@@ -239,5 +242,6 @@ RULES: tuple[Rule, ...] = (
         ("pass", "pwd", "secret", "token", "key", "auth", "cred", "cookie", "dsn", "jwt"),
         locate=pairs.credential_pair,
         prefilter=pairs.PREFILTER,
+        flags=True,
     ),
 )  # fmt: skip
