@@ -124,7 +124,7 @@ PREFILTER = r"[a-z0-9_.-]{0,64}(?:[\"'`\]&=:<,|]|[ \t]+(?:[=:-]|is |was )|-[->])
 
 
 def gate(haystack: str, position: int, keyword: str) -> bool:
-    """A cheap first look at a keyword hit in the lower-cased text, before PREFILTER: a
+    """A cheap look at a keyword hit in the lower-cased text, before the pair is judged: a
     "key" counts only inside a name (api_key, x-api-key, apikey) or before is/was; a
     "token" not in the words of NLP code."""
     if keyword == "token":
