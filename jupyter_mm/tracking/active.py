@@ -67,8 +67,10 @@ def check_name(kind: str, name: Any) -> str:
 
 def _param_text(name: str, value: Any) -> str:
     # a credential-named param keeps no value; nested dicts lose their credential entries
-    # before the repr (log_params({"smtp": {"pass": …}}))
-    value = redact_pair(name, value)
+    # before the repr (log_params({"smtp": {"pass": …}})); a huge container is only cut and
+    # scanned as text, whose rules also find 'pass': '…' in its repr
+    if not isinstance(value, dict | list | tuple) or len(value) <= 1_000:
+        value = redact_pair(name, value)
     text = value if isinstance(value, str) else repr(value)
     if len(text) > MAX_PARAM_CHARS:
         text = text[: MAX_PARAM_CHARS - 1] + "…"
