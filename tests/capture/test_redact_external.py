@@ -70,7 +70,7 @@ def test_look_alikes_stay_intact_in_every_context(context: str) -> None:
         ("--password", 2), ("Authorization", 2), ("SECRET_KEY_BASE", 2), ("smtp_pass", 2),
         ("MYSQLPASSWORD", 2), ("password2", 2), ("key", 1), ("sort_keys", 1),
         ("max_tokens", 0), ("key_dim", 0), ("password_min_length", 0), ("token_type_ids", 0),
-        ("tokenizer", 0), ("monkey_patch", 0), ("passes", 0), ("PWD", 0), ("token_id", 0),
+        ("tokenizer", 0), ("monkey_patch", 0), ("passes", 0), ("OLDPWD", 0), ("token_id", 0),
     ],
 )  # fmt: skip
 def test_credential_strength(name: str, strength: int) -> None:

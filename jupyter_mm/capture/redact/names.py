@@ -135,7 +135,7 @@ def credential_strength(name: str) -> int:
     ``tokenizer``, ``monkey_patch`` and ``passes`` are not credentials at all.
     """
     name = name.strip("-_.\"' ")
-    if not name or name in NOT_CREDENTIALS:  # the shell's PWD; a lower-case pwd is a password
+    if not name or name.upper() == "OLDPWD":  # the shell's; PWD is judged by its value
         return NONE
     words = _split_words(name)
     if not words or words[0] in _QUANTITY_PREFIXES:
@@ -161,6 +161,19 @@ def credential_strength(name: str) -> int:
             return STRONG
         return WEAK
     return NONE
+
+
+#: last words of names whose values may be plain words (a password can be "tiger"; a token,
+#: a key or a cookie never is)
+_WORD_VALUES = ("PASSWORD", "PASSWORDS", "PASSWD", "PASS", "PWD", "PW", "PASSPHRASE", "SECRET",
+                "SECRETS", "PSK", "PIN")  # fmt: skip
+
+
+@lru_cache(maxsize=4096)
+def takes_words(name: str) -> bool:
+    """Whether a credential name's value may be a plain word (passwords, secrets)."""
+    words = _split_words(name.strip("-_.\"' "))
+    return bool(words) and (words[-1] in _WORD_VALUES or words[-1].endswith(_WORD_VALUES[:3]))
 
 
 def strip_url_credentials(url: str) -> str:

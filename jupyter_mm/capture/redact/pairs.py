@@ -19,7 +19,7 @@ import math
 import re
 from collections import Counter
 
-from .names import NONE, STRONG, WEAK, credential_strength
+from .names import NONE, STRONG, WEAK, credential_strength, takes_words
 
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
 _MAX_NAME = 64
@@ -33,7 +33,7 @@ _AFTER_NAME = re.compile(
     # a type annotation before the value: password: str = "…"
     r"(?P<annotated>[ \t]*:[ \t]*[A-Za-z_][\w.]*(?:\[[^\]\n]{0,40}\])?"
     r"(?:[ \t]*\|[ \t]*None)?[ \t]*=(?!=)[ \t]*)"
-    r"|(?P<op>[ \t]*(?:=>|:=|==|=|:|->)[ \t]*)"
+    r"|(?P<op>[ \t]*(?:=>|:=|=(?!=)|:)[ \t]*)"
     # <th>password</th><td>…</td>
     r"|(?P<cell>[ \t]*</t[hd]>\s{0,40}<td[^>]{0,80}>\s*)"
     # | `password` | `…` | in a markdown table
@@ -60,7 +60,8 @@ _NOT_VALUES = frozenset(
     {
         "none", "null", "nil", "true", "false", "yes", "no", "on", "off", "undefined",
         "nan", "redacted", "hidden", "masked", "unset", "empty", "required", "optional",
-        "str", "string", "bytes", "int", "secretstr", "any",
+        "str", "string", "bytes", "int", "secretstr", "any", "basic", "bearer", "token",
+        "digest",
     }
 )  # fmt: skip
 
@@ -96,10 +97,17 @@ def looks_random(value: str) -> bool:
     return entropy(value) >= 3.0
 
 
+# identifiers made of words: StrPathToken, getPasswordFromVault, _HTTPHeaderName
+_CAMEL = re.compile(r"_*[a-z]*(?:[A-Z][a-z]{2,}|[A-Z]{2,}(?=[A-Z][a-z]|_|$)|_[a-z]+|\d+)*")
+# a word, not a secret, as the value of a quoted name in an argument list or in prose:
+# ("pass", "passthrough"), ["Cookie", "Authorization"], "the token is ';'"
+_WORDISH = re.compile(r"[A-Za-z_ -]*|.{0,3}")
+
+
 def _random_letters(value: str) -> bool:
     """Letters typed by no one: ``KoOOKofsEEjJiGw``, not ``getPasswordFromVault``, ``pw``
     or ``DB_PASSWORD`` (names of variables and constants)."""
-    if len(value) < 10 or value.upper() == value or "." in value:
+    if len(value) < 10 or value.upper() == value or "." in value or _CAMEL.fullmatch(value):
         return False
     runs = re.findall(r"[a-z]+", value)
     upper_pairs = sum(1 for a, b in itertools.pairwise(value) if a.isupper() and b.isupper())
@@ -114,6 +122,8 @@ def value_is_secret(value: str, strength: int) -> bool:
     value = value.strip()
     if strength == NONE or not not_placeholder(value) or _NUMBER.fullmatch(value):
         return False
+    if not any(c.isalnum() for c in value):
+        return False  # punctuation: token = "|"
     return strength == STRONG or looks_random(value)
 
 
@@ -142,6 +152,8 @@ def gate(haystack: str, position: int, keyword: str) -> bool:
     )
 
 
+# what follows PWD when it is the working directory: PWD=/home/…, 'PWD': '/home/…'
+_CWD = re.compile(r"""["']?[ \t]*[=:][ \t]*["']?[/~]""")
 _NAME_TAIL = re.compile(r"[A-Za-z0-9_.-]{0,64}")
 # what may follow a name that has a value: a quote, a bracket, an operator, a space, a tag
 _FOLLOWERS = frozenset("\"'`]&=:-<, \t|")
@@ -159,7 +171,7 @@ def _bare_is_secret(
     if _IDENTIFIER.fullmatch(value):
         # token = tok, password: str, "the password is required": code or words. A
         # .env / shell / os.environ dump line (UPPER_NAME=value) is data, not code.
-        env_style = (name.isupper() or name.startswith("-")) and kind == "op"
+        env_style = (name.isupper() or name.startswith("-")) and kind == "op" and "." not in name
         return env_style or after_scheme or kind in ("cell", "space") or _random_letters(value)
     return True
 
@@ -182,9 +194,11 @@ def credential_pair(text: str, position: int, seen: set[int]) -> tuple[int, int]
     raw_name = text[name_start:name_end]
     # self.password -> password; a command-line flag keeps its dashes (its values are data)
     name = raw_name.rsplit(".", 1)[-1] if not raw_name.startswith("-") else raw_name
+    if "." in raw_name and name.isupper():
+        name = name.lower()  # token.ERRORTOKEN is an attribute, not an environment variable
     strength = credential_strength(name)
-    if strength == NONE:
-        return None
+    if strength == NONE or (name == "PWD" and _CWD.match(text, name_end)):
+        return None  # the shell's PWD=/home/… or 'PWD': '/home/…' is a directory
     if text[name_end : name_end + 1] in " \t" and not raw_name.startswith("-"):
         # "token count 3": only an operator or "is"/"was" can follow a name and a space
         rest = text[name_end : name_end + 8].lstrip(" \t")
@@ -211,16 +225,21 @@ def credential_pair(text: str, position: int, seen: set[int]) -> tuple[int, int]
         secret = value.group("quoted")
         if not value_is_secret(secret, strength):
             return None
+        wordish = _WORDISH.fullmatch(secret) and not _random_letters(secret)
+        if wordish and (kind in ("comma", "prose") or not takes_words(name)):
+            return None  # ("pass", "passthrough"), _DEFAULT_TOKEN = "_sa_default"
         return value.span("quoted")
-    bare = value.group("bare")
+    bare = value.group("bare").rstrip(":.")  # "if token == other:", "token is None."
+    if kind == "prose" and _WORDISH.fullmatch(bare.strip("*_`")):
+        return None  # "the token is **removed**"
     if strength == WEAK and len(bare) < 16:
         return None  # cannot pass the high-entropy check (the common case in logs)
     if kind == "space" and bare.startswith("-"):
         return None  # --password --verbose: the next flag, not a value
-    follows = text[value.end() : value.end() + 1]
-    if not _bare_is_secret(bare, strength, name, kind, follows, scheme is not None):
+    end = value.start("bare") + len(bare)
+    if not _bare_is_secret(bare, strength, name, kind, text[end : end + 1], scheme is not None):
         return None
-    return value.span("bare")
+    return value.start("bare"), end
 
 
 __all__ = [
@@ -289,8 +308,10 @@ def text_columns(text: str, position: int, seen: set[int]) -> list[tuple[int, in
     line_end = text.find("\n", position, position + _MAX_HEADER)
     if line_end == -1 or (line_start == 0 and position > _MAX_HEADER):
         return None
-    if "  " not in text[line_start:line_end]:
-        return None  # a header has more columns than one, padded with spaces
+    header = text[line_start:line_end]
+    columns = len(header.split())
+    if columns < 2 or "  " not in header.strip() or header.lstrip()[:1] in (".", ">", "#"):
+        return None  # a header has several columns padded with spaces; not a doctest
     start = position
     while start > line_start and not text[start - 1].isspace():
         start -= 1
@@ -310,8 +331,8 @@ def text_columns(text: str, position: int, seen: set[int]) -> list[tuple[int, in
         row_end = text.find("\n", row_start)
         row_end = len(text) if row_end == -1 else row_end
         row = text[row_start:row_end]
-        if not row.strip():
-            break
+        if len(row.split()) not in (columns, columns + 1):
+            break  # a row has a value per column, and an index
         for token in _TOKEN.finditer(row):
             if token.end() == right or token.start() == left:
                 if value_is_secret(token.group(), strength):
