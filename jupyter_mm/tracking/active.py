@@ -27,15 +27,7 @@ from typing import TYPE_CHECKING, Any
 from ..entities import RUN_STATUSES, Artifact, DataRef, MetricPoint, Param, Run
 from ..errors import InvalidInput
 from . import process as _proc
-from .process import (
-    EnvironmentCapture,
-    describe_exception,
-    ipython,
-    progress,
-    redact,
-    redact_pair,
-    stat_cache,
-)
+from .process import EnvironmentCapture, describe_exception, ipython, progress, redact, stat_cache
 
 if TYPE_CHECKING:
     from ..store.abstract import AbstractStore
@@ -65,12 +57,7 @@ def check_name(kind: str, name: Any) -> str:
     return name.strip()
 
 
-def _param_text(name: str, value: Any) -> str:
-    # a credential-named param keeps no value; nested dicts lose their credential entries
-    # before the repr (log_params({"smtp": {"pass": …}})); a huge container is only cut and
-    # scanned as text, whose rules also find 'pass': '…' in its repr
-    if not isinstance(value, dict | list | tuple) or len(value) <= 1_000:
-        value = redact_pair(name, value)
+def _param_text(value: Any) -> str:
     text = value if isinstance(value, str) else repr(value)
     if len(text) > MAX_PARAM_CHARS:
         text = text[: MAX_PARAM_CHARS - 1] + "…"
@@ -267,8 +254,13 @@ class ActiveRun:
     # -- params and metrics -----------------------------------------------------------------
 
     def log_param(self, name: str, value: Any) -> None:
+        # a credential-named param keeps no value, nested dicts lose their credential entries
+        # before the repr (log_params({"smtp": {"pass": …}})); a huge container is only cut
+        # and scanned as text, whose rules also find 'pass': '…' in its repr
+        if not isinstance(value, dict | list | tuple) or len(value) <= 1_000:
+            value = _proc.redact_pair(name, value)
         name = check_name("param", name)
-        text = _param_text(name, value)
+        text = _param_text(value)
         with self._lock:
             if self._params.get(name) == text:
                 return
