@@ -1,5 +1,5 @@
 """The redactor against a corpus written from outside its rules (secret_corpus.py): 32
-documented formats x 18 contexts, random values on every run, plus the look-alikes that
+documented formats x 20 contexts, random values on every run, plus the look-alikes that
 must stay intact. Prints recall per context; the README's Secrets table comes from here and
 from tests/kernel/test_secrets_kernel.py."""
 
