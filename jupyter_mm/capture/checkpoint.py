@@ -31,6 +31,7 @@ from ..errors import IntegrityError, InvalidInput, NotFound
 from ..store.blobs import BlobStore
 from . import nbschema
 from .last_result import LastResult
+from .redact import CREDENTIAL_MARKER
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -58,14 +59,26 @@ class _Redaction:
         return redacted
 
     def json_strings(self, value: Any) -> Any:
-        """Redact every string inside a JSON value (application/json outputs)."""
+        """Redact every string inside a JSON value (application/json outputs, metadata);
+        a credential-named key keeps no value at any depth."""
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, list):
             return [self.json_strings(v) for v in value]
         if isinstance(value, dict):
-            return {k: self.json_strings(v) for k, v in value.items()}
+            return {k: self._entry(k, v) for k, v in value.items()}
         return value
+
+    def _entry(self, key: Any, value: Any) -> Any:
+        redact_pair = getattr(self.redactor, "redact_pair", None)
+        if (
+            redact_pair is not None
+            and isinstance(value, str)
+            and redact_pair(key, value) == CREDENTIAL_MARKER
+        ):
+            self.rules.add("credential")
+            return CREDENTIAL_MARKER
+        return self.json_strings(value)
 
 
 def canonical_json(value: Any) -> bytes:
@@ -154,16 +167,19 @@ def _prepare_output(
     if kind == "stream":
         out["text"] = _external(blobs, red.text(out.get("text", "")), limit, refs)
     elif kind == "error":
+        out["ename"] = red.text(out.get("ename", ""))
         out["evalue"] = red.text(out.get("evalue", ""))
         out["traceback"] = [red.text(line) for line in out.get("traceback", [])]
     elif kind in ("display_data", "execute_result"):
         data = {}
         for mime, value in (out.get("data") or {}).items():
-            # text/* is where a printed secret lands; JSON may carry it in any string
-            if mime.startswith("text/"):
-                value = red.text(value)
-            elif mime == "application/json" or mime.endswith("+json"):
+            # every textual type can carry a printed secret (text/*, JavaScript, SVG,
+            # LaTeX…); JSON types in any string or under a credential-named key. Binary
+            # types are base64 strings, which the redactor passes over at once.
+            if isinstance(value, dict | list) or mime == "application/json":
                 value = red.json_strings(value)
+            else:
+                value = red.text(value)
             data[mime] = _external(blobs, value, limit, refs)
         out["data"] = data
     return out

@@ -264,7 +264,7 @@ def capture_environment(
         "git": git_state(os.fspath(cwd) if cwd is not None else os.getcwd(), redactor),
         "hardware": dict(static["hardware"]),
         "env_vars": environment_variables(env_allowlist, redactor),
-        "argv": [redactor.redact_text(arg)[0] for arg in sys.argv],
+        "argv": redactor.redact_argv(list(sys.argv)),
         "executable": static["executable"],
     }
     return Environment(id=environment_id(fields), **fields)

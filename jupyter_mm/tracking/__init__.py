@@ -108,7 +108,7 @@ def new_run(
         host=_proc.state.host,
         pid=os.getpid(),
         parent_id=parent_id,
-        tags={k: redact(v) for k, v in clean_tags.items()},
+        tags={k: _proc.redact_pair(k, v) for k, v in clean_tags.items()},
         note=redact(note) if note else None,
     )
 

@@ -270,6 +270,11 @@ class ActiveRun:
     # -- params and metrics -----------------------------------------------------------------
 
     def log_param(self, name: str, value: Any) -> None:
+        # a credential-named param keeps no value, nested dicts lose their credential entries
+        # before the repr (log_params({"smtp": {"pass": …}})); a huge container is only cut
+        # and scanned as text, whose rules also find 'pass': '…' in its repr
+        if not isinstance(value, dict | list | tuple) or len(value) <= 1_000:
+            value = _proc.redact_pair(name, value)
         name = check_name("param", name)
         text, full_length = _param_text(value)
         if full_length is not None:

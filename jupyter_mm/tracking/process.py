@@ -200,6 +200,15 @@ def _create_redactor() -> None:
                 state.redactor_error = describe_exception(exc)
 
 
+def redact_pair(name: str, value: Any) -> Any:
+    """``value`` as it may be recorded under ``name`` (a param, a tag): dropped when the name
+    is a credential, else redacted like any text (see ``Redactor.redact_pair``)."""
+    redact("")
+    if state.redactor is None:
+        return value
+    return state.redactor.redact_pair(name, value)
+
+
 def redactor() -> Any:
     """The process's Redactor (None if it could not be created)."""
     redact("")

@@ -20,8 +20,8 @@ GITHUB = "ghp_" + "A1b2C3d4" * 4 + "E5f6"
 
 def test_only_the_value_of_an_assignment_is_replaced() -> None:
     text, hits = redact_text('DB_PASSWORD = "hunter22"\nprint(1)')
-    assert text == 'DB_PASSWORD = "‹redacted:password_assignment›"\nprint(1)'
-    assert hits == ["password_assignment"]
+    assert text == 'DB_PASSWORD = "‹redacted:credential›"\nprint(1)'
+    assert hits == ["credential"]
 
 
 @pytest.mark.parametrize(
@@ -35,7 +35,7 @@ def test_only_the_value_of_an_assignment_is_replaced() -> None:
 )
 def test_assignment_forms(code: str) -> None:
     text, hits = redact_text(code)
-    assert "hunter22" not in text and hits == ["password_assignment"]
+    assert "hunter22" not in text and hits == ["credential"]
 
 
 def test_specific_rule_wins_over_generic_and_hits_are_ordered() -> None:
@@ -82,8 +82,8 @@ def test_code_and_lookalikes_are_left_alone(code: str) -> None:
 def test_length_changing_lowercase_falls_back_correctly() -> None:
     # "İ".lower() is two characters: indices of the lower-cased copy no longer line up.
     text, hits = redact_text('İİ naïve password = "s3cretvalue"')
-    assert text == 'İİ naïve password = "‹redacted:password_assignment›"'
-    assert hits == ["password_assignment"]
+    assert text == 'İİ naïve password = "‹redacted:credential›"'
+    assert hits == ["credential"]
 
 
 def test_base64_blobs_are_skipped_quickly_but_mixed_text_is_not() -> None:
@@ -103,7 +103,7 @@ def test_redact_value_walks_json_like_structures() -> None:
     }
     out = redact_value(value)
     assert out["params"] == {"lr": 0.1, "note": "used ‹redacted:github_token›"}
-    assert out["argv"] == ["train.py", "--password=‹redacted:password_assignment›"]
+    assert out["argv"] == ["train.py", "--password=‹redacted:credential›"]
     assert isinstance(out["tuple"], tuple) and GITHUB not in out["tuple"][1]
     assert out["n"] is None and out["flag"] is True
     assert value["params"]["note"].endswith(GITHUB)  # the input is not modified

@@ -142,8 +142,26 @@ def generic_password() -> str:
     return rand(ALNUM, RNG.randint(8, 24)) + RNG.choice("0123456789")
 
 
+def cli_password() -> tuple[str, str]:
+    secret = rand(ALNUM + "!%^", RNG.randint(8, 16))
+    forms = [
+        "mysql -h db -u root -p{} app < dump.sql",
+        "sshpass -p '{}' ssh deploy@10.0.0.5",
+        "redis-cli -h cache -a {} ping",
+        "curl -u admin:{} https://ci.example/api",
+    ]
+    return RNG.choice(forms).format(secret), secret
+
+
+def azure_client_secret() -> tuple[str, str]:
+    secret = rand(ALNUM, 3) + rand(string.digits, 1) + "Q~" + rand(URLSAFE + "~.", 34)
+    return f"AZURE_CLIENT_SECRET value {secret} rotated", secret
+
+
 GENERATORS: dict[str, list[Callable[[], tuple[str, str]]]] = {
     "private_key": [private_key],
+    "cli_password": [cli_password],
+    "azure_client_secret": [azure_client_secret],
     "gcp_service_account": [gcp_service_account],
     "aws_access_key_id": [token(lambda: RNG.choice(["AKIA", "ASIA"]) + rand(UPPER_DIGITS, 16))],
     "aws_secret_access_key": [
@@ -213,7 +231,7 @@ GENERATORS: dict[str, list[Callable[[], tuple[str, str]]]] = {
     "url_password": [url_password],
     "bearer_token": [bearer],
     "basic_auth": [basic],
-    "password_assignment": [
+    "credential": [
         assignment(
             ["password", "DB_PASSWORD", "db.passwd", "client_secret", "SECRET_KEY", "api_key"],
             generic_password,
