@@ -93,7 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.register(subparsers)
     maintenance.register(subparsers)
     registry.register(subparsers)
+    serve.register(subparsers)
     settings.register(subparsers)
+    setup.register(subparsers)
     return parser
 
 

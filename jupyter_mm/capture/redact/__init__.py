@@ -1,4 +1,4 @@
-"""Secret redaction (DESIGN §7).
+"""Secret redaction (``docs/architecture.md#security-model``).
 
 Everything written to the store that could hold a secret — env var values, argv, git
 remotes, params, tags, notes, errors, cell sources and every textual output in checkpoints
