@@ -19,8 +19,8 @@ SCRIPT = "document.body.dataset.mmRan = 'yes'; window.mmRan = (window.mmRan || 0
 
 
 def scripted_notebook() -> nbformat.NotebookNode:
-    """A notebook as JupyterLab serializes it: every cell marked trusted, with outputs that
-    run code when trusted (a script in HTML, application/javascript)."""
+    """A notebook as JupyterLab serializes a trusted one: its code cell marked trusted, with
+    outputs that run code when trusted (a script in HTML, application/javascript)."""
     code = new_code_cell("show()", execution_count=1)
     code.outputs = [
         new_output(
@@ -29,9 +29,9 @@ def scripted_notebook() -> nbformat.NotebookNode:
         ),
         new_output("display_data", data={"application/javascript": SCRIPT}),
     ]
+    # JupyterLab and the notary mark code cells: a trusted markdown cell has nothing to run
+    code.metadata["trusted"] = True
     cells = [new_markdown_cell("# report"), code]
-    for cell in cells:
-        cell.metadata["trusted"] = True
     nb = new_notebook(
         cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}}
     )
