@@ -135,7 +135,10 @@ def open_store(
         if for_writing and db_file.exists() and not _writable(db_file):
             # a writer is told now, in words, not by SQLite at its first write; a reader may
             # still read such a store (SQLite reads a WAL store whose -shm file exists)
-            raise StoreError(f"Cannot write to the jupyter-mm store at {where}: {_READ_ONLY}.")
+            raise StoreError(
+                f"Cannot write to the jupyter-mm store at {where}: {_READ_ONLY}.",
+                server_paths=[where],
+            )
     artifact_root = location.artifact_root
     if "://" not in artifact_root:
         artifact_root = str(Path(cwd or os.getcwd(), artifact_root).resolve())
@@ -154,5 +157,7 @@ def open_store(
         if db_file is not None and not _writable(db_file):
             # SQLite only says "unable to open database file"
             reason = _READ_ONLY
-        raise StoreError(f"Cannot open the jupyter-mm store at {where}: {reason}.") from None
+        raise StoreError(
+            f"Cannot open the jupyter-mm store at {where}: {reason}.", server_paths=[where]
+        ) from None
     return store

@@ -101,7 +101,9 @@ class FsspecBlobStore(BlobStore):
         except OSError as exc:
             with contextlib.suppress(Exception):
                 self.fs.rm(tmp)
-            raise StoreError(f"Cannot copy {path} into {self.root}: {exc}") from None
+            raise StoreError(
+                f"Cannot copy {path} into {self.root}: {exc}", server_paths=[path]
+            ) from None
         finally:
             bar.close()
 

@@ -48,7 +48,8 @@ class LocalBlobStore(BlobStore):
             os.makedirs(self.root, exist_ok=True)
         except OSError as exc:
             raise StoreError(
-                f"Cannot create the object store directory {self.root}: {exc.strerror or exc}."
+                f"Cannot create the object store directory {self.root}: {exc.strerror or exc}.",
+                server_paths=[self.root],
             ) from None
         if not os.path.isdir(os.path.join(self.root, "ff")):
             self._create_shards()
@@ -81,7 +82,8 @@ class LocalBlobStore(BlobStore):
                 _fsync_dir(self.root)
             except OSError as exc:
                 raise StoreError(
-                    f"Cannot write to the object store {self.root}: {exc.strerror or exc}."
+                    f"Cannot write to the object store {self.root}: {exc.strerror or exc}.",
+                    server_paths=[self.root],
                 ) from None
         return shard
 
@@ -111,7 +113,8 @@ class LocalBlobStore(BlobStore):
             with contextlib.suppress(OSError):
                 os.unlink(tmp_path)
             raise StoreError(
-                f"Cannot write a blob to the object store {self.root}: {exc.strerror or exc}."
+                f"Cannot write a blob to the object store {self.root}: {exc.strerror or exc}.",
+                server_paths=[self.root],
             ) from None
         return digest
 
@@ -145,7 +148,8 @@ class LocalBlobStore(BlobStore):
             with contextlib.suppress(OSError):
                 os.unlink(tmp_path)
             raise StoreError(
-                f"Cannot copy {path} into the object store {self.root}: {exc.strerror or exc}."
+                f"Cannot copy {path} into the object store {self.root}: {exc.strerror or exc}.",
+                server_paths=[path, self.root],
             ) from None
         finally:
             bar.close()

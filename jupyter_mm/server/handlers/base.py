@@ -130,7 +130,8 @@ class MMAPIHandler(APIHandler):
         """
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, MMError):
-            status, message = exc.http_status, str(exc)
+            # without the machine's paths (the server log has the full message)
+            status, message = exc.http_status, exc.client_message()
         elif isinstance(exc, web.HTTPError):
             status = exc.status_code
             message = exc.reason or HTTPStatus(status).phrase

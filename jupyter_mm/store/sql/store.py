@@ -121,6 +121,11 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
     def __repr__(self) -> str:
         return f"SqlStore({self.url!r}, blobs={self.blobs!r})"
 
+    @property
+    def _file_url(self) -> list[str]:
+        """The store's URL when it names a file on this machine (kept out of HTTP answers)."""
+        return [self.url] if self.url.startswith("sqlite:") else []
+
     # -- transactions -------------------------------------------------------------------------
 
     @contextmanager
@@ -135,9 +140,12 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
             message = _first_line(exc)
             if "locked" in message.lower():
                 raise StoreError(
-                    f"The store at {self.url} stayed locked by another process; try again."
+                    f"The store at {self.url} stayed locked by another process; try again.",
+                    server_paths=self._file_url,
                 ) from None
-            raise StoreError(f"The store at {self.url} failed: {message}.") from None
+            raise StoreError(
+                f"The store at {self.url} failed: {message}.", server_paths=self._file_url
+            ) from None
         except StatementError as exc:  # a value the driver cannot bind, e.g. not JSON-able
             reason = str(exc.orig or exc).strip().splitlines()[0].rstrip(".")
             raise InvalidInput(f"A value cannot be stored: {reason}.") from None
