@@ -8,7 +8,6 @@ runs of dead processes on this host as crashed.
 
 from __future__ import annotations
 
-import errno
 import os
 import socket
 from pathlib import Path
@@ -25,16 +24,13 @@ if TYPE_CHECKING:
 __all__ = ["AbstractStore", "BlobStore", "open_blobs", "open_store", "pid_alive"]
 
 
-def pid_alive(pid: int) -> bool:
-    """True when a process with this pid exists on this machine (EPERM: it exists, owned by
-    someone else)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except OSError as exc:
-        return exc.errno != errno.ESRCH
-    return True
+def pid_alive(pid: int, start_time: str | None = None) -> bool:
+    """True when the process ``pid`` runs on this machine, is not a zombie and, when its
+    recorded ``start_time`` is given, is still the process that started then (pids are
+    reused). See :mod:`.processes`."""
+    from .processes import process_alive
+
+    return process_alive(pid, start_time)
 
 
 def open_blobs(artifact_root: str) -> BlobStore:

@@ -189,8 +189,9 @@ class AbstractStore(AbstractRegistryStore, ABC):
 
     @abstractmethod
     def mark_crashed(self, host: str, alive: callable) -> list[str]:  # type: ignore[valid-type]
-        """Mark as ``crashed`` every ``running`` run recorded on ``host`` whose pid
-        ``alive(pid)`` reports dead. Returns the ids changed. Called when a store opens."""
+        """Mark as ``crashed`` every ``running`` run recorded on ``host`` whose process
+        ``alive(pid, process_start_time)`` reports gone (ended, a zombie, or the pid taken
+        by another process). Returns the ids changed. Called when a store opens."""
 
     # -- run records ------------------------------------------------------------------------
 

@@ -359,12 +359,16 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
 
     def mark_crashed(self, host: str, alive: Callable[[int], bool]) -> list[str]:  # type: ignore[override]
         """Mark ``running`` runs of ``host`` whose process is gone as ``crashed``."""
-        query = select(RUNS.c.id, RUNS.c.pid, RUNS.c.warnings).where(
+        query = select(RUNS.c.id, RUNS.c.pid, RUNS.c.process_start_time, RUNS.c.warnings).where(
             RUNS.c.status == "running", RUNS.c.host == host
         )
         with self._read() as conn:
             candidates = conn.execute(query).all()
-        dead = [row for row in candidates if row.pid is not None and not alive(row.pid)]
+        dead = [
+            row
+            for row in candidates
+            if row.pid is not None and not alive(row.pid, row.process_start_time)
+        ]
         if not dead:
             return []
         changed = []
