@@ -92,7 +92,10 @@ JSON_SHAPES: dict[str, str] = {
     "gc --json": """\
 {"unreferenced": [{"digest": str, "size": int, "age_seconds": float|null}],
  "total_bytes": int, "deleted": bool, "grace_hours": float,
- "kept_young": [{"digest": str, "size": int, "age_seconds": float|null}]}""",
+ "kept_young": [{"digest": str, "size": int, "age_seconds": float|null}],
+ "other_stores": [{"id": str, "url": str|null, "references": int|null,
+                   "problem": str|null}] (other stores recorded on the artifact root),
+ "blockers": [str] (why nothing may be deleted now; --yes then fails)}""",
 }
 
 

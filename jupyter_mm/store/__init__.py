@@ -156,4 +156,8 @@ def open_store(
         raise StoreError(
             f"Cannot open the jupyter-mm store at {where}: {reason}.", server_paths=[where]
         ) from None
+    # before this store writes a blob there: gc on a shared root must know it (root_registry)
+    from .root_registry import register_store
+
+    register_store(blobs, shown)
     return store
