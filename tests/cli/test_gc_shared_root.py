@@ -153,3 +153,24 @@ def test_gc_never_follows_links_below_the_root(cli, tmp_path, monkeypatch, schem
     assert target.read_bytes() == b"another file outside the store"
     assert (root / "cd" / linked_blob[2:]).is_symlink()  # not even the link is removed
     assert cli("--store", url, "verify").code == 0
+
+
+def test_gc_on_a_shared_object_store_prefix(cli, tmp_path, monkeypatch):
+    """The same on an fsspec root (in memory here, as a team's bucket prefix would be):
+    object stores tell no blob ages, so only --grace 0 collects anything."""
+    root = f"memory://team-bucket-{secrets.token_hex(4)}/objects"
+    monkeypatch.setenv(ENV_ARTIFACTS, root)
+    a, b = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
+    with open_store(a) as store_a:
+        garbage = store_a.blobs.put_bytes(b"nobody's")
+    with open_store(b) as store_b:
+        run = store_b.create_run(Run(id=new_id(), name="b", start_time=time.time()))
+        theirs = store_b.blobs.put_bytes(b"store B's model")
+        store_b.log_batch(run.id, artifacts=[Artifact("model.bin", theirs, 15, "x")])
+        blobs = store_b.blobs
+
+    deleted = cli("--store", a, "gc", "--grace", "0", "--yes", "--json")
+
+    assert deleted.code == 0, deleted.err
+    assert [e["digest"] for e in deleted.json()["unreferenced"]] == [garbage]
+    assert set(blobs.iter_digests()) == {theirs}
