@@ -18,6 +18,7 @@ from ._common import (
     open_cli_store,
     print_json,
     short_digest,
+    unescaped,
 )
 
 if TYPE_CHECKING:
@@ -134,7 +135,7 @@ def verify_store(store: AbstractStore, *, progress: bool = True) -> dict[str, An
     if progress and len(present) >= PROGRESS_AFTER_BLOBS:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(present), unit="blob", desc="verifying", file=sys.stderr)
+        bar = tqdm(total=len(present), unit="blob", desc="verifying", file=unescaped(sys.stderr))
     corrupt: set[str] = set()
     for digest in present:
         try:
