@@ -121,11 +121,6 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
     def __repr__(self) -> str:
         return f"SqlStore({self.url!r}, blobs={self.blobs!r})"
 
-    @property
-    def _file_url(self) -> list[str]:
-        """The store's URL when it names a file on this machine (kept out of HTTP answers)."""
-        return [self.url] if self.url.startswith("sqlite:") else []
-
     # -- transactions -------------------------------------------------------------------------
 
     @contextmanager
@@ -138,13 +133,15 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
             ) from None
         except DBAPIError as exc:
             message = _first_line(exc)
+            # a SQLite URL names a file of this machine: kept out of HTTP answers
+            paths = [self.url] if self.url.startswith("sqlite:") else []
             if "locked" in message.lower():
                 raise StoreError(
                     f"The store at {self.url} stayed locked by another process; try again.",
-                    server_paths=self._file_url,
+                    server_paths=paths,
                 ) from None
             raise StoreError(
-                f"The store at {self.url} failed: {message}.", server_paths=self._file_url
+                f"The store at {self.url} failed: {message}.", server_paths=paths
             ) from None
         except StatementError as exc:  # a value the driver cannot bind, e.g. not JSON-able
             reason = str(exc.orig or exc).strip().splitlines()[0].rstrip(".")
