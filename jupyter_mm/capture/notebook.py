@@ -78,8 +78,8 @@ _MAX_PENDING = 8
 _MAX_BASES = 8
 #: the frontend counts ``seq`` in a JavaScript number (Number.MAX_SAFE_INTEGER)
 MAX_SEQ = 2**53 - 1
-#: cell metadata keys that make Jupyter trust outputs (as ``checkpoint.TRUST_KEYS``, which
-#: is not imported here: this module loads with the kernel extension, that one on first use)
+#: cell metadata keys that make Jupyter trust outputs (as ``checkpoint.TRUST_KEYS``; not
+#: imported from there, which would load the store package when the first snapshot arrives)
 _TRUST_KEYS = frozenset({"trusted", "signature"})
 
 
