@@ -33,7 +33,8 @@ _PATH_MAPPER_SETTING = "jupyter_mm_path_mapper"
 #: flat objects; Python's json recurses once per level, so a few kilobytes of ``[[[…`` would
 #: otherwise end in a RecursionError (a 500) instead of an answer.
 MAX_BODY_DEPTH = 32
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+#: a JSON string literal (unrolled: a run of plain characters, then escapes and runs)
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
