@@ -157,7 +157,8 @@ def shared_references(
                 raise InvalidInput("its record in the artifact root is unreadable")
             digests = references_of(url, store.blobs)
         except Exception as exc:  # any failure to read it means: do not delete
-            entry["problem"] = str(exc).rstrip(".") if isinstance(exc, MMError) else repr(exc)
+            lines = str(exc).strip().splitlines() or [type(exc).__name__]
+            entry["problem"] = lines[0].rstrip(".")
             result.blockers.append(
                 f"the store {other.url or other.id} (id {other.id}) also uses this artifact "
                 f"root and cannot be read from here: {entry['problem']}"
