@@ -174,3 +174,22 @@ def test_gc_on_a_shared_object_store_prefix(cli, tmp_path, monkeypatch):
     assert deleted.code == 0, deleted.err
     assert [e["digest"] for e in deleted.json()["unreferenced"]] == [garbage]
     assert set(blobs.iter_digests()) == {theirs}
+
+
+@pytest.mark.postgres
+def test_gc_reads_a_postgresql_store_recorded_on_the_root(cli, tmp_path, shared, postgres_url):
+    """A team's PostgreSQL store on the same root is read through its recorded URL (its
+    password, if any, is never recorded: the throwaway server trusts local connections)."""
+    a = f"sqlite:///{tmp_path / 'mm.db'}"
+    with open_store(a):
+        pass
+    theirs = _store_with_artifact(postgres_url, shared, b"the team's model")
+    garbage = _orphan(a, shared, b"nobody's")
+
+    deleted = cli("--store", a, "gc", "--yes", "--json")
+
+    assert deleted.code == 0, deleted.err
+    report = deleted.json()
+    assert [e["digest"] for e in report["unreferenced"]] == [garbage]
+    assert [(s["url"], s["references"]) for s in report["other_stores"]] == [(postgres_url, 1)]
+    assert _present(shared) == {theirs}
