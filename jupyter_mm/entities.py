@@ -105,6 +105,9 @@ class Run(_Entity):
     user: str | None = None
     host: str | None = None
     pid: int | None = None
+    #: when the process ``pid`` started, as a token compared for equality on ``host`` (a
+    #: reused pid is another process; see ``store.processes``)
+    process_start_time: str | None = None
     parent_id: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     note: str | None = None

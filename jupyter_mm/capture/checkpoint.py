@@ -13,6 +13,12 @@ Identical content is therefore stored once: re-running a notebook where one cell
 adds one cell blob (plus its new outputs) and one manifest, however big the rest is.
 Before anything is written, sources and text outputs pass through the redactor so that
 secrets never reach the store (``docs/architecture.md#security-model``).
+
+A checkpoint is never trusted: the notebook's trust metadata (each cell's
+``metadata.trusted``, the notebook's ``metadata.signature``) is dropped when it is stored and
+again when it is loaded, whatever the store holds. A store is shared data: were a restored
+checkpoint saved with its cells marked trusted, Jupyter's notary would sign it and its HTML
+and JavaScript outputs would run in the browser of whoever restored it.
 """
 
 from __future__ import annotations
@@ -38,6 +44,16 @@ if TYPE_CHECKING:
 
 FORMAT = "jupyter-mm/checkpoint@1"
 BLOB_KEY = "$blob"
+#: metadata keys that make Jupyter trust a notebook's outputs (cells: ``trusted``; the
+#: notebook: ``signature``, nbformat 3's): never stored, never handed out
+TRUST_KEYS = frozenset({"trusted", "signature"})
+
+
+def untrusted_metadata(metadata: Any) -> Any:
+    """``metadata`` without trust keys (the same object when it has none)."""
+    if isinstance(metadata, dict) and not TRUST_KEYS.isdisjoint(metadata):
+        return type(metadata)((k, v) for k, v in metadata.items() if k not in TRUST_KEYS)
+    return metadata
 
 
 class _Redaction:
@@ -192,6 +208,8 @@ def _store_cell(
     in_source, in_outputs = _Redaction(redactor), _Redaction(redactor)
     refs: list[str] = []
     stored = dict(cell)
+    if "metadata" in cell:
+        stored["metadata"] = untrusted_metadata(cell["metadata"])
     stored["source"] = in_source.text(cell.get("source", ""))
     if "outputs" in cell:
         stored["outputs"] = [
@@ -436,7 +454,9 @@ def store_checkpoint(
         "format": FORMAT,
         "nbformat": 4,
         "nbformat_minor": minor,
-        "metadata": _Redaction(redactor).json_strings(notebook.get("metadata") or {}),
+        "metadata": _Redaction(redactor).json_strings(
+            untrusted_metadata(notebook.get("metadata") or {})
+        ),
         "cells": cell_digests,
     }
     manifest_digest = blobs.put_bytes(canonical_json(manifest))
@@ -529,6 +549,8 @@ def load_checkpoint(blobs: BlobStore, digest: str) -> NotebookNode:
         cell = _read_json(blobs, cell_digest, "cell")
         if not isinstance(cell, dict):
             raise IntegrityError(f"The checkpoint's cell {cell_digest[:12]} is not a cell.")
+        if "metadata" in cell:  # a store may hold what an older or hostile writer put there
+            cell["metadata"] = untrusted_metadata(cell["metadata"])
         for container, key in _cell_refs(cell):
             container[key] = _resolve(blobs, container[key])
         cells.append(cell)
@@ -536,7 +558,7 @@ def load_checkpoint(blobs: BlobStore, digest: str) -> NotebookNode:
         {
             "nbformat": manifest.get("nbformat", 4),
             "nbformat_minor": manifest.get("nbformat_minor", 5),
-            "metadata": manifest.get("metadata") or {},
+            "metadata": untrusted_metadata(manifest.get("metadata") or {}),
             "cells": cells,
         }
     )

@@ -77,6 +77,9 @@ _MAX_PENDING = 8
 _MAX_BASES = 8
 #: the frontend counts ``seq`` in a JavaScript number (Number.MAX_SAFE_INTEGER)
 MAX_SEQ = 2**53 - 1
+#: cell metadata keys that make Jupyter trust outputs (as ``checkpoint.TRUST_KEYS``; not
+#: imported from there, which would load the store package when the first snapshot arrives)
+_TRUST_KEYS = frozenset({"trusted", "signature"})
 
 
 class StaleBase(InvalidInput):
@@ -143,12 +146,17 @@ class _Pending:
 def _cell_node(cell: Any) -> Any:
     """A received cell with attribute access on it and its metadata. Outputs stay plain
     dicts: converting every nested value costs as much as validating
-    the whole notebook. Anything but a dict is kept as sent (validation names it)."""
+    the whole notebook. Anything but a dict is kept as sent (validation names it).
+
+    JupyterLab sends each cell's ``metadata.trusted``; it is dropped here, so that a
+    snapshot is never a trusted notebook (see ``checkpoint.TRUST_KEYS``) and the same
+    cell fingerprints the same whether it came live or from the saved file."""
     if not isinstance(cell, dict):
         return cell
     node = NotebookNode(cell)
-    if isinstance(node.get("metadata"), dict):
-        node["metadata"] = NotebookNode(node["metadata"])
+    metadata = node.get("metadata")
+    if isinstance(metadata, dict):
+        node["metadata"] = NotebookNode((k, v) for k, v in metadata.items() if k not in _TRUST_KEYS)
     return node
 
 

@@ -24,7 +24,7 @@ from typing import NoReturn
 from ..config import ENV_STORE
 from ..errors import InvalidInput, MMError
 from . import execute, inspect, maintenance, registry, serve, settings, setup
-from ._common import HelpFormatter
+from ._common import EscapingStream, HelpFormatter, terminal_text
 
 PROG = "jupyter mm"
 
@@ -113,13 +113,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A relative SQLite path means "relative to where I typed the command"; the kernel
         # of `run` works in the notebook's directory, so pass it on absolute.
         os.environ[ENV_STORE] = absolute_sqlite_url(os.environ[ENV_STORE])
+    # Everything a person reads goes through the escaping streams (stored strings may hold
+    # terminal control sequences); --json output is exact JSON, which escapes them itself.
+    stdout, stderr = sys.stdout, sys.stderr
+    if not getattr(args, "json", False):
+        sys.stdout = EscapingStream(stdout)  # type: ignore[assignment]
+    sys.stderr = EscapingStream(stderr)  # type: ignore[assignment]
+    try:
+        return _run(args)
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the chosen command; errors become one line on stderr and an exit status."""
     try:
         return int(args.func(args))
     except InvalidInput as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {terminal_text(str(exc))}", file=sys.stderr)
         return 2
     except MMError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {terminal_text(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)

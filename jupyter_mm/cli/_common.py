@@ -6,12 +6,13 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import textwrap
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from ..entities import Run
@@ -100,8 +101,62 @@ def display_path(path: str | None) -> str:
     return path
 
 
+# -- stored strings on a terminal ------------------------------------------------------------
+# Names, notes, tags, params, reasons and descriptions come from the store, which may be
+# shared: a control character in one would act on the reader's terminal (retitle the window,
+# clear the screen, move the cursor, rewrite what was printed, reorder text with a bidi
+# override). Human-readable output therefore passes through terminal_text: C0 and C1
+# controls, DEL, the bidi controls and the line/paragraph separators become visible escapes.
+
+#: what terminal_text escapes (tab and newline are handled by the caller's choice)
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+_UNSAFE_OR_LAYOUT = re.compile(f"[\t\n{_UNSAFE.pattern[1:-1]}]")
+_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\x1b": "\\e"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    named = _NAMED.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def terminal_text(text: str, *, lines: bool = False) -> str:
+    """``text`` safe to print on a terminal: every control character as a visible escape
+    (``\\e``, ``\\x07``, ``\\u202e``…). With ``lines``, newlines and tabs are kept (text
+    laid out by the CLI itself); without, they are escaped too (one table cell, one line)."""
+    pattern = _UNSAFE if lines else _UNSAFE_OR_LAYOUT
+    return pattern.sub(_escape, text) if pattern.search(text) else text
+
+
+class EscapingStream:
+    """A text stream that writes through :func:`terminal_text` (newlines and tabs kept). The
+    CLI's human-readable output goes through one of these (see ``main``); ``--json`` output
+    does not, and stays exact. ``unescaped`` is the stream underneath, for progress bars
+    that draw with carriage returns."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.unescaped = stream
+
+    def write(self, text: str) -> int:
+        self.unescaped.write(terminal_text(text, lines=True))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:  # flush, fileno, isatty, encoding, …
+        return getattr(self.unescaped, name)
+
+
+def unescaped(stream: Any) -> Any:
+    """The stream under an EscapingStream (the stream itself otherwise)."""
+    return getattr(stream, "unescaped", stream)
+
+
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Plain left-aligned columns separated by two spaces (no trailing blanks)."""
+    """Plain left-aligned columns separated by two spaces (no trailing blanks). Each cell is
+    one line: control characters in it, newlines included, are escaped."""
+    rows = [[terminal_text(cell) for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]

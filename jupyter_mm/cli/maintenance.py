@@ -6,9 +6,10 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidInput, MMError, NotFound
+from ..errors import Conflict, InvalidInput, MMError, NotFound
 from ..formatting import short_digest
 from ._common import (
     EPILOG_CLASS,
@@ -17,6 +18,7 @@ from ._common import (
     iter_all_runs,
     open_cli_store,
     print_json,
+    unescaped,
 )
 
 if TYPE_CHECKING:
@@ -30,7 +32,19 @@ Blobs younger than the grace period are never collected, however unreferenced th
 a running kernel writes a blob (durable: temp file, fsync, rename) *before* it commits the
 row that names it, so for a moment every fresh checkpoint or artifact is unreferenced.
 Collecting it then would leave that row pointing at nothing. The grace period must exceed
-the longest such window (a tracked cell's run); the default of 1 hour is generous."""
+the longest such window (a tracked cell's run); the default of 1 hour is generous.
+
+Stores sharing an artifact root (one JUPYTER_MM_ARTIFACTS for several projects, a team's
+bucket) are recorded in the root when they open, and a blob is collected only when none of
+them references it. gc deletes nothing when it cannot read one of them: give its URL with
+--other-store, or drop a store that is gone for good with --forget-store. Links below the
+root are never followed."""
+
+SHARED_ROOT_HOW = (
+    "Give that store's URL (with its credentials) as --other-store URL; if it is gone for "
+    "good, remove it with --forget-store ID; if every store that uses this root has been "
+    "opened by this version of jupyter-mm, confirm that with --claim-root."
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -63,6 +77,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=1.0,
         metavar="HOURS",
         help="keep unreferenced blobs younger than this (default: 1)",
+    )
+    p.add_argument(
+        "--other-store",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="the URL of another store on this artifact root, to read its references (repeatable)",
+    )
+    p.add_argument(
+        "--forget-store",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="remove a store that no longer exists from the artifact root's record (by the id "
+        "gc prints, or its URL)",
+    )
+    p.add_argument(
+        "--claim-root",
+        action="store_true",
+        help="confirm that the stores recorded on this artifact root are all that use it",
     )
     add_json_flag(p)
     p.set_defaults(func=cmd_gc)
@@ -101,7 +135,7 @@ def verify_store(store: AbstractStore, *, progress: bool = True) -> dict[str, An
     if progress and len(present) >= PROGRESS_AFTER_BLOBS:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(present), unit="blob", desc="verifying", file=sys.stderr)
+        bar = tqdm(total=len(present), unit="blob", desc="verifying", file=unescaped(sys.stderr))
     corrupt: set[str] = set()
     for digest in present:
         try:
@@ -173,19 +207,35 @@ def _blob_age(store: AbstractStore, digest: str, now: float) -> float | None:
     if path is None:
         return None
     try:
-        return now - os.stat(path).st_mtime
+        return now - os.lstat(path).st_mtime
     except FileNotFoundError:
         return None
 
 
-def collect_garbage(store: AbstractStore, *, grace_hours: float, delete: bool) -> dict[str, Any]:
-    """Find (and with ``delete``, remove) unreferenced blobs; the ``gc --json`` shape."""
+def collect_garbage(
+    store: AbstractStore,
+    *,
+    grace_hours: float,
+    delete: bool,
+    other_stores: Sequence[str] = (),
+    claim_root: bool = False,
+) -> dict[str, Any]:
+    """Find (and with ``delete``, remove) blobs no store on the artifact root references;
+    the ``gc --json`` shape. Raises Conflict, deleting nothing, when ``delete`` is asked but
+    another store on the root cannot be read."""
+    from ..store import root_registry
+
     if grace_hours < 0:
         raise InvalidInput("--grace must be zero or more hours.")
     # List the blobs *before* reading the references: a blob written and referenced in
-    # between is then simply not in the listing, never mistaken for garbage.
+    # between is then simply not in the listing, never mistaken for garbage. (A store
+    # records itself in the root before it writes a blob there.)
     present = list(store.blobs.iter_digests())
     referenced = store.referenced_digests()
+    shared = root_registry.shared_references(store, list(other_stores), claimed=claim_root)
+    if delete and shared.blockers:
+        raise Conflict("gc deleted nothing: " + "; ".join(shared.blockers) + ". " + SHARED_ROOT_HOW)
+    referenced |= shared.digests
     now = time.time()
     grace = grace_hours * 3600
     unreferenced: list[dict[str, Any]] = []
@@ -208,12 +258,16 @@ def collect_garbage(store: AbstractStore, *, grace_hours: float, delete: bool) -
     if delete:
         for entry in unreferenced:
             store.blobs.delete(entry["digest"])
+        if claim_root:
+            root_registry.claim_root(store.blobs)
     return {
         "unreferenced": unreferenced,
         "total_bytes": sum(e["size"] for e in unreferenced),
         "deleted": delete,
         "kept_young": kept,
         "grace_hours": grace_hours,
+        "other_stores": shared.stores,
+        "blockers": shared.blockers,
     }
 
 
@@ -228,11 +282,26 @@ def _format_age(seconds: float | None) -> str:
 
 
 def cmd_gc(args: argparse.Namespace) -> int:
+    from ..store import root_registry
+
     with open_cli_store() as store:
-        report = collect_garbage(store, grace_hours=args.grace, delete=args.yes)
+        for ident in args.forget_store:
+            gone = root_registry.forget_store(store.blobs, ident, store.url)
+            if not args.json:
+                print(f"forgot the store {gone.url or gone.id} (id {gone.id})")
+        report = collect_garbage(
+            store,
+            grace_hours=args.grace,
+            delete=args.yes,
+            other_stores=args.other_store,
+            claim_root=args.claim_root,
+        )
     if args.json:
         print_json(report)
         return 0
+    for other in report["other_stores"]:
+        if other["problem"] is None:
+            print(f"also on this root: {other['url']} (id {other['id']}), read")
     for entry in report["unreferenced"]:
         print(
             f"{short_digest(entry['digest'])}  {format_size(entry['size']):>9}  "
@@ -244,6 +313,9 @@ def cmd_gc(args: argparse.Namespace) -> int:
             f"kept {len(report['kept_young'])} unreferenced blob(s) younger than "
             f"{args.grace:g} h (a kernel may still be committing them)"
         )
+    if report["blockers"]:
+        print("Nothing can be deleted now: " + "; ".join(report["blockers"]) + ".")
+        print(SHARED_ROOT_HOW)
     if not count:
         print("No unreferenced blobs to delete.")
     elif args.yes:

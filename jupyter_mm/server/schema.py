@@ -90,6 +90,8 @@ class RunBase(TypedDict):
     user: str | None
     host: str | None
     pid: int | None
+    #: when the process ``pid`` started (an opaque token, compared on the same host)
+    process_start_time: str | None
     parent_id: str | None
     tags: dict[str, str]
     note: str | None

@@ -9,7 +9,6 @@ crashed.
 
 from __future__ import annotations
 
-import errno
 import os
 import socket
 from pathlib import Path
@@ -33,16 +32,13 @@ if TYPE_CHECKING:
 __all__ = ["AbstractStore", "BlobStore", "open_blobs", "open_store", "pid_alive"]
 
 
-def pid_alive(pid: int) -> bool:
-    """True when a process with this pid exists on this machine (EPERM: it exists, owned by
-    someone else)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except OSError as exc:
-        return exc.errno != errno.ESRCH
-    return True
+def pid_alive(pid: int, start_time: str | None = None) -> bool:
+    """True when the process ``pid`` runs on this machine, is not a zombie and, when its
+    recorded ``start_time`` is given, is still the process that started then (pids are
+    reused). See :mod:`.processes`."""
+    from .processes import process_alive
+
+    return process_alive(pid, start_time)
 
 
 def open_blobs(artifact_root: str) -> BlobStore:
@@ -144,7 +140,10 @@ def open_store(
         if for_writing and db_file.exists() and not _writable(db_file):
             # a writer is told now, in words, not by SQLite at its first write; a reader may
             # still read such a store (SQLite reads a WAL store whose -shm file exists)
-            raise StoreError(f"Cannot write to the jupyter-mm store at {where}: {_READ_ONLY}.")
+            raise StoreError(
+                f"Cannot write to the jupyter-mm store at {where}: {_READ_ONLY}.",
+                server_paths=[where],
+            )
     artifact_root = location.artifact_root
     if "://" not in artifact_root:
         artifact_root = str(Path(cwd or os.getcwd(), artifact_root).resolve())
@@ -163,5 +162,11 @@ def open_store(
         if db_file is not None and not _writable(db_file):
             # SQLite only says "unable to open database file"
             reason = _READ_ONLY
-        raise StoreError(f"Cannot open the jupyter-mm store at {where}: {reason}.") from None
+        raise StoreError(
+            f"Cannot open the jupyter-mm store at {where}: {reason}.", server_paths=[where]
+        ) from None
+    # before this store writes a blob there: gc on a shared root must know it (root_registry)
+    from .root_registry import register_store
+
+    register_store(blobs, shown)
     return store

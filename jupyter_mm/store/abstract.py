@@ -133,9 +133,12 @@ class AbstractRunStore(ABC):
         version names the run (the audit trail must stay complete)."""
 
     @abstractmethod
-    def mark_crashed(self, host: str, alive: Callable[[int], bool]) -> list[str]:
-        """Mark as ``crashed`` every ``running`` run recorded on ``host`` whose pid
-        ``alive(pid)`` reports dead. Returns the ids changed. Called when a store opens."""
+    def mark_crashed(
+        self, host: str, alive: Callable[[int, str | None], bool]
+    ) -> list[str]:
+        """Mark as ``crashed`` every ``running`` run recorded on ``host`` whose process
+        ``alive(pid, process_start_time)`` reports gone (ended, a zombie, or the pid taken
+        by another process). Returns the ids changed. Called when a store opens."""
 
     # -- run records ------------------------------------------------------------------------
 

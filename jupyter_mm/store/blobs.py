@@ -71,6 +71,26 @@ class BlobStore(ABC):
         downloads by the server), else None."""
         return None
 
+    # -- the root's registry of the stores using it (see root_registry) -----------------------
+    # Small records in the folder REGISTRY_DIR of the root, beside the shards (whose names
+    # have two characters, so iter_digests never mistakes a record for a blob).
+
+    @abstractmethod
+    def registry_names(self) -> list[str]:
+        """The names of the records in the root's registry (none when it has none)."""
+
+    @abstractmethod
+    def read_registry(self, name: str) -> bytes | None:
+        """A record's bytes, None when there is no such record (or it is not a plain file)."""
+
+    @abstractmethod
+    def write_registry(self, name: str, data: bytes) -> None:
+        """Create or replace a record."""
+
+    @abstractmethod
+    def delete_registry(self, name: str) -> None:
+        """Remove a record; missing is not an error."""
+
     # -- blobs known to be referenced -------------------------------------------------------
     # Checking that every blob a run names exists costs one filesystem call per blob (one per
     # notebook cell on every tracked run). A blob named by a committed row stays: rows are
@@ -134,6 +154,19 @@ def check_digest(digest: object) -> str:
         shown = repr(digest) if len(repr(digest)) <= 80 else repr(digest)[:77] + "..."
         raise InvalidInput(f"{shown} is not a blob digest (expected 64 lowercase hex characters).")
     return cast(str, digest)
+
+
+#: folder of an artifact root holding its registry of stores
+REGISTRY_DIR = "stores"
+_RECORD_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyz-.")
+
+
+def check_record_name(name: str) -> str:
+    """A registry record name: lowercase letters, digits, '-' and '.', not hidden (it becomes
+    a file name: nothing may reach outside the registry folder)."""
+    if not name or name.startswith(".") or not _RECORD_CHARS.issuperset(name) or len(name) > 80:
+        raise InvalidInput(f"{name[:80]!r} is not a registry record name.")
+    return name
 
 
 def is_temp_name(name: str) -> bool:

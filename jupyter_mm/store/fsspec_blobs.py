@@ -5,21 +5,27 @@ to a hidden temp object next to the final name and are then moved into place: on
 stores a single PUT is already atomic and the move is a server-side copy, on filesystems
 (``file://``) the move is a rename. fsspec offers no fsync, which is why local directories
 use ``LocalBlobStore`` instead.
+
+On a local filesystem (``file://``) listing and deleting skip symbolic links below the
+root, as LocalBlobStore does: fsspec itself walks into linked directories.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import posixpath
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from ..errors import StoreError
 from .blobs import (
+    REGISTRY_DIR,
     BlobStore,
     ByteProgress,
     blob_missing,
     check_digest,
+    check_record_name,
     failpoint,
     hash_bytes,
     is_digest,
@@ -101,7 +107,9 @@ class FsspecBlobStore(BlobStore):
         except OSError as exc:
             with contextlib.suppress(Exception):
                 self.fs.rm(tmp)
-            raise StoreError(f"Cannot copy {path} into {self.root}: {exc}") from None
+            raise StoreError(
+                f"Cannot copy {path} into {self.root}: {exc}", server_paths=[path]
+            ) from None
         finally:
             bar.close()
 
@@ -130,22 +138,37 @@ class FsspecBlobStore(BlobStore):
         except FileNotFoundError:
             raise blob_missing(digest) from None
 
+    def _linked(self, path: str) -> bool:
+        """True when ``path`` is a symbolic link (only a local filesystem has them)."""
+        from fsspec.implementations.local import LocalFileSystem
+
+        return isinstance(self.fs, LocalFileSystem) and os.path.islink(path)
+
     def iter_digests(self) -> Iterator[str]:
-        """Every stored digest; temp objects and foreign names are skipped."""
+        """Every stored digest; temp objects, foreign names and links are skipped."""
         prefix = self._base.rstrip("/") + "/"
+        linked: dict[str, bool] = {}
         for found in sorted(self.fs.find(self._base)):
             rel = found[len(prefix) :] if found.startswith(prefix) else found.lstrip("/")
             parts = rel.split("/")
             if len(parts) != 2 or is_temp_name(parts[1]):
                 continue
-            if is_digest(parts[0] + parts[1]) and len(parts[0]) == 2:
+            if not (is_digest(parts[0] + parts[1]) and len(parts[0]) == 2):
+                continue
+            shard = posixpath.dirname(found)
+            if shard not in linked:
+                linked[shard] = self._linked(shard)
+            if not linked[shard] and not self._linked(found):
                 yield parts[0] + parts[1]
 
     def delete(self, digest: str) -> None:
-        """Remove the blob; a missing blob is not an error."""
+        """Remove the blob; a missing blob is not an error, a linked one is left alone."""
         self.forget_referenced(digest)
+        path = self._path(digest)
+        if self._linked(posixpath.dirname(path)) or self._linked(path):
+            return
         with contextlib.suppress(FileNotFoundError):
-            self.fs.rm_file(self._path(digest))
+            self.fs.rm_file(path)
 
     def local_path(self, digest: str) -> str | None:
         """A filesystem path for ``file://`` roots (when stored), else None."""
@@ -155,3 +178,38 @@ class FsspecBlobStore(BlobStore):
         if isinstance(self.fs, LocalFileSystem) and self.exists(digest):
             return self._path(digest)
         return None
+
+    # -- the root's registry of stores --------------------------------------------------------
+
+    def _record(self, name: str) -> str:
+        return posixpath.join(self._base, REGISTRY_DIR, check_record_name(name))
+
+    def registry_names(self) -> list[str]:
+        folder = posixpath.join(self._base, REGISTRY_DIR)
+        try:
+            found = self.fs.ls(folder, detail=False)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        names = (posixpath.basename(str(p).rstrip("/")) for p in found)
+        return sorted(n for n in names if n and not is_temp_name(n))
+
+    def read_registry(self, name: str) -> bytes | None:
+        path = self._record(name)
+        if self._linked(path):
+            return None
+        try:
+            return bytes(self.fs.cat_file(path))
+        except (FileNotFoundError, IsADirectoryError):
+            return None
+
+    def write_registry(self, name: str, data: bytes) -> None:
+        path = self._record(name)
+        try:
+            self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
+            self.fs.pipe_file(path, data)  # one PUT on object stores: all or nothing
+        except Exception as exc:
+            raise StoreError(f"Cannot write to the registry of {self.root}: {exc}") from None
+
+    def delete_registry(self, name: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(self._record(name))

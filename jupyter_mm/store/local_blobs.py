@@ -5,29 +5,43 @@ then renamed into place with ``os.replace`` and the directory is fsynced, so aft
 blob is either absent or complete under its final name (POSIX rename is atomic within one
 filesystem). Concurrent writers of the same blob race harmlessly: both renames install
 identical bytes.
+
+Listing and deleting never follow a link below the root: a shard directory or a blob that
+is a symbolic link is not a blob of this store, and deleting through one could remove a
+file anywhere on the machine (``gc`` deletes what it lists).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Iterator
 from typing import BinaryIO
 
 from ..errors import StoreError
 from .blobs import (
+    REGISTRY_DIR,
     BlobStore,
     ByteProgress,
     blob_missing,
     check_digest,
+    check_record_name,
     failpoint,
     hash_bytes,
     is_digest,
+    is_temp_name,
     new_hasher,
     open_source,
     read_chunks,
     temp_name,
 )
+
+#: open flags that refuse a symbolic link as the last component (0 where unsupported)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+#: whether files can be examined and removed relative to an open directory
+_AT_CALLS = bool(_NOFOLLOW and _DIRECTORY) and {os.stat, os.unlink} <= os.supports_dir_fd
 
 
 def _fsync_dir(path: str) -> None:
@@ -48,7 +62,8 @@ class LocalBlobStore(BlobStore):
             os.makedirs(self.root, exist_ok=True)
         except OSError as exc:
             raise StoreError(
-                f"Cannot create the object store directory {self.root}: {exc.strerror or exc}."
+                f"Cannot create the object store directory {self.root}: {exc.strerror or exc}.",
+                server_paths=[self.root],
             ) from None
         if not os.path.isdir(os.path.join(self.root, "ff")):
             self._create_shards()
@@ -81,7 +96,8 @@ class LocalBlobStore(BlobStore):
                 _fsync_dir(self.root)
             except OSError as exc:
                 raise StoreError(
-                    f"Cannot write to the object store {self.root}: {exc.strerror or exc}."
+                    f"Cannot write to the object store {self.root}: {exc.strerror or exc}.",
+                    server_paths=[self.root],
                 ) from None
         return shard
 
@@ -111,7 +127,8 @@ class LocalBlobStore(BlobStore):
             with contextlib.suppress(OSError):
                 os.unlink(tmp_path)
             raise StoreError(
-                f"Cannot write a blob to the object store {self.root}: {exc.strerror or exc}."
+                f"Cannot write a blob to the object store {self.root}: {exc.strerror or exc}.",
+                server_paths=[self.root],
             ) from None
         return digest
 
@@ -145,7 +162,8 @@ class LocalBlobStore(BlobStore):
             with contextlib.suppress(OSError):
                 os.unlink(tmp_path)
             raise StoreError(
-                f"Cannot copy {path} into the object store {self.root}: {exc.strerror or exc}."
+                f"Cannot copy {path} into the object store {self.root}: {exc.strerror or exc}.",
+                server_paths=[path, self.root],
             ) from None
         finally:
             bar.close()
@@ -182,20 +200,94 @@ class LocalBlobStore(BlobStore):
         except FileNotFoundError:
             return
         for shard in shards:
-            if len(shard.name) != 2 or not shard.is_dir():
+            # a linked shard or blob is not ours (see the module docstring)
+            if len(shard.name) != 2 or not shard.is_dir(follow_symlinks=False):
                 continue
             for entry in os.scandir(shard.path):
                 digest = shard.name + entry.name
-                if is_digest(digest) and entry.is_file():
+                if is_digest(digest) and entry.is_file(follow_symlinks=False):
                     yield digest
 
     def delete(self, digest: str) -> None:
-        """Remove the blob; a missing blob is not an error."""
+        """Remove the blob; a missing blob is not an error. Only a regular file in a real
+        shard directory is removed: never anything a link leads to, nor the link itself."""
+        check_digest(digest)
         self.forget_referenced(digest)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._path(digest))
+        shard_path, name = os.path.join(self.root, digest[:2]), digest[2:]
+        if not _AT_CALLS:  # no *at() calls (Windows): check, then unlink
+            with contextlib.suppress(FileNotFoundError):
+                path = os.path.join(shard_path, name)
+                if not os.path.islink(shard_path) and stat.S_ISREG(os.lstat(path).st_mode):
+                    os.unlink(path)
+            return
+        try:
+            # the shard is opened without following a link, and the blob is looked at and
+            # unlinked relative to that open directory: a shard swapped for a link in
+            # between cannot redirect the unlink
+            shard = os.open(shard_path, os.O_RDONLY | _NOFOLLOW | _DIRECTORY)
+        except OSError:
+            return  # missing, or a link (ELOOP / ENOTDIR)
+        try:
+            if stat.S_ISREG(os.stat(name, dir_fd=shard, follow_symlinks=False).st_mode):
+                os.unlink(name, dir_fd=shard)
+        except FileNotFoundError:
+            pass
+        finally:
+            os.close(shard)
 
     def local_path(self, digest: str) -> str | None:
         """The blob's file path when it is stored, else None."""
         path = self._path(digest)
         return path if os.path.isfile(path) else None
+
+    # -- the root's registry of stores --------------------------------------------------------
+
+    def _record(self, name: str) -> str:
+        return os.path.join(self.root, REGISTRY_DIR, check_record_name(name))
+
+    def registry_names(self) -> list[str]:
+        """The registry's records (regular files only)."""
+        try:
+            with os.scandir(os.path.join(self.root, REGISTRY_DIR)) as entries:
+                return sorted(
+                    e.name
+                    for e in entries
+                    if not is_temp_name(e.name) and e.is_file(follow_symlinks=False)
+                )
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
+    def read_registry(self, name: str) -> bytes | None:
+        """A record's bytes; None when missing or a link."""
+        try:
+            fd = os.open(self._record(name), os.O_RDONLY | _NOFOLLOW)
+        except OSError:
+            return None
+        with os.fdopen(fd, "rb") as handle:
+            return handle.read()
+
+    def write_registry(self, name: str, data: bytes) -> None:
+        """Create or replace a record durably (temp file, fsync, rename)."""
+        final = self._record(name)
+        folder = os.path.dirname(final)
+        os.makedirs(folder, exist_ok=True)
+        tmp = os.path.join(folder, temp_name(name))
+        try:
+            with open(tmp, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, final)
+            _fsync_dir(folder)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise StoreError(
+                f"Cannot write to the registry of the object store {self.root}: "
+                f"{exc.strerror or exc}.",
+                server_paths=[self.root],
+            ) from None
+
+    def delete_registry(self, name: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._record(name))  # a link is removed itself, never followed

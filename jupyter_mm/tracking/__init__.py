@@ -107,6 +107,7 @@ def new_run(
         user=_proc.state.user,
         host=_proc.state.host,
         pid=os.getpid(),
+        process_start_time=_proc.process_start_time(),
         parent_id=parent_id,
         tags={k: _proc.redact_pair(k, v) for k, v in clean_tags.items()},
         note=redact(note) if note else None,

@@ -52,9 +52,22 @@ class _Process:
         self.stack: list[ActiveRun] = []
         self.user = process_user()
         self.host = socket.gethostname()
+        #: (pid, when that process started): read once per process (a fork has its own)
+        self.started: tuple[int, str | None] | None = None
 
 
 state = _Process()
+
+
+def process_start_time() -> str | None:
+    """When this process started (``store.processes.process_start_time``), recorded with
+    its pid so that a later process given the same pid is not taken for it."""
+    pid, started = os.getpid(), state.started
+    if started is None or started[0] != pid:
+        from ..store.processes import process_start_time as read_start_time
+
+        started = state.started = (pid, read_start_time(pid))
+    return started[1]
 
 
 def get_config() -> MMConfig:

@@ -24,6 +24,7 @@ RUN_KEYS = {
     "user",
     "host",
     "pid",
+    "process_start_time",
     "parent_id",
     "tags",
     "note",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import re
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -14,7 +15,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
-from ...errors import MMError, NotFound
+from ...errors import InvalidInput, MMError, NotFound
 from ..wire import PathMapper
 
 if TYPE_CHECKING:
@@ -27,6 +28,39 @@ T = TypeVar("T")
 STORE_PROVIDER_SETTING = "jupyter_mm_store_provider"
 #: key of the PathMapper in the tornado settings (made on first use)
 _PATH_MAPPER_SETTING = "jupyter_mm_path_mapper"
+
+#: deepest nesting of arrays and objects a request body may have. The API's bodies are
+#: flat objects; Python's json recurses once per level, so a few kilobytes of ``[[[…`` would
+#: otherwise end in a RecursionError (a 500) instead of an answer.
+MAX_BODY_DEPTH = 32
+#: a JSON string literal (unrolled: a run of plain characters, then escapes and runs)
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def _too_deep(raw: bytes, limit: int) -> bool:
+    """True when the JSON text ``raw`` nests arrays/objects deeper than ``limit`` (brackets
+    inside strings do not count). Counts without recursing, whatever the input."""
+    depth = 0
+    for byte in _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS):
+        depth += 1 if byte in b"[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
+def parse_json_body(raw: bytes) -> Any:
+    """The JSON value of a request body; InvalidInput (400) when it is not JSON or nests
+    deeper than MAX_BODY_DEPTH. Every handler reading a body parses it here."""
+    if _too_deep(raw, MAX_BODY_DEPTH):
+        raise InvalidInput(
+            f"The request body nests arrays or objects more than {MAX_BODY_DEPTH} levels "
+            "deep; jupyter-mm request bodies are flat JSON objects."
+        )
+    try:
+        return json.loads(raw or b"null")
+    except (ValueError, RecursionError):
+        raise InvalidInput("The request body is not valid JSON.") from None
 
 
 class MMAPIHandler(APIHandler):
@@ -109,7 +143,8 @@ class MMAPIHandler(APIHandler):
         """
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, MMError):
-            status, message = exc.http_status, str(exc)
+            # without the machine's paths (the server log has the full message)
+            status, message = exc.http_status, exc.client_message()
         elif isinstance(exc, web.HTTPError):
             status = exc.status_code
             message = exc.reason or HTTPStatus(status).phrase

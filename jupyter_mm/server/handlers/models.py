@@ -24,7 +24,7 @@ from ...store.abstract import AbstractStore
 from ...store.registry_contract import check_alias, check_model_name
 from .. import schema
 from ..wire import model_summary_body, version_body, version_row_body
-from .base import MMAPIHandler
+from .base import MMAPIHandler, parse_json_body
 
 #: largest JSON body a registry write accepts: the fields are names and one reason sentence
 MAX_BODY_BYTES = 64 * 1024
@@ -91,10 +91,7 @@ class RegistryHandler(MMAPIHandler):
                 f"The request body has {len(self.request.body)} bytes; registry requests "
                 f"are limited to {MAX_BODY_BYTES} bytes."
             )
-        try:
-            body = json.loads(self.request.body or b"null")
-        except ValueError:
-            raise InvalidInput("The request body is not valid JSON.") from None
+        body = parse_json_body(self.request.body)
         if not isinstance(body, dict):
             raise InvalidInput("The request body must be a JSON object.")
         missing = [key for key in required if body.get(key) is None]

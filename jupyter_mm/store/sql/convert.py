@@ -135,6 +135,8 @@ def run_values(run: Run, *, execution_log: bool = True, flags: bool = True) -> d
     for field in ("name", "notebook_path", "cell_id", "user", "host", "note", "error"):
         _optional_text(getattr(run, field), f"The run's {field}")
     _optional_text(run.environment_id, "The run's environment id")
+    if len(_optional_text(run.process_start_time, "The run's process start time") or "") > 64:
+        raise InvalidInput("The run's process start time is longer than 64 characters.")
     values: dict[str, Any] = {
         "id": run.id,
         "name": run.name,
@@ -146,6 +148,7 @@ def run_values(run: Run, *, execution_log: bool = True, flags: bool = True) -> d
         "user": run.user,
         "host": run.host,
         "pid": run.pid,
+        "process_start_time": run.process_start_time,
         "parent_id": run.parent_id,
         "note": run.note,
         "checkpoint_digest": run.checkpoint_digest,
@@ -189,6 +192,7 @@ def row_to_run(row: Mapping[Any, Any]) -> Run:
         user=row["user"],
         host=row["host"],
         pid=row["pid"],
+        process_start_time=row["process_start_time"],
         parent_id=row["parent_id"],
         tags=dict(row["tags"] or {}),
         note=row["note"],

@@ -32,7 +32,7 @@ from ...errors import InvalidInput, StoreError, StoreVersionError
 
 #: Alembic revisions this version of jupyter-mm knows, oldest first; the last is the head.
 #: ``tests/store/test_migrations.py`` checks this against the scripts in ``migrations/``.
-KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0005")
+KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0005")
 SCHEMA_HEAD = KNOWN_REVISIONS[-1]
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -182,7 +182,8 @@ def check_known(revision: str | None, where: str) -> None:
     if revision is not None and revision not in KNOWN_REVISIONS:
         raise StoreVersionError(
             f"This store ({where}) was written by a newer jupyter-mm (schema {revision}); "
-            "upgrade jupyter-mm to use it."
+            "upgrade jupyter-mm to use it.",
+            server_paths=[where],
         )
 
 
@@ -208,7 +209,7 @@ def _setup_locked(engine: Engine, where: str, create: bool) -> None:
         if revision == SCHEMA_HEAD:
             return
         if revision is None and not create:
-            raise InvalidInput(f"There is no jupyter-mm store at {where}.")
+            raise InvalidInput(f"There is no jupyter-mm store at {where}.", server_paths=[where])
         _upgrade(conn)
 
 
@@ -220,7 +221,7 @@ def ensure_schema(engine: Engine, where: str, *, create: bool = True) -> None:
     if revision == SCHEMA_HEAD:
         return
     if revision is None and not create:
-        raise InvalidInput(f"There is no jupyter-mm store at {where}.")
+        raise InvalidInput(f"There is no jupyter-mm store at {where}.", server_paths=[where])
     db_file = sqlite_path(engine.url)
     if db_file is None:
         _setup_locked(engine, where, create)
@@ -234,26 +235,35 @@ def ensure_schema(engine: Engine, where: str, *, create: bool = True) -> None:
             _setup_locked(engine, where, create)
     except Timeout:
         raise StoreError(
-            f"Timed out waiting for another process to set up the store at {where}."
+            f"Timed out waiting for another process to set up the store at {where}.",
+            server_paths=[where],
         ) from None
     except OSError as exc:
-        raise StoreError(f"Cannot lock the store at {where}: {exc.strerror or exc}.") from None
+        raise StoreError(
+            f"Cannot lock the store at {where}: {exc.strerror or exc}.", server_paths=[where]
+        ) from None
 
 
 def prepare_sqlite_file(path: Path, *, create: bool) -> None:
     """Check a SQLite store file can be opened before SQLite reports it less clearly."""
     where = str(path)
     if path.is_dir():
-        raise StoreError(f"The store database {where} is a directory, not a file.")
+        raise StoreError(
+            f"The store database {where} is a directory, not a file.", server_paths=[where]
+        )
     if path.exists():
         return
     if not create:
-        raise InvalidInput(f"There is no jupyter-mm store at {where}.")
+        raise InvalidInput(f"There is no jupyter-mm store at {where}.", server_paths=[where])
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(
-            f"Cannot create the store directory {path.parent}: {exc.strerror or exc}."
+            f"Cannot create the store directory {path.parent}: {exc.strerror or exc}.",
+            server_paths=[path.parent],
         ) from None
     if not os.access(path.parent, os.W_OK | os.X_OK):
-        raise StoreError(f"Cannot create the store at {where}: the directory is not writable.")
+        raise StoreError(
+            f"Cannot create the store at {where}: the directory is not writable.",
+            server_paths=[where],
+        )

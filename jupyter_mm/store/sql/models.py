@@ -64,6 +64,8 @@ class RunRow(Base):
     user: Mapped[str | None] = mapped_column(Text)
     host: Mapped[str | None] = mapped_column(Text)
     pid: Mapped[int | None] = mapped_column(Integer)
+    #: when the process of ``pid`` started (see store.processes; revision 0003)
+    process_start_time: Mapped[str | None] = mapped_column(String(64))
     parent_id: Mapped[str | None] = mapped_column(RUN_ID, ForeignKey("runs.id"))
     note: Mapped[str | None] = mapped_column(Text)
     checkpoint_digest: Mapped[str | None] = mapped_column(DIGEST)

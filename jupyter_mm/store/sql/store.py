@@ -135,11 +135,16 @@ class SqlStore(SqlRegistryMixin, SqlPredictionsMixin, AbstractStore):
             ) from None
         except DBAPIError as exc:
             message = _first_line(exc)
+            # a SQLite URL names a file of this machine: kept out of HTTP answers
+            paths = [self.url] if self.url.startswith("sqlite:") else []
             if "locked" in message.lower():
                 raise StoreError(
-                    f"The store at {self.url} stayed locked by another process; try again."
+                    f"The store at {self.url} stayed locked by another process; try again.",
+                    server_paths=paths,
                 ) from None
-            raise StoreError(f"The store at {self.url} failed: {message}.") from None
+            raise StoreError(
+                f"The store at {self.url} failed: {message}.", server_paths=paths
+            ) from None
         except StatementError as exc:  # a value the driver cannot bind, e.g. not JSON-able
             reason = str(exc.orig or exc).strip().splitlines()[0].rstrip(".")
             raise InvalidInput(f"A value cannot be stored: {reason}.") from None
@@ -353,12 +358,16 @@ class SqlStore(SqlRegistryMixin, SqlPredictionsMixin, AbstractStore):
 
     def mark_crashed(self, host: str, alive: Callable[[int], bool]) -> list[str]:
         """Mark ``running`` runs of ``host`` whose process is gone as ``crashed``."""
-        query = select(RUNS.c.id, RUNS.c.pid, RUNS.c.warnings).where(
+        query = select(RUNS.c.id, RUNS.c.pid, RUNS.c.process_start_time, RUNS.c.warnings).where(
             RUNS.c.status == "running", RUNS.c.host == host
         )
         with self._read() as conn:
             candidates = conn.execute(query).all()
-        dead = [row for row in candidates if row.pid is not None and not alive(row.pid)]
+        dead = [
+            row
+            for row in candidates
+            if row.pid is not None and not alive(row.pid, row.process_start_time)
+        ]
         if not dead:
             return []
         changed = []

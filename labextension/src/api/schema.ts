@@ -60,6 +60,7 @@ export interface RunBase {
   user: string | null;
   host: string | null;
   pid: number | null;
+  process_start_time: string | null;
   parent_id: string | null;
   tags: { [key: string]: string };
   note: string | null;
