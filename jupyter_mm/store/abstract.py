@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         Run,
         RunDetail,
         RunPage,
+        SessionLogAppend,
     )
     from .blobs import BlobStore
 
@@ -116,11 +117,18 @@ class AbstractStore(AbstractRegistryStore, ABC):
     # -- runs ---------------------------------------------------------------------------
 
     @abstractmethod
-    def create_run(self, run: Run) -> Run:
+    def create_run(self, run: Run, *, session_log: SessionLogAppend | None = None) -> Run:
         """Insert ``run`` (its ``id`` is chosen by the caller, normally ``ids.new_id()``).
 
         Raises InvalidInput if the id exists already or the status is unknown, NotFound if
         ``parent_id`` names no run. Returns the stored run.
+
+        ``session_log`` places the run in its kernel session's execution log, which the
+        store keeps once per session: the executions it hands over (those the store has not
+        been given yet) are appended in the same transaction, and the run's
+        ``execution_log`` reads back as the session's first ``session_log.position``
+        executions (``run.execution_log`` itself is then not stored). What a run writes thus
+        does not grow with the length of the session.
         """
 
     @abstractmethod
@@ -347,8 +355,9 @@ class AbstractStore(AbstractRegistryStore, ABC):
 
     @abstractmethod
     def referenced_digests(self) -> set[str]:
-        """Every blob digest named by any row: checkpoints, linked blobs, artifacts,
-        model versions."""
+        """Every blob digest named by any row: checkpoints, outputs, linked blobs,
+        artifacts, model versions. The parts of a checkpoint (cells, chunks, large outputs)
+        are named by its manifest: see ``capture.checkpoint.checkpoint_digests``."""
 
     @abstractmethod
     def check_integrity(self) -> list[str]:
