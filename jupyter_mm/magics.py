@@ -106,6 +106,8 @@ class TrackMagics(Magics):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         self.recorder: Any = None  # ExecutionRecorder, set by load_ipython_extension
+        #: this session's history checkpoints (capture.history_checkpoint), made on first use
+        self.history: Any = None
         self.channel: Any = None  # comm.FrontendChannel, set by load_ipython_extension
         #: milliseconds spent in each phase of the last tracked cell (for benchmarks)
         self.last_timings: dict[str, float] = {}
@@ -286,7 +288,12 @@ class TrackMagics(Magics):
             if active.store is not None:
                 with active.guard("capturing the notebook"):
                     self._checkpoint(active, plan, cell_id)
+                if self.recorder is not None:
+                    store_key = str(getattr(active.store, "url", id(active.store)))
+                    active.session_log = self.recorder.session_log(store_key)
             active.begin()
+            if active.recorded and active.session_log is not None:
+                self.recorder.stored(store_key, active.session_log.position)
         except Exception as exc:  # belt and braces: the cell must run whatever happens
             active = None
             with contextlib.suppress(Exception):
@@ -313,19 +320,38 @@ class TrackMagics(Magics):
             live=live,
             copy=False,
             session=message_session(_execute_request(self.shell)),
+            build_history=False,
         )
         for warning in snapshot.warnings:
             active.warn(warning)
         run = active.run
         run.notebook_path = snapshot.path or run.notebook_path
         run.cell_id = snapshot.cell_id or run.cell_id
+        if snapshot.notebook is None:  # the session history, stored incrementally
+            if self.history is None:
+                from .capture.history_checkpoint import HistoryCheckpoints
+
+                self.history = HistoryCheckpoints()
+            digest, flags = self.history.store(
+                active.store.blobs,  # type: ignore[union-attr]
+                self.shell,
+                cell_id=cell_id,
+                raw_cell=plan.raw_cell,
+                large_output_bytes=tracking.get_config().large_output_bytes,
+                redactor=tracking.redactor(),
+            )
+            # one link: gc and verify find the checkpoint's parts through its manifest
+            run.checkpoint_digest, run.checkpoint_source = digest, snapshot.source
+            active.linked_blobs.add(digest)
+            run.flags.extend(flags)  # a history notebook is the execution order: no others
+            return
         # the tracked cell without the previous run's outputs (see as_cell_starts); the
         # tracked cell is part of what identifies the stored result of a saved file
         started, fingerprints = as_cell_starts(
             snapshot.notebook, snapshot.cell_id, snapshot.fingerprints
         )
         source_key = snapshot.source_key and (*snapshot.source_key, snapshot.cell_id)
-        digest, digests, flags = store_checkpoint(
+        digest, _parts, flags = store_checkpoint(
             active.store.blobs,  # type: ignore[union-attr]
             started,
             large_output_bytes=tracking.get_config().large_output_bytes,
@@ -334,15 +360,14 @@ class TrackMagics(Magics):
             fingerprints=fingerprints,
         )
         run.checkpoint_digest, run.checkpoint_source = digest, snapshot.source
-        active.linked_blobs.update(digests)
+        active.linked_blobs.add(digest)  # its parts are found through it (gc, verify)
         run.flags.extend(flags)
         if self.recorder is not None:
             from .capture.execution import compute_flags
 
-            run.execution_log = self.recorder.entries()
             run.flags.extend(
                 compute_flags(
-                    run.execution_log,
+                    self.recorder.index,
                     snapshot.notebook,
                     run.cell_id,
                     notebook_key=snapshot.source_key,

@@ -165,7 +165,9 @@ class ExecutionRecorder:
         with self._lock:
             position = len(self._entries)
             start = min(self._stored.get(store_key, 0), position)
-            entries = [ExecutionEntry(e.count, e.cell_id, e.source_hash) for e in self._entries[start:]]
+            entries = [
+                ExecutionEntry(e.count, e.cell_id, e.source_hash) for e in self._entries[start:]
+            ]
         return SessionLogAppend(
             self.session_id,
             position,

@@ -359,6 +359,19 @@ class AbstractStore(AbstractRegistryStore, ABC):
         artifacts, model versions. The parts of a checkpoint (cells, chunks, large outputs)
         are named by its manifest: see ``capture.checkpoint.checkpoint_digests``."""
 
+    def checkpoint_manifests(self) -> set[str]:
+        """The distinct checkpoint manifest digests runs name (``gc`` and ``verify`` find
+        each checkpoint's parts through them). This default pages through every run; an
+        implementation should ask its index instead (SqlStore does)."""
+        found: set[str] = set()
+        token = None
+        while True:
+            page = self.search_runs(order="oldest", limit=1000, page_token=token)
+            found.update(r.checkpoint_digest for r in page.runs if r.checkpoint_digest)
+            token = page.next_token
+            if token is None:
+                return found
+
     @abstractmethod
     def check_integrity(self) -> list[str]:
         """Database-level problems, one human-readable line each (empty when healthy):

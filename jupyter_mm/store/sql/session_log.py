@@ -29,15 +29,26 @@ def append(conn: Connection, dialect: str, log: SessionLogAppend) -> None:
     session = record_writes.insert(dialect, KERNEL_SESSIONS).on_conflict_do_nothing()
     conn.execute(
         session,
-        [{"id": log.session_id, "start_time": float(log.start_time), "host": log.host, "pid": log.pid}],
+        [
+            {
+                "id": log.session_id,
+                "start_time": float(log.start_time),
+                "host": log.host,
+                "pid": log.pid,
+            }
+        ],
     )
     if not rows:
         return
     if dialect == "sqlite":
-        record_writes.sqlite_insert_rows(conn, "session_executions", convert.EXECUTION_COLUMNS, rows)
+        record_writes.sqlite_insert_rows(
+            conn, "session_executions", convert.EXECUTION_COLUMNS, rows
+        )
     else:
         statement = record_writes.insert(dialect, SESSION_EXECUTIONS).on_conflict_do_nothing()
-        conn.execute(statement, [dict(zip(convert.EXECUTION_COLUMNS, r, strict=True)) for r in rows])
+        conn.execute(
+            statement, [dict(zip(convert.EXECUTION_COLUMNS, r, strict=True)) for r in rows]
+        )
 
 
 def load(conn: Connection, session_id: str, position: int) -> list[ExecutionEntry]:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, func, select, update
+from sqlalchemy import Connection, Engine, Table, delete, select, update
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
@@ -42,31 +42,26 @@ from ..blobs import BlobStore
 from . import (
     convert,
     listing,
+    maintenance,
     record_writes,
     run_columns,
     run_listing,
     run_reference,
 )
-from .session_log import append as append_session_log
-from .session_log import with_log
 from .engine import current_revision, write_engine
+from .maintenance import RUN_CHILDREN
 from .models import (
     ARTIFACTS,
     DATA,
     ENVIRONMENTS,
-    LATEST_METRICS,
     METRICS,
     MODEL_VERSIONS,
-    MODELS,
     PARAMS,
-    RUN_BLOBS,
     RUNS,
 )
-from .models import KERNEL_SESSIONS
 from .registry import SqlRegistryMixin
-
-#: tables whose rows belong to one run (deleted with it)
-RUN_CHILDREN: tuple[Table, ...] = (PARAMS, METRICS, LATEST_METRICS, DATA, ARTIFACTS, RUN_BLOBS)
+from .session_log import append as append_session_log
+from .session_log import with_log
 
 #: the run fields update_run may change; the rest are fixed when the run starts
 MUTABLE_RUN_FIELDS = (
@@ -571,57 +566,20 @@ class SqlStore(SqlRegistryMixin, AbstractStore):
     # -- maintenance ---------------------------------------------------------------------------
 
     def referenced_digests(self) -> set[str]:
-        """Every blob digest named by a checkpoint, a blob link, an artifact or a model."""
-        queries = [
-            select(RUNS.c.checkpoint_digest).where(RUNS.c.checkpoint_digest.is_not(None)),
-            select(RUNS.c.outputs_digest).where(RUNS.c.outputs_digest.is_not(None)),
-            select(RUN_BLOBS.c.digest),
-            select(ARTIFACTS.c.digest),
-            select(MODEL_VERSIONS.c.digest),
-        ]
-        digests: set[str] = set()
+        """Every blob digest named by a checkpoint, outputs, a blob link, an artifact or a
+        model."""
         with self._read() as conn, conn.begin():
-            for query in queries:
-                digests.update(conn.execute(query.distinct()).scalars())
-        return digests
+            return maintenance.referenced_digests(conn)
+
+    def checkpoint_manifests(self) -> set[str]:
+        """The distinct checkpoint manifests runs name."""
+        with self._read() as conn:
+            return maintenance.checkpoint_manifests(conn)
 
     def check_integrity(self) -> list[str]:
         """Database problems, one line each; empty when healthy."""
-        problems: list[str] = []
         with self._read() as conn, conn.begin():
-            if self._dialect == "sqlite":
-                result = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check")]
-                if result != ["ok"]:
-                    problems.extend(f"SQLite integrity check: {line}" for line in result)
-                for table, rowid, parent, _fk in conn.exec_driver_sql("PRAGMA foreign_key_check"):
-                    problems.append(f"Row {rowid} of {table} names a missing {parent} row.")
-            dangling = [(table, table.c.run_id, RUNS, RUNS.c.id) for table in (*RUN_CHILDREN,)] + [
-                (RUNS, RUNS.c.parent_id, RUNS, RUNS.c.id),
-                (RUNS, RUNS.c.environment_id, ENVIRONMENTS, ENVIRONMENTS.c.id),
-                (RUNS, RUNS.c.session_id, KERNEL_SESSIONS, KERNEL_SESSIONS.c.id),
-                (MODEL_VERSIONS, MODEL_VERSIONS.c.run_id, RUNS, RUNS.c.id),
-                (MODEL_VERSIONS, MODEL_VERSIONS.c.model, MODELS, MODELS.c.name),
-            ]
-            for table, column, parent, parent_key in dangling:
-                target = parent.alias("target")
-                missing = (
-                    select(func.count())
-                    .select_from(table)
-                    .where(
-                        column.is_not(None),
-                        ~select(target.c[parent_key.name])
-                        .where(target.c[parent_key.name] == column)
-                        .exists(),
-                    )
-                )
-                count = conn.execute(missing).scalar_one()
-                if count:
-                    problems.append(
-                        f"{count} row(s) of {table.name} name a missing {parent.name} row "
-                        f"({column.name})."
-                    )
-        # SQLite's foreign_key_check and the portable check report the same rows once each
-        return list(dict.fromkeys(problems))
+            return maintenance.check_integrity(conn, self._dialect)
 
     def schema_version(self) -> str:
         """The Alembic revision the database is at."""
