@@ -55,7 +55,10 @@ def test_gc_keeps_every_part_of_checkpoints_that_link_only_their_manifest(cli, c
         before = set(store.blobs.iter_digests())
         manifest = store.get_run(runs[-1]).checkpoint_digest
         parts = checkpoint_digests(store.blobs, manifest)
-        assert len(manifest_cells(store.blobs, _manifest(store.blobs, manifest))) == 3 * CHUNK_CELLS + 1
+        assert (
+            len(manifest_cells(store.blobs, _manifest(store.blobs, manifest)))
+            == 3 * CHUNK_CELLS + 1
+        )
     assert cli("gc", "--yes").code == 0
     with open_store(url) as store:
         assert set(store.blobs.iter_digests()) == before
