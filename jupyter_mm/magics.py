@@ -250,13 +250,19 @@ class TrackMagics(Magics):
         __tracebackhide__ = True
         active = self._begin(plan)
         files = self._start_file_recorder(active, plan)
+        outputs = None
+        if active is not None and active.store is not None:
+            from .capture.cell_outputs import start_outputs
+
+            outputs = start_outputs(self.shell, active)
         try:
             result = self._execute(plan)
         except BaseException as exc:
-            self._finish(active, plan, files, exc)
+            self._finish(active, plan, files, exc, outputs)
             raise
-        self._finish(active, plan, files, None)
-        return None if plan.silent_result else result
+        shown = None if plan.silent_result else result
+        self._finish(active, plan, files, None, outputs, shown)
+        return shown
 
     def _execute(self, plan: _Plan) -> Any:
         __tracebackhide__ = True
@@ -328,22 +334,14 @@ class TrackMagics(Magics):
         run.notebook_path = snapshot.path or run.notebook_path
         run.cell_id = snapshot.cell_id or run.cell_id
         if snapshot.notebook is None:  # the session history, stored incrementally
-            if self.history is None:
-                from .capture.history_checkpoint import HistoryCheckpoints
+            from .capture.history_checkpoint import HistoryCheckpoints
 
-                self.history = HistoryCheckpoints()
-            digest, flags = self.history.store(
-                active.store.blobs,  # type: ignore[union-attr]
-                self.shell,
-                cell_id=cell_id,
-                raw_cell=plan.raw_cell,
-                large_output_bytes=tracking.get_config().large_output_bytes,
-                redactor=tracking.redactor(),
-            )
-            # one link: gc and verify find the checkpoint's parts through its manifest
+            self.history = self.history or HistoryCheckpoints()
+            digest, flags = self.history.store_for(active, self.shell, cell_id, plan.raw_cell)
+            # a history notebook is the execution order itself: no other flags
             run.checkpoint_digest, run.checkpoint_source = digest, snapshot.source
-            active.linked_blobs.add(digest)
-            run.flags.extend(flags)  # a history notebook is the execution order: no others
+            active.linked_blobs.add(digest)  # one link: gc finds the parts through it
+            run.flags.extend(flags)
             return
         # the tracked cell without the previous run's outputs (see as_cell_starts); the
         # tracked cell is part of what identifies the stored result of a saved file
@@ -394,12 +392,18 @@ class TrackMagics(Magics):
         plan: _Plan,
         files: Any,
         error: BaseException | None,
+        outputs: Any = None,
+        result: Any = None,
     ) -> None:
         """Record what the cell did and end the run. Never raises."""
         started = time.perf_counter()
         try:
             if files is not None:
                 read, written = files.stop()
+            if outputs is not None:
+                from .capture.cell_outputs import save_outputs
+
+                save_outputs(active, outputs, error, result)  # type: ignore[arg-type]
             if active is None:
                 return
             if files is not None:

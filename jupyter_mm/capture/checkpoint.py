@@ -47,6 +47,7 @@ from .checkpoint_read import (  # noqa: F401  (re-exported: the read side lives 
     expand_checkpoints,
     load_checkpoint,
     load_outputs,
+    load_run_notebook,
     manifest_cells,
 )
 from .last_result import LastResult

@@ -231,3 +231,28 @@ def load_outputs(blobs: BlobStore, digest: str) -> list[dict[str, Any]]:
     for container, key in _cell_refs({"outputs": outputs}):
         container[key] = _resolve(blobs, container[key])
     return outputs
+
+
+def load_run_notebook(blobs: BlobStore, run: Any) -> NotebookNode:
+    """The notebook of ``run``'s checkpoint with its tracked cell carrying the outputs the
+    run produced (the checkpoint itself is taken as the cell starts): what ``checkout``
+    writes and the lab opens. Raises IntegrityError as :func:`load_checkpoint`."""
+    notebook = load_checkpoint(blobs, run.checkpoint_digest)
+    if run.outputs_digest is None or run.cell_id is None:
+        return notebook
+    outputs = load_outputs(blobs, run.outputs_digest)
+    for cell in notebook.cells:
+        if cell.get("id") == run.cell_id and cell.get("cell_type") == "code":
+            cell["outputs"] = [nbformat.from_dict(output) for output in outputs]
+            log = run.execution_log
+            if log and log[-1].cell_id in (None, run.cell_id):
+                cell["execution_count"] = log[-1].count
+            break
+    try:
+        nbformat.validate(notebook)
+    except nbformat.ValidationError as exc:
+        reason = str(exc.message).splitlines()[0][:200]
+        raise IntegrityError(
+            f"The outputs of run {run.id} do not fit its notebook ({reason})."
+        ) from None
+    return notebook

@@ -115,6 +115,21 @@ class HistoryCheckpoints:
                 ReproFlag(f.kind, f.message, f.cell_id) for f in flags
             ]
 
+    def store_for(
+        self, active: Any, shell: Any, cell_id: str | None, raw_cell: str
+    ) -> tuple[str, list[ReproFlag]]:
+        """:meth:`store` for the run ``active`` (an ActiveRun), with the process's options."""
+        from .. import tracking
+
+        return self.store(
+            active.store.blobs,
+            shell,
+            cell_id=cell_id,
+            raw_cell=raw_cell,
+            large_output_bytes=tracking.get_config().large_output_bytes,
+            redactor=tracking.redactor(),
+        )
+
     def _resume(
         self, blobs: BlobStore, options: tuple[Any, ...], inputs: list[Any], end: int
     ) -> _Chain:

@@ -36,7 +36,7 @@ JSON_SHAPES: dict[str, str] = {
  "pid": int|null, "parent_id": str|null, "tags": {str: str}, "note": str|null,
  "checkpoint_digest": str|null, "checkpoint_source": "live"|"file"|"history"|"none",
  "environment_id": str|null, "flags": [{"kind": str, "message": str, "cell_id": str|null}],
- "warnings": [str], "error": str|null}""",
+ "warnings": [str], "error": str|null, "outputs_digest": str|null}""",
     "runs --json": """\
 {"runs": [<run> + {"params": {name: str}, "metrics": {name: float (value at the highest
  step)}}], "count": int}""",
@@ -51,7 +51,9 @@ JSON_SHAPES: dict[str, str] = {
  "environment": {"id": str, "python": str, "platform": str, "executable": str|null,
                  "packages": int (number of distributions), "git": {...}} | null,
  "checkpoint": {"digest": str|null, "source": str},
- "flags": [{"kind": str, "message": str, "cell_id": str|null}], "warnings": [str]}""",
+ "flags": [{"kind": str, "message": str, "cell_id": str|null}], "warnings": [str],
+ "outputs": [nbformat 4 output (stream, display_data, execute_result, error) the tracked
+             cell produced, text redacted]}""",
     "diff --json": "RunDiff.to_dict() of jupyter_mm.diffing (documented there)",
     "env --json": """\
 {"run_id": str, "environment_id": str, "python": str, "platform": str,
@@ -59,7 +61,8 @@ JSON_SHAPES: dict[str, str] = {
  "requirements": str (the text `jupyter mm env` prints)}""",
     "verify --json": """\
 {"ok": bool, "blobs": int (checked), "runs": int,
- "problems": [{"kind": "corrupt_blob"|"missing_blob"|"database", "digest": str|null,
+ "problems": [{"kind": "corrupt_blob"|"missing_blob"|"unreadable_checkpoint"|"database",
+               "digest": str|null,
                "runs": [run id], "message": str}]}""",
     "models --json": """\
 {"models": [{"name": str, "description": str|null, "created_time": float,
