@@ -10,10 +10,10 @@ A checkpoint is stored as three kinds of blobs:
   of cell digests.
 
 A notebook rebuilt from the kernel history only ever grows at its end, so its manifest
-(format ``checkpoint@2``) names a **chain** of sealed chunks (``{"prev": <chunk or null>,
-"cells": [<cell digests>]}``) and lists after it only the cells not yet sealed: a run writes
-the cells executed since the previous run and a manifest of constant size, however long the
-session (see :mod:`.history_checkpoint`). A run links only its manifest; ``gc`` and
+(format ``checkpoint@2``) names a **chain** of chunks (``{"prev": <chunk or null>,
+"cells": [<cell digests>]}``) and lists after it only the tracked cell: a run writes the
+cells executed since the previous run, one chunk naming them and a manifest of constant
+size, however long the session (see :mod:`.history_checkpoint`). A run links only its manifest; ``gc`` and
 ``verify`` find the parts through it (:func:`checkpoint_digests`).
 
 Identical content is therefore stored once: re-running a notebook where one cell changed

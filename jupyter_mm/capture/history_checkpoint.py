@@ -7,12 +7,13 @@ notebook on every run cost time and bytes proportional to the session (a 3000-ex
 session wrote an 850 KB manifest and linked 3000 blobs per run).
 
 The executions before a run never change, so they are stored once: each is a cell blob, and
-every ``CHUNK_CELLS`` of them are sealed into a chunk naming the previous chunk. A run's
-manifest (``checkpoint@2``) names the last sealed chunk and lists the unsealed cells and
-the tracked cell. A run therefore writes the cells executed since the previous run, at most
-one chunk and one small manifest. The state of the chain lives in this process; a new
-kernel, another store, a rewritten history or a chain part gone missing (``gc`` after runs
-were deleted) starts a new chain, which costs that one run the whole history again.
+the cells executed since the previous run are sealed into one chunk naming the previous
+chunk (split every ``MAX_CHUNK_CELLS``). A run's manifest (``checkpoint@2``) names the last
+chunk and lists only the tracked cell. A run therefore writes the cells executed since the
+previous run, one chunk listing them and a manifest of constant size. The state of the chain
+lives in this process; a new kernel, another store, a rewritten history or a chain part gone
+missing (``gc`` after runs were deleted) starts a new chain, which costs that one run the
+whole history again.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from .checkpoint import (
 )
 from .notebook import HISTORY_MARKER, _history_inputs, _normalise, history_cell_id
 
-#: cells per sealed chunk: a manifest lists fewer than this many history cells
-CHUNK_CELLS = 16
+#: cells per chunk at most (the first run after thousands of executions seals them all)
+MAX_CHUNK_CELLS = 256
 NBFORMAT_MINOR = 5
 
 
@@ -47,7 +48,6 @@ class _Chain:
     #: the input at ``consumed - 1``, to notice a history that was rewritten
     last_input: Any = None
     prev: str | None = None
-    tail: list[str] = field(default_factory=list)
     cells: int = 0
     flags: list[ReproFlag] = field(default_factory=list)
 
@@ -89,11 +89,16 @@ class HistoryCheckpoints:
         options = (blobs.root, large_output_bytes, id(redactor) if redactor is not None else None)
         with self._lock:
             chain = self._resume(blobs, options, inputs, end)
+            new: list[str] = []
             for count in range(chain.consumed, end):
                 source = str(inputs[count] or "")
                 if source and not source.isspace():
                     cell = _code_cell(source, count, f"exec-{count}")
-                    self._add(blobs, chain, cell, large_output_bytes, redactor)
+                    new.append(self._add(blobs, chain, cell, large_output_bytes, redactor))
+            for start in range(0, len(new), MAX_CHUNK_CELLS):
+                cells = new[start : start + MAX_CHUNK_CELLS]
+                chunk = {"format": CHUNK_FORMAT, "prev": chain.prev, "cells": cells}
+                chain.prev = blobs.put_bytes(canonical_json(chunk))
             if end > chain.consumed:
                 chain.consumed, chain.last_input = end, inputs[end - 1]
             tracked = _code_cell(raw_cell, len(inputs) - 1 if current else None, "")
@@ -109,7 +114,7 @@ class HistoryCheckpoints:
                     HISTORY_MARKER: {"reconstructed_from": "history"},
                 },
                 "chain": chain.prev,
-                "cells": [*chain.tail, stored.digest],
+                "cells": [stored.digest],
             }
             return blobs.put_bytes(canonical_json(manifest)), [
                 ReproFlag(f.kind, f.message, f.cell_id) for f in flags
@@ -140,7 +145,7 @@ class HistoryCheckpoints:
             or chain.options != options
             or chain.consumed > end
             or (chain.consumed > 1 and inputs[chain.consumed - 1] != chain.last_input)
-            or not all(blobs.present(d) for d in ([chain.prev] if chain.prev else []) + chain.tail)
+            or (chain.prev is not None and not blobs.present(chain.prev))
         ):
             chain = self._chain = _Chain(options)
         return chain
@@ -152,11 +157,8 @@ class HistoryCheckpoints:
         cell: dict[str, Any],
         limit: int,
         redactor: Any | None,
-    ) -> None:
+    ) -> str:
         stored = _store_cell(blobs, cell, limit, redactor)
         chain.flags.extend(_redaction_flags(stored, cell["id"], chain.cells))
-        chain.tail.append(stored.digest)
         chain.cells += 1
-        if len(chain.tail) == CHUNK_CELLS:
-            chunk = {"format": CHUNK_FORMAT, "prev": chain.prev, "cells": chain.tail}
-            chain.prev, chain.tail = blobs.put_bytes(canonical_json(chunk)), []
+        return stored.digest

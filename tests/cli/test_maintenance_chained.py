@@ -13,16 +13,19 @@ from traitlets.config import Config
 
 from jupyter_mm.capture.checkpoint import checkpoint_digests, load_checkpoint, manifest_cells
 from jupyter_mm.capture.checkpoint_read import _manifest
-from jupyter_mm.capture.history_checkpoint import CHUNK_CELLS, HistoryCheckpoints
+from jupyter_mm.capture.history_checkpoint import HistoryCheckpoints
 from jupyter_mm.config import ENV_STORE
 from jupyter_mm.entities import Run
 from jupyter_mm.ids import new_id
 from jupyter_mm.store import open_store
 
+#: console executions between the two runs
+CELLS_PER_RUN = 24
+
 
 @pytest.fixture
 def chained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[str]]:
-    """A store with two runs of one console session (3 chunks of history), each linking
+    """A store with two runs of one console session (two chunks of history), each linking
     only its manifest; every blob made old enough for gc to consider it."""
     url = f"sqlite:///{tmp_path / 'mm.db'}"
     monkeypatch.setenv(ENV_STORE, url)
@@ -33,7 +36,7 @@ def chained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[
     runs = []
     with open_store(url) as store:
         for batch in range(2):
-            for i in range(CHUNK_CELLS * 3 // 2):
+            for i in range(CELLS_PER_RUN):
                 shell.run_cell(f"value_{batch}_{i} = {i} * 2", store_history=True)
             digest, _flags = history.store(
                 store.blobs, shell, cell_id=None, raw_cell=f"result = {batch}"
@@ -57,7 +60,7 @@ def test_gc_keeps_every_part_of_checkpoints_that_link_only_their_manifest(cli, c
         parts = checkpoint_digests(store.blobs, manifest)
         assert (
             len(manifest_cells(store.blobs, _manifest(store.blobs, manifest)))
-            == 3 * CHUNK_CELLS + 1
+            == 2 * CELLS_PER_RUN + 1
         )
     assert cli("gc", "--yes").code == 0
     with open_store(url) as store:
