@@ -59,9 +59,9 @@ def test_print_display_figure_and_result_are_kept_with_the_run(kernel, store, st
     assert "Outputs" in shown and "accuracy 0.93" in shown and "image/png" in shown
 
     target = tmp_path / "restored.ipynb"
+    cli = [sys.executable, "-m", "jupyter_mm.cli", "--store", store_url]
     subprocess.run(
-        [sys.executable, "-m", "jupyter_mm.cli", "--store", store_url, "checkout", run.id]
-        + ["-o", str(target)],
+        [*cli, "checkout", run.id, "-o", str(target)],
         check=True,
         capture_output=True,
     )
