@@ -291,15 +291,18 @@ class TrackMagics(Magics):
                 cell_id=cell_id,
             )
             active = tracking.prepare_run(run)
+            parts: list[str] = []
             if active.store is not None:
                 with active.guard("capturing the notebook"):
-                    self._checkpoint(active, plan, cell_id)
+                    parts = self._checkpoint(active, plan, cell_id)
                 if self.recorder is not None:
                     store_key = str(getattr(active.store, "url", id(active.store)))
                     active.session_log = self.recorder.session_log(store_key)
             active.begin()
             if active.recorded and active.session_log is not None:
                 self.recorder.stored(store_key, active.session_log.position)
+            if active.recorded and parts:  # named through the manifest the run row names
+                active.store.blobs.note_referenced(parts)  # type: ignore[union-attr]
         except Exception as exc:  # belt and braces: the cell must run whatever happens
             active = None
             with contextlib.suppress(Exception):
@@ -312,7 +315,10 @@ class TrackMagics(Magics):
         plan.timings["begin"] = (time.perf_counter() - started) * 1000
         return active
 
-    def _checkpoint(self, active: tracking.ActiveRun, plan: _Plan, cell_id: str | None) -> None:
+    def _checkpoint(
+        self, active: tracking.ActiveRun, plan: _Plan, cell_id: str | None
+    ) -> list[str]:
+        """Store the checkpoint; return its parts (the run links only the manifest)."""
         from .capture.checkpoint import as_cell_starts, store_checkpoint
         from .capture.notebook import capture_notebook, message_session
 
@@ -342,14 +348,14 @@ class TrackMagics(Magics):
             run.checkpoint_digest, run.checkpoint_source = digest, snapshot.source
             active.linked_blobs.add(digest)  # one link: gc finds the parts through it
             run.flags.extend(flags)
-            return
+            return []
         # the tracked cell without the previous run's outputs (see as_cell_starts); the
         # tracked cell is part of what identifies the stored result of a saved file
         started, fingerprints = as_cell_starts(
             snapshot.notebook, snapshot.cell_id, snapshot.fingerprints
         )
         source_key = snapshot.source_key and (*snapshot.source_key, snapshot.cell_id)
-        digest, _parts, flags = store_checkpoint(
+        digest, parts, flags = store_checkpoint(
             active.store.blobs,  # type: ignore[union-attr]
             started,
             large_output_bytes=tracking.get_config().large_output_bytes,
@@ -371,6 +377,7 @@ class TrackMagics(Magics):
                     notebook_key=snapshot.source_key,
                 )
             )
+        return parts
 
     def _start_file_recorder(self, active: tracking.ActiveRun | None, plan: _Plan) -> Any:
         if active is None or active.store is None or not plan.capture_data:
