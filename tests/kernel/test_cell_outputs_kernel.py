@@ -92,3 +92,17 @@ def test_a_cell_that_shows_nothing_stores_no_outputs(kernel, store):
     assert seen.status == "ok"
     run = store.resolve_run("latest")
     assert run.outputs_digest is None and store.get_run_detail(run.id).outputs == []
+
+
+def test_display_updates_and_clear_output_are_kept_as_the_notebook_shows_them(kernel, store):
+    cell = """%%track -q
+from IPython.display import clear_output, display, update_display
+display({"text/plain": "epoch 1"}, raw=True, display_id="progress")
+update_display({"text/plain": "epoch 2"}, raw=True, display_id="progress")
+display({"text/plain": "stale"}, raw=True)
+clear_output(wait=True)
+display({"text/plain": "final"}, raw=True)
+print("done")"""
+    assert execute(kernel, cell, cell_id="progress").status == "ok"
+    outputs = store.get_run_detail(store.resolve_run("latest").id).outputs
+    assert [o.get("text") or o["data"]["text/plain"] for o in outputs] == ["final", "done\n"]
