@@ -36,16 +36,15 @@ NOTEBOOK_CELLS = 40
 
 
 def _store_bytes(root: Path) -> int:
-    """Database pages in use (after folding the WAL in) plus every blob file."""
-    db = root / "mm.db"
-    with sqlite3.connect(db) as conn:
+    """Bytes the database uses inside its pages (SQLite's dbstat: page size minus unused
+    bytes, so page granularity does not blur a few hundred bytes per run) plus every blob
+    file."""
+    with sqlite3.connect(root / "mm.db") as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        pages = conn.execute("PRAGMA page_count").fetchone()[0]
-        free = conn.execute("PRAGMA freelist_count").fetchone()[0]
-        size = conn.execute("PRAGMA page_size").fetchone()[0]
+        used = conn.execute("SELECT sum(pgsize - unused) FROM dbstat").fetchone()[0]
     objects = root / "objects"
     blobs = sum(p.stat().st_size for p in objects.rglob("*") if p.is_file())
-    return (pages - free) * size + blobs
+    return int(used) + blobs
 
 
 def _notebook(path: Path) -> list[dict]:
