@@ -186,11 +186,9 @@ class CellOutputs:
             return None
         output: dict[str, Any] = {"output_type": kind, "data": data, "metadata": metadata or {}}
         if kind == "execute_result":
-            exec_result = getattr(getattr(self.shell, "displayhook", None), "exec_result", None)
-            count = getattr(exec_result, "execution_count", None)
-            output["execution_count"] = (
-                count if count is not None else getattr(self.shell, "execution_count", None)
-            )
+            # the count is the run's (its execution log says it): kept out of the stored
+            # outputs, so re-running a cell that shows the same result stores nothing new
+            output["execution_count"] = None
         return output
 
     def _error(self, error: BaseException) -> dict[str, Any]:

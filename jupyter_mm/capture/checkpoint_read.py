@@ -243,10 +243,13 @@ def load_run_notebook(blobs: BlobStore, run: Any) -> NotebookNode:
     outputs = load_outputs(blobs, run.outputs_digest)
     for cell in notebook.cells:
         if cell.get("id") == run.cell_id and cell.get("cell_type") == "code":
-            cell["outputs"] = [nbformat.from_dict(output) for output in outputs]
             log = run.execution_log
             if log and log[-1].cell_id in (None, run.cell_id):
                 cell["execution_count"] = log[-1].count
+            for output in outputs:  # stored without it: identical results share one blob
+                if output.get("output_type") == "execute_result":
+                    output["execution_count"] = cell.get("execution_count")
+            cell["outputs"] = [nbformat.from_dict(output) for output in outputs]
             break
     try:
         nbformat.validate(notebook)
