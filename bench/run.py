@@ -4,7 +4,7 @@
     python bench/run.py              # full run (1 GiB file, 41 repetitions; a few minutes)
     python bench/run.py --quick      # smoke run (smaller sizes, fewer repetitions)
     python bench/run.py --only metrics   # one group: tracking, metrics, hashing, storage,
-                                         # startup, listing or serving
+                                         # startup, listing, session or serving
 
 Run by hand on an otherwise idle machine; never in CI. Ratios are peer time / our time,
 measured in the same run.
@@ -24,6 +24,7 @@ import hashing_bench
 import listing_bench
 import metrics_bench
 import serving_bench
+import session_bench
 import startup_bench
 import storage_bench
 import tracking_bench
@@ -35,7 +36,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, few repetitions")
     parser.add_argument(
         "--only",
-        choices=["tracking", "metrics", "hashing", "storage", "startup", "listing", "serving"],
+        choices=[
+            "tracking",
+            "metrics",
+            "hashing",
+            "storage",
+            "startup",
+            "listing",
+            "session",
+            "serving",
+        ],
         help="run one group of benchmarks",
     )
     parser.add_argument(
@@ -63,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         rows += startup_bench.run(args.quick)
     if args.only in (None, "listing"):
         rows += listing_bench.run(args.quick)
+    if args.only in (None, "session"):
+        rows += session_bench.run(args.quick)
     if args.only in (None, "serving"):
         rows += serving_bench.run(args.quick)
     print()

@@ -79,6 +79,22 @@ class ExecutionEntry(_FlatEntity):
 
 
 @dataclass
+class SessionLogAppend:
+    """Where a run stands in its kernel session's execution log, and the executions the
+    store has not been given yet: ``entries`` are the log's positions ``start`` to
+    ``position - 1`` (the run's log is the first ``position`` executions)."""
+
+    session_id: str
+    position: int
+    start: int
+    entries: list[ExecutionEntry] = field(default_factory=list)
+    #: when the kernel session began, and where (kept with the session once)
+    start_time: float = 0.0
+    host: str | None = None
+    pid: int | None = None
+
+
+@dataclass
 class ReproFlag(_FlatEntity):
     """A reason the run may not be reproducible from its checkpoint alone.
 
@@ -122,6 +138,9 @@ class Run(_Entity):
     warnings: list[str] = field(default_factory=list)
     #: set when the run failed: exception type and message, redacted
     error: str | None = None
+    #: digest of the blob holding the outputs the tracked cell itself produced (its
+    #: checkpoint is taken as the cell starts, so they are in no checkpoint), or None
+    outputs_digest: str | None = None
 
     @property
     def duration(self) -> float | None:
@@ -229,6 +248,9 @@ class RunDetail(_Entity):
     data: list[DataRef] = field(default_factory=list)
     artifacts: list[Artifact] = field(default_factory=list)
     environment: Environment | None = None
+    #: what the tracked cell produced, as nbformat 4 outputs (stream, display_data,
+    #: execute_result, error), text redacted
+    outputs: list[dict[str, Any]] = field(default_factory=list)
 
 
 #: comparison operators of a metric filter

@@ -36,6 +36,7 @@ from .notebook_paths import canonical_notebook_path
 from .tracking import warmup
 from .tracking.cell import (
     assigned_names,
+    history_parameter_cells,
     literal_params,
     lookup,
     names_list,
@@ -122,6 +123,8 @@ class TrackMagics(Magics):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         self.recorder: Any = None  # ExecutionRecorder, set by load_ipython_extension
+        #: this session's history checkpoints (capture.history_checkpoint), made on first use
+        self.history: Any = None
         self.channel: Any = None  # comm.FrontendChannel, set by load_ipython_extension
         #: milliseconds spent in each phase of the last tracked cell (for benchmarks)
         self.last_timings: dict[str, float] = {}
@@ -280,6 +283,11 @@ class TrackMagics(Magics):
             raise KeyboardInterrupt  # before anything ran or was recorded
         active = self._begin(plan)
         files = self._start_file_recorder(active, plan)
+        outputs = None
+        if active is not None and active.store is not None:
+            from .capture.cell_outputs import start_outputs
+
+            outputs = start_outputs(self.shell, active)
         error: BaseException | None = None
         result = None
         if gate.interrupted() or plan.interrupted:
@@ -291,12 +299,13 @@ class TrackMagics(Magics):
             except BaseException as exc:
                 error = exc
         pause_for_tests("after_body")
-        self._finish(active, plan, files, error)
+        shown = None if plan.silent_result or error is not None else result
+        self._finish(active, plan, files, error, outputs, shown)
         if error is not None:
             raise error
         if gate.interrupted():
             report_ignored(active.id if active is not None and active.recorded else None)
-        return None if plan.silent_result else result
+        return shown
 
     def _execute(self, plan: _Plan) -> Any:
         __tracebackhide__ = True
@@ -326,10 +335,18 @@ class TrackMagics(Magics):
                 cell_id=cell_id,
             )
             active = tracking.prepare_run(run)
+            parts: list[str] = []
             if active.store is not None:
                 with active.guard("capturing the notebook"):
-                    self._checkpoint(active, plan, cell_id)
+                    parts = self._checkpoint(active, plan, cell_id)
+                if self.recorder is not None:
+                    store_key = str(getattr(active.store, "url", id(active.store)))
+                    active.session_log = self.recorder.session_log(store_key)
             active.begin()
+            if active.recorded and active.session_log is not None:
+                self.recorder.stored(store_key, active.session_log.position)
+            if active.recorded and parts:  # named through the manifest the run row names
+                active.store.blobs.note_referenced(parts)  # type: ignore[union-attr]
             pause_for_tests("begin")
         except KeyboardInterrupt:  # no gate (not the main thread): stop before the body
             plan.interrupted = True
@@ -347,7 +364,10 @@ class TrackMagics(Magics):
         plan.timings["begin"] = (time.perf_counter() - started) * 1000
         return active
 
-    def _checkpoint(self, active: tracking.ActiveRun, plan: _Plan, cell_id: str | None) -> None:
+    def _checkpoint(
+        self, active: tracking.ActiveRun, plan: _Plan, cell_id: str | None
+    ) -> list[str]:
+        """Store the checkpoint; return its parts (the run links only the manifest)."""
         from .capture.checkpoint import as_cell_starts, store_checkpoint
         from .capture.notebook import capture_notebook, message_session
 
@@ -361,6 +381,7 @@ class TrackMagics(Magics):
             live=live,
             copy=False,
             session=message_session(_execute_request(self.shell)),
+            build_history=False,
         )
         for warning in snapshot.warnings:
             active.warn(warning)
@@ -369,16 +390,30 @@ class TrackMagics(Magics):
         run.cell_id = snapshot.cell_id or run.cell_id
         with active.guard("reading the parameter cells"):
             # logged first: the cell's own literal and --param values override them
-            active.log_params(
-                parameter_cell_params(snapshot.notebook, snapshot.cell_id, self.shell.user_ns)
-            )
+            namespace = self.shell.user_ns
+            if snapshot.notebook is not None:
+                found = parameter_cell_params(snapshot.notebook, snapshot.cell_id, namespace)
+            else:  # no notebook: papermill's injected cell is known by its header
+                inputs = history_parameter_cells(namespace.get("In", [])[1:-1])
+                found = parameter_cell_params(inputs, None, namespace)
+            active.log_params(found)
+        if snapshot.notebook is None:  # the session history, stored incrementally
+            from .capture.history_checkpoint import HistoryCheckpoints
+
+            self.history = self.history or HistoryCheckpoints()
+            digest, flags = self.history.store_for(active, self.shell, cell_id, plan.raw_cell)
+            # a history notebook is the execution order itself: no other flags
+            run.checkpoint_digest, run.checkpoint_source = digest, snapshot.source
+            active.linked_blobs.add(digest)  # one link: gc finds the parts through it
+            run.flags.extend(flags)
+            return []
         # the tracked cell without the previous run's outputs (see as_cell_starts); the
         # tracked cell is part of what identifies the stored result of a saved file
         started, fingerprints = as_cell_starts(
             snapshot.notebook, snapshot.cell_id, snapshot.fingerprints
         )
         source_key = snapshot.source_key and (*snapshot.source_key, snapshot.cell_id)
-        digest, digests, flags = store_checkpoint(
+        digest, parts, flags = store_checkpoint(
             active.store.blobs,  # type: ignore[union-attr]
             started,
             large_output_bytes=tracking.get_config().large_output_bytes,
@@ -387,20 +422,20 @@ class TrackMagics(Magics):
             fingerprints=fingerprints,
         )
         run.checkpoint_digest, run.checkpoint_source = digest, snapshot.source
-        active.linked_blobs.update(digests)
+        active.linked_blobs.add(digest)  # its parts are found through it (gc, verify)
         run.flags.extend(flags)
         if self.recorder is not None:
             from .capture.execution import compute_flags
 
-            run.execution_log = self.recorder.entries()
             run.flags.extend(
                 compute_flags(
-                    run.execution_log,
+                    self.recorder.index,
                     snapshot.notebook,
                     run.cell_id,
                     notebook_key=snapshot.source_key,
                 )
             )
+        return parts
 
     def _start_file_recorder(self, active: tracking.ActiveRun | None, plan: _Plan) -> Any:
         if active is None or active.store is None or not plan.capture_data:
@@ -436,11 +471,17 @@ class TrackMagics(Magics):
         plan: _Plan,
         files: Any,
         error: BaseException | None,
+        outputs: Any = None,
+        result: Any = None,
     ) -> None:
         """Record what the cell did and end the run. Never raises."""
         started = time.perf_counter()
         try:
             accesses = files.stop_accesses() if files is not None else None
+            if outputs is not None:
+                from .capture.cell_outputs import save_outputs
+
+                save_outputs(active, outputs, error, result)  # type: ignore[arg-type]
             if active is None:
                 return
             if accesses is not None:

@@ -9,6 +9,13 @@ A checkpoint is stored as three kinds of blobs:
 * one small **manifest blob**: format tag, nbformat version, notebook metadata and the list
   of cell digests.
 
+A notebook rebuilt from the kernel history only ever grows at its end, so its manifest
+(format ``checkpoint@2``) names a **chain** of chunks (``{"prev": <chunk or null>,
+"cells": [<cell digests>]}``) and lists after it only the tracked cell: a run writes the
+cells executed since the previous run, one chunk naming them and a manifest of constant
+size, however long the session (see :mod:`.history_checkpoint`). A run links only its manifest; ``gc`` and
+``verify`` find the parts through it (:func:`checkpoint_digests`).
+
 Identical content is therefore stored once: re-running a notebook where one cell changed
 adds one cell blob (plus its new outputs) and one manifest, however big the rest is.
 Before anything is written, sources and text outputs pass through the redactor so that
@@ -23,37 +30,39 @@ and JavaScript outputs would run in the browser of whoever restored it.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import blake3
 
 from ..entities import ReproFlag
-from ..errors import IntegrityError, InvalidInput, NotFound
+from ..errors import InvalidInput
 from ..store.blobs import BlobStore
 from . import nbschema
+from .checkpoint_read import (  # noqa: F401  (re-exported: the read side lives there)
+    BLOB_KEY,
+    CHUNK_FORMAT,
+    FORMAT,
+    FORMAT_CHAINED,
+    OUTPUTS_FORMAT,
+    TRUST_KEYS,
+    canonical_json,
+    checkpoint_digests,
+    expand_checkpoints,
+    load_checkpoint,
+    load_outputs,
+    load_run_notebook,
+    manifest_cells,
+    untrusted_metadata,
+)
 from .last_result import LastResult
 from .redact import CREDENTIAL_MARKER
 
 if TYPE_CHECKING:
-    from nbformat import NotebookNode
-
-FORMAT = "jupyter-mm/checkpoint@1"
-BLOB_KEY = "$blob"
-#: metadata keys that make Jupyter trust a notebook's outputs (cells: ``trusted``; the
-#: notebook: ``signature``, nbformat 3's): never stored, never handed out
-TRUST_KEYS = frozenset({"trusted", "signature"})
-
-
-def untrusted_metadata(metadata: Any) -> Any:
-    """``metadata`` without trust keys (the same object when it has none)."""
-    if isinstance(metadata, dict) and not TRUST_KEYS.isdisjoint(metadata):
-        return type(metadata)((k, v) for k, v in metadata.items() if k not in TRUST_KEYS)
-    return metadata
+    pass
 
 
 class _Redaction:
@@ -95,13 +104,6 @@ class _Redaction:
             self.rules.add("credential")
             return CREDENTIAL_MARKER
         return self.json_strings(value)
-
-
-def canonical_json(value: Any) -> bytes:
-    """Stable bytes for hashing: sorted keys, no insignificant whitespace, UTF-8."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8", "surrogatepass"
-    )
 
 
 @dataclass(frozen=True)
@@ -466,121 +468,20 @@ def store_checkpoint(
     return result
 
 
-# -- loading ----------------------------------------------------------------------------------
+# -- the tracked cell's own outputs -----------------------------------------------------------
 
 
-def _read_part(blobs: BlobStore, digest: str, what: str) -> bytes:
-    try:
-        data = blobs.get_bytes(digest)
-    except NotFound:
-        raise IntegrityError(
-            f"The checkpoint's {what} {digest[:12]} is missing from the object store."
-        ) from None
-    except InvalidInput:
-        raise IntegrityError(f"The checkpoint names a malformed {what} digest.") from None
-    # get_bytes does not verify; a flipped bit must not become a silently wrong notebook.
-    if blake3.blake3(data).hexdigest() != digest:
-        raise IntegrityError(
-            f"The checkpoint's {what} {digest[:12]} is corrupt (its content does not match "
-            "its digest)."
-        )
-    return data
-
-
-def _read_json(blobs: BlobStore, digest: str, what: str) -> Any:
-    data = _read_part(blobs, digest, what)
-    try:
-        return json.loads(data)
-    except ValueError:
-        raise IntegrityError(f"The checkpoint's {what} {digest[:12]} is not JSON.") from None
-
-
-def _manifest(blobs: BlobStore, digest: str) -> dict[str, Any]:
-    manifest = _read_json(blobs, digest, "manifest")
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise IntegrityError(f"Blob {digest[:12]} is not a jupyter-mm checkpoint manifest.")
-    if not isinstance(manifest.get("cells"), list):
-        raise IntegrityError(f"The checkpoint manifest {digest[:12]} has no cell list.")
-    return manifest
-
-
-def _is_ref(value: Any) -> bool:
-    return isinstance(value, dict) and isinstance(value.get(BLOB_KEY), str)
-
-
-def _resolve(blobs: BlobStore, value: Any) -> Any:
-    if not _is_ref(value):
-        return value
-    data = _read_part(blobs, value[BLOB_KEY], "output")
-    if value.get("json"):
-        try:
-            return json.loads(data)
-        except ValueError:
-            raise IntegrityError(
-                f"The checkpoint's output {value[BLOB_KEY][:12]} is not JSON."
-            ) from None
-    return data.decode("utf-8", "surrogatepass")
-
-
-def _cell_refs(cell: dict[str, Any]) -> Iterable[tuple[dict[str, Any], str]]:
-    """(container, key) of every value in a cell blob that may be a blob reference."""
-    for output in cell.get("outputs") or []:
-        if "text" in output:
-            yield output, "text"
-        data = output.get("data") or {}
-        for mime in data:
-            yield data, mime
-    for bundle in (cell.get("attachments") or {}).values():
-        for mime in bundle:
-            yield bundle, mime
-
-
-def load_checkpoint(blobs: BlobStore, digest: str) -> NotebookNode:
-    """Reassemble and validate the notebook stored under the manifest ``digest``.
-
-    Raises IntegrityError (with a sentence saying which part) when a part is missing,
-    corrupt or the result is not a valid notebook.
-    """
-    import nbformat  # the reading side (server, CLI) returns nbformat's own NotebookNode
-
-    manifest = _manifest(blobs, digest)
-    cells = []
-    for cell_digest in manifest["cells"]:
-        cell = _read_json(blobs, cell_digest, "cell")
-        if not isinstance(cell, dict):
-            raise IntegrityError(f"The checkpoint's cell {cell_digest[:12]} is not a cell.")
-        if "metadata" in cell:  # a store may hold what an older or hostile writer put there
-            cell["metadata"] = untrusted_metadata(cell["metadata"])
-        for container, key in _cell_refs(cell):
-            container[key] = _resolve(blobs, container[key])
-        cells.append(cell)
-    notebook = nbformat.from_dict(
-        {
-            "nbformat": manifest.get("nbformat", 4),
-            "nbformat_minor": manifest.get("nbformat_minor", 5),
-            "metadata": untrusted_metadata(manifest.get("metadata") or {}),
-            "cells": cells,
-        }
-    )
-    try:
-        nbformat.validate(notebook)
-    except nbformat.ValidationError as exc:
-        reason = str(exc.message).splitlines()[0][:200]
-        raise IntegrityError(
-            f"The checkpoint {digest[:12]} does not form a valid notebook ({reason})."
-        ) from None
-    return notebook
-
-
-def checkpoint_digests(blobs: BlobStore, digest: str) -> set[str]:
-    """Every blob the checkpoint ``digest`` consists of (manifest, cells, outputs).
-    Raises IntegrityError when a part needed to find the others is missing."""
-    manifest = _manifest(blobs, digest)
-    found = {digest}
-    for cell_digest in manifest["cells"]:
-        found.add(cell_digest)
-        cell = _read_json(blobs, cell_digest, "cell")
-        for container, key in _cell_refs(cell if isinstance(cell, dict) else {}):
-            if _is_ref(container[key]):
-                found.add(container[key][BLOB_KEY])
-    return found
+def store_outputs(
+    blobs: BlobStore,
+    outputs: Sequence[dict[str, Any]],
+    *,
+    large_output_bytes: int = 4096,
+    redactor: Any | None = None,
+) -> tuple[str, list[str], set[str]]:
+    """Store nbformat outputs (text redacted, large values as their own blobs, as in a
+    checkpoint's cells); return (digest, the large values' digests, redaction rules that
+    fired)."""
+    red, refs = _Redaction(redactor), []
+    stored = [_prepare_output(blobs, dict(o), large_output_bytes, red, refs) for o in outputs]
+    body = {"format": OUTPUTS_FORMAT, "outputs": stored}
+    return blobs.put_bytes(canonical_json(body)), list(dict.fromkeys(refs)), red.rules

@@ -5,25 +5,28 @@
 :func:`compute_flags` compares that log with the notebook checkpoint of a run and says why
 re-running the checkpoint top to bottom might not give the same result
 (``docs/architecture.md#data-model``).
+
+The log is never cut: the store keeps it once per session (each run hands over only the
+executions since the previous one, see :meth:`ExecutionRecorder.session_log`), and the flags
+need only each cell's latest execution, which :class:`ExecutionIndex` keeps up to date as
+executions happen. A run therefore costs the same after five or five thousand executions.
 """
 
 from __future__ import annotations
 
 import functools
+import os
+import socket
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import blake3
 import IPython
 
-from ..entities import ExecutionEntry, ReproFlag
+from ..entities import ExecutionEntry, ReproFlag, SessionLogAppend
 from .last_result import LastResult
-
-# Log entries kept per session. Superseded executions of a cell are dropped first (only a
-# cell's latest execution matters for the flags), so this bounds memory without forgetting
-# which cells ran unless a session touches more distinct cells than this.
-DEFAULT_MAX_ENTRIES = 2000
 
 # IPython 9 bumps ``execution_count`` before firing ``pre_run_cell``; earlier versions after
 # the cell ran. The post_run_cell handler corrects the count either way.
@@ -47,30 +50,68 @@ def source_hash(text: str) -> str:
     return blake3.blake3(normalised.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+class ExecutionIndex:
+    """Each cell's latest execution, kept up to date as executions are added: what
+    :func:`compute_flags` needs from a log, in space and time that grow with the number of
+    distinct cells (and sources) rather than with the number of executions.
+
+    Keys: the cell id of executions that have one; the source hash of those that have none;
+    and the source hash of every execution (the flags match by source when the log's ids are
+    not the notebook's). Each maps to ``(position in the log, entry)`` of the latest one.
+    """
+
+    def __init__(self, entries: Iterable[ExecutionEntry] = ()) -> None:
+        self.by_id: dict[str, tuple[int, ExecutionEntry]] = {}
+        self.by_hash_without_id: dict[str, tuple[int, ExecutionEntry]] = {}
+        self.by_hash: dict[str, tuple[int, ExecutionEntry]] = {}
+        self.last: ExecutionEntry | None = None
+        self.size = 0
+        for entry in entries:
+            self.add(entry)
+
+    def add(self, entry: ExecutionEntry) -> None:
+        position = self.size
+        # assigning to an existing key keeps its place: dicts stay in first-seen order
+        if entry.cell_id:
+            self.by_id[entry.cell_id] = (position, entry)
+        else:
+            self.by_hash_without_id[entry.source_hash] = (position, entry)
+        self.by_hash[entry.source_hash] = (position, entry)
+        self.last = entry
+        self.size += 1
+
+
 class ExecutionRecorder:
     """Records every execution of ``shell`` from the moment it is created.
 
     Executions that happened before (the extension is often loaded mid-session) are
-    recovered from the input history, without cell ids.
+    recovered from the input history, without cell ids. The whole log is kept (an entry is
+    ~150 bytes); the store receives each execution once (see :meth:`session_log`).
     """
 
-    def __init__(self, shell: Any, *, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
+    def __init__(self, shell: Any) -> None:
         self.shell = shell
-        self.max_entries = max_entries
+        #: names this kernel session's log in the store
+        from ..ids import new_id
+
+        self.session_id = new_id()
+        self.start_time = time.time()
         self._lock = threading.Lock()
         self._entries: list[ExecutionEntry] = self._recover_history()
+        self.index = ExecutionIndex(self._entries)
         self._pending: ExecutionEntry | None = None
         self._registered = False
+        #: per store (its URL): how many executions of the log it holds
+        self._stored: dict[str, int] = {}
 
     def _recover_history(self) -> list[ExecutionEntry]:
         manager = getattr(self.shell, "history_manager", None)
         inputs = list(getattr(manager, "input_hist_raw", None) or [])
-        entries = [
+        return [
             ExecutionEntry(count=count, cell_id=None, source_hash=source_hash(source))
             for count, source in enumerate(inputs[1:], start=1)
             if source and not source.isspace()
         ]
-        return entries[-self.max_entries :]
 
     def register(self) -> None:
         """Start listening (idempotent)."""
@@ -103,9 +144,8 @@ class ExecutionRecorder:
         )
         with self._lock:
             self._entries.append(entry)
+            self.index.add(entry)
             self._pending = entry
-            if len(self._entries) > self.max_entries:
-                self._entries = _compact(self._entries, self.max_entries)
 
     def _on_post_run_cell(self, result: Any) -> None:
         with self._lock:
@@ -119,22 +159,30 @@ class ExecutionRecorder:
         with self._lock:
             return [ExecutionEntry(e.count, e.cell_id, e.source_hash) for e in self._entries]
 
+    def session_log(self, store_key: str) -> SessionLogAppend:
+        """The log as a run starting now stands in it, with the executions the store named
+        ``store_key`` has not been given yet (all of them for a store new to this session).
+        Call :meth:`stored` once the store has taken them."""
+        with self._lock:
+            position = len(self._entries)
+            start = min(self._stored.get(store_key, 0), position)
+            entries = [
+                ExecutionEntry(e.count, e.cell_id, e.source_hash) for e in self._entries[start:]
+            ]
+        return SessionLogAppend(
+            self.session_id,
+            position,
+            start,
+            entries,
+            start_time=self.start_time,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+        )
 
-def _entry_key(entry: ExecutionEntry) -> str:
-    return f"id:{entry.cell_id}" if entry.cell_id else f"src:{entry.source_hash}"
-
-
-def _compact(entries: list[ExecutionEntry], limit: int) -> list[ExecutionEntry]:
-    """Keep the latest execution of each cell; if still too many, the most recent ones."""
-    seen: set[str] = set()
-    kept: list[ExecutionEntry] = []
-    for entry in reversed(entries):
-        key = _entry_key(entry)
-        if key not in seen:
-            seen.add(key)
-            kept.append(entry)
-    kept.reverse()
-    return kept[-limit:]
+    def stored(self, store_key: str, position: int) -> None:
+        """The store named ``store_key`` now holds the first ``position`` executions."""
+        with self._lock:
+            self._stored[store_key] = max(self._stored.get(store_key, 0), position)
 
 
 # -- flags ------------------------------------------------------------------------------------
@@ -204,8 +252,40 @@ def _index_notebook(notebook: Any, key: Any = None) -> _NotebookIndex:
     return index
 
 
+def _latest_runs(
+    log: ExecutionIndex, by_id: dict[str, int], by_hash: dict[str, list[int]]
+) -> tuple[dict[int, int], dict[int, str], dict[str, ExecutionEntry]]:
+    """(cell index -> log position of its latest execution, cell index -> the source hash
+    that execution ran, cell id -> latest execution of cells no longer in the notebook)."""
+    # When no logged id appears in the notebook the two id spaces are unrelated (e.g. a
+    # 4.4 notebook whose ids JupyterLab invents per session): fall back to sources only.
+    use_ids = any(cell_id in by_id for cell_id in log.by_id)
+    matches: list[tuple[int, ExecutionEntry, list[int]]] = []
+    deleted: dict[str, ExecutionEntry] = {}
+    if use_ids:
+        for cell_id, (position, entry) in log.by_id.items():
+            index = by_id.get(cell_id)
+            if index is None:
+                deleted[cell_id] = entry
+            else:
+                matches.append((position, entry, [index]))
+        without_id = log.by_hash_without_id.items()
+    else:
+        without_id = log.by_hash.items()
+    for digest, (position, entry) in without_id:
+        matches.append((position, entry, by_hash.get(digest, [])))
+    last_run: dict[int, int] = {}
+    last_hash: dict[int, str] = {}
+    for position, entry, targets in matches:
+        for index in targets:
+            if position > last_run.get(index, -1):
+                last_run[index] = position
+                last_hash[index] = entry.source_hash
+    return last_run, last_hash, deleted
+
+
 def compute_flags(
-    entries: Sequence[ExecutionEntry],
+    entries: Sequence[ExecutionEntry] | ExecutionIndex,
     notebook: Any,
     tracked_cell_id: str | None,
     *,
@@ -213,9 +293,11 @@ def compute_flags(
 ) -> list[ReproFlag]:
     """Reproducibility flags for a run whose checkpoint is ``notebook``.
 
-    Executions are matched to cells by cell id when the log and the notebook share ids,
-    else by source hash (history-recovered entries and nbclient runs carry no ids).
-    ``notebook_key`` identifies unchanged notebook content (see ``NotebookSnapshot``).
+    ``entries`` is the session's log up to the run, or its :class:`ExecutionIndex` (what a
+    recorder keeps: the flags then cost nothing per execution in the log). Executions are
+    matched to cells by cell id when the log and the notebook share ids, else by source
+    hash (history-recovered entries and nbclient runs carry no ids). ``notebook_key``
+    identifies unchanged notebook content (see ``NotebookSnapshot``).
     """
     marker = (notebook.get("metadata") or {}).get("jupyter_mm") or {}
     if isinstance(marker, dict) and marker.get("reconstructed_from") == "history":
@@ -223,8 +305,9 @@ def compute_flags(
         # as repeated cells): running it top to bottom replays the session exactly.
         return []
     cells, code, current_hash, by_id, by_hash = _index_notebook(notebook, notebook_key)
-    last_run, last_hash, deleted = _match_log(entries, by_id, by_hash)
-    tracked = _tracked_index(cells, by_id, by_hash, entries, tracked_cell_id)
+    log = entries if isinstance(entries, ExecutionIndex) else ExecutionIndex(entries)
+    last_run, last_hash, deleted = _latest_runs(log, by_id, by_hash)
+    tracked = _tracked_index(cells, by_id, by_hash, log.last, tracked_cell_id)
     flags: list[ReproFlag] = []
     if tracked is not None:
         flags += _out_of_order_flags(cells, code, last_run, tracked)
@@ -233,32 +316,6 @@ def compute_flags(
     if tracked is not None:
         flags += _never_run_flags(code, last_run, tracked)
     return flags
-
-
-def _match_log(
-    entries: Sequence[ExecutionEntry], by_id: dict[str, int], by_hash: dict[str, list[int]]
-) -> tuple[dict[int, int], dict[int, str], dict[str, ExecutionEntry]]:
-    """For each notebook cell index, the log position and source hash of its latest
-    execution; and the logged executions of cells no longer in the notebook, by id."""
-    # When no logged id appears in the notebook the two id spaces are unrelated (e.g. a
-    # 4.4 notebook whose ids JupyterLab invents per session): fall back to sources only.
-    use_ids = any(e.cell_id in by_id for e in entries if e.cell_id)
-    last_run: dict[int, int] = {}  # cell index -> position in the log of its latest execution
-    last_hash: dict[int, str] = {}
-    deleted: dict[str, ExecutionEntry] = {}
-    for position, entry in enumerate(entries):
-        if use_ids and entry.cell_id:
-            index = by_id.get(entry.cell_id)
-            if index is None:
-                deleted[entry.cell_id] = entry
-                continue
-            targets = [index]
-        else:
-            targets = by_hash.get(entry.source_hash, [])
-        for index in targets:
-            last_run[index] = position
-            last_hash[index] = entry.source_hash
-    return last_run, last_hash, deleted
 
 
 def _out_of_order_flags(
@@ -341,14 +398,14 @@ def _tracked_index(
     cells: list[Any],
     by_id: dict[str, int],
     by_hash: dict[str, list[int]],
-    entries: Sequence[ExecutionEntry],
+    last: ExecutionEntry | None,
     tracked_cell_id: str | None,
 ) -> int | None:
     """Where the tracked cell is: by id, else the cell whose source is the last execution."""
     if tracked_cell_id and tracked_cell_id in by_id:
         return by_id[tracked_cell_id]
-    if entries:
-        candidates = by_hash.get(entries[-1].source_hash, [])
+    if last is not None:
+        candidates = by_hash.get(last.source_hash, [])
         if len(candidates) == 1:
             return candidates[0]
     return None

@@ -464,7 +464,7 @@ def history_notebook(shell: Any, *, cell_id: str | None, raw_cell: str) -> Noteb
             cells.append(cell)
     current_count = len(inputs) - 1 if last_is_current else None
     current = new_code_cell(source=raw_cell, execution_count=current_count)
-    current["id"] = cell_id if cell_id and _valid_cell_id(cell_id) else "tracked-cell"
+    current["id"] = history_cell_id(cell_id)
     cells.append(current)
     notebook = new_notebook(cells=cells)
     notebook.metadata["language_info"] = {"name": "python"}
@@ -475,6 +475,11 @@ def history_notebook(shell: Any, *, cell_id: str | None, raw_cell: str) -> Noteb
 
 def _valid_cell_id(cell_id: str) -> bool:
     return 0 < len(cell_id) <= 64 and all(c.isalnum() or c in "-_" for c in cell_id)
+
+
+def history_cell_id(cell_id: str | None) -> str:
+    """The id of the tracked cell in a notebook rebuilt from the history."""
+    return cell_id if cell_id and _valid_cell_id(cell_id) else "tracked-cell"
 
 
 def _validate_live(snapshot: NotebookSnapshot) -> None:
@@ -509,6 +514,7 @@ def capture_notebook(
     live: LiveSnapshots | None,
     copy: bool = True,
     session: str | None = None,
+    build_history: bool = True,
 ) -> NotebookSnapshot:
     """The best available notebook for the tracked cell ``raw_cell`` (id ``cell_id``),
     executed at the request of the client ``session`` (see :meth:`LiveSnapshots.take`).
@@ -519,6 +525,9 @@ def capture_notebook(
 
     With ``copy=False`` a file snapshot is the parsed notebook shared with the file cache
     (no copy on the tracked cell's critical path): the caller must not modify it.
+
+    With ``build_history=False`` a history snapshot comes back without its notebook
+    (``notebook`` None): the caller stores it incrementally (see ``history_checkpoint``).
     """
     warnings: list[str] = []
     if live is not None:
@@ -551,5 +560,7 @@ def capture_notebook(
                 )
             return NotebookSnapshot(notebook, "file", path, located, warnings, source_key=key)
 
+    if not build_history:
+        return NotebookSnapshot(None, "history", path, history_cell_id(cell_id), warnings)  # type: ignore[arg-type]
     notebook = history_notebook(shell, cell_id=cell_id, raw_cell=raw_cell)
     return NotebookSnapshot(notebook, "history", path, notebook.cells[-1]["id"], warnings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -214,7 +215,41 @@ def show_dict(detail: RunDetail) -> dict[str, Any]:
         "checkpoint": {"digest": run.checkpoint_digest, "source": run.checkpoint_source},
         "flags": [f.to_dict() for f in run.flags],
         "warnings": list(run.warnings),
+        "outputs": list(detail.outputs),
     }
+
+
+#: lines of one output `show` prints before it says how many more there are
+SHOWN_OUTPUT_LINES = 12
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _terminal_text(value: Any) -> list[str]:
+    """Lines of a stored text value, ANSI sequences and control characters removed (stored
+    text comes from user code and must not drive the terminal)."""
+    text = "".join(value) if isinstance(value, list) else str(value)
+    lines = _CONTROL.sub("", text).splitlines()
+    if len(lines) > SHOWN_OUTPUT_LINES:
+        more = len(lines) - SHOWN_OUTPUT_LINES
+        lines = [*lines[:SHOWN_OUTPUT_LINES], f"… {more} more line{'s' if more != 1 else ''}"]
+    return lines
+
+
+def _output_lines(output: dict[str, Any]) -> list[str]:
+    """``show``'s few lines for one nbformat output."""
+    kind = output.get("output_type")
+    if kind == "stream":
+        return [f"[{output.get('name')}]", *(f"  {ln}" for ln in _terminal_text(output["text"]))]
+    if kind == "error":
+        message = f"{output.get('ename')}: {output.get('evalue')}"
+        return [f"[error] {_CONTROL.sub('', message)}"]
+    data = output.get("data") or {}
+    label = "[result]" if kind == "execute_result" else "[display]"
+    kinds = ", ".join(f"{mime} ({format_size(len(str(value)))})" for mime, value in data.items())
+    lines = [f"{label} {kinds}"]
+    if "text/plain" in data:
+        lines += [f"  {ln}" for ln in _terminal_text(data["text/plain"])]
+    return lines
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -302,6 +337,7 @@ def _show_text(shown: dict[str, Any]) -> str:
         "Reproducibility",
         [f"{f['kind']}: {f['message']}" for f in shown["flags"]],
     )
+    out += _section("Outputs", [ln for o in shown["outputs"] for ln in _output_lines(o)])
     out += _section("Warnings", list(shown["warnings"]))
     return "\n".join(out)
 
@@ -329,7 +365,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def cmd_checkout(args: argparse.Namespace) -> int:
     import nbformat
 
-    from ..capture.checkpoint import load_checkpoint
+    from ..capture.checkpoint import load_run_notebook
 
     target = Path(args.output).expanduser()
     if target.is_dir():
@@ -344,7 +380,8 @@ def cmd_checkout(args: argparse.Namespace) -> int:
             raise NotFound(
                 f"Run {run.id} has no notebook checkpoint (it was recorded outside a notebook)."
             )
-        nb = load_checkpoint(store.blobs, run.checkpoint_digest)
+        # the tracked cell carries what it produced (the checkpoint is taken as it starts)
+        nb = load_run_notebook(store.blobs, run)
     nbformat.validate(nb)
     # Write next to the target and rename so a failure never leaves half a notebook behind.
     fd, tmp = tempfile.mkstemp(prefix=".checkout-", suffix=".ipynb", dir=target.parent)

@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import Conflict, InvalidInput, MMError, NotFound
+from ..errors import Conflict, IntegrityError, InvalidInput, MMError, NotFound
 from ..formatting import short_digest
 from ._common import (
     EPILOG_CLASS,
@@ -102,6 +102,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_gc)
 
 
+def all_references(store: AbstractStore) -> tuple[set[str], list[tuple[str, str]]]:
+    """(every blob the store references: what its rows name and the parts of every
+    checkpoint, found through the manifests; one line per checkpoint whose parts cannot all
+    be found). A run links its checkpoint's manifest only, so this is what gc must keep."""
+    from ..capture.checkpoint import expand_checkpoints
+
+    referenced = store.referenced_digests()
+    parts, problems = expand_checkpoints(store.blobs, sorted(store.checkpoint_manifests()))
+    return referenced | parts, problems
+
+
 # -- verify ---------------------------------------------------------------------------------
 
 
@@ -148,9 +159,10 @@ def verify_store(store: AbstractStore, *, progress: bool = True) -> dict[str, An
     if bar is not None:
         bar.close()
 
-    referenced = store.referenced_digests()
+    referenced, unreadable = all_references(store)
     missing = referenced - set(present)
-    owners = _runs_referencing(store, corrupt | missing) if corrupt or missing else {}
+    damaged = corrupt | missing | {manifest for manifest, _ in unreadable}
+    owners = _runs_referencing(store, damaged) if damaged else {}
 
     def runs_text(digest: str) -> str:
         ids = owners.get(digest) or []
@@ -173,6 +185,17 @@ def verify_store(store: AbstractStore, *, progress: bool = True) -> dict[str, An
                 "digest": digest,
                 "runs": owners.get(digest, []),
                 "message": f"blob {digest} is referenced but missing" + runs_text(digest),
+            }
+        )
+    for manifest, reason in unreadable:
+        if manifest in corrupt or manifest in missing:
+            continue  # the manifest itself is listed above
+        problems.append(
+            {
+                "kind": "unreadable_checkpoint",
+                "digest": manifest,
+                "runs": owners.get(manifest, []),
+                "message": f"checkpoint {manifest} cannot be read whole: {reason}",
             }
         )
     for line in store.check_integrity():
@@ -231,7 +254,14 @@ def collect_garbage(
     # between is then simply not in the listing, never mistaken for garbage. (A store
     # records itself in the root before it writes a blob there.)
     present = list(store.blobs.iter_digests())
-    referenced = store.referenced_digests()
+    referenced, unreadable = all_references(store)
+    if unreadable:
+        # the parts of a checkpoint that cannot be read are unknown: deleting anything
+        # could take a part of it that is still there
+        raise IntegrityError(
+            f"gc found {len(unreadable)} checkpoint(s) whose parts cannot all be read "
+            f"({unreadable[0][1]}); nothing was deleted. Run `jupyter mm verify` for details."
+        )
     shared = root_registry.shared_references(store, list(other_stores), claimed=claim_root)
     if delete and shared.blockers:
         raise Conflict("gc deleted nothing: " + "; ".join(shared.blockers) + ". " + SHARED_ROOT_HOW)

@@ -101,6 +101,8 @@ class RunBase(TypedDict):
     flags: list[ReproFlag]
     warnings: list[str]
     error: str | None
+    #: blob of the outputs the tracked cell produced (they are in ``RunDetail.outputs``)
+    outputs_digest: str | None
 
 
 class Run(RunBase):
@@ -180,6 +182,9 @@ class RunDetail(TypedDict):
     data: list[DataRef]
     artifacts: list[Artifact]
     environment: Environment | None
+    #: what the tracked cell produced: nbformat 4 outputs (stream, display_data,
+    #: execute_result, error), text redacted
+    outputs: list[dict[str, Any]]
 
 
 class Notebook(TypedDict):

@@ -115,6 +115,7 @@ def detail_body(detail: RunDetail, paths: PathMapper) -> schema.RunDetail:
             if detail.environment is None
             else cast(schema.Environment, detail.environment.to_dict())
         ),
+        "outputs": list(detail.outputs),
     }
 
 

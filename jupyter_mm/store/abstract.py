@@ -46,6 +46,7 @@ if TYPE_CHECKING:
         Run,
         RunDetail,
         RunPage,
+        SessionLogAppend,
     )
     from .blobs import BlobStore
 
@@ -61,11 +62,18 @@ class AbstractRunStore(ABC):
     # -- runs ---------------------------------------------------------------------------
 
     @abstractmethod
-    def create_run(self, run: Run) -> Run:
+    def create_run(self, run: Run, *, session_log: SessionLogAppend | None = None) -> Run:
         """Insert ``run`` (its ``id`` is chosen by the caller, normally ``ids.new_id()``).
 
         Raises InvalidInput if the id exists already or the status is unknown, NotFound if
         ``parent_id`` names no run. Returns the stored run.
+
+        ``session_log`` places the run in its kernel session's execution log, which the
+        store keeps once per session: the executions it hands over (those the store has not
+        been given yet) are appended in the same transaction, and the run's
+        ``execution_log`` reads back as the session's first ``session_log.position``
+        executions (``run.execution_log`` itself is then not stored). What a run writes thus
+        does not grow with the length of the session.
         """
 
     @abstractmethod
@@ -133,9 +141,7 @@ class AbstractRunStore(ABC):
         version names the run (the audit trail must stay complete)."""
 
     @abstractmethod
-    def mark_crashed(
-        self, host: str, alive: Callable[[int, str | None], bool]
-    ) -> list[str]:
+    def mark_crashed(self, host: str, alive: Callable[[int, str | None], bool]) -> list[str]:
         """Mark as ``crashed`` every ``running`` run recorded on ``host`` whose process
         ``alive(pid, process_start_time)`` reports gone (ended, a zombie, or the pid taken
         by another process). Returns the ids changed. Called when a store opens."""
@@ -282,8 +288,22 @@ class AbstractRunStore(ABC):
 
     @abstractmethod
     def referenced_digests(self) -> set[str]:
-        """Every blob digest named by any row: checkpoints, linked blobs, artifacts,
-        model versions."""
+        """Every blob digest named by any row: checkpoints, outputs, linked blobs,
+        artifacts, model versions. The parts of a checkpoint (cells, chunks, large outputs)
+        are named by its manifest: see ``capture.checkpoint.checkpoint_digests``."""
+
+    def checkpoint_manifests(self) -> set[str]:
+        """The distinct checkpoint manifest digests runs name (``gc`` and ``verify`` find
+        each checkpoint's parts through them). This default pages through every run; an
+        implementation should ask its index instead (SqlStore does)."""
+        found: set[str] = set()
+        token = None
+        while True:
+            page = self.search_runs(order="oldest", limit=1000, page_token=token)
+            found.update(r.checkpoint_digest for r in page.runs if r.checkpoint_digest)
+            token = page.next_token
+            if token is None:
+                return found
 
     @abstractmethod
     def check_integrity(self) -> list[str]:

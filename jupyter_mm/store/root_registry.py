@@ -23,7 +23,7 @@ from typing import Any
 
 import blake3
 
-from ..errors import InvalidInput, MMError, NotFound
+from ..errors import IntegrityError, InvalidInput, MMError, NotFound
 from .blobs import BlobStore
 
 #: the marker of a root that held blobs before any store recorded itself in it
@@ -118,7 +118,16 @@ def references_of(url: str, blobs: BlobStore, busy_timeout: float = 10.0) -> set
         if revision is None:
             raise NotFound("there is no jupyter-mm store there")
         check_known(revision, display_url(parsed))
-        return SqlStore(engine, blobs, display_url(parsed)).referenced_digests()
+        other = SqlStore(engine, blobs, display_url(parsed))
+        # a run links only its checkpoint's manifest: the parts are found through it
+        from ..capture.checkpoint import expand_checkpoints
+
+        parts, problems = expand_checkpoints(blobs, sorted(other.checkpoint_manifests()))
+        if problems:
+            raise IntegrityError(
+                f"{len(problems)} of its checkpoints cannot be read whole ({problems[0][1]})"
+            )
+        return other.referenced_digests() | parts
     finally:
         engine.dispose()
 

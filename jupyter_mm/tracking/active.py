@@ -31,6 +31,7 @@ from ..entities import (
     MetricPoint,
     Param,
     Run,
+    SessionLogAppend,
     is_later_point,
 )
 from ..errors import InvalidInput
@@ -110,6 +111,9 @@ class ActiveRun:
         self.closing = False
         self._environment: EnvironmentCapture | None = None
         self.reported_line: str | None = None
+        #: where the run stands in its kernel session's log (set by the magic); the store
+        #: keeps that log once per session instead of in every run
+        self.session_log: SessionLogAppend | None = None
 
     # -- identity ---------------------------------------------------------------------------
 
@@ -180,7 +184,10 @@ class ActiveRun:
                 cwd = os.path.dirname(notebook) if notebook else None
                 self._environment = EnvironmentCapture(cwd if cwd and os.path.isdir(cwd) else None)
             try:
-                self.run = self.store.create_run(self.run)
+                if self.session_log is None:
+                    self.run = self.store.create_run(self.run)
+                else:
+                    self.run = self.store.create_run(self.run, session_log=self.session_log)
                 self._created = True
             except Exception as exc:
                 self._not_recorded = describe_exception(exc)

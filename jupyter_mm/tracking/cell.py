@@ -146,6 +146,17 @@ def parameter_cell_params(
     return {name: namespace[name] for name in names if name in namespace}
 
 
+def history_parameter_cells(inputs: list[Any]) -> dict[str, Any]:
+    """A stand-in notebook of the executions headed like papermill's injected cell, for a
+    session without a notebook (the history source): the only parameter cells it can tell."""
+    cells = [
+        {"cell_type": "code", "source": text}
+        for text in inputs
+        if isinstance(text, str) and text.lstrip().startswith(PAPERMILL_HEADER)
+    ]
+    return {"cells": cells}
+
+
 def _assigned_in_order(tree: ast.Module) -> list[str]:
     """Names bound by top-level assignment statements, in source order."""
     found: list[str] = []

@@ -141,6 +141,13 @@ def test_the_step_charts_fill_their_card(views: Views, expect: Any) -> None:
     expect(detail.locator(".jp-mm-Path", has_text="data/train.csv")).to_have_count(1)
 
 
+def test_the_tracked_cells_own_result_is_shown(views: Views, expect: Any) -> None:
+    # `lr * 2` ends the tracked cell: its result is in no checkpoint, but in the run
+    outputs = detail_of(views, views.first).locator(".jp-mm-Outputs")
+    expect(outputs).to_contain_text("0.2")
+    expect(outputs.locator(".jp-mm-Output-rich")).to_have_count(1)
+
+
 def test_opening_a_run_again_by_prefix_focuses_its_tab(views: Views, expect: Any) -> None:
     run_command(views.page, "jupyter-mm:open-run", {"id": views.first[:12]})
     run_command(views.page, "jupyter-mm:open-run", {"id": views.first})

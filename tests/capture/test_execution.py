@@ -52,9 +52,10 @@ class Session:
         assert result.success, result.error_in_exec or result.error_before_exec
 
     def flags(self, tracked: str | None) -> list[tuple[str, str | None]]:
-        return [
-            (f.kind, f.cell_id) for f in compute_flags(self.recorder.entries(), self.nb, tracked)
-        ]
+        # the recorder's running index must say exactly what the whole log says
+        from_log = compute_flags(self.recorder.entries(), self.nb, tracked)
+        assert compute_flags(self.recorder.index, self.nb, tracked) == from_log
+        return [(f.kind, f.cell_id) for f in from_log]
 
 
 # -- source_hash ------------------------------------------------------------------------------
@@ -97,15 +98,31 @@ def test_recorder_recovers_history_from_before_it_was_loaded(shell):
     assert len(recorder.entries()) == 3
 
 
-def test_recorder_memory_is_bounded_but_keeps_each_cells_latest_run(shell):
-    recorder = ExecutionRecorder(shell, max_entries=5)
+def test_a_long_session_keeps_its_whole_log_and_every_cell_counts_for_the_flags(shell):
+    # 2100 distinct cells: more than the 2000 entries the log used to be cut to, which
+    # then flagged the oldest cells as never run
+    session = Session(shell, notebook(*(f"v{i} = {i}" for i in range(2100)), "done = 1"))
+    for i in range(2101):
+        session.run(f"c{i}")
+    entries = session.recorder.entries()
+    assert len(entries) == 2101 and entries[0].cell_id == "c0"
+    assert session.flags("c2100") == []
+
+
+def test_the_session_log_hands_each_store_only_what_it_lacks(shell):
+    recorder = ExecutionRecorder(shell)
     recorder.register()
-    for i in range(30):
-        shell.run_cell(f"v = {i % 3}", store_history=True, cell_id=f"c{i % 3}")
-    entries = recorder.entries()
-    assert len(entries) <= 5
-    latest = {e.cell_id: e.count for e in entries}
-    assert latest == {"c0": 28, "c1": 29, "c2": 30}
+    for i in range(3):
+        shell.run_cell(f"a{i} = {i}", store_history=True, cell_id=f"c{i}")
+    first = recorder.session_log("sqlite:///one")
+    assert (first.start, first.position, len(first.entries)) == (0, 3, 3)
+    recorder.stored("sqlite:///one", first.position)
+    shell.run_cell("b = 1", store_history=True, cell_id="c3")
+    again = recorder.session_log("sqlite:///one")
+    assert (again.start, again.position, [e.cell_id for e in again.entries]) == (3, 4, ["c3"])
+    assert again.session_id == first.session_id
+    other = recorder.session_log("sqlite:///two")  # a store new to the session gets it all
+    assert (other.start, len(other.entries)) == (0, 4)
 
 
 def test_entries_are_copies(shell):

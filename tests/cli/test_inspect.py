@@ -13,6 +13,7 @@ from jupyter_mm.cli import JSON_SHAPES, absolute_sqlite_url, build_parser
 from jupyter_mm.config import ENV_STORE
 
 RUN_KEYS = {
+    "outputs_digest",
     "id",
     "name",
     "status",
@@ -159,6 +160,7 @@ def test_show_json_has_everything_recorded(cli, populated) -> None:
         "checkpoint",
         "flags",
         "warnings",
+        "outputs",
     }
     assert set(shown["run"]) == RUN_KEYS | {"execution_log"}
     assert shown["run"]["id"] == populated.first

@@ -12,7 +12,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 from sqlalchemy import insert
 
-from jupyter_mm.capture.checkpoint import store_checkpoint
+from jupyter_mm.capture.checkpoint import store_checkpoint, store_outputs
 from jupyter_mm.config import DB_FILE, OBJECTS_DIR, STORE_DIR_NAME, StoreLocation, ensure_store_dir
 from jupyter_mm.entities import (
     Artifact,
@@ -60,6 +60,18 @@ class ApiData:
     bare_id: str = ""
     #: a run of a notebook outside the server's root
     outside_id: str = ""
+
+
+def TRAIN_OUTPUTS(loss: float) -> list[dict[str, Any]]:
+    """What the tracked training cell printed and showed (the HTML is a large output)."""
+    return [
+        {"output_type": "stream", "name": "stdout", "text": f"final loss {loss}\n"},
+        {
+            "output_type": "display_data",
+            "data": {"text/html": "<table>" + "<tr><td>0.1</td></tr>" * 20 + "</table>"},
+            "metadata": {},
+        },
+    ]
 
 
 def _rich_run(store: Any, notebook_path: str, start: float, lr: str, loss: float) -> Run:
@@ -111,6 +123,9 @@ def _rich_run(store: Any, notebook_path: str, start: float, lr: str, loss: float
     run.checkpoint_digest, run.checkpoint_source = digest, "live"
     run.environment_id = store.put_environment(env)
     run.execution_log = [ExecutionEntry(1, "load", "h1"), ExecutionEntry(2, "train", "h2")]
+    outputs, parts, _ = store_outputs(store.blobs, TRAIN_OUTPUTS(loss), large_output_bytes=64)
+    run.outputs_digest = outputs
+    store.link_blobs(run.id, parts)
     run.flags = [ReproFlag("out_of_order", "Cell 'load' ran after 'train'.", "load")]
     run.warnings = ["2 data files were not hashed: too large."]
     return store.update_run(run)

@@ -202,6 +202,8 @@ async def test_run_detail_by_id_prefix_and_latest(jp_fetch, api_data: ApiData) -
     assert [a["name"] for a in body["artifacts"]] == ["model.pkl", "reports/ünïcode report.html"]
     assert body["environment"]["packages"]["scikit-learn"] == "1.5.0"
     assert [e["cell_id"] for e in body["run"]["execution_log"]] == ["load", "train"]
+    assert [o["output_type"] for o in body["outputs"]] == ["stream", "display_data"]
+    assert body["outputs"][1]["data"]["text/html"].count("<tr>") == 20  # resolved from its blob
 
     unique = unique_prefix(api_data.edited_id, api_data.all_ids)
     _, by_prefix = await get_json(jp_fetch, "runs", unique.lower())

@@ -458,7 +458,7 @@ def test_incomplete_execution_log_entries_are_refused(store):
 
 
 def test_a_run_that_produced_a_registered_model_cannot_be_deleted(store):
-    from jupyter_mm.store.sql.store import MODEL_VERSIONS, MODELS
+    from jupyter_mm.store.sql.models import MODEL_VERSIONS, MODELS
 
     digest = store.blobs.put_bytes(b"pickled model")
     run = store.create_run(make_run())

@@ -12,7 +12,7 @@ from sqlalchemy import insert, inspect, select
 
 from jupyter_mm import ids
 from jupyter_mm.config import StoreLocation
-from jupyter_mm.entities import Metric, MetricOrder, Run
+from jupyter_mm.entities import ExecutionEntry, Metric, MetricOrder, Run, SessionLogAppend
 from jupyter_mm.errors import InvalidInput
 from jupyter_mm.store import open_store
 from jupyter_mm.store.sql import convert
@@ -71,6 +71,37 @@ def any_location(request: pytest.FixtureRequest, tmp_path) -> StoreLocation:
     return StoreLocation(url=url, artifact_root=str(tmp_path / "objects"))
 
 
+def _row_before_0004(run: Run) -> dict:
+    """A runs row as jupyter-mm wrote it before revision 0004 (the log inline)."""
+    values = convert.run_values(run)
+    del values["outputs_digest"]
+    return values
+
+
+def test_a_0002_store_keeps_its_inline_logs_and_new_runs_reference_their_session(any_location):
+    with open_store(any_location) as store:
+        with store._writer.begin() as conn:
+            command.downgrade(_alembic_config(conn), "0002")
+        old = Run(
+            id=ids.new_id(),
+            start_time=1000.0,
+            execution_log=[ExecutionEntry(1, "a", "h1"), ExecutionEntry(2, None, "h2")],
+        )
+        with store._writer.begin() as conn:
+            conn.execute(insert(RunRow.__table__), [_row_before_0004(old)])
+    with open_store(any_location) as store:
+        assert store.schema_version() == SCHEMA_HEAD
+        assert store.get_run(old.id).execution_log == old.execution_log
+        log = [ExecutionEntry(1, "a", "h1"), ExecutionEntry(2, "b", "h2")]
+        new = store.create_run(
+            Run(id=ids.new_id(), start_time=2000.0),
+            session_log=SessionLogAppend("S" * 26, 2, 0, log, start_time=1.0),
+        )
+        assert store.get_run(new.id).execution_log == log
+        assert store.get_run_detail(new.id).run.execution_log == log
+        assert store.check_integrity() == []
+
+
 def test_a_0001_store_with_metrics_is_upgraded_and_latest_metrics_backfilled(any_location):
     # A store as jupyter-mm left it at revision 0001: runs and metric points, no
     # latest_metrics. Opening it must upgrade it (the fast path only skips a store at head).
@@ -98,14 +129,7 @@ def test_a_0001_store_with_metrics_is_upgraded_and_latest_metrics_backfilled(any
             conn.execute(
                 insert(RunRow.__table__),
                 [
-                    # without the columns later revisions add
-                    {
-                        k: v
-                        for k, v in convert.run_values(
-                            Run(id=run_id, start_time=1000.0 + i)
-                        ).items()
-                        if k != "process_start_time"
-                    }
+                    _row_before_0004(Run(id=run_id, start_time=1000.0 + i))
                     for i, run_id in enumerate(run_ids)
                 ],
             )

@@ -1,4 +1,5 @@
-"""``GET /runs/{id}/checkpoint``: the run's notebook as it was when the run started."""
+"""``GET /runs/{id}/checkpoint``: the run's notebook as it was when the run started, its
+tracked cell carrying the outputs the run produced."""
 
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ from .base import MMAPIHandler
 
 def run_checkpoint(store: AbstractStore, ref: str) -> Any:
     """The nbformat v4 notebook of the run's checkpoint (blocking)."""
-    from ...capture.checkpoint import load_checkpoint
+    from ...capture.checkpoint import load_run_notebook
 
     run = store.resolve_run(ref)
     if run.checkpoint_digest is None:
         raise NotFound(f"Run {run.id} has no notebook checkpoint.")
-    return load_checkpoint(store.blobs, run.checkpoint_digest)
+    return load_run_notebook(store.blobs, run)
 
 
 class CheckpointHandler(MMAPIHandler):

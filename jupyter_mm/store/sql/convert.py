@@ -23,6 +23,7 @@ from ...entities import (
     Param,
     ReproFlag,
     Run,
+    SessionLogAppend,
     is_later_point,
 )
 from ...errors import InvalidInput
@@ -126,6 +127,8 @@ def run_values(run: Run, *, execution_log: bool = True, flags: bool = True) -> d
         check_run_id(run.parent_id)
     if run.checkpoint_digest is not None:
         check_digest(run.checkpoint_digest)
+    if run.outputs_digest is not None:
+        check_digest(run.outputs_digest)
     if run.pid is not None and (isinstance(run.pid, bool) or not isinstance(run.pid, int)):
         raise InvalidInput(f"The run's pid must be an integer, not {run.pid!r}.")
     if not isinstance(run.tags, Mapping) or not all(isinstance(k, str) for k in run.tags):
@@ -157,6 +160,7 @@ def run_values(run: Run, *, execution_log: bool = True, flags: bool = True) -> d
         "error": run.error,
         "tags": {k: str(v) for k, v in run.tags.items()},
         "warnings": list(run.warnings),
+        "outputs_digest": run.outputs_digest,
     }
     if execution_log:
         values["execution_log"] = _flat_json(run.execution_log, ExecutionEntry, "execution log")
@@ -203,7 +207,43 @@ def row_to_run(row: Mapping[Any, Any]) -> Run:
         flags=[ReproFlag.from_dict(f) for f in row["flags"] or []],
         warnings=list(row["warnings"] or []),
         error=row["error"],
+        outputs_digest=row.get("outputs_digest"),
     )
+
+
+def session_log_rows(log: SessionLogAppend) -> list[tuple[Any, ...]]:
+    """``session_executions`` rows (:data:`EXECUTION_COLUMNS` tuples) for the executions a
+    run hands the store, validated. Raises InvalidInput."""
+    check_run_id(log.session_id)
+    position, start = log.position, log.start
+    for value, what in ((position, "position"), (start, "start")):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InvalidInput(f"The session log's {what} must be a non-negative integer.")
+    if start + len(log.entries) != position:
+        raise InvalidInput(
+            f"The session log hands executions {start} to {start + len(log.entries) - 1} "
+            f"for a run at position {position}; they must end right before it."
+        )
+    rows = []
+    for offset, entry in enumerate(log.entries):
+        if type(entry) is not ExecutionEntry:
+            entry = ExecutionEntry.from_dict(_as_dict(entry, ExecutionEntry, "Execution log"))
+        count, cell_id, digest = entry.count, entry.cell_id, entry.source_hash
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+            raise InvalidInput(f"An execution count must be an integer, not {count!r}.")
+        _optional_text(cell_id, "An execution's cell id")
+        if not isinstance(digest, str) or not 0 < len(digest) <= 64:
+            raise InvalidInput(f"An execution's source hash must be text, not {digest!r}.")
+        rows.append((log.session_id, start + offset, count, cell_id, digest))
+    return rows
+
+
+#: the order of the fields in a ``session_executions`` row
+EXECUTION_COLUMNS = ("session_id", "position", "exec_count", "cell_id", "source_hash")
+
+
+def row_to_execution(row: Any) -> ExecutionEntry:
+    return ExecutionEntry(count=row[0], cell_id=row[1], source_hash=row[2])
 
 
 def _name(value: object, what: str) -> str:

@@ -76,6 +76,12 @@ class RunRow(Base):
     execution_log: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
     flags: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
     warnings: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    #: the kernel session whose log (``session_executions``) the run's execution log is,
+    #: up to ``log_position`` executions; NULL for runs whose log is inline (before 0004)
+    session_id: Mapped[str | None] = mapped_column(RUN_ID)
+    log_position: Mapped[int | None] = mapped_column(BigInteger)
+    #: blob of the outputs the tracked cell itself produced (see capture.checkpoint)
+    outputs_digest: Mapped[str | None] = mapped_column(DIGEST)
 
     __table_args__ = (
         # listing order and keyset paging: ORDER BY start_time, id
@@ -85,6 +91,32 @@ class RunRow(Base):
         Index("ix_runs_status", "status"),
         Index("ix_runs_parent_id", "parent_id"),
     )
+
+
+class KernelSessionRow(Base):
+    """A kernel session whose execution log runs reference."""
+
+    __tablename__ = "kernel_sessions"
+
+    id: Mapped[str] = mapped_column(RUN_ID, primary_key=True)
+    start_time: Mapped[float] = mapped_column(Double, nullable=False)
+    host: Mapped[str | None] = mapped_column(Text)
+    pid: Mapped[int | None] = mapped_column(Integer)
+
+
+class SessionExecutionRow(Base):
+    """One execution of a kernel session, at its position (0-based) in the session's log.
+    Appended once; every run of the session names how many of them precede it."""
+
+    __tablename__ = "session_executions"
+
+    session_id: Mapped[str] = mapped_column(
+        RUN_ID, ForeignKey("kernel_sessions.id"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    exec_count: Mapped[int | None] = mapped_column(Integer)
+    cell_id: Mapped[str | None] = mapped_column(Text)
+    source_hash: Mapped[str] = mapped_column(DIGEST, nullable=False)
 
 
 class ParamRow(Base):
@@ -277,3 +309,5 @@ EVENTS = _table(EventRow)
 PREDICTION_BATCHES = _table(PredictionBatchRow)
 PREDICTION_LABELS = _table(PredictionLabelRow)
 SERVING_ENDPOINTS = _table(ServingEndpointRow)
+KERNEL_SESSIONS = _table(KernelSessionRow)
+SESSION_EXECUTIONS = _table(SessionExecutionRow)

@@ -44,7 +44,7 @@ def _sqlite_insert(table: str, columns: tuple[str, ...], rows: int) -> str:
     )
 
 
-def _sqlite_insert_rows(
+def sqlite_insert_rows(
     conn: Connection, table: str, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
 ) -> None:
     """``INSERT … ON CONFLICT DO NOTHING`` of ``rows`` (tuples in ``columns`` order), as few
@@ -132,7 +132,7 @@ def write_records(conn: Connection, dialect: str, rows: dict[Table, list[Any]]) 
         conn.execute(ready.params, rows[PARAMS])
     if rows[METRICS]:
         if dialect == "sqlite":
-            _sqlite_insert_rows(conn, "metrics", convert.METRIC_COLUMNS, rows[METRICS])
+            sqlite_insert_rows(conn, "metrics", convert.METRIC_COLUMNS, rows[METRICS])
         else:
             columns = convert.METRIC_COLUMNS
             conn.execute(ready.metrics, [dict(zip(columns, r, strict=True)) for r in rows[METRICS]])
@@ -149,6 +149,6 @@ def link_blobs(conn: Connection, dialect: str, run_id: str, digests: Sequence[st
     if not digests:
         return
     if dialect == "sqlite":
-        _sqlite_insert_rows(conn, "run_blobs", ("run_id", "digest"), [(run_id, d) for d in digests])
+        sqlite_insert_rows(conn, "run_blobs", ("run_id", "digest"), [(run_id, d) for d in digests])
     else:
         conn.execute(statements(dialect).links, [{"run_id": run_id, "digest": d} for d in digests])

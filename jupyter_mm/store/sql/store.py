@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, func, select, update
+from sqlalchemy import Connection, Engine, Table, delete, select, update
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
@@ -34,30 +34,35 @@ from ...entities import (
     Run,
     RunDetail,
     RunPage,
+    SessionLogAppend,
 )
 from ...errors import Conflict, InvalidInput, NotFound, StoreError
 from ..abstract import AbstractStore
 from ..blobs import BlobStore
-from . import convert, listing, record_writes, run_columns, run_listing, run_reference
+from . import (
+    convert,
+    listing,
+    maintenance,
+    record_writes,
+    run_columns,
+    run_listing,
+    run_reference,
+)
 from .engine import current_revision, write_engine
+from .maintenance import RUN_CHILDREN
 from .models import (
     ARTIFACTS,
     DATA,
     ENVIRONMENTS,
-    LATEST_METRICS,
     METRICS,
     MODEL_VERSIONS,
-    MODELS,
     PARAMS,
-    PREDICTION_BATCHES,
-    RUN_BLOBS,
     RUNS,
 )
 from .predictions import SqlPredictionsMixin
 from .registry import SqlRegistryMixin
-
-#: tables whose rows belong to one run (deleted with it)
-RUN_CHILDREN: tuple[Table, ...] = (PARAMS, METRICS, LATEST_METRICS, DATA, ARTIFACTS, RUN_BLOBS)
+from .session_log import append as append_session_log
+from .session_log import with_log
 
 #: the run fields update_run may change; the rest are fixed when the run starts
 MUTABLE_RUN_FIELDS = (
@@ -73,6 +78,7 @@ MUTABLE_RUN_FIELDS = (
     "flags",
     "warnings",
     "error",
+    "outputs_digest",
 )
 FIXED_RUN_COLUMNS = tuple(c for c in RUNS.c if c.name not in MUTABLE_RUN_FIELDS)
 
@@ -182,6 +188,12 @@ class SqlStore(SqlRegistryMixin, SqlPredictionsMixin, AbstractStore):
             if not present(digest):
                 raise InvalidInput(f"{what} names blob {digest}, which is not in the store.")
 
+    def _require_run_blobs(self, values: dict[str, Any]) -> None:
+        if values["checkpoint_digest"]:
+            self._require_blobs([values["checkpoint_digest"]], "The run's checkpoint")
+        if values["outputs_digest"]:
+            self._require_blobs([values["outputs_digest"]], "The run's outputs")
+
     def _check_references(self, conn: Connection, values: dict[str, Any]) -> None:
         env_id = values["environment_id"]
         if env_id is not None and env_id not in self._known_environments:
@@ -192,13 +204,17 @@ class SqlStore(SqlRegistryMixin, SqlPredictionsMixin, AbstractStore):
 
     # -- runs ----------------------------------------------------------------------------------
 
-    def create_run(self, run: Run) -> Run:
-        """Insert ``run``; see AbstractStore.create_run."""
+    def create_run(self, run: Run, *, session_log: SessionLogAppend | None = None) -> Run:
+        """Insert ``run`` (and the executions ``session_log`` hands over); see
+        AbstractStore.create_run."""
         values = convert.run_values(run)
-        if values["checkpoint_digest"]:
-            self._require_blobs([values["checkpoint_digest"]], "The run's checkpoint")
+        self._require_run_blobs(values)
+        values["session_id"] = None if session_log is None else session_log.session_id
+        values["log_position"] = None if session_log is None else session_log.position
         try:
             with self._write() as conn:
+                if session_log is not None:
+                    append_session_log(conn, self._dialect, session_log)
                 if values["parent_id"] is not None:
                     parent = select(RUNS.c.id).where(RUNS.c.id == values["parent_id"])
                     if conn.execute(parent).first() is None:
@@ -239,8 +255,7 @@ class SqlStore(SqlRegistryMixin, SqlPredictionsMixin, AbstractStore):
     def update_run(self, run: Run) -> Run:
         """Replace the mutable fields of a stored run; see AbstractStore.update_run."""
         values = convert.run_values(run)
-        if values["checkpoint_digest"]:
-            self._require_blobs([values["checkpoint_digest"]], "The run's checkpoint")
+        self._require_run_blobs(values)
         changes = {key: values[key] for key in MUTABLE_RUN_FIELDS}
         self._written.pop(run.id, None)
         with self._write() as conn:
@@ -249,7 +264,10 @@ class SqlStore(SqlRegistryMixin, SqlPredictionsMixin, AbstractStore):
             conn.execute(update(RUNS).where(RUNS.c.id == run.id).values(changes))
         stored.update(changes)
         self._remember(stored)
-        return convert.row_to_run(stored)
+        if stored.get("session_id") is None:
+            return convert.row_to_run(stored)
+        with self._read() as conn:
+            return with_log(conn, stored)
 
     def get_run(self, run_id: str) -> Run:
         """The run with exactly this id. Raises NotFound."""
@@ -257,21 +275,21 @@ class SqlStore(SqlRegistryMixin, SqlPredictionsMixin, AbstractStore):
             raise InvalidInput(f"{run_id!r} is not a run id.")
         with self._read() as conn:
             row = conn.execute(select(RUNS).where(RUNS.c.id == run_id)).mappings().first()
-        if row is None:
-            raise NotFound(f"No run with id {run_id}.")
-        return convert.row_to_run(row)
+            if row is None:
+                raise NotFound(f"No run with id {run_id}.")
+            return with_log(conn, row)
 
     def resolve_run(self, ref: str) -> Run:
         """A full id, a unique id prefix (>= 4 characters, any case) or ``latest``."""
         if not isinstance(ref, str) or not ref.strip():
             raise InvalidInput("A run reference must be an id, an id prefix or 'latest'.")
         with self._read() as conn:
-            return convert.row_to_run(run_reference.resolve(conn, self._dialect, ref.strip()))
+            return with_log(conn, run_reference.resolve(conn, self._dialect, ref.strip()))
 
     def get_run_detail(self, run_id: str) -> RunDetail:
         """The run with params, full metric history, data, artifacts and environment."""
         with self._read() as conn, conn.begin():
-            run = convert.row_to_run(self._require_run(conn, run_id))
+            run = with_log(conn, self._require_run(conn, run_id))
             params = conn.execute(
                 select(PARAMS.c.name, PARAMS.c.value)
                 .where(PARAMS.c.run_id == run_id)
@@ -306,7 +324,22 @@ class SqlStore(SqlRegistryMixin, SqlPredictionsMixin, AbstractStore):
             data=data_list,
             artifacts=artifact_list,
             environment=environment,
+            outputs=self._outputs(run),
         )
+
+    def _outputs(self, run: Run) -> list[dict[str, Any]]:
+        """The tracked cell's outputs; a missing or damaged blob becomes a warning of the
+        returned run (``verify`` names it), not an unreadable run."""
+        if run.outputs_digest is None:
+            return []
+        from ...capture.checkpoint import load_outputs
+        from ...errors import IntegrityError
+
+        try:
+            return load_outputs(self.blobs, run.outputs_digest)
+        except IntegrityError as exc:
+            run.warnings.append(f"The cell's outputs cannot be shown: {exc}")
+            return []
 
     def search_runs(
         self,
@@ -456,8 +489,7 @@ class SqlStore(SqlRegistryMixin, SqlPredictionsMixin, AbstractStore):
         wanted = sorted(set(blob_digests))
         self._require_blobs(wanted, f"Run {run.id}")
         values, changes, written = self._changes(run)
-        if values["checkpoint_digest"]:
-            self._require_blobs([values["checkpoint_digest"]], "The run's checkpoint")
+        self._require_run_blobs(values)
         with self._write() as conn:
             self._check_references(conn, values)
             # the UPDATE first: it finds a missing run before any record is written
@@ -544,57 +576,20 @@ class SqlStore(SqlRegistryMixin, SqlPredictionsMixin, AbstractStore):
     # -- maintenance ---------------------------------------------------------------------------
 
     def referenced_digests(self) -> set[str]:
-        """Every blob digest named by a checkpoint, a blob link, an artifact, a model or a
-        batch of logged predictions."""
-        queries = [
-            select(RUNS.c.checkpoint_digest).where(RUNS.c.checkpoint_digest.is_not(None)),
-            select(RUN_BLOBS.c.digest),
-            select(ARTIFACTS.c.digest),
-            select(MODEL_VERSIONS.c.digest),
-            select(PREDICTION_BATCHES.c.digest),
-        ]
-        digests: set[str] = set()
+        """Every blob digest named by a checkpoint, outputs, a blob link, an artifact, a
+        model or a batch of logged predictions."""
         with self._read() as conn, conn.begin():
-            for query in queries:
-                digests.update(conn.execute(query.distinct()).scalars())
-        return digests
+            return maintenance.referenced_digests(conn)
+
+    def checkpoint_manifests(self) -> set[str]:
+        """The distinct checkpoint manifests runs name."""
+        with self._read() as conn:
+            return maintenance.checkpoint_manifests(conn)
 
     def check_integrity(self) -> list[str]:
         """Database problems, one line each; empty when healthy."""
-        problems: list[str] = []
         with self._read() as conn, conn.begin():
-            if self._dialect == "sqlite":
-                result = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check")]
-                if result != ["ok"]:
-                    problems.extend(f"SQLite integrity check: {line}" for line in result)
-                for table, rowid, parent, _fk in conn.exec_driver_sql("PRAGMA foreign_key_check"):
-                    problems.append(f"Row {rowid} of {table} names a missing {parent} row.")
-            dangling = [(table, table.c.run_id, RUNS, RUNS.c.id) for table in (*RUN_CHILDREN,)] + [
-                (RUNS, RUNS.c.parent_id, RUNS, RUNS.c.id),
-                (RUNS, RUNS.c.environment_id, ENVIRONMENTS, ENVIRONMENTS.c.id),
-                (MODEL_VERSIONS, MODEL_VERSIONS.c.run_id, RUNS, RUNS.c.id),
-                (MODEL_VERSIONS, MODEL_VERSIONS.c.model, MODELS, MODELS.c.name),
-            ]
-            for table, column, parent, parent_key in dangling:
-                target = parent.alias("target")
-                missing = (
-                    select(func.count())
-                    .select_from(table)
-                    .where(
-                        column.is_not(None),
-                        ~select(target.c[parent_key.name])
-                        .where(target.c[parent_key.name] == column)
-                        .exists(),
-                    )
-                )
-                count = conn.execute(missing).scalar_one()
-                if count:
-                    problems.append(
-                        f"{count} row(s) of {table.name} name a missing {parent.name} row "
-                        f"({column.name})."
-                    )
-        # SQLite's foreign_key_check and the portable check report the same rows once each
-        return list(dict.fromkeys(problems))
+            return maintenance.check_integrity(conn, self._dialect)
 
     def schema_version(self) -> str:
         """The Alembic revision the database is at."""

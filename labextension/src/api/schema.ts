@@ -70,6 +70,7 @@ export interface RunBase {
   flags: ReproFlag[];
   warnings: string[];
   error: string | null;
+  outputs_digest: string | null;
 }
 
 export interface Run extends RunBase {
@@ -144,6 +145,7 @@ export interface RunDetail {
   data: DataRef[];
   artifacts: Artifact[];
   environment: Environment | null;
+  outputs: { [key: string]: unknown }[];
 }
 
 /** `GET /runs/{id}/checkpoint`: an nbformat v4 notebook (cells as nbformat defines). */

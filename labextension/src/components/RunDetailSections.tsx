@@ -2,6 +2,8 @@
  * The lower sections of the run detail: data read and written, artifacts, the kernel
  * environment and the execution log.
  */
+import { IRenderMimeRegistry, MimeModel } from '@jupyterlab/rendermime';
+import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
 import { Digest, Empty, relativeToNotebook, Section } from './RunDetailCommon';
@@ -328,6 +330,98 @@ export function ExecutionLogSection(props: { run: Run }): JSX.Element {
             </tbody>
           </table>
         </details>
+      )}
+    </Section>
+  );
+}
+
+/** Output as the REST detail sends it: one nbformat 4 output of the tracked cell. */
+type CellOutput = RunDetail['outputs'][number];
+
+// ANSI colour codes in tracebacks: shown as plain text here
+const ANSI = new RegExp(
+  String.fromCharCode(27) + '\\[[0-9;?]*[ -/]*[@-~]',
+  'g'
+);
+
+function outputText(value: unknown): string {
+  const text = Array.isArray(value) ? value.join('') : String(value ?? '');
+  return text.replace(ANSI, '');
+}
+
+/**
+ * A display_data or execute_result bundle, drawn by JupyterLab's own renderer for its
+ * preferred MIME type, untrusted (as every stored output: HTML is sanitized, no scripts).
+ */
+function RichOutput(props: {
+  output: CellOutput;
+  rendermime: IRenderMimeRegistry;
+}): JSX.Element {
+  const host = React.useRef<HTMLDivElement>(null);
+  const { output, rendermime } = props;
+  React.useEffect(() => {
+    const data = (output.data ?? {}) as Record<string, any>;
+    const mimeType = rendermime.preferredMimeType(data, 'ensure');
+    if (!mimeType || !host.current) {
+      return;
+    }
+    const renderer = rendermime.createRenderer(mimeType);
+    Widget.attach(renderer, host.current);
+    void renderer.renderModel(
+      new MimeModel({
+        data,
+        metadata: (output.metadata ?? {}) as Record<string, any>,
+        trusted: false
+      })
+    );
+    return () => renderer.dispose();
+  }, [output, rendermime]);
+  return <div ref={host} className="jp-mm-Output-rich" />;
+}
+
+function OneOutput(props: {
+  output: CellOutput;
+  rendermime: IRenderMimeRegistry;
+}): JSX.Element {
+  const { output } = props;
+  if (output.output_type === 'stream') {
+    return (
+      <pre
+        className={`jp-mm-Output-stream jp-mm-Output-${String(output.name)}`}
+      >
+        {outputText(output.text)}
+      </pre>
+    );
+  }
+  if (output.output_type === 'error') {
+    const traceback = (output.traceback ?? []) as string[];
+    return (
+      <pre className="jp-mm-Output-error">
+        {traceback.length
+          ? traceback.map(outputText).join('\n')
+          : `${String(output.ename)}: ${String(output.evalue)}`}
+      </pre>
+    );
+  }
+  return <RichOutput output={output} rendermime={props.rendermime} />;
+}
+
+/** What the tracked cell printed and showed (its checkpoint is taken as it starts). */
+export function OutputsSection(props: {
+  outputs: CellOutput[];
+  rendermime: IRenderMimeRegistry;
+}): JSX.Element {
+  const outputs = props.outputs ?? [];
+  return (
+    <Section title="Cell outputs" count={outputs.length}>
+      {outputs.length === 0 ? (
+        <Empty>The tracked cell showed nothing.</Empty>
+      ) : (
+        <div className="jp-mm-Outputs">
+          {outputs.map((output, i) => (
+            <OneOutput key={i} output={output} rendermime={props.rendermime} />
+          ))}
+        </div>
       )}
     </Section>
   );

@@ -14,7 +14,8 @@ import {
   ArtifactsSection,
   DataSection,
   EnvironmentSection,
-  ExecutionLogSection
+  ExecutionLogSection,
+  OutputsSection
 } from './RunDetailSections';
 
 /** Step charts drawn before "Show all" is pressed. */
@@ -332,6 +333,7 @@ export function RunDetailView(props: IRunDetailViewProps): JSX.Element {
       <Problems detail={detail} />
       <ParamsSection detail={detail} />
       <MetricsSection detail={detail} rendermime={props.rendermime} />
+      <OutputsSection outputs={detail.outputs} rendermime={props.rendermime} />
       <DataSection detail={detail} />
       <ArtifactsSection
         artifacts={detail.artifacts}

@@ -1,7 +1,7 @@
 """The prediction log and the serving endpoints.
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-06
 
 ``prediction_batches`` indexes batches of logged predictions whose rows are blobs;
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
