@@ -481,7 +481,7 @@ class TrackMagics(Magics):
             if outputs is not None:
                 from .capture.cell_outputs import save_outputs
 
-                save_outputs(active, outputs, error, result)  # type: ignore[arg-type]
+                save_outputs(active, outputs, error, result)
             if active is None:
                 return
             if accesses is not None:

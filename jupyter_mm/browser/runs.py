@@ -138,7 +138,8 @@ class RunsPanel:
             with self.order.hold_trait_notifications():
                 current = self.order.value
                 self.order.options = orders
-                self.order.value = current if current in dict(map(reversed, orders)) else "newest"
+                values = {value for _label, value in orders}
+                self.order.value = current if current in values else "newest"
         rows = [
             [
                 run.name,
@@ -243,7 +244,7 @@ def render_detail(detail: RunDetail) -> str:
         if chart
     )
     env = detail.environment
-    summary = [
+    summary: list[list[Any]] = [
         ["status", run.status],
         ["started", h.when(run.start_time)],
         ["duration", h.duration(run.end_time - run.start_time) if run.end_time else None],
@@ -271,7 +272,7 @@ def render_detail(detail: RunDetail) -> str:
         h.section("Warnings", h.table(["warning"], [[w] for w in run.warnings])),
     ]
     if env is not None:
-        env_rows = [["python", env.python], ["platform", env.platform]]
+        env_rows: list[list[Any]] = [["python", env.python], ["platform", env.platform]]
         env_rows += [["packages", len(env.packages)], ["git commit", env.git.get("commit")]]
         parts.append(h.section("Environment", h.table(["", ""], env_rows)))
     return "".join(parts)

@@ -1,4 +1,4 @@
-"""What a tracked cell itself displays, kept with its run (DESIGN §4).
+"""What a tracked cell itself displays, kept with its run (``docs/architecture.md#data-model``).
 
 A run's checkpoint is taken as its cell starts, so the cell's printed report, its figure and
 its result are in no checkpoint of that run (and the last tracked cell's in none at all).

@@ -481,7 +481,8 @@ def store_outputs(
     """Store nbformat outputs (text redacted, large values as their own blobs, as in a
     checkpoint's cells); return (digest, the large values' digests, redaction rules that
     fired)."""
-    red, refs = _Redaction(redactor), []
+    red = _Redaction(redactor)
+    refs: list[str] = []
     stored = [_prepare_output(blobs, dict(o), large_output_bytes, red, refs) for o in outputs]
     body = {"format": OUTPUTS_FORMAT, "outputs": stored}
     return blobs.put_bytes(canonical_json(body)), list(dict.fromkeys(refs)), red.rules

@@ -146,7 +146,9 @@ def validate(value: Any, ref: str | None = None, minor: int = CURRENT_MINOR) -> 
     try:
         _validator(ref, minor)(value)
     except JsonSchemaException as exc:
-        raise NotebookInvalid(str(exc.message).replace("data", ref or "notebook", 1)) from None
+        raise NotebookInvalid(
+            str(getattr(exc, "message", exc)).replace("data", ref or "notebook", 1)
+        ) from None
 
 
 def prepare(minors: tuple[int, ...] = (CURRENT_MINOR,)) -> None:

@@ -117,8 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # terminal control sequences); --json output is exact JSON, which escapes them itself.
     stdout, stderr = sys.stdout, sys.stderr
     if not getattr(args, "json", False):
-        sys.stdout = EscapingStream(stdout)  # type: ignore[assignment]
-    sys.stderr = EscapingStream(stderr)  # type: ignore[assignment]
+        sys.stdout = EscapingStream(stdout)
+    sys.stderr = EscapingStream(stderr)
     try:
         return _run(args)
     finally:

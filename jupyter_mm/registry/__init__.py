@@ -409,7 +409,7 @@ def _manifest_members(manifest: bytes, what: str) -> dict[tuple[str, ...], str]:
         digest = entry.get("digest") if isinstance(entry, dict) else None
         if not is_digest(digest):
             raise IntegrityError(f"{what} lists {relative!r} without a digest.")
-        members[parts] = digest
+        members[parts] = str(digest)
     return members
 
 

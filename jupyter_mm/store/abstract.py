@@ -30,6 +30,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .predictions_contract import AbstractPredictionStore
 from .registry_contract import AbstractRegistryStore
 from .validation import add_value_columns, check_listing_limit
 
@@ -319,10 +320,10 @@ class AbstractRunStore(ABC):
         """Release connections. The store must not be used afterwards."""
 
 
-class AbstractStore(AbstractRunStore, AbstractRegistryStore):
-    """The whole store: the run store and the registry store over one database, so that a
-    registered version and the run it came from stay consistent (a run named by a version
-    cannot be deleted)."""
+class AbstractStore(AbstractRunStore, AbstractRegistryStore, AbstractPredictionStore):
+    """The whole store: the run store, the registry store and the prediction log over one
+    database, so that a registered version and the run it came from stay consistent (a run
+    named by a version cannot be deleted)."""
 
     def __enter__(self) -> AbstractStore:
         return self

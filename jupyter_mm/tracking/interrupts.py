@@ -73,9 +73,10 @@ class InterruptGate:
         self._installed = False
         with contextlib.suppress(ValueError):
             _current.remove(self)
+        previous = self._previous
         with contextlib.suppress(ValueError, OSError, TypeError):
             if signal.getsignal(signal.SIGINT) is self:
-                signal.signal(signal.SIGINT, self._previous)
+                signal.signal(signal.SIGINT, previous)
 
     @contextlib.contextmanager
     def raising(self) -> Iterator[None]:

@@ -194,9 +194,11 @@ class Redactor:
             if rule.locate is not None:
                 spans = self._located(rule, text, haystack if aligned else None, keywords, plan)
             elif aligned:
+                assert regex is not None  # rules without locate are compiled
                 matches = self._anchored(regex, text, haystack, keywords, rule.back, plan)
                 spans = [span for m in matches if (span := _secret_span(rule, m)) is not None]
             else:
+                assert regex is not None
                 spans = [span for m in regex.finditer(text) if (span := _secret_span(rule, m))]
             for start, end in spans:
                 # Earlier rules win: skip a span overlapping one already accepted.
@@ -220,7 +222,7 @@ class Redactor:
         """Spans a ``locate`` rule finds at its keywords' occurrences."""
         assert rule.locate is not None
         seen: set[int] = set()
-        spans = []
+        spans: list[tuple[int, int]] = []
         prefilter = self._prefilters.get(id(rule))
         for keyword in keywords:
             if haystack is None:  # lower() changed the length: no aligned copy to scan

@@ -280,12 +280,14 @@ def html_columns(text: str, position: int, seen: set[int]) -> list[tuple[int, in
         header_at = index
     if header_at is None or not columns:
         return None
-    spans = []
+    spans: list[tuple[int, int]] = []
     for row in rows[header_at + 1 :]:
         for column, cell in enumerate(_CELL.finditer(row.group(0))):
-            strength = columns.get(column)
+            column_strength = columns.get(column)
             value = cell.group(2).strip()
-            if strength is not None and value_is_secret(_TAG.sub("", value), strength):
+            if column_strength is not None and value_is_secret(
+                _TAG.sub("", value), column_strength
+            ):
                 start = row.start() + cell.start(2)
                 spans.append((start, row.start() + cell.end(2)))
     return spans

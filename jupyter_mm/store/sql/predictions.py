@@ -67,12 +67,12 @@ class SqlPredictionsMixin(AbstractPredictionStore):
     def log_labels(
         self, labels: Iterable[tuple[str, str]], when: float, model: str | None = None
     ) -> int:
-        rows = [
+        rows: list[dict[str, Any]] = [
             {"model": model, "request_id": str(rid), "label": label, "time": when}
             for rid, label in labels
         ]
         for row in rows:
-            if not row["request_id"] or len(row["request_id"]) > 64:
+            if not row["request_id"] or len(str(row["request_id"])) > 64:
                 raise InvalidInput("A request id must be 1 to 64 characters.")
         table = PREDICTION_LABELS
         with self._write() as conn:

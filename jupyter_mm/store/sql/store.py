@@ -277,7 +277,7 @@ class SqlStore(SqlRegistryMixin, SqlPredictionsMixin, AbstractStore):
             row = conn.execute(select(RUNS).where(RUNS.c.id == run_id)).mappings().first()
             if row is None:
                 raise NotFound(f"No run with id {run_id}.")
-            return with_log(conn, row)
+            return with_log(conn, dict(row))
 
     def resolve_run(self, ref: str) -> Run:
         """A full id, a unique id prefix (>= 4 characters, any case) or ``latest``."""
@@ -389,7 +389,7 @@ class SqlStore(SqlRegistryMixin, SqlPredictionsMixin, AbstractStore):
         # its blobs may be garbage now: check the filesystem again from here on
         self.blobs.forget_referenced()
 
-    def mark_crashed(self, host: str, alive: Callable[[int], bool]) -> list[str]:
+    def mark_crashed(self, host: str, alive: Callable[[int, str | None], bool]) -> list[str]:
         """Mark ``running`` runs of ``host`` whose process is gone as ``crashed``."""
         query = select(RUNS.c.id, RUNS.c.pid, RUNS.c.process_start_time, RUNS.c.warnings).where(
             RUNS.c.status == "running", RUNS.c.host == host
