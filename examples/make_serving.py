@@ -47,6 +47,10 @@ X, y = data.data, data.target""",
     (
         "code",
         """%%track --name serving-v1 --metric accuracy
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
 model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=500)).fit(X, y)
 accuracy = model.score(X, y)
 mm.log_model(model, "model", input_example=X.head(5))""",
@@ -113,6 +117,10 @@ print(version, answer)""",
     (
         "code",
         """%%track --name serving-v2 --metric accuracy
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
 model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=500)).fit(X, y)
 accuracy = model.score(X, y)
 mm.log_model(model, "model", input_example=X.head(5))""",

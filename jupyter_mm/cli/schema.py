@@ -47,6 +47,8 @@ class RunFields(TypedDict):
     user: str | None
     host: str | None
     pid: int | None
+    #: identifies the process with its pid (a reused pid is another process)
+    process_start_time: str | None
     parent_id: str | None
     tags: dict[str, str]
     note: str | None
@@ -56,6 +58,8 @@ class RunFields(TypedDict):
     flags: list[ReproFlag]
     warnings: list[str]
     error: str | None
+    #: the outputs the tracked cell produced (a blob; ``show --json`` lists them)
+    outputs_digest: str | None
 
 
 class RunRecord(RunFields):
@@ -116,6 +120,8 @@ class ShowOutput(TypedDict):
     checkpoint: Checkpoint
     flags: list[ReproFlag]
     warnings: list[str]
+    #: nbformat 4 outputs of the tracked cell (text redacted)
+    outputs: list[dict[str, Any]]
 
 
 class DiffOutput(TypedDict):
@@ -145,7 +151,7 @@ class EnvOutput(TypedDict):
 
 
 class VerifyProblem(TypedDict):
-    kind: Literal["corrupt_blob", "missing_blob", "database"]
+    kind: Literal["corrupt_blob", "missing_blob", "unreadable_checkpoint", "database"]
     digest: str | None
     runs: list[str]
     message: str
@@ -165,12 +171,22 @@ class GcBlob(TypedDict):
     age_seconds: float | None
 
 
+class GcOtherStore(TypedDict):
+    id: str
+    url: str | None
+    references: int | None
+    problem: str | None
+
+
 class GcOutput(TypedDict):
     unreferenced: list[GcBlob]
     total_bytes: int
     deleted: bool
     grace_hours: float
     kept_young: list[GcBlob]
+    #: the other stores recorded on the artifact root, and what keeps gc from deleting
+    other_stores: list[GcOtherStore]
+    blockers: list[str]
 
 
 class ModelWithVersions(Model):
@@ -232,6 +248,8 @@ class LineageOutput(TypedDict):
 
 class ReproducedInput(TypedDict):
     name: str
+    #: "input", or "upstream" for data an earlier cell of the session read
+    role: str
     kind: str
     recorded: str
     current: str | None
@@ -304,6 +322,7 @@ CLI_MODELS: list[type] = [
     VerifyProblem,
     VerifyOutput,
     GcBlob,
+    GcOtherStore,
     GcOutput,
     ModelWithVersions,
     ModelsOutput,

@@ -18,6 +18,8 @@ import collections
 import gzip
 import json
 import lzma
+import secrets as random_source
+import string
 import sys
 import zlib
 from pathlib import Path
@@ -206,7 +208,11 @@ def test_no_planted_secret_reaches_the_store(tmp_path: Path) -> None:
     env["JPY_SESSION_NAME"] = str(notebook)
     env["DB_PASSWORD"] = plant.new("env DB_PASSWORD (and print(dict(os.environ)))")
     env["SMTP_PASS"] = plant.new("env SMTP_PASS")
-    github = "ghp_" + password().replace("!", "a") + "x" * 20
+    # GitHub's documented classic token: ghp_ and 36 letters or digits (a password() value
+    # may hold punctuation, which would make it no token at all)
+    github = "ghp_" + "".join(
+        random_source.choice(string.ascii_letters + string.digits) for _ in range(36)
+    )
     env["PYTHONPATH"] += ":/opt/" + plant.add("env allowlisted PYTHONPATH with a token", github)
     (tmp_path / "cases.json").write_text(json.dumps(_corpus_cases(plant)))
 

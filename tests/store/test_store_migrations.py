@@ -71,10 +71,12 @@ def any_location(request: pytest.FixtureRequest, tmp_path) -> StoreLocation:
     return StoreLocation(url=url, artifact_root=str(tmp_path / "objects"))
 
 
-def _row_before_0004(run: Run) -> dict:
-    """A runs row as jupyter-mm wrote it before revision 0004 (the log inline)."""
+def _row_before_0003(run: Run) -> dict:
+    """A runs row as jupyter-mm wrote it before revision 0003: the log inline (0004 moved it
+    to the session), no process start time (0003), no outputs (0004)."""
     values = convert.run_values(run)
     del values["outputs_digest"]
+    del values["process_start_time"]
     return values
 
 
@@ -88,7 +90,7 @@ def test_a_0002_store_keeps_its_inline_logs_and_new_runs_reference_their_session
             execution_log=[ExecutionEntry(1, "a", "h1"), ExecutionEntry(2, None, "h2")],
         )
         with store._writer.begin() as conn:
-            conn.execute(insert(RunRow.__table__), [_row_before_0004(old)])
+            conn.execute(insert(RunRow.__table__), [_row_before_0003(old)])
     with open_store(any_location) as store:
         assert store.schema_version() == SCHEMA_HEAD
         assert store.get_run(old.id).execution_log == old.execution_log
@@ -129,7 +131,7 @@ def test_a_0001_store_with_metrics_is_upgraded_and_latest_metrics_backfilled(any
             conn.execute(
                 insert(RunRow.__table__),
                 [
-                    _row_before_0004(Run(id=run_id, start_time=1000.0 + i))
+                    _row_before_0003(Run(id=run_id, start_time=1000.0 + i))
                     for i, run_id in enumerate(run_ids)
                 ],
             )
