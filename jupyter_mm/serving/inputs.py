@@ -140,16 +140,27 @@ def check_signature(data: Any, signature: dict[str, Any] | None) -> Any:
 
 
 def _checked_frame(frame: Any, columns: list[dict[str, str]]) -> Any:
+    """The signature's columns, in its order, with its numeric dtypes. JSON numbers arrive
+    numeric already: only columns whose dtype differs are converted, all in one ``astype``
+    (a per-column loop costs milliseconds per request on a 30-column model)."""
     import pandas as pd
 
     names = [c["name"] for c in columns]
     missing = [n for n in names if n not in frame.columns]
     if missing:
         raise InputProblem(f"Missing column{'s' * (len(missing) > 1)}: {', '.join(missing)}.")
-    frame = frame[names]  # extra columns are ignored, as MLflow's schema enforcement does
-    for column in columns:
-        name, dtype = column["name"], column["dtype"]
-        if dtype.startswith(("int", "uint", "float")):
+    if list(frame.columns) != names:
+        frame = frame[names]  # extra columns are ignored, as MLflow's schema enforcement does
+    have = {str(name): str(dtype) for name, dtype in frame.dtypes.items()}
+    wanted = {
+        c["name"]: c["dtype"]
+        for c in columns
+        if c["dtype"].startswith(("int", "uint", "float")) and have[c["name"]] != c["dtype"]
+    }
+    if not wanted:
+        return frame
+    for name, dtype in wanted.items():
+        if frame[name].dtype.kind not in "biuf":  # text, objects: say which value is wrong
             try:
                 converted = pd.to_numeric(frame[name], errors="raise")
             except (ValueError, TypeError):
@@ -157,12 +168,12 @@ def _checked_frame(frame: Any, columns: list[dict[str, str]]) -> Any:
                 raise InputProblem(f"Column {name} expects {dtype} values, got {bad!r}.") from None
             if dtype.startswith(("int", "uint")) and converted.isna().any():
                 raise InputProblem(f"Column {name} expects {dtype} values, got a missing value.")
-            frame = (
-                frame.assign(**{name: converted.astype(dtype)})
-                if not converted.isna().any() or dtype.startswith("float")
-                else frame
-            )
-    return frame
+        elif dtype.startswith(("int", "uint")) and frame[name].isna().any():
+            raise InputProblem(f"Column {name} expects {dtype} values, got a missing value.")
+    try:
+        return frame.astype(wanted)
+    except (ValueError, TypeError) as exc:
+        raise InputProblem(f"The input does not fit the signature: {_first_line(exc)}") from None
 
 
 def _is_number(value: Any) -> bool:
