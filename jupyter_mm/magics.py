@@ -35,8 +35,8 @@ from .errors import MMError
 from .notebook_paths import canonical_notebook_path
 from .tracking import warmup
 from .tracking.cell import (
+    HistoryParameterCells,
     assigned_names,
-    history_parameter_cells,
     literal_params,
     lookup,
     names_list,
@@ -125,6 +125,7 @@ class TrackMagics(Magics):
         self.recorder: Any = None  # ExecutionRecorder, set by load_ipython_extension
         #: this session's history checkpoints (capture.history_checkpoint), made on first use
         self.history: Any = None
+        self.parameter_history = HistoryParameterCells()
         self.channel: Any = None  # comm.FrontendChannel, set by load_ipython_extension
         #: milliseconds spent in each phase of the last tracked cell (for benchmarks)
         self.last_timings: dict[str, float] = {}
@@ -394,8 +395,9 @@ class TrackMagics(Magics):
             if snapshot.notebook is not None:
                 found = parameter_cell_params(snapshot.notebook, snapshot.cell_id, namespace)
             else:  # no notebook: papermill's injected cell is known by its header
-                inputs = history_parameter_cells(namespace.get("In", [])[1:-1])
-                found = parameter_cell_params(inputs, None, namespace)
+                inputs = namespace.get("In", [])
+                notebook = self.parameter_history.notebook(inputs, len(inputs) - 1)
+                found = parameter_cell_params(notebook, None, namespace)
             active.log_params(found)
         if snapshot.notebook is None:  # the session history, stored incrementally
             from .capture.history_checkpoint import HistoryCheckpoints

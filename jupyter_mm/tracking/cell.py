@@ -146,15 +146,24 @@ def parameter_cell_params(
     return {name: namespace[name] for name in names if name in namespace}
 
 
-def history_parameter_cells(inputs: list[Any]) -> dict[str, Any]:
-    """A stand-in notebook of the executions headed like papermill's injected cell, for a
-    session without a notebook (the history source): the only parameter cells it can tell."""
-    cells = [
-        {"cell_type": "code", "source": text}
-        for text in inputs
-        if isinstance(text, str) and text.lstrip().startswith(PAPERMILL_HEADER)
-    ]
-    return {"cells": cells}
+class HistoryParameterCells:
+    """The executions headed like papermill's injected cell, for a session without a
+    notebook (the history source): the only parameter cells it can tell. IPython's ``In``
+    grows by appending, so each execution is looked at once, not once per tracked run."""
+
+    def __init__(self) -> None:
+        self._seen = 0
+        self._cells: list[dict[str, Any]] = []
+
+    def notebook(self, inputs: list[Any], end: int) -> dict[str, Any]:
+        """A stand-in notebook of the parameter cells among ``inputs[1:end]``."""
+        if end < self._seen:  # the history was reset
+            self._seen, self._cells = 0, []
+        for text in inputs[max(self._seen, 1) : end]:
+            if isinstance(text, str) and text.lstrip().startswith(PAPERMILL_HEADER):
+                self._cells.append({"cell_type": "code", "source": text})
+        self._seen = max(self._seen, end)
+        return {"cells": list(self._cells)}
 
 
 def _assigned_in_order(tree: ast.Module) -> list[str]:
