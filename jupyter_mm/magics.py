@@ -32,17 +32,10 @@ from . import tracking
 from .comm import FrontendChannel, run_bundle
 from .entities import latest_metric_values
 from .errors import MMError
-from .notebook_paths import canonical_notebook_path
-from .tracking import warmup
-from .tracking.cell import (
-    HistoryParameterCells,
-    assigned_names,
-    literal_params,
-    lookup,
-    names_list,
-    parameter_cell_params,
-)
+from .tracking import notebook_checkpoint, warmup
+from .tracking.cell import assigned_names, literal_params, lookup, names_list
 from .tracking.interrupts import InterruptGate, pause_for_tests, report_ignored
+from .tracking.notebook_checkpoint import KernelSession, current_cell_code, current_cell_id
 
 _loaded: dict[int, dict[str, Any]] = {}
 
@@ -76,32 +69,11 @@ class _Plan:
     interrupted: bool = False
 
 
-def _execute_request(shell: Any) -> dict[str, Any]:
-    """The execute request being run (empty outside a Jupyter kernel)."""
-    kernel = getattr(shell, "kernel", None)
-    if kernel is None:
-        return {}
-    try:
-        parent = kernel.get_parent("shell")
-    except TypeError:  # older signature without a channel argument
-        parent = kernel.get_parent()
-    except Exception:
-        return {}
-    return parent if isinstance(parent, dict) else {}
-
-
-def _current_cell_id(shell: Any) -> str | None:
-    """JupyterLab's cell id from the execute request's metadata, when there is one."""
-    cell_id = (_execute_request(shell).get("metadata") or {}).get("cellId")
-    return cell_id if isinstance(cell_id, str) else None
-
-
 def _raw_cell(shell: Any, line: str, cell: str) -> str:
     """The whole cell as the user wrote it (with the ``%%track`` line), for locating it in
     the notebook; falls back to rebuilding it when the kernel does not say."""
-    content = _execute_request(shell).get("content")
-    code = content.get("code") if isinstance(content, dict) else None
-    if isinstance(code, str) and cell.strip() in code:
+    code = current_cell_code(shell)
+    if code is not None and cell.strip() in code:
         return code
     return f"%%track {line}".rstrip() + "\n" + cell
 
@@ -122,14 +94,23 @@ class TrackMagics(Magics):
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
-        self.recorder: Any = None  # ExecutionRecorder, set by load_ipython_extension
-        #: this session's history checkpoints (capture.history_checkpoint), made on first use
-        self.history: Any = None
-        self.parameter_history = HistoryParameterCells()
-        self.channel: Any = None  # comm.FrontendChannel, set by load_ipython_extension
+        #: the shell's recorder, channel and checkpoint pipeline (shared with mm.start_run)
+        self.session: KernelSession = (
+            notebook_checkpoint.register(shell) if shell is not None else KernelSession(shell)
+        )
         #: milliseconds spent in each phase of the last tracked cell (for benchmarks)
         self.last_timings: dict[str, float] = {}
         self.last_run: tracking.ActiveRun | None = None
+
+    @property
+    def recorder(self) -> Any:
+        """The shell's execution recorder (capture.execution.ExecutionRecorder)."""
+        return self.session.recorder
+
+    @property
+    def channel(self) -> Any:
+        """The shell's frontend channel (comm.FrontendChannel)."""
+        return self.session.channel
 
     # -- %%track ----------------------------------------------------------------------------
 
@@ -327,7 +308,7 @@ class TrackMagics(Magics):
             shell = self.shell
             from .capture.notebook import session_path
 
-            cell_id = _current_cell_id(shell)
+            cell_id = current_cell_id(shell)
             run = tracking.new_run(
                 plan.name,
                 tags=plan.tags,
@@ -336,18 +317,7 @@ class TrackMagics(Magics):
                 cell_id=cell_id,
             )
             active = tracking.prepare_run(run)
-            parts: list[str] = []
-            if active.store is not None:
-                with active.guard("capturing the notebook"):
-                    parts = self._checkpoint(active, plan, cell_id)
-                if self.recorder is not None:
-                    store_key = str(getattr(active.store, "url", id(active.store)))
-                    active.session_log = self.recorder.session_log(store_key)
-            active.begin()
-            if active.recorded and active.session_log is not None:
-                self.recorder.stored(store_key, active.session_log.position)
-            if active.recorded and parts:  # named through the manifest the run row names
-                active.store.blobs.note_referenced(parts)  # type: ignore[union-attr]
+            self.session.begin_run(active, cell_id=cell_id, raw_cell=plan.raw_cell)
             pause_for_tests("begin")
         except KeyboardInterrupt:  # no gate (not the main thread): stop before the body
             plan.interrupted = True
@@ -355,89 +325,9 @@ class TrackMagics(Magics):
                 active = None
         except Exception as exc:  # belt and braces: the cell must run whatever happens
             active = None
-            with contextlib.suppress(Exception):
-                import sys
-
-                print(
-                    f"jupyter-mm: run not recorded: {tracking.describe_exception(exc)}",
-                    file=sys.stderr,
-                )
+            notebook_checkpoint.report_not_recorded(exc)
         plan.timings["begin"] = (time.perf_counter() - started) * 1000
         return active
-
-    def _checkpoint(
-        self, active: tracking.ActiveRun, plan: _Plan, cell_id: str | None
-    ) -> list[str]:
-        """Store the checkpoint; return its parts (the run links only the manifest)."""
-        from .capture.checkpoint import as_cell_starts, store_checkpoint
-        from .capture.notebook import capture_notebook, message_session
-
-        live = self.channel.live if self.channel is not None else None
-        # copy=False: nothing below modifies the notebook, and copying a big one would cost
-        # more than everything else at the start of the cell
-        snapshot = capture_notebook(
-            self.shell,
-            cell_id=cell_id,
-            raw_cell=plan.raw_cell,
-            live=live,
-            copy=False,
-            session=message_session(_execute_request(self.shell)),
-            build_history=False,
-        )
-        for warning in snapshot.warnings:
-            active.warn(warning)
-        run = active.run
-        run.notebook_path = canonical_notebook_path(snapshot.path) or run.notebook_path
-        run.cell_id = snapshot.cell_id or run.cell_id
-        with active.guard("reading the parameter cells"):
-            # logged first: the cell's own literal and --param values override them
-            namespace = self.shell.user_ns
-            if snapshot.notebook is not None:
-                found = parameter_cell_params(snapshot.notebook, snapshot.cell_id, namespace)
-            else:  # no notebook: papermill's injected cell is known by its header
-                inputs = namespace.get("In", [])
-                notebook = self.parameter_history.notebook(inputs, len(inputs) - 1)
-                found = parameter_cell_params(notebook, None, namespace)
-            active.log_params(found)
-        if snapshot.notebook is None:  # the session history, stored incrementally
-            from .capture.history_checkpoint import HistoryCheckpoints
-
-            self.history = self.history or HistoryCheckpoints()
-            digest, flags = self.history.store_for(active, self.shell, cell_id, plan.raw_cell)
-            # a history notebook is the execution order itself: no other flags
-            run.checkpoint_digest, run.checkpoint_source = digest, snapshot.source
-            active.linked_blobs.add(digest)  # one link: gc finds the parts through it
-            run.flags.extend(flags)
-            return []
-        # the tracked cell without the previous run's outputs (see as_cell_starts); the
-        # tracked cell is part of what identifies the stored result of a saved file
-        started, fingerprints = as_cell_starts(
-            snapshot.notebook, snapshot.cell_id, snapshot.fingerprints
-        )
-        source_key = snapshot.source_key and (*snapshot.source_key, snapshot.cell_id)
-        digest, parts, flags = store_checkpoint(
-            active.store.blobs,  # type: ignore[union-attr]
-            started,
-            large_output_bytes=tracking.get_config().large_output_bytes,
-            redactor=tracking.redactor(),
-            source_key=source_key,
-            fingerprints=fingerprints,
-        )
-        run.checkpoint_digest, run.checkpoint_source = digest, snapshot.source
-        active.linked_blobs.add(digest)  # its parts are found through it (gc, verify)
-        run.flags.extend(flags)
-        if self.recorder is not None:
-            from .capture.execution import compute_flags
-
-            run.flags.extend(
-                compute_flags(
-                    self.recorder.index,
-                    snapshot.notebook,
-                    run.cell_id,
-                    notebook_key=snapshot.source_key,
-                )
-            )
-        return parts
 
     def _start_file_recorder(self, active: tracking.ActiveRun | None, plan: _Plan) -> Any:
         if active is None or active.store is None or not plan.capture_data:
@@ -490,7 +380,7 @@ class TrackMagics(Magics):
                 from .tracking.data_capture import record_accesses
 
                 record_accesses(active, accesses)
-            active.closing = True
+            active.close_soon()
             self._collect(active, plan, error)
             pause_for_tests("finish")
             status = "finished" if error is None else "failed"
@@ -549,11 +439,11 @@ class TrackMagics(Magics):
                 active.log_metric(name, value)
             except MMError:
                 active.warn(f"metric {name} is not a number ({type(value).__name__})")
-        for path in plan.data_paths:
-            active.pending_paths[path] = "input"
+        for path in plan.data_paths:  # checked before the cell; the cell may remove it
+            active.log_input(path, strict=False)
         for name in plan.data_vars:
             if name in namespace:
-                active._log_data(namespace[name], name, "input", strict=False)
+                active.log_input(namespace[name], name, strict=False)
             elif error is None:
                 active.warn(f"data variable {name} was not set by the cell")
 
@@ -653,14 +543,15 @@ def load_ipython_extension(ip: Any) -> None:
     ip.configurables.append(magics)  # so that `%config TrackMagics.card = False` works
     from .capture.execution import ExecutionRecorder
 
-    magics.recorder = ExecutionRecorder(ip)
-    magics.recorder.register()
+    session = magics.session
+    session.recorder = ExecutionRecorder(ip)
+    session.recorder.register()
     from .capture import session_reads
 
     session_reads.attach(ip)  # data read by untracked cells: upstream inputs of later runs
-    magics.channel = FrontendChannel()
+    session.channel = FrontendChannel()
     try:
-        magics.channel.register(ip)
+        session.channel.register(ip)
     except Exception as exc:  # no usable comm manager: live snapshots just stay off
         print(f"jupyter-mm: frontend comm unavailable: {exc}")
     _loaded[id(ip)] = {"magics": magics}
@@ -679,6 +570,7 @@ def unload_ipython_extension(ip: Any) -> None:
     session_reads.detach(ip)
     if magics.channel is not None:
         magics.channel.unregister()
+    notebook_checkpoint.unregister(ip)
     if magics in ip.configurables:
         ip.configurables.remove(magics)
     registry = ip.magics_manager.magics

@@ -24,7 +24,7 @@ def test_a_refused_end_transaction_still_saves_everything_else(store):
     with mm.start_run("partial") as run:
         mm.log_param("lr", 0.1)
         mm.log_metric("loss", 0.5)
-        run.linked_blobs.update({part, missing})
+        run.link_blobs({part, missing})
     detail = mm.get_run(run.id)
     assert detail.run.status == "finished"
     assert [(p.name, p.value) for p in detail.params] == [("lr", "0.1")]
@@ -38,7 +38,7 @@ def test_a_normal_end_links_blobs_and_writes_buffered_records(store):
     with mm.start_run("whole") as run:
         mm.log_params({"lr": 0.1, "epochs": 3})
         mm.log_metric("loss", 0.5)
-        run.linked_blobs.add(part)
+        run.link_blobs([part])
     detail = mm.get_run(run.id)
     assert detail.run.status == "finished" and detail.run.warnings == []
     assert {p.name for p in detail.params} == {"lr", "epochs"}

@@ -231,15 +231,17 @@ def save_outputs(active: Any, outputs: CellOutputs, error: BaseException | None,
             redactor=tracking.redactor(),
         )
         active.run.outputs_digest = digest
-        active.linked_blobs.update(parts)
+        active.link_blobs(parts)
         if rules:
-            active.run.flags.append(
-                ReproFlag(
-                    "redacted_output",
-                    f"Secrets ({', '.join(sorted(rules))}) were removed from the outputs of "
-                    "the tracked cell.",
-                    active.run.cell_id,
-                )
+            active.add_flags(
+                [
+                    ReproFlag(
+                        "redacted_output",
+                        f"Secrets ({', '.join(sorted(rules))}) were removed from the outputs "
+                        "of the tracked cell.",
+                        active.run.cell_id,
+                    )
+                ]
             )
 
 

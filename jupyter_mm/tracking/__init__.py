@@ -130,6 +130,7 @@ def start_run(
     note: str | None = None,
     parent: ActiveRun | Run | str | None = None,
     notebook_path: str | None = None,
+    checkpoint: bool = True,
 ) -> ActiveRun:
     """Start a run (also outside a kernel, in plain Python). Use it as a context manager::
 
@@ -137,12 +138,21 @@ def start_run(
             mm.log_param("lr", 0.1)
             mm.log_metric("loss", 0.3)
 
-    A run started while another is active becomes its child (``parent_id``).
+    A run started while another is active becomes its child (``parent_id``). In a notebook
+    (a Jupyter kernel running a cell) the run gets the notebook checkpoint, parameter-cell
+    params and reproducibility flags a ``%%track`` cell gets
+    (:mod:`jupyter_mm.tracking.notebook_checkpoint`); ``checkpoint=False`` skips them.
     """
     if notebook_path is None:
         notebook_path = os.environ.get("JPY_SESSION_NAME") or None
     run = new_run(name, tags=tags, note=note, parent=parent, notebook_path=notebook_path)
-    return prepare_run(run).begin()
+    active = prepare_run(run)
+    if checkpoint:
+        from .notebook_checkpoint import begin_in_kernel
+
+        if begin_in_kernel(active):
+            return active
+    return active.begin()
 
 
 def active_run() -> ActiveRun | None:

@@ -21,7 +21,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..entities import (
@@ -30,6 +30,7 @@ from ..entities import (
     DataRef,
     MetricPoint,
     Param,
+    ReproFlag,
     Run,
     SessionLogAppend,
     is_later_point,
@@ -41,6 +42,7 @@ from .process import EnvironmentCapture, describe_exception, ipython, progress, 
 
 if TYPE_CHECKING:
     from ..store.abstract import AbstractStore
+    from ..store.blobs import BlobStore
 
 METRIC_FLUSH_SECONDS = 1.0
 METRIC_FLUSH_POINTS = 10_000
@@ -99,20 +101,24 @@ class ActiveRun:
         #: metric name as given -> checked name (a repeated name is checked once)
         self._metric_names: dict[str, str] = {}
         self.data: dict[tuple[str, str], DataRef] = {}
-        #: absolute path -> role, hashed when the run ends (with the stat cache)
+        #: absolute path -> role, hashed when the run ends (with the stat cache); filled by
+        #: log_input/log_output and by data capture (tracking.data_capture)
         self.pending_paths: dict[str, str] = {}
         #: data read by earlier cells of the session (hashed as the run starts), by path
         self.upstream: dict[str, DataRef] = {}
         self.artifacts: dict[str, Artifact] = {}
-        self.linked_blobs: set[str] = set()
+        #: blobs the run names besides its artifacts (checkpoint manifest, outputs, directory
+        #: members): linked when the run ends so that gc and verify find them
+        self._linked_blobs: set[str] = set()
         self._not_recorded = store_problem
-        #: set by the magic once the cell is over: end() flushes right away, so a flush
-        #: timer (a thread start) would be wasted
-        self.closing = False
+        #: the run is about to end (close_soon): end() flushes right away, so a flush timer
+        #: (a thread start) would be wasted
+        self._closing = False
         self._environment: EnvironmentCapture | None = None
         self.reported_line: str | None = None
-        #: where the run stands in its kernel session's log (set by the magic); the store
-        #: keeps that log once per session instead of in every run
+        #: where the run stands in its kernel session's log (set before begin() by the
+        #: notebook checkpoint, tracking.notebook_checkpoint); the store keeps that log once
+        #: per session instead of in every run
         self.session_log: SessionLogAppend | None = None
 
     # -- identity ---------------------------------------------------------------------------
@@ -145,6 +151,32 @@ class ActiveRun:
     def recorded(self) -> bool:
         """False when the run could not be written to the store at all."""
         return self._not_recorded is None and self._created
+
+    # -- what capture adds before begin() and before end() ----------------------------------
+    # The public surface the IPython adapter and capture use (docs/architecture.md#tracking-a-cell);
+    # nothing outside this class touches its buffers.
+
+    def set_checkpoint(self, digest: str, source: str, flags: Iterable[ReproFlag] = ()) -> None:
+        """Name the notebook checkpoint (a stored manifest ``digest``, taken from ``source``:
+        see ``entities.CheckpointSource``) and the reproducibility flags found with it. Call
+        before :meth:`begin` so that the run row names it from the start; the manifest is
+        linked to the run (its parts are found through it)."""
+        self.run.checkpoint_digest, self.run.checkpoint_source = digest, source
+        self._linked_blobs.add(digest)
+        self.run.flags.extend(flags)
+
+    def add_flags(self, flags: Iterable[ReproFlag]) -> None:
+        """Add reproducibility flags (saved with the run when it ends)."""
+        self.run.flags.extend(flags)
+
+    def link_blobs(self, digests: Iterable[str]) -> None:
+        """Link stored blobs to the run when it ends (cell outputs, their large values)."""
+        self._linked_blobs.update(digests)
+
+    def close_soon(self) -> None:
+        """Say that :meth:`end` follows right away (the tracked cell is over): records
+        logged from now on wait for it instead of starting a flush timer."""
+        self._closing = True
 
     def __repr__(self) -> str:
         return f"<ActiveRun {self.id} name={self.name!r} status={self.status}>"
@@ -234,24 +266,25 @@ class ActiveRun:
                 self._timer = None
             params, points, data = self._pending_params, self._pending_metrics, self._pending_data
             self._pending_params, self._pending_metrics, self._pending_data = [], [], []
+        store = self.store
+        if store is None:  # end() calls this only with a store
+            return
         try:
-            self.run = self.store.finish_run(  # type: ignore[union-attr]
+            self.run = store.finish_run(
                 self.run,
                 params=params,
                 metrics=points,
                 data=data,
-                blob_digests=sorted(self.linked_blobs),
+                blob_digests=sorted(self._linked_blobs),
             )
             return
         except Exception:
             pass
-        store = self.store
-        assert store is not None
         with self.guard("saving params and metrics"):
             store.log_batch(self.run.id, params=params, metrics=points, data=data)
-        if self.linked_blobs:
+        if self._linked_blobs:
             with self.guard("linking the checkpoint's parts"):
-                store.link_blobs(self.run.id, sorted(self.linked_blobs))
+                store.link_blobs(self.run.id, sorted(self._linked_blobs))
         with self.guard("saving the run"):
             self.run = store.update_run(self.run)
 
@@ -338,7 +371,7 @@ class ActiveRun:
             self.log_metric(name, value, step=step)
 
     def _schedule_flush(self) -> None:
-        if self._ended or self.closing:
+        if self._ended or self._closing:
             return
         with self._lock:
             if self._timer is not None or self.store is None:
@@ -363,21 +396,22 @@ class ActiveRun:
 
     # -- data -------------------------------------------------------------------------------
 
-    def log_input(self, path_or_obj: Any, name: str | None = None) -> None:
+    def log_input(self, path_or_obj: Any, name: str | None = None, *, strict: bool = True) -> None:
         """Record a file, directory or in-memory object (DataFrame, ndarray…) the run reads.
-        Files are hashed when the run ends; objects are hashed now, as they are at this call."""
-        self._log_data(path_or_obj, name, "input")
+        Files are hashed when the run ends; objects are hashed now, as they are at this call.
+        ``strict=False`` (``%%track --data``, checked before the cell ran): an object that
+        cannot be hashed is a run warning instead of InvalidInput, and a path the cell
+        removed is left out silently."""
+        self._log_data(path_or_obj, name, "input", strict)
 
     def log_output(self, path_or_obj: Any, name: str | None = None) -> None:
         """Record a file, directory or object the run produced (hashed like inputs)."""
-        self._log_data(path_or_obj, name, "output")
+        self._log_data(path_or_obj, name, "output", True)
 
-    def _log_data(self, target: Any, name: str | None, role: str, strict: bool = True) -> None:
-        """``strict``: an object that cannot be hashed raises InvalidInput (an explicit API
-        call the user can fix) instead of becoming a warning (``--data`` after the cell)."""
+    def _log_data(self, target: Any, name: str | None, role: str, strict: bool) -> None:
         if isinstance(target, (str, os.PathLike)):
             path = os.path.abspath(os.path.expanduser(os.fspath(target)))
-            if not os.path.exists(path):
+            if strict and not os.path.exists(path):
                 raise InvalidInput(f"Data path {path} does not exist.")
             self.pending_paths[path] = role
             return
@@ -449,35 +483,42 @@ class ActiveRun:
 
         # the name becomes a file name when the artifact is loaded as a model
         name = check_artifact_name(check_name("artifact", name))
-        if self.store is None:
+        store = self.store
+        if store is None:
             self.warn(f"artifact {name} not saved: no store")
             return None
         artifact = None
         with self.guard(f"saving artifact {name}"):
-            blobs = self.store.blobs
             if data is not None:
-                digest, size = blobs.put_bytes(data), len(data)
+                digest, size = store.blobs.put_bytes(data), len(data)
                 kind = media_type or "application/octet-stream"
-            elif os.path.isdir(path):  # type: ignore[arg-type]
-                digest, size = self._put_directory(path)  # type: ignore[arg-type]
-                from ..flavors import MEDIA_TYPE_DIRECTORY
-
-                kind = media_type or MEDIA_TYPE_DIRECTORY
             else:
-                size = os.path.getsize(path)  # type: ignore[arg-type]
-                digest, size = blobs.put_file(path, progress=size > 64 * 1024 * 1024)  # type: ignore[arg-type]
-                kind = media_type or mimetypes.guess_type(path)[0] or "application/octet-stream"  # type: ignore[arg-type]
+                assert path is not None  # not bytes, so the path given
+                digest, size, kind = self._put_path(store.blobs, path, media_type)
             artifact = Artifact(name=name, digest=digest, size=size, media_type=kind)
-            self.store.log_batch(self.run.id, artifacts=[artifact])
+            store.log_batch(self.run.id, artifacts=[artifact])
             self.artifacts[name] = artifact
         return artifact
 
-    def _put_directory(self, root: str) -> tuple[str, int]:
+    def _put_path(
+        self, blobs: BlobStore, path: str, media_type: str | None
+    ) -> tuple[str, int, str]:
+        """Store a file or a directory: its digest, size and media type."""
+        if os.path.isdir(path):
+            from ..flavors import MEDIA_TYPE_DIRECTORY
+
+            digest, size = self._put_directory(blobs, path)
+            return digest, size, media_type or MEDIA_TYPE_DIRECTORY
+        size = os.path.getsize(path)
+        digest, size = blobs.put_file(path, progress=size > 64 * 1024 * 1024)
+        kind = media_type or mimetypes.guess_type(path)[0] or "application/octet-stream"
+        return digest, size, kind
+
+    def _put_directory(self, blobs: BlobStore, root: str) -> tuple[str, int]:
         """Store every file of a directory as a blob and a JSON manifest naming them; the
         manifest is the artifact (so identical files are stored once across versions)."""
         from ..safe_paths import member_parts
 
-        blobs = self.store.blobs  # type: ignore[union-attr]
         members: list[tuple[str, str]] = []
         for folder, dirnames, filenames in os.walk(root):
             dirnames.sort()
@@ -496,7 +537,7 @@ class ActiveRun:
             files[relative] = {"digest": digest, "size": size}
             total += size
         manifest = json.dumps({"files": files}, sort_keys=True).encode()
-        self.linked_blobs.update(entry["digest"] for entry in files.values())
+        self._linked_blobs.update(entry["digest"] for entry in files.values())
         return blobs.put_bytes(manifest), total
 
     def log_model(
