@@ -23,14 +23,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import blake3
-import IPython
 
 from ..entities import ExecutionEntry, ReproFlag, SessionLogAppend
+from .cell_events import CellEventListener, counts, starting_count
 from .last_result import LastResult
 
-# IPython 9 bumps ``execution_count`` before firing ``pre_run_cell``; earlier versions after
-# the cell ran. The post_run_cell handler corrects the count either way.
-_COUNT_BUMPED_BEFORE_PRE_RUN = IPython.version_info >= (9,)
+# The count read at pre_run_cell (cell_events.starting_count) is checked again by the
+# post_run_cell handler, whichever IPython bumped it when.
 
 
 # The same sources are hashed on every tracked run (each cell of the checkpoint); a pure
@@ -81,7 +80,7 @@ class ExecutionIndex:
         self.size += 1
 
 
-class ExecutionRecorder:
+class ExecutionRecorder(CellEventListener):
     """Records every execution of ``shell`` from the moment it is created.
 
     Executions that happened before (the extension is often loaded mid-session) are
@@ -100,7 +99,6 @@ class ExecutionRecorder:
         self._entries: list[ExecutionEntry] = self._recover_history()
         self.index = ExecutionIndex(self._entries)
         self._pending: ExecutionEntry | None = None
-        self._registered = False
         #: per store (its URL): how many executions of the log it holds
         self._stored: dict[str, int] = {}
 
@@ -113,32 +111,14 @@ class ExecutionRecorder:
             if source and not source.isspace()
         ]
 
-    def register(self) -> None:
-        """Start listening (idempotent)."""
-        if not self._registered:
-            self.shell.events.register("pre_run_cell", self._on_pre_run_cell)
-            self.shell.events.register("post_run_cell", self._on_post_run_cell)
-            self._registered = True
-
-    def unregister(self) -> None:
-        if self._registered:
-            self.shell.events.unregister("pre_run_cell", self._on_pre_run_cell)
-            self.shell.events.unregister("post_run_cell", self._on_post_run_cell)
-            self._registered = False
-
     def _on_pre_run_cell(self, info: Any) -> None:
-        # Silent executions (completions, widget syncs, store_history=False) get no count
-        # and leave no trace in the notebook, so they are not part of the log.
-        if getattr(info, "silent", False) or not getattr(info, "store_history", True):
+        if not counts(info):  # not part of the notebook's story, so not of the log
             return
         raw_cell = getattr(info, "raw_cell", "") or ""
         if not raw_cell or raw_cell.isspace():
             return  # IPython skips empty cells without counting them
-        count = self.shell.execution_count
-        if _COUNT_BUMPED_BEFORE_PRE_RUN:
-            count -= 1
         entry = ExecutionEntry(
-            count=count,
+            count=starting_count(self.shell),
             cell_id=getattr(info, "cell_id", None) or None,
             source_hash=source_hash(raw_cell),
         )

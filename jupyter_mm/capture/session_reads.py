@@ -22,13 +22,11 @@ import stat as stat_module
 from dataclasses import dataclass
 from typing import Any
 
-import IPython
-
+from .cell_events import CellEventListener, counts, starting_count
 from .file_access import FileAccessRecorder, group_by_directory, stat_tuple
 
 #: files read from one directory in one execution above which the directory is the entry
 GROUP_THRESHOLD = 100
-_COUNT_BUMPED_BEFORE_PRE_RUN = IPython.version_info >= (9,)
 
 
 @dataclass(frozen=True)
@@ -50,7 +48,7 @@ class UpstreamRead:
         return label + (f" (cell {self.cell_id})" if self.cell_id else "")
 
 
-class SessionReads:
+class SessionReads(CellEventListener):
     """The upstream reads of one IPython shell's session."""
 
     def __init__(self, shell: Any, ignore: list[str] | None = None) -> None:
@@ -60,24 +58,14 @@ class SessionReads:
         self._current: tuple[int | None, str | None] | None = None
         self._reads: dict[str, UpstreamRead] = {}
         self._produced: set[str] = set()
-        self._registered = False
-
-    def register(self) -> None:
-        if not self._registered:
-            self.shell.events.register("pre_run_cell", self._on_pre_run_cell)
-            self.shell.events.register("post_run_cell", self._on_post_run_cell)
-            self._registered = True
 
     def unregister(self) -> None:
-        if self._registered:
-            self.shell.events.unregister("pre_run_cell", self._on_pre_run_cell)
-            self.shell.events.unregister("post_run_cell", self._on_post_run_cell)
-            self._registered = False
+        super().unregister()
         if self._recorder is not None and self._recorder.active:
             self._recorder.stop()
 
     def _on_pre_run_cell(self, info: Any) -> None:
-        if getattr(info, "silent", False) or not getattr(info, "store_history", True):
+        if not counts(info):
             return
         try:
             if self._recorder is None:
@@ -86,10 +74,7 @@ class SessionReads:
                 self._recorder = FileAccessRecorder(
                     ignore=[*self.ignore, *get_config().data_ignore]
                 )
-            count = self.shell.execution_count
-            if _COUNT_BUMPED_BEFORE_PRE_RUN:
-                count -= 1
-            self._current = (count, getattr(info, "cell_id", None) or None)
+            self._current = (starting_count(self.shell), getattr(info, "cell_id", None) or None)
             self._recorder.start()
         except Exception:  # the user's cell runs whatever happens here
             self._current = None
