@@ -153,3 +153,24 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture
+def mm_shell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """The suite's one global IPython test shell with ``%load_ext jupyter_mm``, recording
+    into a fresh SQLite store in ``tmp_path`` (the working directory; no notebook)."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.testing.globalipapp import start_ipython
+
+    from jupyter_mm import tracking
+
+    monkeypatch.setenv("JUPYTER_MM_STORE", f"sqlite:///{tmp_path / 'mm.db'}")
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    tracking.set_default_store(None)
+    # a plain InteractiveShell made first would make every later start_ipython fail
+    start_ipython()  # returns None once started
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "jupyter_mm")
+    yield ip
+    tracking.set_default_store(None)

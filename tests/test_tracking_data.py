@@ -6,26 +6,17 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
-from IPython.testing.globalipapp import start_ipython
 
 from jupyter_mm import tracking
 from jupyter_mm.capture import session_reads
 
 
 @pytest.fixture
-def shell(tmp_path, monkeypatch):
-    monkeypatch.setenv("JUPYTER_MM_STORE", f"sqlite:///{tmp_path / 'mm.db'}")
-    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
-    monkeypatch.chdir(tmp_path)
-    tracking.set_default_store(None)
-    start_ipython()  # the suite's one global test shell (returns None once started)
-    ip = InteractiveShell.instance()
-    ip.run_line_magic("load_ext", "jupyter_mm")
+def shell(mm_shell):
     # a fresh session log: the global shell outlives the other tests' files
-    session_reads.detach(ip)
-    session_reads.attach(ip)
-    yield ip
-    tracking.set_default_store(None)
+    session_reads.detach(mm_shell)
+    session_reads.attach(mm_shell)
+    return mm_shell
 
 
 def run(ip: InteractiveShell, code: str) -> None:

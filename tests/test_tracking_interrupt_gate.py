@@ -8,10 +8,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
-from IPython.testing.globalipapp import start_ipython
 
-from jupyter_mm import tracking
 from jupyter_mm.tracking.interrupts import TEST_PAUSE_VARIABLE
 
 SEND_SIGINT_SOON = (
@@ -21,18 +18,10 @@ SEND_SIGINT_SOON = (
 
 
 @pytest.fixture
-def shell(tmp_path, monkeypatch):
-    monkeypatch.setenv("JUPYTER_MM_STORE", f"sqlite:///{tmp_path / 'mm.db'}")
-    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
-    monkeypatch.chdir(tmp_path)
-    tracking.set_default_store(None)
-    start_ipython()
-    ip = InteractiveShell.instance()
-    ip.run_line_magic("load_ext", "jupyter_mm")
+def shell(mm_shell):
     before = signal.getsignal(signal.SIGINT)
-    yield ip
+    yield mm_shell
     signal.signal(signal.SIGINT, before)
-    tracking.set_default_store(None)
 
 
 def last_run(ip):

@@ -7,25 +7,14 @@ import ast
 
 import pytest
 from IPython.core.error import UsageError
-from IPython.core.interactiveshell import InteractiveShell
-from IPython.testing.globalipapp import start_ipython
 
-from jupyter_mm import tracking
 from jupyter_mm.magics import TrackMagics
 from jupyter_mm.tracking.cell import assigned_names, literal_params
 
 
 @pytest.fixture
-def shell(tmp_path, monkeypatch):
-    monkeypatch.setenv("JUPYTER_MM_STORE", f"sqlite:///{tmp_path / 'mm.db'}")
-    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
-    monkeypatch.chdir(tmp_path)
-    tracking.set_default_store(None)
-    start_ipython()  # the suite's one global test shell (returns None once started)
-    ip = InteractiveShell.instance()
-    ip.run_line_magic("load_ext", "jupyter_mm")
-    yield ip
-    tracking.set_default_store(None)
+def shell(mm_shell):
+    return mm_shell
 
 
 def magics(ip) -> TrackMagics:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from jupyter_client.manager import start_new_kernel
+from kernel.conftest import execute, send_shell  # tests/kernel/conftest.py
 from nbformat.v4 import new_code_cell, new_notebook
 
 REPO = str(Path(__file__).resolve().parents[2])
@@ -41,43 +42,20 @@ def kernel():
 
 
 def run(kc, code: str, cell_id: str | None = None) -> str:
-    """Execute like JupyterLab does (cellId in the request metadata); return stdout."""
-    msg = kc.session.msg(
-        "execute_request",
-        {
-            "code": code,
-            "silent": False,
-            "store_history": True,
-            "user_expressions": {},
-            "allow_stdin": False,
-            "stop_on_error": True,
-        },
-        metadata={"cellId": cell_id} if cell_id else {},
-    )
-    kc.shell_channel.send(msg)
-    stdout = []
-    while True:
-        out = kc.get_iopub_msg(timeout=30)
-        if out["parent_header"].get("msg_id") != msg["header"]["msg_id"]:
-            continue
-        if out["msg_type"] == "stream":
-            stdout.append(out["content"]["text"])
-        elif out["msg_type"] == "error":
-            raise AssertionError("\n".join(out["content"]["traceback"]))
-        elif out["msg_type"] == "status" and out["content"]["execution_state"] == "idle":
-            return "".join(stdout)
-
-
-def send_comm(kc, msg_type: str, content: dict) -> None:
-    kc.shell_channel.send(kc.session.msg(msg_type, content))
+    """Execute like JupyterLab does (cellId in the request metadata); return what the cell
+    printed, failing on an error."""
+    result = execute(kc, code, cell_id, timeout=30)
+    if result.errors:
+        raise AssertionError("\n".join(result.errors[0]["traceback"]))
+    return result.stdout + result.stderr
 
 
 def test_snapshot_on_the_comm_reaches_the_tracked_cell(kernel):
     notebook = new_notebook(cells=[new_code_cell("a = 1"), new_code_cell("print('tracked')")])
     notebook.cells[0]["id"], notebook.cells[1]["id"] = "first", "second"
     comm_id = uuid.uuid4().hex
-    send_comm(kernel, "comm_open", {"comm_id": comm_id, "target_name": "jupyter_mm", "data": {}})
-    send_comm(
+    send_shell(kernel, "comm_open", {"comm_id": comm_id, "target_name": "jupyter_mm", "data": {}})
+    send_shell(
         kernel,
         "comm_msg",
         {
@@ -101,7 +79,7 @@ def test_snapshot_on_the_comm_reaches_the_tracked_cell(kernel):
     assert result == ["live", "/x/a.ipynb", "second", ["a = 1", "print('tracked')"]]
 
     # A malformed message is answered on the comm and changes nothing in the kernel.
-    send_comm(kernel, "comm_msg", {"comm_id": comm_id, "data": {"type": "snapshot"}})
+    send_shell(kernel, "comm_msg", {"comm_id": comm_id, "data": {"type": "snapshot"}})
     while True:
         reply = kernel.get_iopub_msg(timeout=30)
         if reply["msg_type"] == "comm_msg":
@@ -128,12 +106,12 @@ def test_comm_opened_answers_a_stale_delta_with_resync_and_forgets_on_close(kern
     notebook = new_notebook(cells=[new_code_cell("a = 1")])
     notebook.cells[0]["id"] = "only"
     comm_id = uuid.uuid4().hex
-    send_comm(kernel, "comm_open", {"comm_id": comm_id, "target_name": "jupyter_mm", "data": {}})
+    send_shell(kernel, "comm_open", {"comm_id": comm_id, "target_name": "jupyter_mm", "data": {}})
     snapshot = {"type": "snapshot", "cell_id": "only", "path": None, "notebook": notebook}
-    send_comm(kernel, "comm_msg", {"comm_id": comm_id, "data": {**snapshot, "seq": 1}})
+    send_shell(kernel, "comm_msg", {"comm_id": comm_id, "data": {**snapshot, "seq": 1}})
     assert run(kernel, f"print(live.base_seq({comm_id!r}))").strip() == "1"
     delta = {**snapshot, "seq": 3, "base": 2, "notebook": {**notebook, "cells": ["only"]}}
-    send_comm(kernel, "comm_msg", {"comm_id": comm_id, "data": delta})
+    send_shell(kernel, "comm_msg", {"comm_id": comm_id, "data": delta})
     while True:
         reply = kernel.get_iopub_msg(timeout=30)
         if reply["msg_type"] == "comm_msg":
@@ -143,9 +121,9 @@ def test_comm_opened_answers_a_stale_delta_with_resync_and_forgets_on_close(kern
     assert "must send the whole notebook" in run(
         kernel, "try:\n    live.take('only')\nexcept Exception as exc:\n    print(exc)"
     )
-    send_comm(kernel, "comm_msg", {"comm_id": comm_id, "data": {**snapshot, "seq": 4}})
+    send_shell(kernel, "comm_msg", {"comm_id": comm_id, "data": {**snapshot, "seq": 4}})
     assert run(kernel, f"print(live.base_seq({comm_id!r}))").strip() == "4"
-    send_comm(kernel, "comm_close", {"comm_id": comm_id, "data": {}})
+    send_shell(kernel, "comm_close", {"comm_id": comm_id, "data": {}})
     assert run(kernel, f"print(live.base_seq({comm_id!r}))").strip() == "None"
     # the last full snapshot (it superseded the first) is still waiting: consume it
     drain = "print(len(live)); live.take(None); print(len(live))"
