@@ -33,7 +33,7 @@ from typing import Any
 
 from .entities import DataRef, Run
 from .errors import InvalidInput
-from .formatting import format_duration
+from .formatting import checkpoint_source_label, format_duration
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +215,7 @@ def _card_html(payload: dict[str, Any]) -> str:
     rows = [
         row("run", f"{payload['name'] or ''} {payload['run_id']}".strip()),
         row("status", f"{payload['status']} in {format_duration(payload['duration'])}"),
-        row("checkpoint", payload["checkpoint_source"]),
+        row("checkpoint", checkpoint_source_label(payload["checkpoint_source"])),
     ]
     if payload["params"]:
         rows.append(row("params", ", ".join(f"{k}={v}" for k, v in payload["params"].items())))

@@ -15,27 +15,23 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, cast
+
+# The vocabulary of the data model lives apart (the CLI offers it as choices without
+# building every dataclass below) and is part of this module's interface too.
+from .vocabulary import (  # noqa: F401
+    RUN_STATUSES,
+    SNAPSHOT_SOURCES,
+    STAGES,
+    CheckpointSource,
+    DataKind,
+    DataRole,
+    RunStatus,
+    Stage,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Self
-
-RunStatus = Literal["running", "finished", "failed", "crashed"]
-RUN_STATUSES: tuple[str, ...] = ("running", "finished", "failed", "crashed")
-
-#: Where a run's notebook checkpoint came from, best first.
-#: live    — the frontend (JupyterLab or ``jupyter mm run``) pushed the in-memory notebook
-#: file    — the .ipynb at the kernel's session path, as last saved
-#: history — reconstructed from the kernel session's execution history
-#: none    — no notebook could be captured (plain Python, ``start_run`` outside a kernel)
-CheckpointSource = Literal["live", "file", "history", "none"]
-
-DataRole = Literal["input", "output"]
-DataKind = Literal["file", "directory", "object"]
-
-Stage = Literal["none", "staging", "production", "archived"]
-STAGES: tuple[str, ...] = ("none", "staging", "production", "archived")
-
 
 _FIELD_NAMES: dict[type, frozenset[str]] = {}
 

@@ -9,6 +9,23 @@ from __future__ import annotations
 
 import math
 
+#: how each checkpoint source (``entities.CheckpointSource``) reads in text; the lab's run
+#: card says the same (``labextension/src/widgets/runCard.tsx``)
+CHECKPOINT_SOURCE_LABELS = {
+    "live": "live notebook (unsaved edits included)",
+    "headless": "notebook file as executed headless by jupyter mm run",
+    "papermill": "notebook as executed by papermill (jupyter_mm engine)",
+    "file": "saved notebook file",
+    "history": "kernel history (no notebook found)",
+    "none": "none",
+}
+
+
+def checkpoint_source_label(source: str | None) -> str:
+    """What a checkpoint source means, in words (an unknown one as it is)."""
+    return CHECKPOINT_SOURCE_LABELS.get(source or "none", source or "none")
+
+
 #: characters of a run id shown where space is short (ULIDs: 10 characters are the
 #: millisecond timestamp, unique enough within one store to find the run again)
 SHORT_ID_LENGTH = 10

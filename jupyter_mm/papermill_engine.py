@@ -9,7 +9,7 @@ the duties a JupyterLab frontend performs for a kernel with ``%load_ext jupyter_
 * every ``execute_request`` carries the cell's id (``metadata.cellId``);
 * just before each ``%%track`` cell the notebook as papermill holds it (parameters injected,
   outputs so far) is sent on the ``jupyter_mm`` comm, so the run's checkpoint is exactly what
-  was executed (source ``live``) and the ``parameters`` / ``injected-parameters`` cells are
+  was executed (source ``papermill``) and the ``parameters`` / ``injected-parameters`` cells are
   known to the kernel by their tags.
 
 With papermill's default engine none of this happens: the kernel cannot know the notebook,
@@ -66,7 +66,9 @@ class TrackingEngine(NBClientEngine):
         # the same argument handling as papermill's own engine
         kwargs = remove_args(["input_path"], **kwargs)
         safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
-        tracker = _TrackingClient(nb_man.nb, notebook_path, progress=None)
+        tracker = _TrackingClient(
+            nb_man.nb, notebook_path, progress=None, snapshot_source="papermill"
+        )
         final_kwargs = merge_kwargs(
             safe_kwargs,
             timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),

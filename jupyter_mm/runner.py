@@ -10,7 +10,7 @@ does towards a kernel with ``%load_ext jupyter_mm``:
 * just before each ``%%track`` cell, the in-memory notebook (parameters injected, outputs so
   far) is pushed on the ``jupyter_mm`` comm. Messages on the shell channel are handled in
   order, so the snapshot has arrived when the magic runs, and the run's checkpoint is the
-  notebook exactly as it was executed (source ``live``), not a stale file on disk. The
+  notebook exactly as it was executed (source ``headless``), not a stale file on disk. The
   snapshot is always whole (no ``seq``, so the kernel keeps no delta base for this comm;
   the delta protocol JupyterLab uses is in :mod:`jupyter_mm.capture.notebook`).
 
@@ -209,7 +209,13 @@ def _load_notebook(path: Path) -> NotebookNode:
 class _TrackingClient:
     """Wraps an nbclient ``NotebookClient`` with the frontend duties described above."""
 
-    def __init__(self, nb: NotebookNode, path: Path | None, progress: ProgressCallback | None):
+    def __init__(
+        self,
+        nb: NotebookNode,
+        path: Path | None,
+        progress: ProgressCallback | None,
+        snapshot_source: str = "headless",
+    ):
         self.nb = nb
         self.path = path
         self.progress = progress
@@ -225,6 +231,8 @@ class _TrackingClient:
         self.kernel_pid: int | None = None  # set once the kernel has started
         #: the NotebookClient whose hooks these are (set once it is made, with the hooks)
         self.client: Any = None
+        #: the checkpoint source of the runs (``entities.SNAPSHOT_SOURCES``)
+        self.snapshot_source = snapshot_source
 
     # nbclient hooks -----------------------------------------------------------------
 
@@ -307,6 +315,8 @@ class _TrackingClient:
             "type": "snapshot",
             "cell_id": cell.get("id"),
             "notebook": snapshot,
+            # not an editor's notebook: the run says who executed it (capture.notebook)
+            "source": self.snapshot_source,
         }
         if self.path is not None:  # papermill may run a notebook that is not a local file
             data["path"] = str(self.path)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..entities import RUN_STATUSES, RunDetail
 from ..errors import MMError
+from ..formatting import checkpoint_source_label
 from . import html as h
 
 if TYPE_CHECKING:
@@ -249,7 +250,7 @@ def render_detail(detail: RunDetail) -> str:
         ["started", h.when(run.start_time)],
         ["duration", h.duration(run.end_time - run.start_time) if run.end_time else None],
         ["notebook", run.notebook_path],
-        ["checkpoint", run.checkpoint_source],
+        ["checkpoint", checkpoint_source_label(run.checkpoint_source)],
         ["user", run.user],
         ["error", run.error],
     ]

@@ -2,12 +2,15 @@
 
 Three sources, best first:
 
-``live``
+``live`` (``headless``, ``papermill``)
     JupyterLab (or ``jupyter mm run``) sends the in-memory notebook on the ``jupyter_mm``
     comm just before the execute request of a tracked cell. Messages on one channel arrive
     in order, so the snapshot is waiting in :class:`LiveSnapshots` when the magic runs.
     JupyterLab sends only what changed since its previous snapshot (see "Delta snapshots"
-    below).
+    below). A sender that is not an editor says what it is in the message's ``source``:
+    ``headless`` (``jupyter mm run``, ``reproduce``) or ``papermill`` (the papermill
+    engine); the run's checkpoint source is that, so nobody reads "unsaved edits" into a
+    notebook nobody edited.
 ``file``
     The ``.ipynb`` at the kernel's session path (``JPY_SESSION_NAME`` / ``__session__``), as
     last saved. Unsaved edits are missing, which is why it is only second best.
@@ -18,8 +21,9 @@ Three sources, best first:
 
 Delta snapshots
 ---------------
-A snapshot message is ``{"type": "snapshot", "cell_id", "path", "seq", "base", "notebook":
-{"nbformat", "nbformat_minor", "metadata", "cells"}}``. ``seq`` (optional, an integer in
+A snapshot message is ``{"type": "snapshot", "cell_id", "path", "seq", "base", "source",
+"notebook": {"nbformat", "nbformat_minor", "metadata", "cells"}}`` (``source`` optional,
+``live`` when absent). ``seq`` (optional, an integer in
 ``0..2**53-1``) numbers the snapshots a frontend sends on one comm. With ``base`` null or
 absent the message is a full snapshot (what older frontends and ``jupyter mm run`` send).
 With ``base`` = the ``seq`` of the previous snapshot on the same comm, ``cells`` may name an
@@ -58,6 +62,7 @@ from typing import Any
 
 import blake3
 
+from ..entities import SNAPSHOT_SOURCES
 from ..errors import InvalidInput
 from .nbschema import NotebookNode, new_code_cell, new_notebook
 from .notebook_file import private_copy, read_notebook_file_keyed
@@ -92,7 +97,7 @@ class NotebookSnapshot:
     """A notebook as it was when a tracked cell started, and where it came from."""
 
     notebook: NotebookNode
-    #: "live" | "file" | "history" (see ``entities.CheckpointSource``)
+    #: "live" | "headless" | "papermill" | "file" | "history" (``entities.CheckpointSource``)
     source: str
     path: str | None = None
     #: id of the tracked cell within ``notebook`` (None when it could not be located)
@@ -128,6 +133,7 @@ class _Base:
     top: dict[str, Any] = field(default_factory=dict)
     path: str | None = None
     session: str | None = None
+    source: str = "live"
 
 
 @dataclass
@@ -141,6 +147,8 @@ class _Pending:
     error: str | None = None
     #: the comm it came on
     channel: Hashable = None
+    #: who sent it (``entities.SNAPSHOT_SOURCES``)
+    source: str = "live"
 
 
 def _cell_node(cell: Any) -> Any:
@@ -260,7 +268,7 @@ class LiveSnapshots:
             raise InvalidInput(chosen.error)
         notebook = _assemble(chosen.top, [live.cell for live in chosen.cells])
         located = _locate_cell(notebook, chosen.cell_id or cell_id, None)
-        snapshot = NotebookSnapshot(notebook, "live", chosen.path, located)
+        snapshot = NotebookSnapshot(notebook, chosen.source, chosen.path, located)
         snapshot.live_cells = chosen.cells
         return snapshot
 
@@ -273,7 +281,7 @@ class LiveSnapshots:
                 self.bases_reused += 1
                 cells = list(base.cells.values())
                 notebook = _assemble(base.top, [live.cell for live in cells])
-                snapshot = NotebookSnapshot(notebook, "live", base.path, cell_id)
+                snapshot = NotebookSnapshot(notebook, base.source, base.path, cell_id)
                 snapshot.live_cells = cells
                 return snapshot
         return None
@@ -299,6 +307,12 @@ class LiveSnapshots:
             raise InvalidInput("The snapshot's notebook must be an nbformat v4 JSON object.")
         if notebook.get("nbformat") != 4:
             raise InvalidInput("Only nbformat 4 notebooks can be snapshotted.")
+        source = data.get("source", "live")
+        if source not in SNAPSHOT_SOURCES:
+            raise InvalidInput(
+                f"The snapshot's source must be one of {', '.join(SNAPSHOT_SOURCES)}, "
+                f"not {str(source)[:40]!r}."
+            )
         top = {key: value for key, value in notebook.items() if key != "cells"}
         with self._lock:
             if channel is not None:
@@ -326,11 +340,13 @@ class LiveSnapshots:
             if seq is None or by_id is None:
                 self._bases.pop(channel, None)
             else:
-                self._bases[channel] = _Base(seq, by_id, top, path, session)
+                self._bases[channel] = _Base(seq, by_id, top, path, session, source)
                 self._bases.move_to_end(channel)
                 while len(self._bases) > self._max_bases:
                     self._bases.popitem(last=False)
-            self._pending.append(_Pending(top, cells, cell_id, path, channel=channel))
+            self._pending.append(
+                _Pending(top, cells, cell_id, path, channel=channel, source=source)
+            )
 
     def _rebuild(
         self, channel: Hashable, base: int | None, entries: list[Any]

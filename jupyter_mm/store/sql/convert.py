@@ -10,11 +10,12 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, get_args
 
 from ...entities import (
     RUN_STATUSES,
     Artifact,
+    CheckpointSource,
     DataRef,
     Environment,
     ExecutionEntry,
@@ -29,7 +30,7 @@ from ...entities import (
 from ...errors import InvalidInput
 from ..blobs import check_digest
 
-CHECKPOINT_SOURCES = ("live", "file", "history", "none")
+CHECKPOINT_SOURCES: tuple[str, ...] = get_args(CheckpointSource)
 #: "upstream": data read by earlier cells of the session (see capture/session_reads.py)
 DATA_ROLES = ("input", "output", "upstream")
 DATA_KINDS = ("file", "directory", "object")

@@ -44,6 +44,8 @@ export interface IRunCardPayload {
 
 const CHECKPOINT_WORDS: { [source: string]: string } = {
   live: 'live notebook (unsaved edits included)',
+  headless: 'notebook file as executed headless by jupyter mm run',
+  papermill: 'notebook as executed by papermill (jupyter_mm engine)',
   file: 'saved notebook file',
   history: 'kernel history (no notebook found)',
   none: 'none'

@@ -1,0 +1,30 @@
+"""The words of the data model: run statuses, checkpoint sources, data roles and kinds,
+registry stages (re-exported by :mod:`jupyter_mm.entities`).
+
+Plain constants in a module of their own, so that ``jupyter mm --help`` can offer them as
+choices without building the entities' dataclasses.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+RunStatus = Literal["running", "finished", "failed", "crashed"]
+RUN_STATUSES: tuple[str, ...] = ("running", "finished", "failed", "crashed")
+
+#: Where a run's notebook checkpoint came from, best first.
+#: live      — a frontend (JupyterLab, Notebook 7) sent the in-memory notebook
+#: headless  — ``jupyter mm run`` / ``reproduce`` sent the notebook file as it executes it
+#: papermill — the papermill engine (``papermill -E jupyter_mm``) sent the notebook it executes
+#: file      — the .ipynb at the kernel's session path, as last saved
+#: history   — reconstructed from the kernel session's execution history
+#: none      — no notebook could be captured (plain Python, ``start_run`` outside a kernel)
+CheckpointSource = Literal["live", "headless", "papermill", "file", "history", "none"]
+#: the sources sent on the comm as a snapshot (``capture.notebook``)
+SNAPSHOT_SOURCES: tuple[str, ...] = ("live", "headless", "papermill")
+
+DataRole = Literal["input", "output"]
+DataKind = Literal["file", "directory", "object"]
+
+Stage = Literal["none", "staging", "production", "archived"]
+STAGES: tuple[str, ...] = ("none", "staging", "production", "archived")
