@@ -24,12 +24,8 @@ from traitlets import Bool, Float, Int, List, Unicode
 from traitlets.config import Config, Configurable
 
 from .errors import InvalidInput
+from .store_names import DB_FILE, ENV_ARTIFACTS, ENV_STORE, OBJECTS_DIR, STORE_DIR_NAME
 
-STORE_DIR_NAME = ".jupyter_mm"
-DB_FILE = "mm.db"
-OBJECTS_DIR = "objects"
-ENV_STORE = "JUPYTER_MM_STORE"
-ENV_ARTIFACTS = "JUPYTER_MM_ARTIFACTS"
 #: the configuration file every process reads: ``jupyter_mm_config.py`` / ``.json``
 CONFIG_FILE = "jupyter_mm_config"
 
@@ -263,10 +259,59 @@ def resolve_store(
                 f"No {STORE_DIR_NAME}/ store found above {here}; run a tracked cell first or "
                 f"set {ENV_STORE}."
             )
-        base = _git_toplevel(here) or Path(root_dir or here)
-        directory = ensure_store_dir(base.resolve() / STORE_DIR_NAME)
+        directory = ensure_store_dir(_new_store_dir(here, root_dir))
+    return _local_location(directory, artifacts)
+
+
+def _new_store_dir(here: Path, root_dir: str | os.PathLike[str] | None) -> Path:
+    """Where a new ``.jupyter_mm/`` goes: the git top level, else ``root_dir`` or ``here``."""
+    base = _git_toplevel(here) or Path(root_dir or here)
+    return base.resolve() / STORE_DIR_NAME
+
+
+def _local_location(directory: Path, artifacts: str | None) -> StoreLocation:
     return StoreLocation(
         url=f"sqlite:///{directory / DB_FILE}",
         artifact_root=artifacts or str(directory / OBJECTS_DIR),
         directory=directory,
     )
+
+
+def existing_store(
+    config: MMConfig | None = None,
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    root_dir: str | os.PathLike[str] | None = None,
+) -> tuple[StoreLocation, bool]:
+    """Where :func:`resolve_store` finds (or would create) the store, and whether it exists,
+    without creating anything: a read-only listing of a store nobody wrote yet is empty,
+    not a reason to create one. A SQLite store exists when its database file does; a
+    file that cannot be looked at, or that could never be created, counts as existing
+    (opening it says what is wrong); a server database (PostgreSQL) always does."""
+    config = config or load_mm_config()
+    here = Path(cwd or os.getcwd())
+    url = os.environ.get(ENV_STORE) or config.store_url
+    if url:
+        location = resolve_store(config, cwd=here, root_dir=root_dir, create=False)
+        if not url.startswith("sqlite:///"):
+            return location, True
+        database = url[len("sqlite:///") :].split("?", 1)[0]
+        return location, database == ":memory:" or _file_exists(here / database)
+    directory = find_store_dir(here)
+    if directory is None:
+        return _local_location(_new_store_dir(here, root_dir), None), False
+    location = _local_location(directory, os.environ.get(ENV_ARTIFACTS) or config.artifact_root)
+    return location, _file_exists(directory / DB_FILE)
+
+
+def _file_exists(path: Path) -> bool:
+    try:
+        path.stat()
+    except FileNotFoundError:
+        # not there yet; but where it could never be created (a directory without write
+        # permission) the store is as unusable as a broken one, and opening says so
+        parent = path.parent
+        return parent.is_dir() and not os.access(parent, os.W_OK | os.X_OK)
+    except OSError:  # no permission to look, a file where a directory should be: opening
+        return True  # it says what is wrong
+    return True

@@ -77,7 +77,7 @@ def test_papermill_engine_sends_the_notebook_and_records_parameters(setup, tmp_p
     )  # fmt: skip
     run, params, detail = _only_run(store)
     assert run.status == "finished"
-    assert run.checkpoint_source == "live"  # the engine sent the notebook as papermill ran it
+    assert run.checkpoint_source == "papermill"  # the engine sent the notebook papermill ran
     assert run.notebook_path == str(notebook.resolve())
     tracked = nbformat.read(notebook, as_version=4).cells[4]
     assert run.cell_id == tracked.id  # the real cell id, not a stand-in
@@ -126,7 +126,7 @@ def test_jupyter_mm_run_records_injected_and_default_parameters(setup, tmp_path)
         store, tmp_path,
     )  # fmt: skip
     run, params, _ = _only_run(store)
-    assert run.checkpoint_source == "live"
+    assert run.checkpoint_source == "headless"
     assert params["extra"] == "7"
     assert params["alpha"] == "0.1"
     assert "scale" not in params

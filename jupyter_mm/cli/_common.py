@@ -50,6 +50,15 @@ def open_cli_store(*, cwd: str | os.PathLike[str] | None = None) -> AbstractStor
     return open_store(cwd=cwd, create=False)
 
 
+def open_existing_cli_store() -> AbstractStore | None:
+    """The store as :func:`open_cli_store` opens it, or None when none exists yet: a
+    listing of a store nobody has written is empty, not an error (and creates nothing)."""
+    from ..config import existing_store
+
+    _, exists = existing_store()
+    return open_cli_store() if exists else None
+
+
 def iter_all_runs(store: AbstractStore, **filters: Any) -> Iterator[Run]:
     """Every run matching ``filters``, newest first, page by page."""
     token: str | None = None

@@ -8,12 +8,12 @@ import re
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..entities import RUN_STATUSES, MetricFilter, RunDetail, is_later_point
 from ..errors import Conflict, InvalidInput, NotFound
-from ..formatting import format_duration, short_digest, short_id
+from ..formatting import checkpoint_source_label, format_duration, short_digest, short_id
 from ..notebook_paths import canonical_notebook_path
+from ..vocabulary import RUN_STATUSES
 from ._common import (
     EPILOG_CLASS,
     add_json_flag,
@@ -23,10 +23,14 @@ from ._common import (
     format_value,
     iter_all_runs,
     open_cli_store,
+    open_existing_cli_store,
     print_json,
     render_table,
     run_summary,
 )
+
+if TYPE_CHECKING:
+    from ..entities import Run, RunDetail
 
 KEY_METRICS = 3  # metric columns shown in the runs table
 RUN_HELP = "a run id, a unique id prefix (4+ characters) or 'latest'"
@@ -124,17 +128,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 # -- runs -----------------------------------------------------------------------------------
 
 
-def cmd_runs(args: argparse.Namespace) -> int:
-    if not args.all and not 1 <= args.limit <= 1000:
-        raise InvalidInput("--limit must be between 1 and 1000 (use --all for every run).")
-    filters: dict[str, Any] = {"status": args.status, "order": args.order}
-    try:
-        filters["metric_filters"] = [MetricFilter.parse(text) for text in args.metric_filter]
-    except ValueError as exc:
-        raise InvalidInput(f"--metric-filter: {exc}") from None
-    if args.notebook:
-        filters["notebook_path"] = canonical_notebook_path(args.notebook, os.getcwd())
-    with open_cli_store() as store:
+def _listed_runs(
+    args: argparse.Namespace, filters: dict[str, Any]
+) -> tuple[list[Run], dict[str, dict[str, float]], dict[str, dict[str, str]]]:
+    """The runs ``jupyter mm runs`` lists, their latest metrics and params (none without a
+    store: the listing is empty and creates nothing)."""
+    opened = open_existing_cli_store()
+    if opened is None:
+        return [], {}, {}
+    with opened as store:
         if args.all:
             runs = list(iter_all_runs(store, **filters))
         else:
@@ -142,6 +144,22 @@ def cmd_runs(args: argparse.Namespace) -> int:
         ids = [r.id for r in runs]
         metrics = store.latest_metrics(ids) if ids else {}
         params = store.params_of(ids) if ids else {}
+    return runs, metrics, params
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    if not args.all and not 1 <= args.limit <= 1000:
+        raise InvalidInput("--limit must be between 1 and 1000 (use --all for every run).")
+    filters: dict[str, Any] = {"status": args.status, "order": args.order}
+    from ..entities import MetricFilter  # the dataclasses cost start-up time: not at import
+
+    try:
+        filters["metric_filters"] = [MetricFilter.parse(text) for text in args.metric_filter]
+    except ValueError as exc:
+        raise InvalidInput(f"--metric-filter: {exc}") from None
+    if args.notebook:
+        filters["notebook_path"] = canonical_notebook_path(args.notebook, os.getcwd())
+    runs, metrics, params = _listed_runs(args, filters)
 
     if args.json:
         rows = []
@@ -182,6 +200,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def show_dict(detail: RunDetail) -> dict[str, Any]:
     """The ``show --json`` shape (documented in ``jupyter_mm.cli.JSON_SHAPES``)."""
+    from ..entities import is_later_point
+
     run = detail.run
     metrics: dict[str, dict[str, Any]] = {}
     latest: dict[str, Any] = {}
@@ -331,7 +351,10 @@ def _show_text(shown: dict[str, Any]) -> str:
     checkpoint = shown["checkpoint"]
     out += _section(
         "Checkpoint",
-        [f"{short_digest(checkpoint['digest']) or 'none'}  (source: {checkpoint['source']})"],
+        [
+            f"{short_digest(checkpoint['digest']) or 'none'}  "
+            f"(source: {checkpoint_source_label(checkpoint['source'])})"
+        ],
     )
     out += _section(
         "Reproducibility",

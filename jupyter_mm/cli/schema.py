@@ -7,8 +7,9 @@ artifacts, model versions, events, diff rows) are the very models of
 validates real outputs against the JSON Schema generated from them, so the documentation,
 the code and the output cannot drift apart.
 
-Deliberate differences from the REST models: CLI runs carry no ``notebook_relpath`` (a
-terminal has no server root directory), listing rows carry ``duration``, and metric values
+Runs are the REST API's ``RunFields`` (one definition of a run on the wire). Deliberate
+differences from the REST models: CLI runs carry no ``notebook_relpath`` (a terminal has no
+server root directory), listing rows carry ``duration``, and metric values
 are JSON numbers (NaN written as the bare token ``NaN``, which Python's ``json`` reads).
 """
 
@@ -30,36 +31,9 @@ from ..server.schema import (
     PackageChange,
     ParamChange,
     ReproFlag,
+    RunFields,
     RunStatus,
 )
-
-
-class RunFields(TypedDict):
-    """The fields of a run every output shares (the entity's, without the execution log)."""
-
-    id: str
-    name: str | None
-    status: RunStatus
-    start_time: float
-    end_time: float | None
-    notebook_path: str | None
-    cell_id: str | None
-    user: str | None
-    host: str | None
-    pid: int | None
-    #: identifies the process with its pid (a reused pid is another process)
-    process_start_time: str | None
-    parent_id: str | None
-    tags: dict[str, str]
-    note: str | None
-    checkpoint_digest: str | None
-    checkpoint_source: CheckpointSource
-    environment_id: str | None
-    flags: list[ReproFlag]
-    warnings: list[str]
-    error: str | None
-    #: the outputs the tracked cell produced (a blob; ``show --json`` lists them)
-    outputs_digest: str | None
 
 
 class RunRecord(RunFields):
@@ -307,7 +281,6 @@ CLI_JSON_MODELS: dict[str, type] = {
 
 #: every model the CLI outputs use that the REST schema does not define
 CLI_MODELS: list[type] = [
-    RunFields,
     RunRecord,
     RunSummary,
     RunsRow,

@@ -28,7 +28,8 @@ from .. import entities as E
 # -- shared aliases -----------------------------------------------------------------------
 
 RunStatus = Literal["running", "finished", "failed", "crashed"]
-CheckpointSource = Literal["live", "file", "history", "none"]
+#: see entities.CheckpointSource (tests/server/test_api_schema.py checks they agree)
+CheckpointSource = Literal["live", "headless", "papermill", "file", "history", "none"]
 DataRole = Literal["input", "output", "upstream"]  # upstream: read by an earlier cell
 DataKind = Literal["file", "directory", "object"]
 #: how a row differs between run A and run B of a diff
@@ -57,8 +58,10 @@ class Info(TypedDict):
     """``GET /info``."""
 
     version: str
+    #: where the store is, or will be once something is recorded
     store: str
-    schema_version: str
+    #: null while there is no store yet
+    schema_version: str | None
 
 
 class ExecutionEntry(TypedDict):
@@ -75,8 +78,9 @@ class ReproFlag(TypedDict):
     cell_id: str | None
 
 
-class RunBase(TypedDict):
-    """The fields a full Run and a listing row share."""
+class RunFields(TypedDict):
+    """The fields of a run entity every interface shows (REST and the CLI's ``--json``,
+    which builds on this one): the entity's, without the execution log."""
 
     id: str
     name: str | None
@@ -84,8 +88,6 @@ class RunBase(TypedDict):
     start_time: float
     end_time: float | None
     notebook_path: str | None
-    #: notebook path relative to the server's root directory; null when outside it
-    notebook_relpath: str | None
     cell_id: str | None
     user: str | None
     host: str | None
@@ -103,6 +105,13 @@ class RunBase(TypedDict):
     error: str | None
     #: blob of the outputs the tracked cell produced (they are in ``RunDetail.outputs``)
     outputs_digest: str | None
+
+
+class RunBase(RunFields):
+    """The fields a full Run and a listing row of the REST API share."""
+
+    #: notebook path relative to the server's root directory; null when outside it
+    notebook_relpath: str | None
 
 
 class Run(RunBase):
@@ -435,6 +444,7 @@ MODELS: list[type] = [
     Info,
     ExecutionEntry,
     ReproFlag,
+    RunFields,
     RunBase,
     Run,
     RunSummary,
@@ -476,6 +486,7 @@ MODELS: list[type] = [
 
 #: model -> the models it extends (mirrored as ``interface X extends Y`` in TypeScript)
 EXTENDS: dict[type, list[type]] = {
+    RunBase: [RunFields],
     Run: [RunBase],
     RunSummary: [RunBase],
     VersionRow: [ModelVersion],

@@ -5,6 +5,10 @@ kernel: opening it is deferred to the first request that needs it, and a failure
 reported to that request as a :class:`~jupyter_mm.errors.StoreError` (HTTP 503) instead
 of stopping the server. A failed open is retried on the next request, so fixing the
 store (or upgrading jupyter-mm) does not need a server restart.
+
+Reads never create a store: until a kernel (or a registry write) has created one, a read
+finds no store (:meth:`StoreProvider.get_existing` returns None) and the listings answer
+their empty state. Only a write opens the store with ``create``.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
-from ..config import load_mm_config
+from ..config import MMConfig, existing_store, load_mm_config
 from ..errors import MMError, StoreError
 
 if TYPE_CHECKING:
@@ -66,6 +70,33 @@ class StoreProvider:
                 self._store = self._open()
             return self._store
 
+    def get_existing(self) -> AbstractStore | None:
+        """The open store, or None when there is no store yet (nothing is created). Raises
+        StoreError when a store is there but cannot be opened (not a database, no
+        permission, written by a newer jupyter-mm…)."""
+        if self._store is not None:
+            return self._store
+        with self._lock:
+            if self._store is None:
+                _, exists = existing_store(
+                    self._config(), cwd=self._root_dir, root_dir=self._root_dir
+                )
+                if not exists:
+                    return None
+                self._store = self._open()
+            return self._store
+
+    def store_url(self) -> str:
+        """Where the store is, or will be once something is recorded (nothing is created)."""
+        location, _ = existing_store(self._config(), cwd=self._root_dir, root_dir=self._root_dir)
+        return location.url
+
+    def _config(self) -> MMConfig:
+        try:
+            return load_mm_config(self._server_config)
+        except MMError as exc:  # an unreadable jupyter_mm_config file: the operator's to fix
+            raise StoreError(f"The jupyter-mm configuration cannot be loaded: {exc}") from None
+
     def _open(self) -> AbstractStore:
         try:
             from ..store import open_store
@@ -75,10 +106,7 @@ class StoreProvider:
                 "The jupyter-mm store backend is not available in this installation; "
                 "reinstall jupyter-mm."
             ) from exc
-        try:
-            config = load_mm_config(self._server_config)
-        except MMError as exc:  # an unreadable jupyter_mm_config file: the operator's to fix
-            raise StoreError(f"The jupyter-mm configuration cannot be loaded: {exc}") from None
+        config = self._config()
         try:
             # cwd=root_dir: the server finds the store the way a kernel started in the
             # server's root directory would, and creates a new one there if none exists.

@@ -3,6 +3,7 @@ real SQLite store populated through the store API."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -138,11 +139,28 @@ def test_runs_by_metric_threshold_and_metric_order(cli, populated) -> None:
     one_error_line(cli("runs", "--order", "sideways"), 2, "order")
 
 
-def test_runs_on_a_missing_store_is_one_clear_line(cli, tmp_path: Path) -> None:
-    result = cli("--store", f"sqlite:///{tmp_path / 'nothing' / 'mm.db'}", "runs")
-    assert result.code in (1, 2)
-    one_error_line(result, result.code)
-    assert not (tmp_path / "nothing" / "mm.db").exists()  # reading never creates a store
+def test_runs_on_a_missing_store_is_the_empty_listing(cli, tmp_path: Path) -> None:
+    """A listing reads: with no store yet it is empty, and it creates nothing."""
+    url = f"sqlite:///{tmp_path / 'nothing' / 'mm.db'}"
+    result = cli("--store", url, "runs")
+    assert (result.code, result.out.strip(), result.err) == (0, "No runs recorded yet.", "")
+    as_json = cli("--store", url, "runs", "--json")
+    assert as_json.code == 0 and json.loads(as_json.out) == {"runs": [], "count": 0}
+    assert not (tmp_path / "nothing").exists()  # reading never creates a store
+    shown = cli("--store", url, "show", "latest")  # no run to show: one line, as before
+    assert shown.code in (1, 2)
+    one_error_line(shown, shown.code)
+
+
+def test_runs_in_a_fresh_directory_creates_no_store(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("JUPYTER_MM_STORE", raising=False)
+    monkeypatch.delenv("JUPYTER_MM_ARTIFACTS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    result = cli("runs")
+    assert (result.code, result.out.strip()) == (0, "No runs recorded yet.")
+    assert list(tmp_path.iterdir()) == []
 
 
 # -- show ---------------------------------------------------------------------------------
@@ -199,7 +217,7 @@ def test_show_text_by_prefix_and_latest(cli, populated) -> None:
         "python    3.11.9",
         "git       0123456789 on main",
         "packages  3",
-        populated.checkpoint_digest[:12] + "  (source: live)",
+        populated.checkpoint_digest[:12] + "  (source: live notebook (unsaved edits included))",
         "out_of_order: Cell 2 ran before cell 1.",
         "data hashing skipped one unreadable file",
     ):

@@ -66,7 +66,8 @@ def test_quickstart_runs_headless_and_is_fully_recorded(tmp_path: Path) -> None:
     for run in runs:
         assert run["status"] == "finished"
         assert run["notebook_path"] == str(notebook.resolve())
-        assert run["checkpoint_source"] == "live"  # the runner's snapshot, not the file
+        # the runner's snapshot (not the file), labelled as headless: nobody edited it
+        assert run["checkpoint_source"] == "headless"
         assert {"accuracy", "roc_auc"} <= set(run["metrics"])
         assert 0.8 < run["metrics"]["accuracy"] <= 1.0
     assert runs[2]["params"]["C"] == "1.0" and runs[1]["params"]["C"] == "0.05"
@@ -85,6 +86,10 @@ def test_quickstart_runs_headless_and_is_fully_recorded(tmp_path: Path) -> None:
     assert all(len(d["digest"]) >= 32 for d in detail["data"])
     assert [a["name"] for a in detail["artifacts"]] == ["model"]
     assert detail["checkpoint"]["digest"]
+    assert detail["checkpoint"]["source"] == "headless"
+    text = jupyter_mm("show", "latest", store=store, cwd=tmp_path)
+    assert "(source: notebook file as executed headless by jupyter mm run)" in text.stdout
+    assert "unsaved edits" not in text.stdout
     assert detail["environment"] is not None
     assert detail["environment"]["packages"] > 10
     assert platform.python_version() in detail["environment"]["python"]

@@ -11,12 +11,14 @@ from tornado.httpclient import HTTPClientError
 import jupyter_mm
 from jupyter_mm.config import DB_FILE, ENV_ARTIFACTS, ENV_STORE, STORE_DIR_NAME
 from jupyter_mm.server.store_provider import display_url
+from jupyter_mm.store import open_store
 
 
-async def test_info_opens_the_store_lazily_in_root_dir(jp_fetch, jp_root_dir: Path) -> None:
+async def test_info_names_the_store_to_be_and_creates_nothing(jp_fetch, jp_root_dir: Path) -> None:
     store_dir = jp_root_dir / STORE_DIR_NAME
     # server start-up must not create or touch the store: a user who never tracks a run
-    # gets no .jupyter_mm/ in their project
+    # gets no .jupyter_mm/ in their project — and opening the sidebar (info, then the
+    # listings) is no reason to create one either
     assert not store_dir.exists()
 
     response = await jp_fetch("jupyter-mm", "api", "info")
@@ -26,16 +28,26 @@ async def test_info_opens_the_store_lazily_in_root_dir(jp_fetch, jp_root_dir: Pa
     assert set(body) == {"version", "store", "schema_version"}
     assert body["version"] == jupyter_mm.__version__
     assert body["store"] == f"sqlite:///{(store_dir / DB_FILE).resolve()}"
+    assert body["schema_version"] is None  # no store yet
+    assert not store_dir.exists()
+
+
+async def test_info_opens_an_existing_store_lazily(jp_fetch, jp_root_dir: Path) -> None:
+    store_dir = jp_root_dir / STORE_DIR_NAME
+    open_store(cwd=jp_root_dir, root_dir=jp_root_dir).close()  # as a kernel's first run does
+
+    body = json.loads((await jp_fetch("jupyter-mm", "api", "info")).body)
+
+    assert body["store"] == f"sqlite:///{(store_dir / DB_FILE).resolve()}"
     assert isinstance(body["schema_version"], str) and body["schema_version"]
-    assert (store_dir / DB_FILE).is_file()
 
 
 async def test_info_reuses_one_store_across_requests(jp_fetch, jp_serverapp) -> None:
-    first = json.loads((await jp_fetch("jupyter-mm", "api", "info")).body)
     provider = jp_serverapp.web_app.settings["jupyter_mm_store_provider"]
-    store = provider.get()
+    store = provider.get()  # a write creates the store
+    first = json.loads((await jp_fetch("jupyter-mm", "api", "info")).body)
     second = json.loads((await jp_fetch("jupyter-mm", "api", "info")).body)
-    assert first == second
+    assert first == second and first["schema_version"]
     assert provider.get() is store
 
 

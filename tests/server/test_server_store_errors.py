@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -77,6 +78,10 @@ async def test_a_broken_store_is_a_503_without_server_paths(
 async def test_an_unusable_artifact_root_is_a_503_without_server_paths(
     jp_fetch, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    # the database exists (a store with no database yet is read as empty, see
+    # test_server_no_store_yet.py); its blobs' root is a file
+    open_store(f"sqlite:///{tmp_path / 'mm.db'}").close()
+    shutil.rmtree(tmp_path / "objects")
     (tmp_path / "objects").write_text("a file where the blobs should go")
     monkeypatch.setenv(ENV_STORE, f"sqlite:///{tmp_path / 'mm.db'}")
     monkeypatch.setenv(ENV_ARTIFACTS, str(tmp_path / "objects"))

@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+#: what a read of a store that does not exist yet answers where the thing asked for
+#: cannot be there (a run, a model)
+NO_STORE_YET = "Nothing has been recorded yet: there is no jupyter-mm store here."
+
 #: key of the StoreProvider in the tornado settings (set by MMExtensionApp)
 STORE_PROVIDER_SETTING = "jupyter_mm_store_provider"
 #: key of the PathMapper in the tornado settings (made on first use)
@@ -116,8 +120,19 @@ class MMAPIHandler(APIHandler):
         return await loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
 
     async def get_store(self) -> AbstractStore:
-        """The shared store, opened on first use (in a worker thread: it may migrate)."""
-        return await self.call_store(self.store_provider.get)
+        """The shared store, opened on first use (in a worker thread: it may migrate). A
+        read (GET) never creates it: with no store yet, NotFound (nothing was recorded)."""
+        if self.request.method not in ("GET", "HEAD"):
+            return await self.call_store(self.store_provider.get)
+        store = await self.existing_store()
+        if store is None:
+            raise NotFound(NO_STORE_YET)
+        return store
+
+    async def existing_store(self) -> AbstractStore | None:
+        """The shared store, or None when nothing has created it yet (listings answer their
+        empty state then). An unusable store raises StoreError (503), never None."""
+        return await self.call_store(self.store_provider.get_existing)
 
     @property
     def paths(self) -> PathMapper:

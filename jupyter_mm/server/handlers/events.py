@@ -31,5 +31,9 @@ class EventsHandler(MMAPIHandler):
             "limit": params.parse_limit(arg("limit", None)),
             "page_token": params.parse_token(arg("page_token", None)),
         }
-        store = await self.get_store()
+        store = await self.existing_store()
+        if store is None:  # nothing recorded yet: a listing creates no store
+            empty: schema.EventPage = {"events": [], "next_token": None}
+            self.write_json(empty)
+            return
         self.write_json(await self.call_store(list_events, store, **options))

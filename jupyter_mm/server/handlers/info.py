@@ -5,6 +5,7 @@ from __future__ import annotations
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from .. import schema
 from ..store_provider import display_url
 from .base import MMAPIHandler
 
@@ -25,12 +26,15 @@ class InfoHandler(MMAPIHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        store = await self.get_store()
-        schema_version = await self.call_store(store.schema_version)
-        self.write_json(
-            {
-                "version": package_version(),
-                "store": display_url(store.url),
-                "schema_version": schema_version,
-            }
-        )
+        store = await self.existing_store()
+        if store is None:  # where runs will go; the store is created by the first write
+            url = await self.call_store(self.store_provider.store_url)
+            schema_version = None
+        else:
+            url, schema_version = store.url, await self.call_store(store.schema_version)
+        body: schema.Info = {
+            "version": package_version(),
+            "store": display_url(url),
+            "schema_version": schema_version,
+        }
+        self.write_json(body)

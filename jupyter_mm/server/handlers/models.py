@@ -165,7 +165,11 @@ class ModelsHandler(RegistryHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        store = await self.get_store()
+        store = await self.existing_store()
+        if store is None:  # nothing recorded yet: a listing creates no store
+            empty: schema.ModelList = {"models": []}
+            self.write_json(empty)
+            return
         self.write_json(await self.call_store(list_models, store))
 
     @web.authenticated

@@ -83,7 +83,11 @@ class RunsHandler(MMAPIHandler):
             "page_token": params.parse_token(arg("page_token", None)),
             "metric_names": params.parse_metric_names(arg("metrics", None)),
         }
-        store = await self.get_store()
+        store = await self.existing_store()
+        if store is None:  # nothing recorded yet: a listing creates no store
+            empty: schema.RunPage = {"runs": [], "next_token": None}
+            self.write_json(empty)
+            return
         body = await self.call_store(list_runs, store, self.paths, **options)
         self.write_json(body)
 
@@ -95,10 +99,14 @@ class MetricNamesHandler(MMAPIHandler):
     @authorized
     async def get(self) -> None:
         notebook = notebook_filter(self.get_query_argument("notebook", None))
-        store = await self.get_store()
-        names = await self.call_store(
-            store.metric_names,
-            notebook_path=None if notebook is None else self.paths.absolute(notebook),
+        store = await self.existing_store()
+        names = (
+            []
+            if store is None
+            else await self.call_store(
+                store.metric_names,
+                notebook_path=None if notebook is None else self.paths.absolute(notebook),
+            )
         )
         body: schema.MetricNames = {"names": names}
         self.write_json(body)

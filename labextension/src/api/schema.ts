@@ -8,7 +8,8 @@
 
 export type RunStatus = 'running' | 'finished' | 'failed' | 'crashed';
 
-export type CheckpointSource = 'live' | 'file' | 'history' | 'none';
+export type CheckpointSource =
+  'live' | 'headless' | 'papermill' | 'file' | 'history' | 'none';
 
 export type DataRole = 'input' | 'output' | 'upstream';
 
@@ -31,7 +32,7 @@ export const RUN_STATUSES: RunStatus[] = [
 export interface Info {
   version: string;
   store: string;
-  schema_version: string;
+  schema_version: string | null;
 }
 
 export interface ExecutionEntry {
@@ -47,15 +48,14 @@ export interface ReproFlag {
   cell_id: string | null;
 }
 
-/** The fields a full Run and a listing row share. */
-export interface RunBase {
+/** The fields of a run entity every interface shows (REST and the CLI's `--json`, which builds on this one): the entity's, without the execution log. */
+export interface RunFields {
   id: string;
   name: string | null;
   status: RunStatus;
   start_time: number;
   end_time: number | null;
   notebook_path: string | null;
-  notebook_relpath: string | null;
   cell_id: string | null;
   user: string | null;
   host: string | null;
@@ -71,6 +71,11 @@ export interface RunBase {
   warnings: string[];
   error: string | null;
   outputs_digest: string | null;
+}
+
+/** The fields a full Run and a listing row of the REST API share. */
+export interface RunBase extends RunFields {
+  notebook_relpath: string | null;
 }
 
 export interface Run extends RunBase {
