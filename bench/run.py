@@ -4,7 +4,7 @@
     python bench/run.py              # full run (1 GiB file, 41 repetitions; a few minutes)
     python bench/run.py --quick      # smoke run (smaller sizes, fewer repetitions)
     python bench/run.py --only metrics   # one group: tracking, metrics, hashing, storage,
-                                         # startup, listing, session or serving
+                                         # startup, cli, listing, session or serving
 
 Run by hand on an otherwise idle machine; never in CI. Ratios are peer time / our time,
 measured in the same run.
@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import cli_bench
 import hashing_bench
 import listing_bench
 import metrics_bench
@@ -42,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             "hashing",
             "storage",
             "startup",
+            "cli",
             "listing",
             "session",
             "serving",
@@ -70,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.only in (None, "storage"):
         rows += storage_bench.run(args.quick)
     if args.only in (None, "startup"):
-        rows += startup_bench.run(args.quick)
+        rows += startup_bench.run(args.quick)  # the command line's rows included
+    if args.only == "cli":
+        rows += cli_bench.run(args.quick)
     if args.only in (None, "listing"):
         rows += listing_bench.run(args.quick)
     if args.only in (None, "session"):

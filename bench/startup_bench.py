@@ -1,5 +1,6 @@
 """Start-up costs: ``%load_ext jupyter_mm`` in a kernel, the first tracked cell after it, the
-server extension's load and ``jupyter mm --help``.
+server extension's load, and the command line's (``cli_bench``: ``jupyter mm --help`` and
+``jupyter mm runs`` against MLflow's).
 
 * ``%load_ext jupyter_mm`` warm: a real kernel per sample (the extension loads once per
   kernel), the execute round trip of ``%load_ext jupyter_mm`` minus that of a trivial cell
@@ -26,6 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import cli_bench
 from _common import Result
 
 
@@ -87,29 +89,6 @@ def first_tracked_cell_seconds(samples: int, wait: float) -> list[float]:
             if index > 0:
                 results.append(first - trivial)
     return results
-
-
-def cli_help_seconds(samples: int) -> tuple[float, float, float]:
-    """Medians of: the wall time of ``python -c pass``, the wall time of ``jupyter mm
-    --help`` and its CPU time (user + system; on a shared machine it moves far less than
-    the wall time), the two commands alternated."""
-    import resource
-
-    command = [sys.executable, "-m", "jupyter_mm.cli", "--help"]
-    bare: list[float] = []
-    helped: list[float] = []
-    cpu: list[float] = []
-    for _ in range(samples):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "pass"], capture_output=True, check=True)
-        bare.append(time.perf_counter() - start)
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        subprocess.run(command, capture_output=True, check=True)
-        helped.append(time.perf_counter() - start)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    return statistics.median(bare), statistics.median(helped), statistics.median(cpu)
 
 
 def _free_port() -> int:
@@ -221,7 +200,6 @@ def run(quick: bool) -> list[Result]:
     wait = 5.0
     at_once = statistics.median(first_tracked_cell_seconds(first_samples, 0.0))
     after_wait = statistics.median(first_tracked_cell_seconds(first_samples, wait))
-    bare, helped, help_cpu = cli_help_seconds(samples)
     print(f"  (start-up benchmarks took {time.perf_counter() - started:.0f} s)")
     return [
         Result(
@@ -242,15 +220,6 @@ def run(quick: bool) -> list[Result]:
             f"median of {first_samples} fresh kernels",
         ),
         Result(
-            target="`jupyter mm --help` wall time",
-            ours=helped,
-            peer=None,
-            peer_name="",
-            max_ours=0.300,
-            note=f"median of {samples}; {help_cpu * 1000:.0f} ms of CPU; `python -c pass` "
-            f"takes {bare * 1000:.0f} ms here",
-        ),
-        Result(
             target="%load_ext jupyter_mm, warm (real kernel round trip)",
             ours=load,
             peer=None,
@@ -267,6 +236,8 @@ def run(quick: bool) -> list[Result]:
             note=f"until /api/status answers: {without * 1000:.0f} ms without jupyter_mm, "
             f"{with_mm * 1000:.0f} ms with it (medians of {samples})",
         ),
+        # the command line, side by side with MLflow's (cli_bench.py)
+        *cli_bench.run(quick),
     ]
 
 

@@ -21,8 +21,8 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from ..config import ENV_STORE
 from ..errors import InvalidInput, MMError
+from ..store_names import ENV_STORE
 from . import execute, inspect, maintenance, registry, serve, settings, setup
 from ._common import EscapingStream, HelpFormatter, terminal_text
 

@@ -6,16 +6,19 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..config import ENV_ARTIFACTS, ENV_STORE, resolve_store
 from ..errors import MMError
 from ..formatting import format_duration, short_id
-from ..runner import CellProgress, parse_parameters, run_notebook
+from ..store_names import ENV_ARTIFACTS, ENV_STORE
 from ._common import (
     EPILOG_CLASS,
     format_value,
     open_cli_store,
 )
+
+if TYPE_CHECKING:
+    from ..runner import CellProgress
 
 SUMMARY_WIDTH = 48  # characters of a cell's first line shown in progress lines
 
@@ -102,6 +105,8 @@ def _pin_store_for_kernel() -> None:
     nothing recorded.
     """
     if not os.environ.get(ENV_STORE):
+        from ..config import resolve_store
+
         location = resolve_store(cwd=os.getcwd(), create=True)
         os.environ[ENV_STORE] = location.url
         os.environ[ENV_ARTIFACTS] = location.artifact_root
@@ -111,6 +116,8 @@ def _pin_store_for_kernel() -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from ..runner import parse_parameters, run_notebook  # not at import: see docs of main()
+
     parameters = parse_parameters(args.param)
     result = run_notebook(
         args.notebook,

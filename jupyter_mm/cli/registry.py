@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..entities import STAGES, ModelVersion
 from ..formatting import short_id
+from ..vocabulary import STAGES
 from ._common import (
     EPILOG_CLASS,
     add_json_flag,
@@ -23,6 +23,9 @@ from ._common import (
     print_json,
     render_table,
 )
+
+if TYPE_CHECKING:
+    from ..entities import ModelVersion
 
 REF_HELP = "name@stage, name@alias, name/VERSION or name/latest"
 

@@ -8,7 +8,7 @@ from ._common import EPILOG_CLASS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from ..serving.process import DEFAULT_POLL_SECONDS
+    from ..serving import DEFAULT_POLL_SECONDS
 
     p = subparsers.add_parser(
         "serve",

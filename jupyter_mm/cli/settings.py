@@ -9,7 +9,7 @@ import argparse
 import os
 from typing import Any
 
-from ..config import ENV_ARTIFACTS, ENV_STORE, MMConfig, config_files, load_config
+from ..store_names import ENV_ARTIFACTS, ENV_STORE
 from ._common import EPILOG_CLASS, add_json_flag, print_json
 
 
@@ -36,6 +36,7 @@ def _traits(configurable: Any) -> dict[str, Any]:
 
 def settings_dict() -> dict[str, Any]:
     """The ``config --json`` shape (``ConfigOutput`` in :mod:`jupyter_mm.cli.schema`)."""
+    from ..config import MMConfig, config_files, load_config
     from ..registry.rules import make_registry
     from ..server.store_provider import display_url
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from ..entities import ServingEndpoint
 from ..errors import InvalidInput
+from . import DEFAULT_POLL_SECONDS
 
 #: how often the process re-reads the registry for its references (the swap delay)
-DEFAULT_POLL_SECONDS = 0.5
 HEARTBEAT_SECONDS = 5.0
 
 
