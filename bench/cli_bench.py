@@ -56,29 +56,22 @@ def _timed(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, f
     return wall, cpu
 
 
+def _populate(script: str, env: dict[str, str], cwd: Path) -> None:
+    command = [sys.executable, "-c", script.format(runs=RUNS)]
+    subprocess.run(command, env=env, cwd=cwd, check=True, capture_output=True)
+
+
 def _make_stores(tmp: Path, with_mlflow: bool) -> tuple[dict[str, str], dict[str, str]]:
     """The environments of our commands and MLflow's, each with a small store made."""
     ours = dict(os.environ, JUPYTER_MM_STORE=f"sqlite:///{tmp / 'mm' / 'mm.db'}")
-    subprocess.run(
-        [sys.executable, "-c", OUR_STORE_SCRIPT.format(runs=RUNS)],
-        env=ours,
-        cwd=tmp,
-        check=True,
-        capture_output=True,
-    )
+    _populate(OUR_STORE_SCRIPT, ours, tmp)
     theirs = dict(
         os.environ,
         MLFLOW_TRACKING_URI=f"sqlite:///{tmp / 'mlflow.db'}",
         MLFLOW_ARTIFACT_URI=str(tmp / "mlartifacts"),
     )
     if with_mlflow:
-        subprocess.run(
-            [sys.executable, "-c", MLFLOW_STORE_SCRIPT.format(runs=RUNS)],
-            env=theirs,
-            cwd=tmp,
-            check=True,
-            capture_output=True,
-        )
+        _populate(MLFLOW_STORE_SCRIPT, theirs, tmp)
     return ours, theirs
 
 

@@ -24,6 +24,7 @@ from ..server.schema import (
     DataRef,
     Event,
     ExecutionEntry,
+    LineageRunFields,
     MetricChange,
     Model,
     ModelVersion,
@@ -32,7 +33,6 @@ from ..server.schema import (
     ParamChange,
     ReproFlag,
     RunFields,
-    RunStatus,
 )
 
 
@@ -184,17 +184,7 @@ class PromoteOutput(TypedDict):
     archived: list[int]
 
 
-class LineageRun(TypedDict):
-    id: str
-    name: str | None
-    status: RunStatus
-    start_time: float
-    end_time: float | None
-    user: str | None
-    host: str | None
-    notebook_path: str | None
-    cell_id: str | None
-    params: dict[str, str]
+class LineageRun(LineageRunFields):
     metrics: dict[str, float]
 
 

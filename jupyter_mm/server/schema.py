@@ -350,7 +350,10 @@ class RollbackResult(TypedDict):
     archived: ModelVersion
 
 
-class LineageRun(TypedDict):
+class LineageRunFields(TypedDict):
+    """The run a model version came from, as lineage shows it (REST and ``lineage --json``,
+    which adds its own metric values)."""
+
     id: str
     name: str | None
     status: RunStatus
@@ -359,10 +362,13 @@ class LineageRun(TypedDict):
     user: str | None
     host: str | None
     notebook_path: str | None
-    #: notebook path relative to the server's root directory; null when outside it
-    notebook_relpath: str | None
     cell_id: str | None
     params: dict[str, str]
+
+
+class LineageRun(LineageRunFields):
+    #: notebook path relative to the server's root directory; null when outside it
+    notebook_relpath: str | None
     metrics: dict[str, MetricValue]
 
 
@@ -472,6 +478,7 @@ MODELS: list[type] = [
     VersionRow,
     ModelDetail,
     RollbackResult,
+    LineageRunFields,
     LineageRun,
     LineageCheckpoint,
     LineageEnvironment,
@@ -490,6 +497,7 @@ EXTENDS: dict[type, list[type]] = {
     Run: [RunBase],
     RunSummary: [RunBase],
     VersionRow: [ModelVersion],
+    LineageRun: [LineageRunFields],
 }
 
 #: models whose objects may carry more keys than listed (nbformat documents)

@@ -289,7 +289,8 @@ export interface RollbackResult {
   archived: ModelVersion;
 }
 
-export interface LineageRun {
+/** The run a model version came from, as lineage shows it (REST and `lineage --json`, which adds its own metric values). */
+export interface LineageRunFields {
   id: string;
   name: string | null;
   status: RunStatus;
@@ -298,9 +299,12 @@ export interface LineageRun {
   user: string | null;
   host: string | null;
   notebook_path: string | null;
-  notebook_relpath: string | null;
   cell_id: string | null;
   params: { [key: string]: string };
+}
+
+export interface LineageRun extends LineageRunFields {
+  notebook_relpath: string | null;
   metrics: { [key: string]: MetricValue };
 }
 
