@@ -23,7 +23,11 @@ export const connectionPlugin: JupyterFrontEndPlugin<void> = {
       .then(() => fetchServerInfo(app.serviceManager.serverSettings))
       .then(info => {
         console.log(
-          `jupyter-mm ${info.version}: store ${info.store} (schema ${info.schema_version})`
+          `jupyter-mm ${info.version}: store ${info.store} (${
+            info.schema_version === null
+              ? 'not created yet: nothing recorded'
+              : `schema ${info.schema_version}`
+          })`
         );
       })
       .catch(reason => {
