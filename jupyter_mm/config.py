@@ -24,7 +24,14 @@ from traitlets import Bool, Float, Int, List, Unicode
 from traitlets.config import Config, Configurable
 
 from .errors import InvalidInput
-from .store_names import DB_FILE, ENV_ARTIFACTS, ENV_STORE, OBJECTS_DIR, STORE_DIR_NAME
+from .store_names import (
+    DB_FILE,
+    ENV_ARTIFACTS,
+    ENV_SERVER_ROOT,
+    ENV_STORE,
+    OBJECTS_DIR,
+    STORE_DIR_NAME,
+)
 
 #: the configuration file every process reads: ``jupyter_mm_config.py`` / ``.json``
 CONFIG_FILE = "jupyter_mm_config"
@@ -264,9 +271,20 @@ def resolve_store(
 
 
 def _new_store_dir(here: Path, root_dir: str | os.PathLike[str] | None) -> Path:
-    """Where a new ``.jupyter_mm/`` goes: the git top level, else ``root_dir`` or ``here``."""
-    base = _git_toplevel(here) or Path(root_dir or here)
+    """Where a new ``.jupyter_mm/`` goes: the git top level, else ``root_dir``, else the
+    root of the Jupyter server that started this process when ``here`` is inside it (the
+    server reads no store into existence, so its kernels create it where it looks), else
+    ``here``."""
+    base = _git_toplevel(here) or Path(root_dir or _server_root(here) or here)
     return base.resolve() / STORE_DIR_NAME
+
+
+def _server_root(here: Path) -> Path | None:
+    root = os.environ.get(ENV_SERVER_ROOT)
+    if not root:
+        return None
+    root_path = Path(root).resolve()
+    return root_path if here.resolve().is_relative_to(root_path) else None
 
 
 def _local_location(directory: Path, artifacts: str | None) -> StoreLocation:

@@ -9,3 +9,7 @@ DB_FILE = "mm.db"
 OBJECTS_DIR = "objects"
 ENV_STORE = "JUPYTER_MM_STORE"
 ENV_ARTIFACTS = "JUPYTER_MM_ARTIFACTS"
+#: set by the server extension to its root directory, and so inherited by the kernels it
+#: starts: a kernel that creates the store (no store above it, no git repository) creates
+#: it there, where the server looks for it
+ENV_SERVER_ROOT = "JUPYTER_MM_SERVER_ROOT"

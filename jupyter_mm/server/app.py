@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Int
 
+from ..store_names import ENV_SERVER_ROOT
 from .handlers import API_PREFIX, ROUTES
 from .handlers.base import STORE_PROVIDER_SETTING
 from .handlers.diffs import DEFAULT_MAX_DIFF_BYTES, MAX_DIFF_BYTES_SETTING
@@ -49,6 +52,9 @@ class MMExtensionApp(ExtensionApp):
         )
         self.settings[STORE_PROVIDER_SETTING] = self.store_provider
         self.settings[MAX_DIFF_BYTES_SETTING] = self.max_diff_bytes
+        # Reads create no store, so the first kernel's run does: kernels inherit this and
+        # create it at the root, where the sidebar looks (config._new_store_dir)
+        os.environ[ENV_SERVER_ROOT] = str(self.serverapp.root_dir)
         if self.open_store_at_start:
             try:
                 store = self.store_provider.get()

@@ -12,6 +12,7 @@ from pytest_jupyter.jupyter_server import *  # noqa: F403
 from traitlets.config import Config
 
 from jupyter_mm.config import ENV_ARTIFACTS, ENV_STORE
+from jupyter_mm.store_names import ENV_SERVER_ROOT
 
 
 @pytest.fixture(autouse=True)
@@ -19,6 +20,8 @@ def _no_outside_store(monkeypatch: pytest.MonkeyPatch) -> None:
     # A developer's own JUPYTER_MM_STORE must never leak into (or be written by) the tests.
     monkeypatch.delenv(ENV_STORE, raising=False)
     monkeypatch.delenv(ENV_ARTIFACTS, raising=False)
+    # the server sets it for its kernels; set here so that it is undone after the test
+    monkeypatch.setenv(ENV_SERVER_ROOT, "")
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ server, a real SQLite store). An unusable store is an error, never an empty list
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,25 @@ async def test_the_listing_shows_runs_once_a_kernel_has_recorded_one(
     assert (jp_root_dir / STORE_DIR_NAME / DB_FILE).is_file()
     code, page = await _get(jp_fetch, "runs")
     assert code == 200 and [run["name"] for run in page["runs"]] == ["first"]
+
+
+def test_a_kernel_of_the_server_creates_the_store_where_the_server_looks(
+    jp_serverapp, jp_root_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server creates no store, so the first run does: a kernel it started for a
+    notebook in a subdirectory (no git repository) puts it at the server's root, where the
+    sidebar finds it, not next to the notebook."""
+    from jupyter_mm.config import resolve_store
+    from jupyter_mm.store_names import ENV_SERVER_ROOT
+
+    assert os.environ[ENV_SERVER_ROOT] == str(jp_serverapp.root_dir)  # kernels inherit it
+    notebook_dir = jp_root_dir / "projects" / "churn"
+    notebook_dir.mkdir(parents=True)
+    location = resolve_store(cwd=notebook_dir)  # as the kernel resolves it, in its cwd
+    assert location.directory == (jp_root_dir / STORE_DIR_NAME).resolve()
+    outside = jp_root_dir.parent / "elsewhere"
+    outside.mkdir()
+    assert resolve_store(cwd=outside).directory == (outside / STORE_DIR_NAME).resolve()
 
 
 @pytest.mark.parametrize("unusable", ["not-a-database", "db-is-a-directory"])
