@@ -69,6 +69,36 @@ class _Plan:
     interrupted: bool = False
 
 
+def _tags(items: list[str]) -> dict[str, str]:
+    """``--tag KEY=VALUE`` options as a dict; UsageError for anything else."""
+    tags: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"%%track: --tag takes KEY=VALUE, not {item!r}.")
+        tags[key.strip()] = value
+    return tags
+
+
+def _data_targets(
+    items: list[str], namespace: dict[str, Any], assigned: set[str]
+) -> tuple[list[str], list[str]]:
+    """``--data`` options as (readable absolute paths, variable names); UsageError for one
+    that is neither, checked before the cell runs."""
+    paths, variables = [], []
+    for item in items:
+        path = os.path.abspath(os.path.expanduser(item))
+        if os.path.exists(path):
+            if not os.access(path, os.R_OK):
+                raise UsageError(f"%%track: --data {item} cannot be read (permission denied).")
+            paths.append(path)
+        elif item.isidentifier() and (item in namespace or item in assigned):
+            variables.append(item)
+        else:
+            raise UsageError(f"%%track: --data {item} is neither an existing path nor a variable.")
+    return paths, variables
+
+
 def _raw_cell(shell: Any, line: str, cell: str) -> str:
     """The whole cell as the user wrote it (with the ``%%track`` line), for locating it in
     the notebook; falls back to rebuilding it when the kernel does not say."""
@@ -171,12 +201,7 @@ class TrackMagics(Magics):
         started = time.perf_counter()
         shell = self.shell
         args = self._parse_line(line)
-        tags: dict[str, str] = {}
-        for item in args.tag:
-            key, sep, value = item.partition("=")
-            if not sep or not key.strip():
-                raise UsageError(f"%%track: --tag takes KEY=VALUE, not {item!r}.")
-            tags[key.strip()] = value
+        tags = _tags(args.tag)
         param_names = names_list(args.param, "--param")
         metric_names = names_list(args.metric, "--metric")
 
@@ -197,19 +222,7 @@ class TrackMagics(Magics):
                 raise UsageError(
                     f"%%track: --param {name} is neither a variable nor assigned in the cell."
                 )
-        data_paths, data_vars = [], []
-        for item in args.data:
-            path = os.path.abspath(os.path.expanduser(item))
-            if os.path.exists(path):
-                if not os.access(path, os.R_OK):
-                    raise UsageError(f"%%track: --data {item} cannot be read (permission denied).")
-                data_paths.append(path)
-            elif item.isidentifier() and (item in namespace or item in assigned):
-                data_vars.append(item)
-            else:
-                raise UsageError(
-                    f"%%track: --data {item} is neither an existing path nor a variable."
-                )
+        data_paths, data_vars = _data_targets(args.data, namespace, assigned)
         last = None
         statements = list(tree.body)
         try:

@@ -181,6 +181,17 @@ def _assemble(top: dict[str, Any], cells: list[Any]) -> NotebookNode:
     return node
 
 
+def _snapshot_source(data: dict[str, Any]) -> str:
+    """Who sent a snapshot (``live`` unless the message says otherwise)."""
+    source = data.get("source", "live")
+    if source not in SNAPSHOT_SOURCES:
+        raise InvalidInput(
+            f"The snapshot's source must be one of {', '.join(SNAPSHOT_SOURCES)}, "
+            f"not {str(source)[:40]!r}."
+        )
+    return str(source)
+
+
 def _check_seq(value: Any, name: str) -> int | None:
     if value is None:
         return None
@@ -307,12 +318,7 @@ class LiveSnapshots:
             raise InvalidInput("The snapshot's notebook must be an nbformat v4 JSON object.")
         if notebook.get("nbformat") != 4:
             raise InvalidInput("Only nbformat 4 notebooks can be snapshotted.")
-        source = data.get("source", "live")
-        if source not in SNAPSHOT_SOURCES:
-            raise InvalidInput(
-                f"The snapshot's source must be one of {', '.join(SNAPSHOT_SOURCES)}, "
-                f"not {str(source)[:40]!r}."
-            )
+        source = _snapshot_source(data)
         top = {key: value for key, value in notebook.items() if key != "cells"}
         with self._lock:
             if channel is not None:
