@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any, Literal, TypedDict
 
 from ..server.schema import (
+    ApprovalRequest,
     Artifact,
     CheckpointSource,
     DataChange,
@@ -288,6 +289,11 @@ class ConfigOutput(TypedDict):
     Registry: dict[str, Any]
 
 
+class RequestsOutput(TypedDict):
+    requests: list[ApprovalRequest]
+    count: int
+
+
 #: ``<command> --json`` -> the model of its output
 CLI_JSON_MODELS: dict[str, type] = {
     "runs --json": RunsOutput,
@@ -303,6 +309,10 @@ CLI_JSON_MODELS: dict[str, type] = {
     "lineage --json": LineageOutput,
     "reproduce --json": ReproduceOutput,
     "config --json": ConfigOutput,
+    "request --json": ApprovalRequest,
+    "approve --json": ApprovalRequest,
+    "reject --json": ApprovalRequest,
+    "requests --json": RequestsOutput,
 }
 
 #: every model the CLI outputs use that the REST schema does not define
@@ -336,4 +346,5 @@ CLI_MODELS: list[type] = [
     ReproducedMetric,
     ReproduceOutput,
     ConfigOutput,
+    RequestsOutput,
 ]
