@@ -10,6 +10,7 @@ registry may not approve either.
 
 from __future__ import annotations
 
+import time
 from typing import cast
 
 from jupyter_server.auth.decorator import authorized
@@ -82,7 +83,7 @@ def review(
     store: AbstractStore, rules: Registry, request_id: int, user: str
 ) -> schema.ApprovalReview:
     """The request with both versions and the gates of its target stage on each."""
-    approving.requests(store=store, status="pending", limit=1)  # expire overdue ones first
+    store.expire_approval_requests(time.time())  # an overdue request shows as expired
     request = store.get_approval_request(request_id)
     candidate = store.get_version(request.model, request.version)
     current = next(

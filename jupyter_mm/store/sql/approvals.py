@@ -9,6 +9,7 @@ event. A request's row holds its current state; every change of state is an even
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import Connection, select, update
@@ -63,8 +64,6 @@ class SqlApprovalsMixin(SqlRegistryMixin):
         expires_time: float,
     ) -> ApprovalRequest:
         """A pending request with its ``transition_requested`` event."""
-        import time
-
         check_model_name(model)
         check_version(version)
         check_stage(from_stage)
