@@ -374,6 +374,34 @@ class Rollback(_Entity):
     archived: ModelVersion
 
 
+#: states of a request for a transition that needs approval (``c.Registry.require_approval``)
+APPROVAL_STATUSES: tuple[str, ...] = ("pending", "approved", "rejected", "expired", "failed")
+
+
+@dataclass
+class ApprovalRequest(_Entity):
+    """A request to move a version to a stage that needs a second person's approval.
+
+    ``status`` is ``pending`` until someone other than the requester approves (the
+    transition then happened), rejects, or it expires; ``failed`` when it was approved but
+    the transition could not happen (a gate or the rules refused it, or the version moved
+    meanwhile). ``decision_reason`` says why, in the decider's or the rules' words."""
+
+    id: int
+    model: str
+    version: int
+    from_stage: str
+    to_stage: str
+    requester: str | None
+    reason: str | None
+    created_time: float
+    expires_time: float
+    status: str = "pending"
+    decided_by: str | None = None
+    decided_time: float | None = None
+    decision_reason: str | None = None
+
+
 # -- serving: the prediction log ------------------------------------------------------------
 
 

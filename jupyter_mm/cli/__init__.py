@@ -23,7 +23,7 @@ from typing import NoReturn
 
 from ..errors import InvalidInput, MMError
 from ..store_names import ENV_STORE
-from . import execute, inspect, maintenance, registry, serve, settings, setup
+from . import approvals, execute, inspect, maintenance, registry, serve, settings, setup
 from ._common import EscapingStream, HelpFormatter, terminal_text
 
 PROG = "jupyter mm"
@@ -93,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.register(subparsers)
     maintenance.register(subparsers)
     registry.register(subparsers)
+    approvals.register(subparsers)
     serve.register(subparsers)
     settings.register(subparsers)
     setup.register(subparsers)

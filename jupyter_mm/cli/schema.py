@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any, Literal, TypedDict
 
 from ..server.schema import (
+    ApprovalRequest,
     Artifact,
     CheckpointSource,
     DataChange,
@@ -252,6 +253,11 @@ class ConfigOutput(TypedDict):
     Registry: dict[str, Any]
 
 
+class RequestsOutput(TypedDict):
+    requests: list[ApprovalRequest]
+    count: int
+
+
 #: ``<command> --json`` -> the model of its output
 CLI_JSON_MODELS: dict[str, type] = {
     "runs --json": RunsOutput,
@@ -267,6 +273,10 @@ CLI_JSON_MODELS: dict[str, type] = {
     "lineage --json": LineageOutput,
     "reproduce --json": ReproduceOutput,
     "config --json": ConfigOutput,
+    "request --json": ApprovalRequest,
+    "approve --json": ApprovalRequest,
+    "reject --json": ApprovalRequest,
+    "requests --json": RequestsOutput,
 }
 
 #: every model the CLI outputs use that the REST schema does not define
@@ -299,4 +309,5 @@ CLI_MODELS: list[type] = [
     ReproducedMetric,
     ReproduceOutput,
     ConfigOutput,
+    RequestsOutput,
 ]

@@ -247,6 +247,10 @@ def transition(
     current = store.get_version(check_model_name(name), version)
     problem = transition_problem(current.stage, stage)
     if problem is None:
+        from .approvals import approval_needed  # four eyes: registry/approvals.py
+
+        problem = approval_needed(registry, name, version, stage)
+    if problem is None:
         run_id = current.run_id
         metrics = store.latest_metrics([run_id]).get(run_id, {})
         params = store.params_of([run_id]).get(run_id, {})

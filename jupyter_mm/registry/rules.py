@@ -24,6 +24,8 @@ Configuration, read by :func:`jupyter_mm.config.load_config` like every other se
     c.Registry.gates = {"production": ["metrics.roc_auc >= 0.78", "params.model != 'dummy'"]}
     c.Registry.metric_tolerance = 1e-6
     c.Registry.trust_pickled_models = False
+    c.Registry.require_approval = ["production"]   # four eyes: see registry/approvals.py
+    c.Registry.approval_expiry_days = 7
 """
 
 from __future__ import annotations
@@ -74,6 +76,36 @@ class Registry(Configurable):
         help="Let load_model unpickle joblib/pickle models without trusted=True. Unpickling "
         "runs code chosen by whoever saved the model: enable only for stores you control.",
     ).tag(config=True)
+
+    require_approval = List(
+        Unicode(),
+        default_value=[],
+        help="Stages a version moves into only through an approved request: someone asks "
+        "(`jupyter mm request`), someone else approves (`jupyter mm approve`), and only "
+        "then does the transition happen, gates checked again. E.g. ['production'].",
+    ).tag(config=True)
+
+    approval_expiry_days = Float(
+        7.0,
+        help="Days after which a pending approval request expires (recorded as an event).",
+    ).tag(config=True)
+
+    @validate("require_approval")
+    def _check_require_approval(self, proposal: dict[str, Any]) -> list[str]:
+        for stage in proposal["value"]:
+            if stage not in STAGES or stage == "none":
+                raise TraitError(
+                    f"c.Registry.require_approval names stage {stage!r}; approvals apply to "
+                    "staging, production or archived."
+                )
+        return list(proposal["value"])
+
+    @validate("approval_expiry_days")
+    def _check_expiry(self, proposal: dict[str, Any]) -> float:
+        days = float(proposal["value"])
+        if not 0 < days <= 3650:
+            raise TraitError(f"c.Registry.approval_expiry_days must be > 0 and ≤ 3650, not {days}.")
+        return days
 
     @validate("gates")
     def _check_gates(self, proposal: dict[str, Any]) -> dict[str, list[str]]:

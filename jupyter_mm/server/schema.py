@@ -38,6 +38,8 @@ Change = Literal["added", "removed", "changed", "same"]
 MetricValue = Union[float, Literal["nan", "inf", "-inf"]]  # noqa: UP007 (compared by value)
 #: a registry stage (``none`` = registered, never promoted)
 Stage = Literal["none", "staging", "production", "archived"]
+#: the state of an approval request
+ApprovalStatus = Literal["pending", "approved", "rejected", "expired", "failed"]
 
 #: name -> alias, emitted as TypeScript ``type`` declarations and JSON Schema definitions
 ALIASES: dict[str, Any] = {
@@ -48,6 +50,7 @@ ALIASES: dict[str, Any] = {
     "Change": Change,
     "MetricValue": MetricValue,
     "Stage": Stage,
+    "ApprovalStatus": ApprovalStatus,
 }
 
 
@@ -434,6 +437,78 @@ class AliasRequest(TypedDict):
     reason: str | None
 
 
+# -- approvals (four eyes, ``c.Registry.require_approval``) --------------------------------
+
+
+class ApprovalRequest(TypedDict):
+    """A transition waiting for a second person, or decided: ``decided_by`` approved or
+    rejected it; ``failed``: approved but refused by a gate or a rule (``decision_reason``)."""
+
+    id: int
+    model: str
+    version: int
+    from_stage: Stage
+    to_stage: Stage
+    requester: str | None
+    reason: str | None
+    created_time: float
+    expires_time: float
+    status: ApprovalStatus
+    decided_by: str | None
+    decided_time: float | None
+    decision_reason: str | None
+
+
+class ApprovalList(TypedDict):
+    """``GET /approvals`` (``?status=``, ``?model=``, ``?mine=1``: requested by me,
+    ``?awaiting=1``: pending requests by others), newest first; ``user``: who asked;
+    ``require_approval``: the stages a version enters only through an approved request."""
+
+    requests: list[ApprovalRequest]
+    user: str
+    require_approval: list[Stage]
+
+
+class GateCheck(TypedDict):
+    """One gate of the target stage on one version's run; ``values``: what it read."""
+
+    gate: str
+    passed: bool
+    values: list[str]
+    problem: str | None
+
+
+class ApprovalReview(TypedDict):
+    """``GET /approvals/{id}``: the request, its version and the one in the target stage now
+    (null if none), each with the gates of the target stage. The notebook, data and package
+    diff is ``GET /runs/{current.run_id}/diff/{candidate.run_id}``. ``can_decide``: the
+    asking user may approve or reject it now (pending, and not their own request)."""
+
+    request: ApprovalRequest
+    candidate: VersionRow
+    current: VersionRow | None
+    candidate_gates: list[GateCheck]
+    current_gates: list[GateCheck]
+    user: str
+    can_decide: bool
+
+
+class ApprovalCreate(TypedDict):
+    """Body of ``POST /approvals`` (answers 201 with the pending ApprovalRequest)."""
+
+    model: str
+    version: int
+    stage: Stage
+    reason: str
+
+
+class ApprovalDecision(TypedDict):
+    """Body of ``POST /approvals/{id}/approve`` and ``…/reject``; the requester's own
+    decision, a request no longer pending, or a gate refusing at approval answer 409."""
+
+    reason: str
+
+
 class ErrorDetail(TypedDict):
     status: int
     message: str
@@ -487,6 +562,12 @@ MODELS: list[type] = [
     TransitionRequest,
     RollbackRequest,
     AliasRequest,
+    ApprovalRequest,
+    ApprovalList,
+    GateCheck,
+    ApprovalReview,
+    ApprovalCreate,
+    ApprovalDecision,
     ErrorDetail,
     ErrorBody,
 ]
@@ -517,6 +598,7 @@ ENTITY_MODELS: dict[type, type] = {
     E.Event: Event,
     E.Model: Model,
     E.ModelVersion: ModelVersion,
+    E.ApprovalRequest: ApprovalRequest,
 }
 
 #: JSON routes (relative to the API prefix, as the TypeScript client spells them) -> model
@@ -537,6 +619,11 @@ ROUTE_MODELS: dict[str, type] = {
     "POST /models/{name}/rollback": RollbackResult,
     "PUT /models/{name}/aliases/{alias}": ModelVersion,
     "GET /models/{name}/versions/{version}/lineage": Lineage,
+    "GET /approvals": ApprovalList,
+    "POST /approvals": ApprovalRequest,
+    "GET /approvals/{id}": ApprovalReview,
+    "POST /approvals/{id}/approve": ApprovalRequest,
+    "POST /approvals/{id}/reject": ApprovalRequest,
 }
 
 #: JSON request bodies of the write routes -> their model
@@ -545,6 +632,9 @@ REQUEST_MODELS: dict[str, type] = {
     "POST /models/{name}/versions/{version}/transition": TransitionRequest,
     "POST /models/{name}/rollback": RollbackRequest,
     "PUT /models/{name}/aliases/{alias}": AliasRequest,
+    "POST /approvals": ApprovalCreate,
+    "POST /approvals/{id}/approve": ApprovalDecision,
+    "POST /approvals/{id}/reject": ApprovalDecision,
 }
 
 

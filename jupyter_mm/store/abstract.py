@@ -114,10 +114,12 @@ class AbstractRunStore(ABC):
         order: str | MetricOrder = "newest",
         limit: int = 50,
         page_token: str | None = None,
+        user: str | None = None,
     ) -> RunPage:
         """Runs matching all the given filters, one page at a time.
 
         ``text`` matches (case-insensitively) name, note, notebook path or id prefix.
+        ``user`` keeps the runs recorded for exactly that user (the team's "my runs").
         ``metric_filters`` (AND-ed) compare each run's latest value of a metric (the value
         :meth:`latest_metrics` reports) with a finite number; a run without that metric, or
         whose latest value is NaN, never matches.

@@ -20,7 +20,16 @@ Event actions written by the store:
 ``rollback``         two events per rollback: the production version leaving (from
                      ``production``) and the previous one coming back (to ``production``)
 ``alias`` / ``unalias`` an alias set on / removed from a version (the alias is in ``reason``)
+``transition_requested`` a request for a transition that needs approval (``reason``:
+                     ``request #N: <why>``; ``to_stage`` the target stage)
+``transition_approved`` a second person approved request #N; the ``transition`` event (and
+                     any ``superseded``) follow in the same transaction
+``transition_rejected`` a second person rejected request #N
+``transition_request_expired`` request #N was still pending at its expiry time (no user)
 ==================== ======================================================================
+
+An approved request whose transition cannot happen (the version moved meanwhile, or the
+caller found a gate failing) becomes ``failed`` with a ``transition_refused`` event.
 
 Nothing in the contract updates or deletes an event.
 """
@@ -35,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 from .validation import check_alias, check_model_name, check_stage, check_version
 
 if TYPE_CHECKING:
-    from ..entities import Event, Model, ModelVersion, Rollback
+    from ..entities import ApprovalRequest, Event, Model, ModelVersion, Rollback
 
 EVENT_ACTIONS: tuple[str, ...] = (
     "register",
@@ -49,9 +58,18 @@ EVENT_ACTIONS: tuple[str, ...] = (
     # answer a smoke prediction)
     "serve_swap",
     "serve_swap_refused",
+    # four eyes: see AbstractRegistryStore.create_approval_request
+    "transition_requested",
+    "transition_approved",
+    "transition_rejected",
+    "transition_request_expired",
 )
 
+#: how a decision on an approval request is given to ``decide_approval_request``
+DECISIONS: tuple[str, ...] = ("approve", "reject", "fail")
+
 __all__ = [
+    "DECISIONS",
     "EVENT_ACTIONS",
     "AbstractRegistryStore",
     "check_alias",
@@ -217,3 +235,75 @@ class AbstractRegistryStore(ABC):
         id; ``next_token`` is None on the last page. ``limit`` is 1..1000 (InvalidInput
         otherwise); a malformed token is InvalidInput.
         """
+
+    # -- approvals (four eyes) ------------------------------------------------------------------
+
+    @abstractmethod
+    def create_approval_request(
+        self,
+        model: str,
+        version: int,
+        *,
+        from_stage: str,
+        to_stage: str,
+        user: str | None,
+        reason: str | None,
+        expires_time: float,
+    ) -> ApprovalRequest:
+        """Record a pending request to move a version from ``from_stage`` (what the caller
+        checked its rules against) to ``to_stage``, with a ``transition_requested`` event,
+        in one transaction. Raises NotFound for an unknown model or version; Conflict when
+        the version is no longer in ``from_stage`` or already has a pending request for
+        ``to_stage`` (one open request per version and target); InvalidInput for a
+        malformed stage or reason. ``user`` is the requester."""
+
+    @abstractmethod
+    def get_approval_request(self, request_id: int) -> ApprovalRequest:
+        """One request as it is now. Raises NotFound, InvalidInput for a malformed id."""
+
+    @abstractmethod
+    def list_approval_requests(
+        self,
+        *,
+        model: str | None = None,
+        status: str | None = None,
+        requester: str | None = None,
+        limit: int = 200,
+    ) -> list[ApprovalRequest]:
+        """Requests, newest first, optionally of one model, in one status, by one
+        requester. ``limit`` is 1..1000; an unknown status is InvalidInput. Lists the
+        stored state: pending requests past their expiry stay ``pending`` until
+        :meth:`expire_approval_requests` has run (the registry runs it first)."""
+
+    @abstractmethod
+    def expire_approval_requests(self, now: float) -> list[ApprovalRequest]:
+        """Mark every pending request whose ``expires_time`` is at or before ``now`` as
+        ``expired``, each with a ``transition_request_expired`` event (no user: nobody
+        acted). Returns them as they are now. Safe to call from several processes at
+        once: a request expires once."""
+
+    @abstractmethod
+    def decide_approval_request(
+        self,
+        request_id: int,
+        *,
+        decision: str,
+        user: str,
+        reason: str | None,
+        now: float,
+    ) -> tuple[ApprovalRequest, list[Event]]:
+        """Decide a pending request, in one transaction with its events.
+
+        ``decision`` is one of DECISIONS. ``approve``: a ``transition_approved`` event, then
+        the transition itself as :meth:`transition_version` writes it (``transition``,
+        ``superseded``); the request becomes ``approved``. If the version is no longer in
+        the request's ``from_stage``, nothing moves: the request becomes ``failed`` with a
+        ``transition_refused`` event (returned, not raised: the caller tells the user).
+        ``reject``: ``rejected`` with a ``transition_rejected`` event. ``fail``: the caller's
+        rules refused the approved transition (a gate): ``failed`` with a
+        ``transition_refused`` event whose reason is ``reason``.
+
+        Four eyes hold here, whatever the caller: ``user`` must be named and differ from
+        the requester (Conflict otherwise, nothing written). A request that is not
+        pending, or whose ``expires_time`` is at or before ``now``, is a Conflict naming
+        its state. Returns the request as it is now and the events written, in order."""

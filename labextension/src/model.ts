@@ -25,6 +25,8 @@ const DEFAULT_METRIC_COLUMNS = 2;
 export interface IRunsListState {
   scope: RunScope;
   status: RunStatus | '';
+  /** Only the runs of the user logged in ("my runs"), or everyone's. */
+  mine?: boolean;
   /** null until the user chooses; then exactly the chosen names. */
   metricColumns: string[] | null;
 }
@@ -76,6 +78,10 @@ export class RunsListModel {
   get status(): RunStatus | '' {
     return this._status;
   }
+  /** True when only the authenticated user's runs are listed (server-side filter). */
+  get mine(): boolean {
+    return this._mine;
+  }
 
   get order(): RunOrder {
     return this._order;
@@ -109,6 +115,7 @@ export class RunsListModel {
     return {
       scope: this._scope,
       status: this._status,
+      mine: this._mine,
       metricColumns: this._metricColumns
     };
   }
@@ -123,6 +130,9 @@ export class RunsListModel {
     }
     if (typeof state.status === 'string') {
       this._status = state.status;
+    }
+    if (typeof state.mine === 'boolean') {
+      this._mine = state.mine;
     }
     if (Array.isArray(state.metricColumns)) {
       this._metricColumns = state.metricColumns.filter(
@@ -161,6 +171,13 @@ export class RunsListModel {
   setStatus(status: RunStatus | ''): void {
     if (status !== this._status) {
       this._status = status;
+      void this.reload();
+    }
+  }
+
+  setMine(mine: boolean): void {
+    if (mine !== this._mine) {
+      this._mine = mine;
       void this.reload();
     }
   }
@@ -374,6 +391,7 @@ export class RunsListModel {
       order: this._order,
       limit: PAGE_SIZE,
       pageToken,
+      mine: this._mine,
       metrics: [...this.metricColumns]
     };
   }
@@ -382,6 +400,7 @@ export class RunsListModel {
   private _notebookPath: string | null = null;
   private _query = '';
   private _status: RunStatus | '' = '';
+  private _mine = false;
   private _order: RunOrder = 'newest';
   private _metricColumns: string[] | null = null;
   private _availableMetrics: string[] = [];

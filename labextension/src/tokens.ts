@@ -25,6 +25,8 @@ export const SIDEBAR_PLUGIN_ID = `${NAMESPACE}:sidebar`;
 export const RUN_VIEWS_PLUGIN_ID = `${NAMESPACE}:run-views`;
 /** Id of the plugin that owns the Models panel and the registry commands. */
 export const REGISTRY_PLUGIN_ID = `${NAMESPACE}:registry`;
+/** Id of the plugin that reviews approval requests and notifies approvers. */
+export const APPROVALS_PLUGIN_ID = `${NAMESPACE}:approvals`;
 /** Id of the MIME renderer extension of the run card. */
 export const RUN_CARD_EXTENSION_ID = `${NAMESPACE}:run-card`;
 /** Id of the plugin that sends live notebook snapshots to kernels. */
@@ -59,6 +61,12 @@ export const CommandIDs = {
   openLineage: `${NAMESPACE}:open-lineage`
 } as const;
 
+/** Commands of the approvals feature (plugins/approvals.ts). */
+export const ApprovalCommandIDs = {
+  openApproval: `${NAMESPACE}:open-approval`,
+  requestTransition: `${NAMESPACE}:request-transition`
+} as const;
+
 /** Id of the Models panel in the left area (a stable DOM hook like `SIDEBAR_ID`). */
 export const MODELS_PANEL_ID = 'jupyter-mm-models';
 
@@ -73,7 +81,9 @@ export const DOMEvents = {
   /** `detail: IRunNotice` — a run card was rendered: refresh the list. */
   runShown: 'jupyter-mm:run-shown',
   /** `detail: { run_id: string, artifact: string }` — open the register dialog. */
-  registerArtifact: 'jupyter-mm:register-artifact'
+  registerArtifact: 'jupyter-mm:register-artifact',
+  /** `detail: { model: string }` — a registry write elsewhere: reload that model's views. */
+  registryChanged: 'jupyter-mm:registry-changed'
 } as const;
 
 /** Detail of the `DOMEvents.runShown` event and of the live channel's run signal. */

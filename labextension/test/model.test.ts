@@ -273,13 +273,17 @@ describe('RunsListModel state', () => {
     model.restoreState({
       scope: 'everything' as 'all',
       status: 'failed',
+      mine: 'yes' as unknown as boolean,
       metricColumns: ['acc', 3 as unknown as string, 'loss']
     });
     expect(model.state).toEqual({
       scope: 'notebook',
       status: 'failed',
+      mine: false,
       metricColumns: ['acc', 'loss']
     });
+    model.restoreState({ mine: true });
+    expect(model.state.mine).toBe(true);
     model.restoreState(undefined);
     model.restoreState({ scope: 'all' });
     expect(model.state.scope).toBe('all');

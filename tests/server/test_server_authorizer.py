@@ -84,6 +84,14 @@ async def test_an_authorizer_refusing_registry_writes_makes_the_registry_read_on
         ("POST", ("models", "churn", "rollback"), {"reason": "no"}),
         ("PUT", ("models", "churn", "aliases", "best"), {"version": 2}),
         ("DELETE", ("models", "churn", "aliases", "champion"), None),
+        # an approval moves a version: refused like a transition
+        (
+            "POST",
+            ("approvals",),
+            {"model": "churn", "version": 2, "stage": "production", "reason": "x"},
+        ),
+        ("POST", ("approvals", "1", "approve"), {"reason": "x"}),
+        ("POST", ("approvals", "1", "reject"), {"reason": "x"}),
     ]
     for method, path, body in writes:
         status, answer = await send_json(jp_fetch, method, *path, body=body)
@@ -96,6 +104,7 @@ async def test_an_authorizer_refusing_registry_writes_makes_the_registry_read_on
         ("models",),
         ("models", "churn"),
         ("models", "churn", "versions", "1", "lineage"),
+        ("approvals",),
     ]:
         status, answer = await get_json(jp_fetch, *path)
         assert status == 200, (path, answer)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .approvals import ApprovalHandler, ApprovalsHandler, ApproveHandler, RejectHandler
 from .artifacts import ArtifactHandler
 from .base import UnknownEndpointHandler
 from .checkpoints import CheckpointHandler
@@ -46,6 +47,10 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (rf"/models/{SEGMENT}/aliases/{SEGMENT}", AliasHandler),
     (rf"/models/{SEGMENT}/versions/{SEGMENT}/transition", TransitionHandler),
     (rf"/models/{SEGMENT}/versions/{SEGMENT}/lineage", LineageHandler),
+    (r"/approvals", ApprovalsHandler),
+    (rf"/approvals/{SEGMENT}", ApprovalHandler),
+    (rf"/approvals/{SEGMENT}/approve", ApproveHandler),
+    (rf"/approvals/{SEGMENT}/reject", RejectHandler),
     # keep last: tornado takes the first matching route
     (r"/(.*)", UnknownEndpointHandler),
 ]

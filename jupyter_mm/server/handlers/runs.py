@@ -33,6 +33,7 @@ def list_runs(
     limit: int,
     page_token: str | None,
     metric_names: list[str] | None,
+    user: str | None = None,
 ) -> schema.RunPage:
     """One page of listing rows (blocking; call it in a worker thread)."""
     page = store.search_runs(
@@ -43,6 +44,7 @@ def list_runs(
         order=order,
         limit=limit,
         page_token=page_token,
+        user=user,
     )
     ids = [run.id for run in page.runs]
     latest = store.latest_metrics(ids, names=metric_names) if ids and metric_names != [] else {}
@@ -82,6 +84,8 @@ class RunsHandler(MMAPIHandler):
             "limit": params.parse_limit(arg("limit", None)),
             "page_token": params.parse_token(arg("page_token", None)),
             "metric_names": params.parse_metric_names(arg("metrics", None)),
+            # ``mine=1``: the runs recorded for the authenticated user ("my runs")
+            "user": self.actor if params.parse_bool("mine", arg("mine", None)) else None,
         }
         store = await self.existing_store()
         if store is None:  # nothing recorded yet: a listing creates no store

@@ -242,6 +242,31 @@ class EventRow(Base):
     __table_args__ = (Index("ix_events_model_version", "model", "version"),)
 
 
+class ApprovalRequestRow(Base):
+    """A transition waiting for (or decided by) a second person; its history is in events."""
+
+    __tablename__ = "approval_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model: Mapped[str] = mapped_column(String(255), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    from_stage: Mapped[str] = mapped_column(String(16), nullable=False)
+    to_stage: Mapped[str] = mapped_column(String(16), nullable=False)
+    requester: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_time: Mapped[float] = mapped_column(Double, nullable=False)
+    expires_time: Mapped[float] = mapped_column(Double, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    decided_by: Mapped[str | None] = mapped_column(Text)
+    decided_time: Mapped[float | None] = mapped_column(Double)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_approval_requests_status", "status"),
+        Index("ix_approval_requests_model_version", "model", "version"),
+    )
+
+
 class PredictionBatchRow(Base):
     """Index of one batch of logged predictions; the rows are the blob ``digest``."""
 
@@ -306,6 +331,7 @@ ENVIRONMENTS = _table(EnvironmentRow)
 MODELS = _table(ModelRow)
 MODEL_VERSIONS = _table(ModelVersionRow)
 EVENTS = _table(EventRow)
+APPROVAL_REQUESTS = _table(ApprovalRequestRow)
 PREDICTION_BATCHES = _table(PredictionBatchRow)
 PREDICTION_LABELS = _table(PredictionLabelRow)
 SERVING_ENDPOINTS = _table(ServingEndpointRow)

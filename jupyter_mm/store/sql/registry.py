@@ -254,7 +254,6 @@ class SqlRegistryMixin(AbstractRegistryStore):
         reason = _text(reason, "The reason")
         if from_stage == to_stage:
             raise InvalidInput(f"Version {version} of {model} is already in {to_stage}.")
-        written: list[Event] = []
         with self._write() as conn:
             self._lock_model(conn, model)
             current = self._version_row(conn, model, version)["stage"]
@@ -263,45 +262,60 @@ class SqlRegistryMixin(AbstractRegistryStore):
                     f"Version {version} of {model} is in {current} now, not {from_stage}; "
                     "someone changed it meanwhile. Check its stage and try again."
                 )
-            others: list[int] = []
-            if to_stage == "production":
-                others = list(
-                    conn.execute(
-                        select(VERSIONS.c.version).where(
-                            VERSIONS.c.model == model,
-                            VERSIONS.c.stage == "production",
-                            VERSIONS.c.version != version,
-                        )
-                    ).scalars()
-                )
-            self._set_stage(conn, model, version, to_stage)
-            # the user's transition first, then what it caused
+            return self._move(conn, model, version, from_stage, to_stage, user, reason)
+
+    def _move(
+        self,
+        conn: Connection,
+        model: str,
+        version: int,
+        from_stage: str,
+        to_stage: str,
+        user: str | None,
+        reason: str | None,
+    ) -> list[Event]:
+        """The stage change and its events, inside the caller's transaction (which holds the
+        model's lock and has checked ``from_stage``)."""
+        written: list[Event] = []
+        others: list[int] = []
+        if to_stage == "production":
+            others = list(
+                conn.execute(
+                    select(VERSIONS.c.version).where(
+                        VERSIONS.c.model == model,
+                        VERSIONS.c.stage == "production",
+                        VERSIONS.c.version != version,
+                    )
+                ).scalars()
+            )
+        self._set_stage(conn, model, version, to_stage)
+        # the user's transition first, then what it caused
+        written.append(
+            self._add_event(
+                conn,
+                action="transition",
+                model=model,
+                version=version,
+                user=user,
+                from_stage=from_stage,
+                to_stage=to_stage,
+                reason=reason,
+            )
+        )
+        for other in others:
+            self._set_stage(conn, model, other, "archived")
             written.append(
                 self._add_event(
                     conn,
-                    action="transition",
+                    action="superseded",
                     model=model,
-                    version=version,
+                    version=other,
                     user=user,
-                    from_stage=from_stage,
-                    to_stage=to_stage,
-                    reason=reason,
+                    from_stage="production",
+                    to_stage="archived",
+                    reason=f"version {version} promoted to production",
                 )
             )
-            for other in others:
-                self._set_stage(conn, model, other, "archived")
-                written.append(
-                    self._add_event(
-                        conn,
-                        action="superseded",
-                        model=model,
-                        version=other,
-                        user=user,
-                        from_stage="production",
-                        to_stage="archived",
-                        reason=f"version {version} promoted to production",
-                    )
-                )
         return written
 
     def append_event(

@@ -170,6 +170,7 @@ def search_runs(
     order: object,
     limit: int,
     page_token: str | None,
+    user: str | None = None,
 ) -> RunPage:
     """One page of matching runs; see AbstractStore.search_runs for the contract."""
     checked_order = check_order(order)
@@ -191,6 +192,10 @@ def search_runs(
         query = query.where(RUNS.c.notebook_path == notebook_path)
     if text:
         query = query.where(_text_condition(text))
+    if user is not None:
+        if not isinstance(user, str):
+            raise InvalidInput(f"A user filter is a user name, not {user!r}.")
+        query = query.where(RUNS.c.user == user)
     if status is not None:
         query = query.where(
             listing.status_condition(conn, status, narrowed=notebook_path is not None)

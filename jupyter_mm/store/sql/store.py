@@ -48,6 +48,7 @@ from . import (
     run_listing,
     run_reference,
 )
+from .approvals import SqlApprovalsMixin
 from .engine import current_revision, write_engine
 from .maintenance import RUN_CHILDREN
 from .models import (
@@ -60,7 +61,6 @@ from .models import (
     RUNS,
 )
 from .predictions import SqlPredictionsMixin
-from .registry import SqlRegistryMixin
 from .session_log import append as append_session_log
 from .session_log import with_log
 
@@ -104,7 +104,7 @@ def _first_line(exc: DBAPIError) -> str:
     return (str(exc.orig).strip().splitlines() or ["unknown database error"])[0].rstrip(".")
 
 
-class SqlStore(SqlRegistryMixin, SqlPredictionsMixin, AbstractStore):
+class SqlStore(SqlApprovalsMixin, SqlPredictionsMixin, AbstractStore):
     """Runs, records and environments in SQL; blobs in ``blobs``.
 
     Use :func:`jupyter_mm.store.open_store` to get one: it resolves the location, checks or
@@ -351,6 +351,7 @@ class SqlStore(SqlRegistryMixin, SqlPredictionsMixin, AbstractStore):
         order: str | MetricOrder = "newest",
         limit: int = 50,
         page_token: str | None = None,
+        user: str | None = None,
     ) -> RunPage:
         """One page of matching runs, keyset-paged on (start_time, id) or, ordered by a
         metric, on (latest value, id); see :mod:`.run_listing`."""
@@ -364,6 +365,7 @@ class SqlStore(SqlRegistryMixin, SqlPredictionsMixin, AbstractStore):
                 order=order,
                 limit=limit,
                 page_token=page_token,
+                user=user,
             )
 
     def delete_run(self, run_id: str) -> None:

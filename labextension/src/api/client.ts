@@ -62,6 +62,8 @@ export interface IListRunsParams {
   pageToken?: string | null;
   /** Metric names to include in each row; omitted means all (capped by the server). */
   metrics?: string[] | null;
+  /** Only the runs recorded for the authenticated user ("my runs"). */
+  mine?: boolean;
 }
 
 /** Query of `GET /events`. */
@@ -115,6 +117,7 @@ export class MMClient {
       order: params.order,
       limit: params.limit,
       page_token: params.pageToken,
+      mine: params.mine ? 1 : null,
       metrics:
         params.metrics && params.metrics.length > 0
           ? params.metrics.join(',')

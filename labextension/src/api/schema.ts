@@ -21,6 +21,8 @@ export type MetricValue = number | 'nan' | 'inf' | '-inf';
 
 export type Stage = 'none' | 'staging' | 'production' | 'archived';
 
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'failed';
+
 export const RUN_STATUSES: RunStatus[] = [
   'running',
   'finished',
@@ -359,6 +361,62 @@ export interface AliasRequest {
   reason: string | null;
 }
 
+/** A transition waiting for a second person, or decided: `decided_by` approved or rejected it; `failed`: approved but refused by a gate or a rule (`decision_reason`). */
+export interface ApprovalRequest {
+  id: number;
+  model: string;
+  version: number;
+  from_stage: Stage;
+  to_stage: Stage;
+  requester: string | null;
+  reason: string | null;
+  created_time: number;
+  expires_time: number;
+  status: ApprovalStatus;
+  decided_by: string | null;
+  decided_time: number | null;
+  decision_reason: string | null;
+}
+
+/** `GET /approvals` (`?status=`, `?model=`, `?mine=1`: requested by me, `?awaiting=1`: pending requests by others), newest first; `user`: who asked; `require_approval`: the stages a version enters only through an approved request. */
+export interface ApprovalList {
+  requests: ApprovalRequest[];
+  user: string;
+  require_approval: Stage[];
+}
+
+/** One gate of the target stage on one version's run; `values`: what it read. */
+export interface GateCheck {
+  gate: string;
+  passed: boolean;
+  values: string[];
+  problem: string | null;
+}
+
+/** `GET /approvals/{id}`: the request, its version and the one in the target stage now (null if none), each with the gates of the target stage. The notebook, data and package diff is `GET /runs/{current.run_id}/diff/{candidate.run_id}`. `can_decide`: the asking user may approve or reject it now (pending, and not their own request). */
+export interface ApprovalReview {
+  request: ApprovalRequest;
+  candidate: VersionRow;
+  current: VersionRow | null;
+  candidate_gates: GateCheck[];
+  current_gates: GateCheck[];
+  user: string;
+  can_decide: boolean;
+}
+
+/** Body of `POST /approvals` (answers 201 with the pending ApprovalRequest). */
+export interface ApprovalCreate {
+  model: string;
+  version: number;
+  stage: Stage;
+  reason: string;
+}
+
+/** Body of `POST /approvals/{id}/approve` and `…/reject`; the requester's own decision, a request no longer pending, or a gate refusing at approval answer 409. */
+export interface ApprovalDecision {
+  reason: string;
+}
+
 export interface ErrorDetail {
   status: number;
   message: string;
@@ -385,6 +443,11 @@ export interface RouteResponses {
   'POST /models/{name}/rollback': RollbackResult;
   'PUT /models/{name}/aliases/{alias}': ModelVersion;
   'GET /models/{name}/versions/{version}/lineage': Lineage;
+  'GET /approvals': ApprovalList;
+  'POST /approvals': ApprovalRequest;
+  'GET /approvals/{id}': ApprovalReview;
+  'POST /approvals/{id}/approve': ApprovalRequest;
+  'POST /approvals/{id}/reject': ApprovalRequest;
 }
 
 /** The JSON body each write route expects. */
@@ -393,4 +456,7 @@ export interface RouteRequests {
   'POST /models/{name}/versions/{version}/transition': TransitionRequest;
   'POST /models/{name}/rollback': RollbackRequest;
   'PUT /models/{name}/aliases/{alias}': AliasRequest;
+  'POST /approvals': ApprovalCreate;
+  'POST /approvals/{id}/approve': ApprovalDecision;
+  'POST /approvals/{id}/reject': ApprovalDecision;
 }

@@ -4,7 +4,14 @@
  */
 import * as React from 'react';
 
-import { Event, ModelDetail, Stage, VersionRow } from '../api/schema';
+import {
+  ApprovalList,
+  Event,
+  ModelDetail,
+  Stage,
+  VersionRow
+} from '../api/schema';
+import { ApprovalsTable } from './ApprovalViews';
 import { StageBadge } from './ModelsList';
 import { Empty, Section } from './RunDetailCommon';
 import {
@@ -25,6 +32,9 @@ export interface IModelActions {
   openRun: (runId: string) => void;
   setAlias: (version: number) => void;
   removeAlias: (alias: string) => void;
+  /** Ask for a transition into a stage that needs approval; open a request's review. */
+  request: (version: number, stage: Stage) => void;
+  openApproval: (id: number) => void;
 }
 
 /** A version's aliases, each with a button that removes it. */
@@ -93,9 +103,22 @@ function metricColumns(versions: VersionRow[]): string[] {
     .sort();
 }
 
+/** Who registered each version (its `register` event's user). */
+function registrants(events: Event[]): Map<number, string | null> {
+  const by = new Map<number, string | null>();
+  for (const e of events) {
+    if (e.action === 'register' && e.version !== null) {
+      by.set(e.version, e.user);
+    }
+  }
+  return by;
+}
+
 function VersionsTable(props: {
   versions: VersionRow[];
   actions: IModelActions;
+  registrants: Map<number, string | null>;
+  needsApproval: readonly string[];
 }): JSX.Element {
   const columns = metricColumns(props.versions);
   const newestFirst = [...props.versions].sort((a, b) => b.version - a.version);
@@ -112,6 +135,7 @@ function VersionsTable(props: {
             </th>
           ))}
           <th scope="col">registered</th>
+          <th scope="col">by</th>
           <th scope="col">actions</th>
         </tr>
       </thead>
@@ -151,18 +175,34 @@ function VersionsTable(props: {
               </td>
             ))}
             <td>{formatTime(v.created_time)}</td>
+            <td data-testid="mm-registrant">
+              {props.registrants.get(v.version) ?? EMPTY}
+            </td>
             <td className="jp-mm-VersionActions">
-              {moves(v.stage).map(([stage, label]) => (
-                <button
-                  key={stage}
-                  className="jp-mm-Button"
-                  data-testid="mm-promote"
-                  data-stage={stage}
-                  onClick={() => props.actions.promote(v.version, stage)}
-                >
-                  {label}
-                </button>
-              ))}
+              {moves(v.stage).map(([stage, label]) =>
+                props.needsApproval.includes(stage) ? (
+                  <button
+                    key={stage}
+                    className="jp-mm-Button"
+                    data-testid="mm-request"
+                    data-stage={stage}
+                    title={`${stage} needs a second person's approval`}
+                    onClick={() => props.actions.request(v.version, stage)}
+                  >
+                    Request {stage}…
+                  </button>
+                ) : (
+                  <button
+                    key={stage}
+                    className="jp-mm-Button"
+                    data-testid="mm-promote"
+                    data-stage={stage}
+                    onClick={() => props.actions.promote(v.version, stage)}
+                  >
+                    {label}
+                  </button>
+                )
+              )}
               <button
                 className="jp-mm-Button"
                 data-testid="mm-set-alias"
@@ -240,8 +280,9 @@ export function ModelDetailView(props: {
   detail: ModelDetail;
   refusal: string | null;
   actions: IModelActions;
+  approvals?: ApprovalList | null;
 }): JSX.Element {
-  const { detail, refusal, actions } = props;
+  const { detail, refusal, actions, approvals } = props;
   const hasProduction = detail.versions.some(v => v.stage === 'production');
   return (
     <div className="jp-mm-ModelBody">
@@ -264,8 +305,23 @@ export function ModelDetailView(props: {
         </p>
       )}
       <Section title="Versions" count={detail.versions.length}>
-        <VersionsTable versions={detail.versions} actions={actions} />
+        <VersionsTable
+          versions={detail.versions}
+          actions={actions}
+          registrants={registrants(detail.events)}
+          needsApproval={approvals?.require_approval ?? []}
+        />
       </Section>
+      {approvals && approvals.requests.length > 0 && (
+        <Section title="Approval requests" count={approvals.requests.length}>
+          <ApprovalsTable
+            requests={approvals.requests}
+            user={approvals.user}
+            open={actions.openApproval}
+            showModel={false}
+          />
+        </Section>
+      )}
       <Section title="Audit trail" count={detail.events.length}>
         <EventsTable events={detail.events} />
       </Section>

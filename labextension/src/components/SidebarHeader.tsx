@@ -74,6 +74,7 @@ export function SidebarHeader(props: ISidebarHeaderProps): JSX.Element {
         >
           <refreshIcon.react tag="span" elementPosition="center" />
         </button>
+        <OwnerFilter model={model} />
       </div>
       <div className="jp-mm-SidebarHeader-row">
         <input
@@ -121,6 +122,24 @@ export function SidebarHeader(props: ISidebarHeaderProps): JSX.Element {
         </button>
       </div>
     </div>
+  );
+}
+
+/** "My runs / everyone's": the server keeps the runs of the user logged in. */
+function OwnerFilter(props: { model: RunsListModel }): JSX.Element {
+  const { model } = props;
+  return (
+    <select
+      className="jp-mm-OwnerFilter"
+      data-testid="mm-owner-filter"
+      aria-label="Whose runs"
+      title="Show only the runs you recorded, or everyone's"
+      value={model.mine ? 'mine' : 'everyone'}
+      onChange={event => model.setMine(event.target.value === 'mine')}
+    >
+      <option value="everyone">Everyone's runs</option>
+      <option value="mine">My runs</option>
+    </select>
   );
 }
 

@@ -52,6 +52,9 @@ export const registryPlugin: JupyterFrontEndPlugin<void> = {
     if (restorer) {
       restoreRegistryViews(restorer);
     }
+    listenOnDocument<{ model: string }>(DOMEvents.registryChanged, detail =>
+      deps.state.notify(detail?.model ?? null)
+    );
     listenOnDocument<{ run_id: string; artifact: string }>(
       DOMEvents.registerArtifact,
       detail => {

@@ -11,13 +11,25 @@ import {
 import { LabIcon, refreshIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { Lineage, ModelDetail, ModelSummary } from '../api/schema';
+import { listApprovals } from '../api/approvals';
+import {
+  ApprovalList,
+  Lineage,
+  ModelDetail,
+  ModelSummary
+} from '../api/schema';
+import { ApprovalsTable } from '../components/ApprovalViews';
 import { LineageView } from '../components/LineageView';
 import { ModelDetailView } from '../components/ModelsDetail';
 import { ModelsList } from '../components/ModelsList';
 import { removeAlias, setAlias } from '../registryActions';
 import { errorMessage } from '../format';
-import { CommandIDs, IRegistryDeps, MODELS_PANEL_ID } from '../tokens';
+import {
+  ApprovalCommandIDs,
+  CommandIDs,
+  IRegistryDeps,
+  MODELS_PANEL_ID
+} from '../tokens';
 
 /** A stacked box: "registered models". */
 export const modelsIcon = new LabIcon({
@@ -49,6 +61,7 @@ export class ModelsPanel extends ReactWidget {
     } catch (error) {
       this._error = `The models could not be listed: ${errorMessage(error)}`;
     }
+    this._approvals = await listApprovals(this._deps.client).catch(() => null);
     this.update();
   }
 
@@ -79,15 +92,34 @@ export class ModelsPanel extends ReactWidget {
             })
           }
         />
+        {this._approvals && this._approvals.requests.length > 0 && (
+          <div className="jp-mm-ModelsPanel-requests">
+            <h3>Approval requests</h3>
+            <ApprovalsTable
+              requests={this._approvals.requests.slice(0, PANEL_REQUESTS)}
+              user={this._approvals.user}
+              open={id =>
+                void this._deps.app.commands.execute(
+                  ApprovalCommandIDs.openApproval,
+                  { id }
+                )
+              }
+            />
+          </div>
+        )}
       </>
     );
   }
 
   private _models: ModelSummary[] | null = null;
+  private _approvals: ApprovalList | null = null;
   private _error: string | null = null;
 }
 
 let nextWidgetId = 0;
+
+/** Requests the Models panel lists (newest first); the model views list all of theirs. */
+const PANEL_REQUESTS = 10;
 
 /** Content of the model view; state lives here so that a reload keeps the tab. */
 class ModelContent extends ReactWidget {
@@ -103,6 +135,11 @@ class ModelContent extends ReactWidget {
   async reload(): Promise<void> {
     try {
       this._detail = await this._deps.client.getModel(this.modelName);
+      this._approvals = await listApprovals(
+        this._deps.client,
+        'all',
+        this.modelName
+      ).catch(() => null);
       this._error = null;
     } catch (error) {
       this._error = `The model "${this.modelName}" could not be loaded: ${errorMessage(error)}`;
@@ -124,7 +161,16 @@ class ModelContent extends ReactWidget {
       <ModelDetailView
         detail={this._detail}
         refusal={deps.state.refusals.get(name) ?? null}
+        approvals={this._approvals}
         actions={{
+          request: (version, stage) =>
+            void commands.execute(ApprovalCommandIDs.requestTransition, {
+              name,
+              version,
+              stage
+            }),
+          openApproval: id =>
+            void commands.execute(ApprovalCommandIDs.openApproval, { id }),
           promote: (version, stage) =>
             void commands.execute(CommandIDs.promoteVersion, {
               name,
@@ -144,6 +190,7 @@ class ModelContent extends ReactWidget {
   }
 
   private _detail: ModelDetail | null = null;
+  private _approvals: ApprovalList | null = null;
   private _error: string | null = null;
 }
 

@@ -42,13 +42,14 @@ export function RunRow(props: IRunRowProps): JSX.Element {
       className={`jp-mm-RunRow jp-mm-RunRow-${run.status}${props.selected ? ' jp-mod-selected' : ''}`}
       data-testid="mm-run-row"
       data-run-id={run.id}
+      data-user={run.user ?? ''}
       role="option"
       aria-selected={props.selected}
       tabIndex={props.focusable ? 0 : -1}
       style={{ top: props.top, gridTemplateColumns: props.template }}
       onClick={props.onClick}
       onFocus={props.onFocus}
-      title={`${label} · ${run.id}\n${run.notebook_relpath ?? run.notebook_path ?? ''}`}
+      title={`${label} · ${run.id}${run.user ? ` · by ${run.user}` : ''}\n${run.notebook_relpath ?? run.notebook_path ?? ''}`}
     >
       <input
         type="checkbox"
