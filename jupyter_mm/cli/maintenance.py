@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -226,13 +225,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _blob_age(store: AbstractStore, digest: str, now: float) -> float | None:
-    path = store.blobs.local_path(digest)
-    if path is None:
-        return None
-    try:
-        return now - os.lstat(path).st_mtime
-    except FileNotFoundError:
-        return None
+    modified = store.blobs.modified_time(digest)
+    return None if modified is None else now - modified
 
 
 def collect_garbage(
@@ -279,8 +273,9 @@ def collect_garbage(
             continue
         age = _blob_age(store, digest, now)
         entry: dict[str, Any] = {"digest": digest, "size": size, "age_seconds": age}
-        # A blob whose age the backend cannot tell (object storage) is only collected with
-        # --grace 0, when the user has said no kernel is writing.
+        # A blob whose age the backend cannot tell is only collected with --grace 0, when
+        # the user has said no kernel is writing. Object stores give their LastModified
+        # time (the server's clock: a skew of minutes is small against the grace hours).
         if grace > 0 and (age is None or age < grace):
             kept.append(entry)
         else:

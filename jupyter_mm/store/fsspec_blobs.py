@@ -15,11 +15,14 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
+import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, BinaryIO
 
 from ..errors import StoreError
 from .blobs import (
+    REFRESH_AFTER,
     REGISTRY_DIR,
     BlobStore,
     ByteProgress,
@@ -43,16 +46,23 @@ class FsspecBlobStore(BlobStore):
     def __init__(self, url: str, **storage_options: Any) -> None:
         import fsspec
 
+        # Other processes write and delete under a shared root at any time, so a blob's
+        # presence and age are always asked of the server: fsspec would otherwise answer
+        # them from directory listings kept from earlier calls (s3fs's ``info`` does), and
+        # a listing taken by gc would hide every blob written since.
+        storage_options = {"use_listings_cache": False, **storage_options}
         try:
             self.fs, path = fsspec.core.url_to_fs(url, **storage_options)
-        except (ImportError, ValueError) as exc:
-            raise StoreError(f"Cannot use the artifact root {url}: {exc}") from None
+        except (ImportError, ValueError, TypeError) as exc:
+            reason = _without_option_values(exc, storage_options)
+            raise StoreError(f"Cannot use the artifact root {url}: {reason}") from None
         self.root = url
         self._base = path.rstrip("/") or "/"
         try:
             self.fs.makedirs(self._base, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"Cannot create the artifact root {url}: {exc}") from None
+        except Exception as exc:  # s3fs builds its client here: bad options fail only now
+            reason = _without_option_values(exc, storage_options)
+            raise StoreError(f"Cannot create the artifact root {url}: {reason}") from None
 
     def __repr__(self) -> str:
         return f"FsspecBlobStore({self.root!r})"
@@ -76,10 +86,25 @@ class FsspecBlobStore(BlobStore):
                 self.fs.rm(tmp)
             raise StoreError(f"Cannot write a blob to {self.root}: {exc}") from None
 
+    def _stored_age(self, path: str) -> float | None:
+        """Seconds since the object at ``path`` was written, None when there is none (or
+        it is not a plain object); one HEAD request on object stores, like ``exists``."""
+        try:
+            info = self.fs.info(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if info.get("type") != "file":
+            return None
+        modified = _modified_from_info(info)
+        return 0.0 if modified is None else time.time() - modified
+
     def put_bytes(self, data: bytes) -> str:
-        """Store ``data``; return its digest. An existing blob is not rewritten."""
+        """Store ``data``; return its digest. An existing blob is not rewritten unless it is
+        older than ``REFRESH_AFTER``: object stores cannot touch an object, so the bytes
+        are written again to renew its LastModified (see ``blobs.REFRESH_AFTER``)."""
         digest = hash_bytes(data)
-        if not self.exists(digest):
+        age = self._stored_age(self._path(digest))
+        if age is None or age > REFRESH_AFTER:
             self._write_then_move(lambda tmp: self.fs.pipe_file(tmp, data), digest)
         return digest
 
@@ -97,7 +122,8 @@ class FsspecBlobStore(BlobStore):
                     out.write(chunk)
                     size += len(chunk)
             digest = hasher.hexdigest()
-            if self.exists(digest):
+            age = self._stored_age(self._path(digest))
+            if age is not None and age <= REFRESH_AFTER:
                 self.fs.rm(tmp)
             else:
                 self.fs.makedirs(posixpath.dirname(self._path(digest)), exist_ok=True)
@@ -137,6 +163,13 @@ class FsspecBlobStore(BlobStore):
             return int(self.fs.size(self._path(digest)))
         except FileNotFoundError:
             raise blob_missing(digest) from None
+
+    def modified_time(self, digest: str) -> float | None:
+        """The object's last modification (LastModified on S3), None when gone or unknown."""
+        try:
+            return _modified_from_info(self.fs.info(self._path(digest)))
+        except FileNotFoundError:
+            return None
 
     def _linked(self, path: str) -> bool:
         """True when ``path`` is a symbolic link (only a local filesystem has them)."""
@@ -213,3 +246,38 @@ class FsspecBlobStore(BlobStore):
     def delete_registry(self, name: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.fs.rm_file(self._record(name))
+
+
+def _modified_from_info(info: dict[str, Any]) -> float | None:
+    """A modification time from an fsspec ``info`` entry: filesystems name it differently
+    (s3fs ``LastModified``, local ``mtime``, gcsfs ``updated``) and give a datetime, an ISO
+    string or seconds."""
+    for key in ("LastModified", "mtime", "last_modified", "updated", "modified"):
+        value = info.get(key)
+        if isinstance(value, datetime):
+            return value.timestamp()
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    return None
+
+
+def _without_option_values(exc: BaseException, options: dict[str, Any]) -> str:
+    """The first line of an error, with every string value of the storage options masked:
+    options may hold keys, and a library's message may quote what it was given."""
+    message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    values: list[str] = []
+    stack: list[Any] = [options]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, str) and len(item) >= 4:
+            values.append(item)
+    for value in sorted(values, key=len, reverse=True):
+        message = message.replace(value, "‹option value›")
+    return message
