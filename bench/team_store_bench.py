@@ -16,6 +16,7 @@ and the test extra (moto[server], s3fs). Run by hand; never in CI.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import socket
@@ -123,11 +124,12 @@ def _row(label: str, url: str, artifacts: str, runs: int, workdir: Path) -> floa
         tracking.default_store().close()
         tracking.set_default_store(None)
     print(f"  {label}: {per_run * 1000:.1f} ms per run", file=sys.stderr)
-    return per_run * 1000
+    return per_run
 
 
 def bench(quick: bool) -> list[Result]:
     runs = 6 if quick else 30
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request
     workdir = Path(tempfile.mkdtemp(prefix="mm-bench-team-"))
     os.chdir(workdir)
     os.environ["XDG_CACHE_HOME"] = str(workdir / "cache")
@@ -138,7 +140,7 @@ def bench(quick: bool) -> list[Result]:
             pg_s3 = _row("postgresql+s3", url, root, runs, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    note = f"median of {runs - 1} runs, ms per tracked run (moto on 127.0.0.1)"
+    note = f"median of {runs - 1} runs per backend (moto on 127.0.0.1)"
     return [
         Result("tracked run, PostgreSQL + local blobs", pg_local, local, "SQLite+local", note=note),
         Result("tracked run, PostgreSQL + S3 (moto)", pg_s3, local, "SQLite+local", note=note),

@@ -1,10 +1,12 @@
 """Blobs on any fsspec filesystem (object storage for teams: ``s3://bucket/prefix`` …).
 
-Same layout and contract as :class:`~jupyter_mm.store.local_blobs.LocalBlobStore`. Writes go
-to a hidden temp object next to the final name and are then moved into place: on object
-stores a single PUT is already atomic and the move is a server-side copy, on filesystems
-(``file://``) the move is a rename. fsspec offers no fsync, which is why local directories
-use ``LocalBlobStore`` instead.
+Same layout and contract as :class:`~jupyter_mm.store.local_blobs.LocalBlobStore`. On object
+stores (:data:`ATOMIC_PUT_PROTOCOLS`) a blob whose digest is known is written with one PUT
+to its final name: the object appears whole or not at all. Elsewhere, and for files whose
+digest is only known once uploaded, writes go to a hidden temp object next to the final
+name and are then moved into place (a server-side copy on object stores, a rename on
+``file://``). fsspec offers no fsync, which is why local directories use
+``LocalBlobStore`` instead.
 
 On a local filesystem (``file://``) listing and deleting skip symbolic links below the
 root, as LocalBlobStore does: fsspec itself walks into linked directories.
@@ -39,6 +41,10 @@ from .blobs import (
     temp_name,
 )
 
+#: object stores where one PUT makes an object appear whole or not at all (S3 and what
+#: speaks its API — MinIO, Ceph RGW —, Google Cloud Storage, Azure Blob Storage)
+ATOMIC_PUT_PROTOCOLS = frozenset({"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az"})
+
 
 class FsspecBlobStore(BlobStore):
     """Content-addressed blobs under an fsspec URL (``memory://``, ``file://``, ``s3://`` …)."""
@@ -58,6 +64,8 @@ class FsspecBlobStore(BlobStore):
             raise StoreError(f"Cannot use the artifact root {url}: {reason}") from None
         self.root = url
         self._base = path.rstrip("/") or "/"
+        protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
+        self._atomic_put = bool(set(protocols) & ATOMIC_PUT_PROTOCOLS)
         try:
             self.fs.makedirs(self._base, exist_ok=True)
         except Exception as exc:  # s3fs builds its client here: bad options fail only now
@@ -72,8 +80,18 @@ class FsspecBlobStore(BlobStore):
         return posixpath.join(self._base, digest[:2], digest[2:])
 
     def _write_then_move(self, write: Any, digest: str) -> None:
-        """Write through ``write(tmp_path)`` to a temp name, then move to the final name."""
+        """Write through ``write(path)``: on object stores straight to the final name (a PUT
+        is all or nothing there, and the temp object's move would cost a copy, a delete and
+        the listings s3fs makes around them: about six requests per blob), elsewhere to a
+        temp name that is then moved to the final one."""
         final = self._path(digest)
+        if self._atomic_put:
+            try:
+                failpoint("blob-before-rename")
+                write(final)
+            except Exception as exc:
+                raise StoreError(f"Cannot write a blob to {self.root}: {exc}") from None
+            return
         shard = posixpath.dirname(final)
         self.fs.makedirs(shard, exist_ok=True)
         tmp = posixpath.join(shard, temp_name(digest[2:]))
