@@ -31,7 +31,9 @@ Blobs younger than the grace period are never collected, however unreferenced th
 a running kernel writes a blob (durable: temp file, fsync, rename) *before* it commits the
 row that names it, so for a moment every fresh checkpoint or artifact is unreferenced.
 Collecting it then would leave that row pointing at nothing. The grace period must exceed
-the longest such window (a tracked cell's run); the default of 1 hour is generous.
+the longest such window (a tracked cell's run); the default of 1 hour is generous. A
+blob's age is its file's modification time, on object storage its LastModified; a writer
+that reuses a blob older than 10 minutes renews it, so a reused blob looks young too.
 
 Stores sharing an artifact root (one JUPYTER_MM_ARTIFACTS for several projects, a team's
 bucket) are recorded in the root when they open, and a blob is collected only when none of

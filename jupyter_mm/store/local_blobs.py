@@ -117,12 +117,16 @@ class LocalBlobStore(BlobStore):
         first (see ``blobs.REFRESH_AFTER``: gc must not take it while our row commits)."""
         path = self._path(digest)
         try:
-            modified = os.stat(path).st_mtime
+            found = os.lstat(path)
         except FileNotFoundError:
             return False
-        if time.time() - modified > REFRESH_AFTER:
+        if not stat.S_ISREG(found.st_mode):
+            return os.path.exists(path)  # a link: reused as before, never touched through
+        if time.time() - found.st_mtime > REFRESH_AFTER and not os.path.islink(
+            os.path.dirname(path)
+        ):
             with contextlib.suppress(OSError):  # a read-only store: reuse all the same
-                os.utime(path)
+                os.utime(path, follow_symlinks=False)
         return True
 
     def put_bytes(self, data: bytes) -> str:
