@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -27,6 +28,7 @@ from kernel.conftest import REPO, execute
 
 from jupyter_mm.cli._common import iter_all_runs
 from jupyter_mm.cli.maintenance import collect_garbage
+from jupyter_mm.tracking import new_run
 
 pytestmark = [pytest.mark.postgres, pytest.mark.s3, pytest.mark.kernel]
 
@@ -191,24 +193,40 @@ def test_two_hosts_write_one_store_while_gc_runs(team_store, host_kernels):
     assert after.returncode == 0 and json.loads(after.stdout)["ok"], after.stdout
 
 
-def test_loading_a_model_registered_on_another_host(team_store, host_kernels):
-    """A version registered from host A loads (digest-checked, through S3) on host B."""
-    kernels = list(host_kernels.items())
-    (host_a, km_a), (_, km_b) = kernels
-    clients = []
+def _dead_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+def test_crash_marking_and_loading_across_hosts(team_store, host_kernels):
+    """A run left ``running`` by a process that died on host A: a store opening on host B
+    leaves it alone (B cannot see A's processes), one opening on host A marks it crashed.
+    And a version registered from host A loads (digest-checked, through S3) on host B."""
+    (host_a, km_a), (host_b, km_b) = host_kernels.items()
+    with team_store.open() as store:
+        orphan = store.create_run(
+            replace(new_run("orphan"), host=host_a, pid=_dead_pid(), process_start_time=None)
+        )
+    clients = {}
     try:
-        for km in (km_a, km_b):
+        for host, km in ((host_b, km_b), (host_a, km_a)):
             kc = km.client()
             kc.start_channels()
             kc.wait_for_ready(timeout=120)
-            execute(kc, "%load_ext jupyter_mm", timeout=120)
-            clients.append(kc)
-        a, b = clients
+            clients[host] = kc
+        b, a = clients[host_b], clients[host_a]
+        status = f"print(mm.get_run({orphan.id!r}).run.status)"
+        execute(b, "%load_ext jupyter_mm", timeout=120)
+        assert execute(b, "import jupyter_mm as mm\n" + status).stdout.strip() == "running"
+        execute(a, "%load_ext jupyter_mm", timeout=120)
+        assert execute(a, "import jupyter_mm as mm\n" + status).stdout.strip() == "crashed"
+
         assert execute(a, _tracked_cell(host_a, 0), timeout=180).status == "ok"
         registered = execute(a, f"mm.register_model(last_run, 'clf', {MODEL!r}).version")
         assert registered.status == "ok"
         code = (
-            "import jupyter_mm as mm, numpy as np\n"
+            "import numpy as np\n"
             f"m = mm.load_model('{MODEL}/1')\n"
             "print(type(m).__name__, m.predict(np.zeros((1, 3))).shape)"
         )
@@ -216,5 +234,5 @@ def test_loading_a_model_registered_on_another_host(team_store, host_kernels):
         assert loaded.status == "ok", loaded.errors
         assert loaded.stdout.strip() == "LogisticRegression (1,)"
     finally:
-        for kc in clients:
+        for kc in clients.values():
             kc.stop_channels()
