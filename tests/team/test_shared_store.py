@@ -140,25 +140,29 @@ def test_gc_on_a_shared_bucket_keeps_what_another_store_names(
     """Two databases (two teams, or a project and its sandbox) on one bucket prefix: gc of
     one never deletes a blob the other names, and a store reached under another user name
     (same database) is recognised as the same store, not a second one to read."""
+    suffix = team_store.bucket.replace("-", "_")
+    other_db, role = f"mm_other_{suffix}", f"member_{suffix}"
+    postgres_server.admin(f"CREATE DATABASE {other_db}")
+    postgres_server.admin(f"CREATE ROLE {role} LOGIN SUPERUSER")
     first = team_store.open()
-    other_url = postgres_server.url("mm_other_" + team_store.bucket.replace("-", "_"))
-    postgres_server.admin(f"CREATE DATABASE {other_url.rsplit('/', 1)[1]}")
+    other_url = postgres_server.url(other_db)
     second = open_store(StoreLocation(url=other_url, artifact_root=team_store.artifact_root))
-    try:
-        shared = first.blobs.put_bytes(b"named by both stores")
-        only_first = first.blobs.put_bytes(b"named by the first store, then deleted")
-        for store, digests in ((first, [shared, only_first]), (second, [shared])):
-            tracking.set_default_store(store)
-            with mm.start_run("r") as run:
-                for i, digest in enumerate(digests):
-                    mm.log_artifact(store.blobs.get_bytes(digest), name=f"a{i}.bin")
-            if store is first:
-                dropped = run.id
+
+    def run_naming(store, payloads: list[bytes]) -> str:
+        tracking.set_default_store(store)
+        with mm.start_run("r") as run:
+            for i, payload in enumerate(payloads):
+                mm.log_artifact(payload, name=f"a{i}.bin")
         tracking.set_default_store(None)
-        first.delete_run(dropped)
+        return run.id
+
+    try:
+        both, mine = b"named by both stores", b"named by the first store, then deleted"
+        shared, only_first = first.blobs.put_bytes(both), first.blobs.put_bytes(mine)
+        first.delete_run(run_naming(first, [both, mine]))
+        run_naming(second, [both])
         # the same database as `first`, reached as another role: recorded in the root
-        bob = team_store.url.replace("postgres@", "bob@")
-        postgres_server.admin("CREATE ROLE bob LOGIN SUPERUSER")
+        bob = team_store.url.replace("postgres@", f"{role}@")
         with open_store(StoreLocation(url=bob, artifact_root=team_store.artifact_root)) as as_bob:
             assert as_bob.url != first.url
         report = collect_garbage(first, grace_hours=0, delete=True)
@@ -172,7 +176,8 @@ def test_gc_on_a_shared_bucket_keeps_what_another_store_names(
         tracking.set_default_store(None)
         second.close()
         first.close()
-        postgres_server.admin("DROP ROLE IF EXISTS bob")
+        postgres_server.admin(f"DROP DATABASE IF EXISTS {other_db} WITH (FORCE)")
+        postgres_server.admin(f"DROP ROLE IF EXISTS {role}")
 
 
 def test_recorded_store_urls_carry_no_credentials(team_store, postgres_server):
