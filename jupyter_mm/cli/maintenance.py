@@ -33,7 +33,8 @@ row that names it, so for a moment every fresh checkpoint or artifact is unrefer
 Collecting it then would leave that row pointing at nothing. The grace period must exceed
 the longest such window (a tracked cell's run); the default of 1 hour is generous. A
 blob's age is its file's modification time, on object storage its LastModified; a writer
-that reuses a blob older than 10 minutes renews it, so a reused blob looks young too.
+that reuses a blob older than 10 minutes renews it, so a reused blob looks young too (a
+grace period shorter than that does not protect reused blobs).
 
 Stores sharing an artifact root (one JUPYTER_MM_ARTIFACTS for several projects, a team's
 bucket) are recorded in the root when they open, and a blob is collected only when none of
