@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from traitlets import Bool, Float, Int, List, Unicode
+from traitlets import Bool, Dict, Float, Int, List, Unicode
 from traitlets.config import Config, Configurable
 
 from .errors import InvalidInput
@@ -81,6 +81,14 @@ class MMConfig(Configurable):
         help="Where blobs live: a local path or an fsspec URL (s3://bucket/prefix). Empty: "
         "objects/ next to a SQLite database. Required with PostgreSQL. Overridden by "
         "$JUPYTER_MM_ARTIFACTS.",
+    ).tag(config=True)
+
+    artifact_storage_options = Dict(
+        default_value={},
+        help="Options for the fsspec filesystem of an artifact root given as a URL, e.g. "
+        '{"endpoint_url": "https://minio.example.org:9000"} for MinIO or Ceph, or '
+        '{"profile": "team"}. Keep credentials out of it: s3fs reads them from the usual '
+        "AWS variables, ~/.aws files or the instance role; jupyter-mm never records them.",
     ).tag(config=True)
 
     env_allowlist = List(

@@ -20,6 +20,9 @@ from pathlib import Path
 
 import pytest
 
+# the shared store (PostgreSQL + S3) fixtures: s3_server, team_store (see that module)
+from team_fixtures import s3_server, team_store  # noqa: F401
+
 from jupyter_mm.config import DB_FILE, OBJECTS_DIR, STORE_DIR_NAME, StoreLocation, ensure_store_dir
 
 PG_BIN = Path(os.environ.get("JUPYTER_MM_PG_BIN", "/usr/lib/postgresql/15/bin"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -32,7 +31,10 @@ Blobs younger than the grace period are never collected, however unreferenced th
 a running kernel writes a blob (durable: temp file, fsync, rename) *before* it commits the
 row that names it, so for a moment every fresh checkpoint or artifact is unreferenced.
 Collecting it then would leave that row pointing at nothing. The grace period must exceed
-the longest such window (a tracked cell's run); the default of 1 hour is generous.
+the longest such window (a tracked cell's run); the default of 1 hour is generous. A
+blob's age is its file's modification time, on object storage its LastModified; a writer
+that reuses a blob older than 10 minutes renews it, so a reused blob looks young too (a
+grace period shorter than that does not protect reused blobs).
 
 Stores sharing an artifact root (one JUPYTER_MM_ARTIFACTS for several projects, a team's
 bucket) are recorded in the root when they open, and a blob is collected only when none of
@@ -226,13 +228,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _blob_age(store: AbstractStore, digest: str, now: float) -> float | None:
-    path = store.blobs.local_path(digest)
-    if path is None:
-        return None
-    try:
-        return now - os.lstat(path).st_mtime
-    except FileNotFoundError:
-        return None
+    modified = store.blobs.modified_time(digest)
+    return None if modified is None else now - modified
 
 
 def collect_garbage(
@@ -279,8 +276,9 @@ def collect_garbage(
             continue
         age = _blob_age(store, digest, now)
         entry: dict[str, Any] = {"digest": digest, "size": size, "age_seconds": age}
-        # A blob whose age the backend cannot tell (object storage) is only collected with
-        # --grace 0, when the user has said no kernel is writing.
+        # A blob whose age the backend cannot tell is only collected with --grace 0, when
+        # the user has said no kernel is writing. Object stores give their LastModified
+        # time (the server's clock: a skew of minutes is small against the grace hours).
         if grace > 0 and (age is None or age < grace):
             kept.append(entry)
         else:

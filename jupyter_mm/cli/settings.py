@@ -34,6 +34,23 @@ def _traits(configurable: Any) -> dict[str, Any]:
     }
 
 
+def _without_credentials(options: Any) -> Any:
+    """Storage options as shown: the value of every credential-named option (``key``,
+    ``secret``, ``token``, ``aws_secret_access_key`` …, nested too) replaced whatever it
+    looks like — these names are the filesystem's own, not guesses — and other text
+    redacted as everywhere else."""
+    from ..capture.redact import CREDENTIAL_MARKER, is_credential_name, redact_value
+
+    if isinstance(options, dict):
+        return {
+            k: CREDENTIAL_MARKER
+            if isinstance(k, str) and is_credential_name(k) and not isinstance(v, (dict, list))
+            else _without_credentials(v)
+            for k, v in options.items()
+        }
+    return redact_value(options)
+
+
 def settings_dict() -> dict[str, Any]:
     """The ``config --json`` shape (``ConfigOutput`` in :mod:`jupyter_mm.cli.schema`)."""
     from ..config import MMConfig, config_files, load_config
@@ -48,6 +65,7 @@ def settings_dict() -> dict[str, Any]:
     if store_env:
         environment[ENV_STORE] = display_url(store_env)
     mm["store_url"] = display_url(mm["store_url"]) if mm["store_url"] else ""
+    mm["artifact_storage_options"] = _without_credentials(mm["artifact_storage_options"])
     return {
         "files": [str(path) for path in config_files()],
         "environment": environment,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..config import (
     ENV_ARTIFACTS,
@@ -41,16 +41,18 @@ def pid_alive(pid: int, start_time: str | None = None) -> bool:
     return process_alive(pid, start_time)
 
 
-def open_blobs(artifact_root: str) -> BlobStore:
+def open_blobs(artifact_root: str, storage_options: dict[str, Any] | None = None) -> BlobStore:
     """The blob backend for an artifact root: a local path (or ``file://`` URL without a
-    scheme) gives a LocalBlobStore, any other fsspec URL an FsspecBlobStore."""
+    scheme) gives a LocalBlobStore, any other fsspec URL an FsspecBlobStore opened with
+    ``storage_options`` (``c.MMConfig.artifact_storage_options``; credentials come from the
+    filesystem's own sources, e.g. the AWS variables and profiles for ``s3://``)."""
     if "://" not in artifact_root:
         from .local_blobs import LocalBlobStore
 
         return LocalBlobStore(artifact_root)
     from .fsspec_blobs import FsspecBlobStore
 
-    return FsspecBlobStore(artifact_root)
+    return FsspecBlobStore(artifact_root, **(storage_options or {}))
 
 
 def _location_for_url(
@@ -147,7 +149,7 @@ def open_store(
     artifact_root = location.artifact_root
     if "://" not in artifact_root:
         artifact_root = str(Path(cwd or os.getcwd(), artifact_root).resolve())
-    blobs = open_blobs(artifact_root)
+    blobs = open_blobs(artifact_root, config.artifact_storage_options)
     engine = create_store_engine(parsed, busy_timeout=config.busy_timeout)
     try:
         ensure_schema(engine, where, create=create)

@@ -18,6 +18,12 @@ import blake3
 
 from ..errors import InvalidInput, NotFound
 
+#: A writer that finds the blob it wants already stored and older than this refreshes its
+#: modification time before relying on it. An unreferenced blob (its run was deleted) may be
+#: about to be named again by a row being committed; gc keeps blobs younger than its grace
+#: period, so the refresh keeps such a blob out of a collection running at the same time.
+REFRESH_AFTER = 600.0
+
 #: blobs remembered as referenced per store (about 100 bytes each)
 MAX_KNOWN_REFERENCED = 200_000
 
@@ -65,6 +71,12 @@ class BlobStore(ABC):
     @abstractmethod
     def delete(self, digest: str) -> None:
         """Remove a blob; missing is not an error."""
+
+    def modified_time(self, digest: str) -> float | None:
+        """When the blob was last written or refreshed (POSIX seconds, the backend's clock),
+        None when the backend cannot tell or the blob is gone. ``gc``'s grace period reads
+        it; writers refresh it when they reuse an old blob (:data:`REFRESH_AFTER`)."""
+        return None
 
     def local_path(self, digest: str) -> str | None:
         """A local filesystem path to the blob when the backend has one (for zero-copy

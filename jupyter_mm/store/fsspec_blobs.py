@@ -1,10 +1,12 @@
 """Blobs on any fsspec filesystem (object storage for teams: ``s3://bucket/prefix`` …).
 
-Same layout and contract as :class:`~jupyter_mm.store.local_blobs.LocalBlobStore`. Writes go
-to a hidden temp object next to the final name and are then moved into place: on object
-stores a single PUT is already atomic and the move is a server-side copy, on filesystems
-(``file://``) the move is a rename. fsspec offers no fsync, which is why local directories
-use ``LocalBlobStore`` instead.
+Same layout and contract as :class:`~jupyter_mm.store.local_blobs.LocalBlobStore`. On object
+stores (:data:`ATOMIC_PUT_PROTOCOLS`) a blob whose digest is known is written with one PUT
+to its final name: the object appears whole or not at all. Elsewhere, and for files whose
+digest is only known once uploaded, writes go to a hidden temp object next to the final
+name and are then moved into place (a server-side copy on object stores, a rename on
+``file://``). fsspec offers no fsync, which is why local directories use
+``LocalBlobStore`` instead.
 
 On a local filesystem (``file://``) listing and deleting skip symbolic links below the
 root, as LocalBlobStore does: fsspec itself walks into linked directories.
@@ -15,11 +17,14 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
+import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, BinaryIO
 
 from ..errors import StoreError
 from .blobs import (
+    REFRESH_AFTER,
     REGISTRY_DIR,
     BlobStore,
     ByteProgress,
@@ -36,6 +41,10 @@ from .blobs import (
     temp_name,
 )
 
+#: object stores where one PUT makes an object appear whole or not at all (S3 and what
+#: speaks its API — MinIO, Ceph RGW —, Google Cloud Storage, Azure Blob Storage)
+ATOMIC_PUT_PROTOCOLS = frozenset({"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az"})
+
 
 class FsspecBlobStore(BlobStore):
     """Content-addressed blobs under an fsspec URL (``memory://``, ``file://``, ``s3://`` …)."""
@@ -43,16 +52,25 @@ class FsspecBlobStore(BlobStore):
     def __init__(self, url: str, **storage_options: Any) -> None:
         import fsspec
 
+        # Other processes write and delete under a shared root at any time, so a blob's
+        # presence and age are always asked of the server: fsspec would otherwise answer
+        # them from directory listings kept from earlier calls (s3fs's ``info`` does), and
+        # a listing taken by gc would hide every blob written since.
+        storage_options = {"use_listings_cache": False, **storage_options}
         try:
             self.fs, path = fsspec.core.url_to_fs(url, **storage_options)
-        except (ImportError, ValueError) as exc:
-            raise StoreError(f"Cannot use the artifact root {url}: {exc}") from None
+        except (ImportError, ValueError, TypeError) as exc:
+            reason = _without_option_values(exc, storage_options)
+            raise StoreError(f"Cannot use the artifact root {url}: {reason}") from None
         self.root = url
         self._base = path.rstrip("/") or "/"
+        protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
+        self._atomic_put = bool(set(protocols) & ATOMIC_PUT_PROTOCOLS)
         try:
             self.fs.makedirs(self._base, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"Cannot create the artifact root {url}: {exc}") from None
+        except Exception as exc:  # s3fs builds its client here: bad options fail only now
+            reason = _without_option_values(exc, storage_options)
+            raise StoreError(f"Cannot create the artifact root {url}: {reason}") from None
 
     def __repr__(self) -> str:
         return f"FsspecBlobStore({self.root!r})"
@@ -62,8 +80,18 @@ class FsspecBlobStore(BlobStore):
         return posixpath.join(self._base, digest[:2], digest[2:])
 
     def _write_then_move(self, write: Any, digest: str) -> None:
-        """Write through ``write(tmp_path)`` to a temp name, then move to the final name."""
+        """Write through ``write(path)``: on object stores straight to the final name (a PUT
+        is all or nothing there, and the temp object's move would cost a copy, a delete and
+        the listings s3fs makes around them: about six requests per blob), elsewhere to a
+        temp name that is then moved to the final one."""
         final = self._path(digest)
+        if self._atomic_put:
+            try:
+                failpoint("blob-before-rename")
+                write(final)
+            except Exception as exc:
+                raise StoreError(f"Cannot write a blob to {self.root}: {exc}") from None
+            return
         shard = posixpath.dirname(final)
         self.fs.makedirs(shard, exist_ok=True)
         tmp = posixpath.join(shard, temp_name(digest[2:]))
@@ -76,10 +104,25 @@ class FsspecBlobStore(BlobStore):
                 self.fs.rm(tmp)
             raise StoreError(f"Cannot write a blob to {self.root}: {exc}") from None
 
+    def _stored_age(self, path: str) -> float | None:
+        """Seconds since the object at ``path`` was written, None when there is none (or
+        it is not a plain object); one HEAD request on object stores, like ``exists``."""
+        try:
+            info = self.fs.info(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if info.get("type") != "file":
+            return None
+        modified = _modified_from_info(info)
+        return 0.0 if modified is None else time.time() - modified
+
     def put_bytes(self, data: bytes) -> str:
-        """Store ``data``; return its digest. An existing blob is not rewritten."""
+        """Store ``data``; return its digest. An existing blob is not rewritten unless it is
+        older than ``REFRESH_AFTER``: object stores cannot touch an object, so the bytes
+        are written again to renew its LastModified (see ``blobs.REFRESH_AFTER``)."""
         digest = hash_bytes(data)
-        if not self.exists(digest):
+        age = self._stored_age(self._path(digest))
+        if age is None or age > REFRESH_AFTER:
             self._write_then_move(lambda tmp: self.fs.pipe_file(tmp, data), digest)
         return digest
 
@@ -97,7 +140,8 @@ class FsspecBlobStore(BlobStore):
                     out.write(chunk)
                     size += len(chunk)
             digest = hasher.hexdigest()
-            if self.exists(digest):
+            age = self._stored_age(self._path(digest))
+            if age is not None and age <= REFRESH_AFTER:
                 self.fs.rm(tmp)
             else:
                 self.fs.makedirs(posixpath.dirname(self._path(digest)), exist_ok=True)
@@ -137,6 +181,13 @@ class FsspecBlobStore(BlobStore):
             return int(self.fs.size(self._path(digest)))
         except FileNotFoundError:
             raise blob_missing(digest) from None
+
+    def modified_time(self, digest: str) -> float | None:
+        """The object's last modification (LastModified on S3), None when gone or unknown."""
+        try:
+            return _modified_from_info(self.fs.info(self._path(digest)))
+        except FileNotFoundError:
+            return None
 
     def _linked(self, path: str) -> bool:
         """True when ``path`` is a symbolic link (only a local filesystem has them)."""
@@ -213,3 +264,38 @@ class FsspecBlobStore(BlobStore):
     def delete_registry(self, name: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.fs.rm_file(self._record(name))
+
+
+def _modified_from_info(info: dict[str, Any]) -> float | None:
+    """A modification time from an fsspec ``info`` entry: filesystems name it differently
+    (s3fs ``LastModified``, local ``mtime``, gcsfs ``updated``) and give a datetime, an ISO
+    string or seconds."""
+    for key in ("LastModified", "mtime", "last_modified", "updated", "modified"):
+        value = info.get(key)
+        if isinstance(value, datetime):
+            return value.timestamp()
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    return None
+
+
+def _without_option_values(exc: BaseException, options: dict[str, Any]) -> str:
+    """The first line of an error, with every string value of the storage options masked:
+    options may hold keys, and a library's message may quote what it was given."""
+    message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    values: list[str] = []
+    stack: list[Any] = [options]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, str) and len(item) >= 4:
+            values.append(item)
+    for value in sorted(values, key=len, reverse=True):
+        message = message.replace(value, "‹option value›")
+    return message

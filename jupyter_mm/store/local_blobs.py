@@ -16,11 +16,13 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import time
 from collections.abc import Iterator
 from typing import BinaryIO
 
 from ..errors import StoreError
 from .blobs import (
+    REFRESH_AFTER,
     REGISTRY_DIR,
     BlobStore,
     ByteProgress,
@@ -110,10 +112,27 @@ class LocalBlobStore(BlobStore):
 
     # -- writes -----------------------------------------------------------------------------
 
+    def _reuse(self, digest: str) -> bool:
+        """True when the blob is stored already; an old one gets a fresh modification time
+        first (see ``blobs.REFRESH_AFTER``: gc must not take it while our row commits)."""
+        path = self._path(digest)
+        try:
+            found = os.lstat(path)
+        except FileNotFoundError:
+            return False
+        if not stat.S_ISREG(found.st_mode):
+            return os.path.exists(path)  # a link: reused as before, never touched through
+        if time.time() - found.st_mtime > REFRESH_AFTER and not os.path.islink(
+            os.path.dirname(path)
+        ):
+            with contextlib.suppress(OSError):  # a read-only store: reuse all the same
+                os.utime(path, follow_symlinks=False)
+        return True
+
     def put_bytes(self, data: bytes) -> str:
         """Store ``data``; return its digest. An existing blob is not rewritten."""
         digest = hash_bytes(data)
-        if os.path.exists(self._path(digest)):
+        if self._reuse(digest):
             return digest
         shard = self._shard(digest)
         tmp_path = os.path.join(shard, temp_name(digest[2:]))
@@ -152,7 +171,7 @@ class LocalBlobStore(BlobStore):
                 out.flush()
                 os.fsync(out.fileno())
             digest = hasher.hexdigest()
-            if os.path.exists(self._path(digest)):
+            if self._reuse(digest):
                 os.unlink(tmp_path)
                 return digest, size
             self._shard(digest)
@@ -234,6 +253,13 @@ class LocalBlobStore(BlobStore):
             pass
         finally:
             os.close(shard)
+
+    def modified_time(self, digest: str) -> float | None:
+        """The blob file's modification time (links are not followed), None when gone."""
+        try:
+            return os.lstat(self._path(digest)).st_mtime
+        except FileNotFoundError:
+            return None
 
     def local_path(self, digest: str) -> str | None:
         """The blob's file path when it is stored, else None."""

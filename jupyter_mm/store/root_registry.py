@@ -132,6 +132,20 @@ def references_of(url: str, blobs: BlobStore, busy_timeout: float = 10.0) -> set
         engine.dispose()
 
 
+def same_database_key(url: str) -> tuple[str, ...]:
+    """What names one database whoever connects: a team's members reach the same
+    PostgreSQL database under their own roles, so their URLs (and store records) differ
+    by the user name only, and gc must see one store there, not another it cannot read."""
+    from .sql.engine import normalize_url, sqlite_path
+
+    parsed = normalize_url(url)
+    db_file = sqlite_path(parsed)
+    if db_file is not None:
+        return ("sqlite", str(db_file))
+    family = parsed.get_backend_name()
+    return (family, (parsed.host or "").lower(), str(parsed.port or ""), parsed.database or "")
+
+
 @dataclass
 class SharedReferences:
     """What the other stores on a root reference, and which could not be read."""
@@ -155,8 +169,9 @@ def shared_references(
     recorded, legacy = registered_stores(store.blobs)
     result = SharedReferences(set(), [], [])
     mine = store_id(store.url)
+    my_database = same_database_key(store.url)
     for other in recorded:
-        if other.id == mine:
+        if other.id == mine or (other.url and same_database_key(other.url) == my_database):
             continue
         entry: dict[str, Any] = {"id": other.id, "url": other.url, "references": None}
         entry["problem"] = None

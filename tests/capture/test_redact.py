@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import secrets
 from collections import namedtuple
 
 import pytest
@@ -156,3 +157,24 @@ def test_is_credential_name(name: str, expected: bool) -> None:
 )
 def test_strip_url_credentials(url: str, expected: str) -> None:
     assert strip_url_credentials(url) == expected
+
+
+def test_names_ending_in_n_token_are_credentials_in_text():
+    """``n_`` before "token" marks NLP code (n_tokens) only as a whole word: the value of
+    AWS_SESSION_TOKEN (…sessio*n_*token) in a printed environment is a credential."""
+    token = "IQoJb3JpZ2luX2VjE" + secrets.token_urlsafe(12)
+    for text in (str({"AWS_SESSION_TOKEN": token}), f"ADMIN_TOKEN={token}"):
+        assert token not in redact_text(text)[0]
+    assert redact_text("n_tokens = 4096, max_tokens = 512")[1] == []
+
+
+def test_a_partial_format_match_inside_a_longer_secret_takes_the_whole_value():
+    """40 characters of a session token look like an AWS secret key; the pair rule finds
+    the whole value. Overlapping finds are merged, so no tail of the token is left."""
+    for _ in range(50):
+        token = "IQoJb3JpZ2luX2VjE" + secrets.token_urlsafe(64)
+        redacted = redact_text(str({"HOME": "/root", "AWS_SESSION_TOKEN": token}))[0]
+        assert not [
+            token[k : k + 8] for k in range(0, len(token) - 8) if token[k : k + 8] in redacted
+        ]
+        assert "'HOME': '/root'" in redacted

@@ -105,14 +105,18 @@ def serve_env(url: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def serving(url: str, tmp_path: Path, *args: str) -> Iterator[Served]:
+def serving(
+    url: str, tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> Iterator[Served]:
+    """A ``jupyter mm serve`` process on the store ``url`` (``env``: its whole environment,
+    for a store that needs more than the URL, e.g. an S3 artifact root)."""
     port = free_port()
     log = tmp_path / f"serve-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "jupyter_mm.cli", "serve", *args, "--port", str(port),
              "--poll", "0.2", "--log-interval", "0.2"],
-            env=serve_env(url), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=env or serve_env(url), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )  # fmt: skip
     served = Served(f"http://127.0.0.1:{port}", process, log)
     # a loaded 2-core machine takes a while to import scikit-learn, pandas and the store

@@ -117,6 +117,28 @@ def _in_flag(haystack: str, position: int) -> bool:
     return haystack.startswith("-", start)
 
 
+def _accept(
+    starts: list[int], accepted: list[tuple[int, int, str]], start: int, end: int, name: str
+) -> None:
+    """Add a secret's span to the sorted, disjoint ``accepted`` spans. A span overlapping
+    accepted ones is merged with them under the earlier rule's name: a format rule may
+    match only part of a longer value another rule finds whole (40 characters of an AWS
+    session token look like a secret key), and every character either rule found must go."""
+    i = bisect.bisect_left(starts, start)
+    low = i - 1 if i > 0 and accepted[i - 1][1] > start else i
+    high = i
+    while high < len(starts) and starts[high] < end:
+        high += 1
+    if low == high:
+        starts.insert(i, start)
+        accepted.insert(i, (start, end, name))
+        return
+    merged = (min(start, accepted[low][0]), max(end, accepted[high - 1][1]), accepted[low][2])
+    del starts[low:high], accepted[low:high]
+    starts.insert(low, merged[0])
+    accepted.insert(low, merged)
+
+
 def _add_located(spans: list[tuple[int, int]], found: Any) -> None:
     """Add what a ``locate`` function found: None, one span, or a list of spans."""
     for span in [found] if isinstance(found, tuple) else found or ():
@@ -201,14 +223,7 @@ class Redactor:
                 assert regex is not None
                 spans = [span for m in regex.finditer(text) if (span := _secret_span(rule, m))]
             for start, end in spans:
-                # Earlier rules win: skip a span overlapping one already accepted.
-                i = bisect.bisect_left(starts, start)
-                if i > 0 and accepted[i - 1][1] > start:
-                    continue
-                if i < len(starts) and starts[i] < end:
-                    continue
-                starts.insert(i, start)
-                accepted.insert(i, (start, end, rule.name))
+                _accept(starts, accepted, start, end, rule.name)
         return accepted
 
     def _located(

@@ -133,6 +133,21 @@ def value_is_secret(value: str, strength: int) -> bool:
 PREFILTER = r"[a-z0-9_.-]{0,64}(?:[\"'`\]&=:<,|]|[ \t]+(?:[=:-]|is |was )|-[->])"
 
 
+#: the words before "token" in NLP code (max_tokens, n_token …), never in a credential's name
+_TOKEN_COUNT_WORDS = ("max_", "num_", "min_", "n_", "total_")
+
+
+def _word_before(haystack: str, position: int, word: str) -> bool:
+    """Whether ``word`` ends at ``position`` as a whole word: "n_" in ``n_tokens`` but not
+    in ``session_token`` (AWS_SESSION_TOKEN is a credential)."""
+    start = position - len(word)
+    return (
+        start >= 0
+        and haystack.startswith(word, start)
+        and (start == 0 or not haystack[start - 1].isalnum())
+    )
+
+
 def gate(haystack: str, position: int, keyword: str) -> bool:
     """A cheap look at a keyword hit in the lower-cased text, before the pair is judged: a
     "key" counts only inside a name (api_key, x-api-key, apikey) or before is/was; a
@@ -143,7 +158,7 @@ def gate(haystack: str, position: int, keyword: str) -> bool:
         after = haystack[position + 5 : position + 7]
         if after[:1] == "i" or (after[:1] == "s" and not after[1:2].isalnum()):
             return False
-        return not haystack.endswith(("max_", "num_", "min_", "n_", "total_"), 0, position)
+        return not any(_word_before(haystack, position, w) for w in _TOKEN_COUNT_WORDS)
     if keyword != "key":
         return True
     before = haystack[position - 1 : position]
