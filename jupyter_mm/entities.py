@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 # The vocabulary of the data model lives apart (the CLI offers it as choices without
 # building every dataclass below) and is part of this module's interface too.
 from .vocabulary import (  # noqa: F401
+    APPROVAL_STATUSES,
     RUN_STATUSES,
     SNAPSHOT_SOURCES,
     STAGES,
@@ -372,10 +373,6 @@ class Rollback(_Entity):
 
     restored: ModelVersion
     archived: ModelVersion
-
-
-#: states of a request for a transition that needs approval (``c.Registry.require_approval``)
-APPROVAL_STATUSES: tuple[str, ...] = ("pending", "approved", "rejected", "expired", "failed")
 
 
 @dataclass

@@ -28,3 +28,6 @@ DataKind = Literal["file", "directory", "object"]
 
 Stage = Literal["none", "staging", "production", "archived"]
 STAGES: tuple[str, ...] = ("none", "staging", "production", "archived")
+
+#: states of a request for a transition that needs approval (``c.Registry.require_approval``)
+APPROVAL_STATUSES: tuple[str, ...] = ("pending", "approved", "rejected", "expired", "failed")

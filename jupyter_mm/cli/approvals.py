@@ -8,10 +8,14 @@ request, a request no longer pending) prints its reason and exits with status 1.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..entities import APPROVAL_STATUSES, ApprovalRequest
 from ..errors import InvalidInput
+from ..vocabulary import APPROVAL_STATUSES
+
+if TYPE_CHECKING:
+    from ..entities import ApprovalRequest
+
 from ._common import (
     EPILOG_CLASS,
     add_json_flag,

@@ -21,7 +21,8 @@ export type MetricValue = number | 'nan' | 'inf' | '-inf';
 
 export type Stage = 'none' | 'staging' | 'production' | 'archived';
 
-export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'failed';
+export type ApprovalStatus =
+  'pending' | 'approved' | 'rejected' | 'expired' | 'failed';
 
 export const RUN_STATUSES: RunStatus[] = [
   'running',
