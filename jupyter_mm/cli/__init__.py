@@ -23,7 +23,7 @@ from typing import NoReturn
 
 from ..config import ENV_STORE
 from ..errors import InvalidInput, MMError
-from . import execute, inspect, maintenance, registry, serve, settings, setup
+from . import execute, inspect, maintenance, registry, serve, settings, setup, team
 from ._common import EscapingStream, HelpFormatter, terminal_text
 
 PROG = "jupyter mm"
@@ -96,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.register(subparsers)
     settings.register(subparsers)
     setup.register(subparsers)
+    team.register(subparsers)
     return parser
 
 
