@@ -27,7 +27,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,19 +205,23 @@ class Hub:
             self.tokens[user] = body["token"]
         return self.tokens[user]
 
-    def start_server(self, user: str, timeout: float = 180) -> None:
-        """Start the user's single-user server and wait until the hub says it is ready."""
-        token = self.token(user)
-        status, body = self.request("POST", f"/hub/api/users/{user}/server", token)
-        assert status in (201, 202, 400), (status, body)  # 400: already running
+    def start_servers(self, users: Iterable[str], timeout: float = 240) -> None:
+        """Start each user's single-user server (with their own token, as the hub's home
+        page does) and wait until the hub says every one is ready."""
+        waiting = list(users)
+        for user in waiting:
+            status, body = self.request("POST", f"/hub/api/users/{user}/server", self.token(user))
+            assert status in (201, 202, 400), (status, body)  # 400: already running
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            status, model = self.request("GET", f"/hub/api/users/{user}", token)
+        while waiting and time.monotonic() < deadline:
+            user = waiting[0]
+            status, model = self.request("GET", f"/hub/api/users/{user}", self.token(user))
             server = (model or {}).get("servers", {}).get("", {}) if status == 200 else {}
             if server.get("ready"):
-                return
-            time.sleep(0.5)
-        raise AssertionError(f"{user}'s server did not become ready in {timeout} s")
+                waiting.pop(0)
+            else:
+                time.sleep(0.5)
+        assert not waiting, f"servers of {waiting} not ready in {timeout} s"
 
     def env(self, user: str, *, service: bool = True) -> dict[str, str]:
         """The environment a process of ``user`` has (a terminal in their server, or their
@@ -280,7 +284,9 @@ c.Spawner.cmd = [{str(VENV_BIN / "jupyterhub-singleuser")!r}]
 c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = 180
 c.Spawner.http_timeout = 180
-c.Spawner.args = ["--LabApp.user_settings_dir={base / "lab-settings"}"]
+c.Spawner.args = ["--LabApp.user_settings_dir={base / "lab-settings"}", *{_root_args()!r}]
+# answer a spawn request at once; the tests poll readiness (three servers start together)
+c.JupyterHub.tornado_settings = {{"slow_spawn_timeout": 0}}
 user_urls = {user_urls!r}
 c.Spawner.environment = {{
     "JUPYTER_MM_STORE": lambda spawner: user_urls[spawner.user.name],
@@ -305,6 +311,11 @@ c.JupyterHub.services = [{{
     "display": False,
 }}]
 """
+
+
+def _root_args() -> list[str]:
+    """A CI container runs as root, which jupyter_server refuses unless told."""
+    return ["--allow-root"] if os.geteuid() == 0 else []
 
 
 def _wait_for_hub(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
