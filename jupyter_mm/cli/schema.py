@@ -289,6 +289,19 @@ class ConfigOutput(TypedDict):
 
 
 #: ``<command> --json`` -> the model of its output
+class WhoamiOutput(TypedDict):
+    """``whoami --json``: the identity registry writes from here are recorded for."""
+
+    name: str | None
+    #: how it is known: "hub API", "$JUPYTERHUB_USER (unverified)", "OS user", or
+    #: "registry service <url>" (then the service answered for this process's token)
+    source: str
+    authenticated: bool
+    groups: list[str]
+    #: model name pattern -> the roles held on models matching it
+    roles: dict[str, list[str]]
+
+
 CLI_JSON_MODELS: dict[str, type] = {
     "runs --json": RunsOutput,
     "show --json": ShowOutput,
@@ -303,6 +316,7 @@ CLI_JSON_MODELS: dict[str, type] = {
     "lineage --json": LineageOutput,
     "reproduce --json": ReproduceOutput,
     "config --json": ConfigOutput,
+    "whoami --json": WhoamiOutput,
 }
 
 #: every model the CLI outputs use that the REST schema does not define
@@ -336,4 +350,5 @@ CLI_MODELS: list[type] = [
     ReproducedMetric,
     ReproduceOutput,
     ConfigOutput,
+    WhoamiOutput,
 ]
