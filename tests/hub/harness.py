@@ -284,7 +284,11 @@ c.Spawner.cmd = [{str(VENV_BIN / "jupyterhub-singleuser")!r}]
 c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = 180
 c.Spawner.http_timeout = 180
-c.Spawner.args = ["--LabApp.user_settings_dir={base / "lab-settings"}", *{_root_args()!r}]
+c.Spawner.args = [
+    "--LabApp.user_settings_dir={base / "lab-settings"}",
+    "--LabApp.expose_app_in_browser=True",  # the browser tests drive window.jupyterapp
+    *{_root_args()!r},
+]
 # answer a spawn request at once; the tests poll readiness (three servers start together)
 c.JupyterHub.tornado_settings = {{"slow_spawn_timeout": 0}}
 user_urls = {user_urls!r}
