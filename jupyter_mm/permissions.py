@@ -67,9 +67,7 @@ class Principal:
     scopes: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
-    def of(
-        cls, name: str, groups: Iterable[str] = (), scopes: Iterable[str] = ()
-    ) -> Principal:
+    def of(cls, name: str, groups: Iterable[str] = (), scopes: Iterable[str] = ()) -> Principal:
         return cls(name=name, groups=frozenset(groups), scopes=frozenset(scopes))
 
     def matches(self, entry: str) -> bool:

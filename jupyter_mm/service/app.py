@@ -109,9 +109,7 @@ class ServiceHandler(web.RequestHandler):
         return principal
 
     async def run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(
-            None, lambda: fn(*args, **kwargs)
-        )
+        return await asyncio.get_running_loop().run_in_executor(None, lambda: fn(*args, **kwargs))
 
     def write_json(self, body: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -268,7 +266,9 @@ def build_state() -> ServiceState:
     permissions = load_permissions(config)
     permissions.enabled = True  # the service always enforces, configured or not
     store = open_store(resolve_store(load_mm_config(), create=False))
-    return ServiceState(store=store, rules=rules, permissions=permissions, users=HubUsers.from_env())
+    return ServiceState(
+        store=store, rules=rules, permissions=permissions, users=HubUsers.from_env()
+    )
 
 
 def serve(host: str | None = None, port: int | None = None) -> int:
