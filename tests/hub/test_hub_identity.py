@@ -62,3 +62,24 @@ def test_without_the_service_the_hub_api_still_names_the_user(hub: Hub) -> None:
         True,
         ["ds"],
     )
+
+
+CLAIM = """
+import jupyter_mm as mm
+try:
+    mm.rollback("churn", reason="claimed", actor="bob")
+except Exception as exc:
+    print(type(exc).__name__, exc)
+"""
+
+
+def test_the_python_api_cannot_act_as_someone_else(hub: Hub) -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", CLAIM],
+        env=hub.env("alice"),
+        cwd=hub.home("alice"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.stdout.strip() == "Forbidden This token belongs to alice; it cannot act as 'bob'."
