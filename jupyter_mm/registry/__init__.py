@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..entities import STAGES, Event, Model, ModelVersion, Rollback, Run
-from ..errors import Conflict, IntegrityError, InvalidInput, NotFound
+from ..errors import Conflict, Forbidden, IntegrityError, InvalidInput, MMError, NotFound
 from ..identity import process_user
 from ..permissions import role_for_transition
 from ..store.blobs import hash_bytes, is_digest
@@ -236,6 +236,25 @@ def _refuse(
     return Conflict(f"{version.model} version {version.version} -> {stage} refused: {problem}.")
 
 
+def record_forbidden(
+    store: AbstractStore,
+    name: str,
+    version: int,
+    stage: str,
+    refusal: Forbidden,
+    reason: str | None,
+    actor: str | None,
+) -> None:
+    """Record a transition refused for want of a role, as every refused transition is
+    (``transition_refused``). Best effort: a store this process may not write (a user's
+    own login on a team store) or an unknown version leaves the refusal unrecorded."""
+    try:
+        current = store.get_version(name, version)
+        _refuse(store, current, stage, str(refusal).rstrip("."), reason, actor)
+    except MMError:
+        pass
+
+
 def transition(
     name: str,
     version: int,
@@ -252,7 +271,11 @@ def transition(
     production version. Returns the version as it is now."""
     registry = registry or make_registry()
     check_version(version)
-    service = route_write(registry, role_for_transition(stage), check_model_name(name), actor)
+    try:
+        service = route_write(registry, role_for_transition(stage), check_model_name(name), actor)
+    except Forbidden as exc:
+        record_forbidden(_store(store), name, version, stage, exc, reason, _actor(actor))
+        raise
     if service is not None:
         return service.transition(name, version, stage, reason, actor)
     store = _store(store)

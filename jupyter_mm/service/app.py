@@ -171,7 +171,21 @@ class TransitionHandler(ServiceHandler):
         body = self.body({"name": str, "version": int, "stage": str}, {"reason": str})
         name, stage = check_model_name(body["name"]), check_stage(body["stage"])
         principal = await self.acting(body)
-        self.state.permissions.check(principal, role_for_transition(stage), name)
+        try:
+            self.state.permissions.check(principal, role_for_transition(stage), name)
+        except Forbidden as exc:
+            # in the audit trail like every refused transition, for the token's owner
+            await self.run(
+                registry.record_forbidden,
+                self.state.store,
+                name,
+                body["version"],
+                stage,
+                exc,
+                body.get("reason"),
+                principal.name,
+            )
+            raise
         version = await self.run(
             registry.transition,
             name,

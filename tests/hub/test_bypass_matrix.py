@@ -230,11 +230,19 @@ def check_tables(hub: Hub, last_setup_event: int) -> None:
         'SELECT "user", action, to_stage, model FROM events WHERE id > %s', last_setup_event
     )
     role_of = {"register": "register", "staging": "stage", "production": "approve"}
-    unauthorized = [e for e in events if (e[0], role_of.get(e[2] or e[1], e[1])) not in GRANTED]
+    changes = [e for e in events if e[1] != "transition_refused"]
+    unauthorized = [e for e in changes if (e[0], role_of.get(e[2] or e[1], e[1])) not in GRANTED]
     assert unauthorized == []
     # 2 allowed actions of alice and 1 of bob, on each of the three service paths
-    assert sorted((e[0], e[1]) for e in events) == sorted(
+    assert sorted((e[0], e[1]) for e in changes) == sorted(
         [("alice", "register"), ("alice", "transition"), ("bob", "transition")] * 3
+    )
+    # refused moves are in the audit trail under who tried: alice's promotion, bob's
+    # staging, carol's two, on each service path (a refused register changes no model)
+    refused = sorted((e[0], e[2]) for e in events if e[1] == "transition_refused")
+    assert refused == sorted(
+        [("alice", "production"), ("bob", "staging"), ("carol", "staging"), ("carol", "production")]
+        * 3
     )
 
 

@@ -74,6 +74,9 @@ async def test_a_user_does_what_their_roles_allow_and_nothing_else(
         after = {v.version: v.stage for v in store.list_versions("churn")}
         events = store.model_events("churn")[before_events:]
     assert after == {**before, 1: "staging"}
+    # the refused promotion is in the audit trail, as every refused transition is
     assert [(e.action, e.user, e.to_stage) for e in events] == [
-        ("transition", REQUEST_USER, "staging")
+        ("transition", REQUEST_USER, "staging"),
+        ("transition_refused", REQUEST_USER, "production"),
     ]
+    assert "needs the 'approve' role" in str(events[1].reason)
