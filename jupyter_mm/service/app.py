@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from tornado import httpserver, ioloop, web
+from tornado import httpserver, web
 
 from .. import registry
 from ..errors import Forbidden, InvalidInput, MMError
@@ -291,16 +291,20 @@ def serve(host: str | None = None, port: int | None = None) -> int:
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
     state = build_state()
     app = make_app(state, os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/"))
-    server = httpserver.HTTPServer(app)
-    server.listen(port or url.port or 10101, host or url.hostname or "127.0.0.1")
-    loop = ioloop.IOLoop.current()
 
-    def stop(*_: Any) -> None:
-        loop.add_callback_from_signal(loop.stop)
+    async def main() -> None:
+        server = httpserver.HTTPServer(app)
+        server.listen(port or url.port or 10101, host or url.hostname or "127.0.0.1")
+        stopped = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stopped.set)
+        log.info("registry service for %s listening on %s", state.store.url, url.geturl())
+        await stopped.wait()
+        server.stop()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    log.info("registry service for %s listening on %s", state.store.url, url.geturl())
-    loop.start()
-    state.store.close()
+    try:
+        asyncio.run(main())
+    finally:
+        state.store.close()
     return 0
