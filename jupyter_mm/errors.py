@@ -63,6 +63,12 @@ class Conflict(MMError):
     http_status = 409
 
 
+class Forbidden(MMError):
+    """The acting user has no role allowing this registry action (team mode)."""
+
+    http_status = 403
+
+
 class StoreError(MMError):
     """The store cannot be opened or written."""
 

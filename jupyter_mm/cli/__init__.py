@@ -23,7 +23,7 @@ from typing import NoReturn
 
 from ..errors import InvalidInput, MMError
 from ..store_names import ENV_STORE
-from . import approvals, execute, inspect, maintenance, registry, serve, settings, setup
+from . import approvals, execute, inspect, maintenance, registry, serve, settings, setup, team
 from ._common import EscapingStream, HelpFormatter, terminal_text
 
 PROG = "jupyter mm"
@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.register(subparsers)
     settings.register(subparsers)
     setup.register(subparsers)
+    team.register(subparsers)
     return parser
 
 

@@ -259,6 +259,19 @@ class RequestsOutput(TypedDict):
 
 
 #: ``<command> --json`` -> the model of its output
+class WhoamiOutput(TypedDict):
+    """``whoami --json``: the identity registry writes from here are recorded for."""
+
+    name: str | None
+    #: how it is known: "hub API", "$JUPYTERHUB_USER (unverified)", "OS user", or
+    #: "registry service <url>" (then the service answered for this process's token)
+    source: str
+    authenticated: bool
+    groups: list[str]
+    #: model name pattern -> the roles held on models matching it
+    roles: dict[str, list[str]]
+
+
 CLI_JSON_MODELS: dict[str, type] = {
     "runs --json": RunsOutput,
     "show --json": ShowOutput,
@@ -277,6 +290,7 @@ CLI_JSON_MODELS: dict[str, type] = {
     "approve --json": ApprovalRequest,
     "reject --json": ApprovalRequest,
     "requests --json": RequestsOutput,
+    "whoami --json": WhoamiOutput,
 }
 
 #: every model the CLI outputs use that the REST schema does not define
@@ -310,4 +324,5 @@ CLI_MODELS: list[type] = [
     ReproduceOutput,
     ConfigOutput,
     RequestsOutput,
+    WhoamiOutput,
 ]

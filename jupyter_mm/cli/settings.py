@@ -70,8 +70,15 @@ def settings_dict() -> dict[str, Any]:
         "files": [str(path) for path in config_files()],
         "environment": environment,
         "MMConfig": mm,
-        "Registry": _traits(make_registry(config)),
+        "Registry": _registry_traits(make_registry(config)),
     }
+
+
+def _registry_traits(rules: Any) -> dict[str, Any]:
+    traits = _traits(rules)
+    if traits.get("service_token"):
+        traits["service_token"] = "‹set›"  # a credential: say that it is set, never what
+    return traits
 
 
 def cmd_config(args: argparse.Namespace) -> int:

@@ -16,6 +16,10 @@ request's authenticated user; left out, it is the user of this process
 (:func:`jupyter_mm.identity.process_user`). Changes go
 through the store's registry methods, each one transaction together with its audit event;
 refused transitions are recorded too.
+
+Team mode (:mod:`.team`): each write first checks the acting user's roles
+(``c.Permissions``), or, with ``c.Registry.service_url`` set, is made by the registry
+service instead of this process.
 """
 
 from __future__ import annotations
@@ -29,11 +33,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..entities import STAGES, Event, Model, ModelVersion, Rollback, Run
-from ..errors import Conflict, IntegrityError, InvalidInput, NotFound
+from ..errors import Conflict, Forbidden, IntegrityError, InvalidInput, MMError, NotFound
 from ..identity import process_user
+from ..permissions import role_for_transition
 from ..store.blobs import hash_bytes, is_digest
 from ..store.registry_contract import check_model_name, check_version
 from .rules import Registry, make_registry, transition_problem
+from .team import route_write
 
 if TYPE_CHECKING:
     import pandas
@@ -166,6 +172,7 @@ def register_model(
     *,
     store: AbstractStore | None = None,
     actor: str | None = None,
+    registry: Registry | None = None,
 ) -> ModelVersion:
     """Register a run's artifact as the next version of model ``name`` (default: the
     artifact's name). ``run`` is a run id, a unique prefix, ``latest``, a Run or an active
@@ -178,6 +185,9 @@ def register_model(
     check_artifact_name(artifact)  # a file name when the model is loaded
     run_id = _run_id(run, store)
     name = check_model_name(name or artifact)
+    service = route_write(registry or make_registry(), "register", name, actor)
+    if service is not None:
+        return service.register(run_id, artifact, name, description, actor)
     detail = store.get_run_detail(run_id)
     by_name = {a.name: a for a in detail.artifacts}
     if artifact not in by_name:
@@ -226,6 +236,25 @@ def _refuse(
     return Conflict(f"{version.model} version {version.version} -> {stage} refused: {problem}.")
 
 
+def record_forbidden(
+    store: AbstractStore,
+    name: str,
+    version: int,
+    stage: str,
+    refusal: Forbidden,
+    reason: str | None,
+    actor: str | None,
+) -> None:
+    """Record a transition refused for want of a role, as every refused transition is
+    (``transition_refused``). Best effort: a store this process may not write (a user's
+    own login on a team store) or an unknown version leaves the refusal unrecorded."""
+    try:
+        current = store.get_version(name, version)
+        _refuse(store, current, stage, str(refusal).rstrip("."), reason, actor)
+    except MMError:
+        pass
+
+
 def transition(
     name: str,
     version: int,
@@ -240,10 +269,17 @@ def transition(
     :mod:`jupyter_mm.registry.rules`). A refusal raises Conflict with the reason and is
     recorded as a ``transition_refused`` event. Going to production archives the previous
     production version. Returns the version as it is now."""
-    store = _store(store)
     registry = registry or make_registry()
-    actor = _actor(actor)
     check_version(version)
+    try:
+        service = route_write(registry, role_for_transition(stage), check_model_name(name), actor)
+    except Forbidden as exc:
+        record_forbidden(_store(store), name, version, stage, exc, reason, _actor(actor))
+        raise
+    if service is not None:
+        return service.transition(name, version, stage, reason, actor)
+    store = _store(store)
+    actor = _actor(actor)
     current = store.get_version(check_model_name(name), version)
     problem = transition_problem(current.stage, stage)
     if problem is None:
@@ -278,15 +314,27 @@ def set_alias(
     *,
     store: AbstractStore | None = None,
     actor: str | None = None,
+    registry: Registry | None = None,
 ) -> ModelVersion:
     """Point ``alias`` (e.g. ``champion``) at a version; it leaves the version that had it."""
+    service = route_write(registry or make_registry(), "manage", check_model_name(name), actor)
+    if service is not None:
+        return service.set_alias(name, version, alias, reason, actor)
     return _store(store).set_alias(name, version, alias, user=_actor(actor), reason=reason)
 
 
 def remove_alias(
-    name: str, alias: str, *, store: AbstractStore | None = None, actor: str | None = None
+    name: str,
+    alias: str,
+    *,
+    store: AbstractStore | None = None,
+    actor: str | None = None,
+    registry: Registry | None = None,
 ) -> ModelVersion:
     """Remove ``alias`` from the version holding it; returns that version."""
+    service = route_write(registry or make_registry(), "manage", check_model_name(name), actor)
+    if service is not None:
+        return service.remove_alias(name, alias, actor)
     return _store(store).remove_alias(name, alias, user=_actor(actor))
 
 
@@ -296,9 +344,13 @@ def rollback_versions(
     *,
     store: AbstractStore | None = None,
     actor: str | None = None,
+    registry: Registry | None = None,
 ) -> Rollback:
     """:func:`rollback`, returning both versions it moved: ``.restored`` (now in production)
     and ``.archived`` (the production version it replaced)."""
+    service = route_write(registry or make_registry(), "approve", check_model_name(name), actor)
+    if service is not None:
+        return service.rollback(name, reason, actor)
     return _store(store).rollback(name, user=_actor(actor), reason=reason)
 
 
@@ -308,10 +360,11 @@ def rollback(
     *,
     store: AbstractStore | None = None,
     actor: str | None = None,
+    registry: Registry | None = None,
 ) -> ModelVersion:
     """Put the previous production version back and archive the current one. Returns the
     restored version. Raises Conflict when there is nothing to roll back to."""
-    return rollback_versions(name, reason, store=store, actor=actor).restored
+    return rollback_versions(name, reason, store=store, actor=actor, registry=registry).restored
 
 
 # -- reading -----------------------------------------------------------------------------------

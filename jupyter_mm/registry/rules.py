@@ -107,6 +107,23 @@ class Registry(Configurable):
             raise TraitError(f"c.Registry.approval_expiry_days must be > 0 and ≤ 3650, not {days}.")
         return days
 
+    service_url = Unicode(
+        "",
+        help="Team mode: the URL of the jupyter-mm registry service (a JupyterHub service, "
+        "e.g. http://127.0.0.1:8000/services/jupyter-mm/). Set, every registry write of "
+        "this process goes there and is checked and made by the service.",
+    ).tag(config=True)
+
+    service_token = Unicode(
+        "",
+        help="Token sent to the registry service. Empty: $JUPYTER_MM_SERVICE_TOKEN, else "
+        "$JUPYTERHUB_API_TOKEN (set in a hub's servers and kernels).",
+    ).tag(config=True)
+
+    #: whether registry writes check ``c.Permissions`` in this process; the registry
+    #: service turns it off because it checks the hub's answer for the caller itself
+    check_permissions = Bool(True)
+
     @validate("gates")
     def _check_gates(self, proposal: dict[str, Any]) -> dict[str, list[str]]:
         gates = proposal["value"]

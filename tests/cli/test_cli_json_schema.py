@@ -45,6 +45,7 @@ def test_every_json_output_matches_its_typed_model(cli, populated) -> None:
         ("model", "churn"),
         ("lineage", "churn@production"),
         ("reproduce", first),  # its inputs are gone: reported, not executed
+        ("whoami",),
     ]
     seen = set()
     for argv in commands:

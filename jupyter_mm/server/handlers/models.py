@@ -186,6 +186,7 @@ class ModelsHandler(RegistryHandler):
             body.get("description"),
             store=store,
             actor=self.actor,
+            registry=await self.registry_rules(),
         )
         self.write_json(version_body(version), status=201)
 
@@ -203,9 +204,9 @@ class ModelHandler(RegistryHandler):
 
 
 def rollback_model(
-    store: AbstractStore, name: str, reason: str | None, actor: str
+    store: AbstractStore, name: str, reason: str | None, actor: str, rules: registry.Registry
 ) -> schema.RollbackResult:
-    done = registry.rollback_versions(name, reason, store=store, actor=actor)
+    done = registry.rollback_versions(name, reason, store=store, actor=actor, registry=rules)
     return {
         "model": name,
         "production": version_body(done.restored),
@@ -221,9 +222,12 @@ class RollbackHandler(RegistryHandler):
     async def post(self, name: str) -> None:
         name = self.model_name(name)
         body = self.json_body({}, {"reason": str})
+        rules = await self.registry_rules()
         store = await self.get_store()
         self.write_json(
-            await self.call_store(rollback_model, store, name, body.get("reason"), self.actor)
+            await self.call_store(
+                rollback_model, store, name, body.get("reason"), self.actor, rules
+            )
         )
 
 
@@ -249,6 +253,7 @@ class AliasHandler(RegistryHandler):
             body.get("reason"),
             store=store,
             actor=self.actor,
+            registry=await self.registry_rules(),
         )
         self.write_json(version_body(version))
 
@@ -257,6 +262,9 @@ class AliasHandler(RegistryHandler):
     async def delete(self, name: str, alias: str) -> None:
         name, alias = self.model_name(name), check_alias(alias)
         store = await self.get_store()
-        await self.call_store(registry.remove_alias, name, alias, store=store, actor=self.actor)
+        rules = await self.registry_rules()
+        await self.call_store(
+            registry.remove_alias, name, alias, store=store, actor=self.actor, registry=rules
+        )
         self.set_status(204)
         self.finish()
