@@ -20,7 +20,9 @@ with a ``transition_request_expired`` event. ``rollback`` does not need approval
 emergency path, back to a version that was approved before.
 
 Every call takes ``actor`` like the rest of the registry: the server passes the request's
-authenticated user. The requester cannot approve or reject their own request; the store
+authenticated user. On a team store the calls go where every registry write goes
+(:func:`jupyter_mm.registry.team.route_write`): asking needs the ``stage`` role on the model,
+deciding the ``approve`` role. The requester cannot approve or reject their own request; the store
 refuses it whatever the caller (:meth:`~jupyter_mm.store.registry_contract.
 AbstractRegistryStore.decide_approval_request`).
 """
@@ -34,6 +36,7 @@ from ..entities import APPROVAL_STATUSES, ApprovalRequest
 from ..errors import Conflict, InvalidInput
 from ..store.registry_contract import check_model_name, check_stage, check_version
 from .rules import Registry, make_registry, transition_problem
+from .team import route_write
 
 if TYPE_CHECKING:
     from ..store.abstract import AbstractStore
@@ -83,10 +86,14 @@ def request_transition(
     the pending request; someone other than ``actor`` approves or rejects it."""
     from . import _actor, _refuse, _store
 
-    store, registry, actor = _store(store), registry or make_registry(), _actor(actor)
+    registry = registry or make_registry()
     check_version(version)
     check_stage(stage)
     reason = _reason(reason, "A transition request")
+    client = route_write(registry, "stage", check_model_name(name), actor)
+    if client is not None:
+        return client.request_transition(name, version, stage, reason, actor)
+    store, actor = _store(store), _actor(actor)
     current = store.get_version(check_model_name(name), version)
     if stage not in registry.require_approval:
         needing = ", ".join(registry.require_approval) or "none"
@@ -120,12 +127,18 @@ def _decide(
 ) -> ApprovalRequest:
     from . import _actor, _store
 
-    store, registry, actor = _store(store), registry or make_registry(), _actor(actor)
+    registry = registry or make_registry()
+    if registry.service_url:  # the service checks the role on the request's model
+        from ..service.client import ServiceClient
+
+        return ServiceClient.for_registry(registry).decide(request_id, decision, reason, actor)
+    store, actor = _store(store), _actor(actor)
     if actor is None:
         raise InvalidInput("Approving or rejecting needs a named user; none is known here.")
     now = time.time()
     store.expire_approval_requests(now)
     request = store.get_approval_request(request_id)
+    route_write(registry, "approve", request.model, actor)  # the role, checked here
     if decision == "approve" and request.status == "pending" and request.requester != actor:
         version = store.get_version(request.model, request.version)
         problem = _gate_problem(store, registry, version.run_id, request.to_stage)

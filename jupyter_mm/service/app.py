@@ -9,7 +9,8 @@ write credentials) or ``c.MMConfig.store_url``, read by the one configuration lo
 Routes, under the prefix (each needs ``Authorization: token <hub token>``):
 
 - ``GET  api/whoami``: the caller as the hub names them, their groups and roles;
-- ``POST api/register``, ``api/transition``, ``api/alias``, ``api/unalias``,
+- ``POST api/register``, ``api/transition``, ``api/alias``, ``api/unalias``, ``api/request``,
+  ``api/decide`` (approval requests),
   ``api/rollback``: the registry writes of :mod:`jupyter_mm.registry`, recorded for the
   token's owner.
 """
@@ -30,6 +31,7 @@ from tornado import httpserver, web
 from .. import registry
 from ..errors import Forbidden, InvalidInput, MMError
 from ..permissions import Permissions, Principal, describe_roles, role_for_transition
+from ..registry import approvals
 from ..registry.rules import Registry
 from ..store.abstract import AbstractStore
 from ..store.registry_contract import check_alias, check_model_name, check_stage
@@ -252,6 +254,50 @@ class RollbackHandler(ServiceHandler):
         self.write_json({"restored": done.restored.to_dict(), "archived": done.archived.to_dict()})
 
 
+class RequestHandler(ServiceHandler):
+    """A request for a transition that needs approval: asking takes the role of moving to
+    staging (``stage``); the approver needs ``approve``."""
+
+    async def post(self) -> None:
+        body = self.body({"name": str, "version": int, "stage": str, "reason": str}, {})
+        name, stage = check_model_name(body["name"]), check_stage(body["stage"])
+        principal = await self.acting(body)
+        self.state.permissions.check(principal, "stage", name)
+        request = await self.run(
+            approvals.request_transition,
+            name,
+            body["version"],
+            stage,
+            body["reason"],
+            store=self.state.store,
+            registry=self.state.rules,
+            actor=principal.name,
+        )
+        self.write_json(request.to_dict(), status=201)
+
+
+class DecideHandler(ServiceHandler):
+    """Approve or reject a request: the ``approve`` role on the request's model."""
+
+    async def post(self) -> None:
+        body = self.body({"request": int, "decision": str, "reason": str}, {})
+        if body["decision"] not in ("approve", "reject"):
+            raise InvalidInput("decision is approve or reject.")
+        principal = await self.acting(body)
+        pending = await self.run(self.state.store.get_approval_request, body["request"])
+        self.state.permissions.check(principal, "approve", pending.model)
+        decide = approvals.approve if body["decision"] == "approve" else approvals.reject
+        request = await self.run(
+            decide,
+            body["request"],
+            body["reason"],
+            store=self.state.store,
+            registry=self.state.rules,
+            actor=principal.name,
+        )
+        self.write_json(request.to_dict())
+
+
 def make_app(state: ServiceState, prefix: str = "/") -> web.Application:
     prefix = "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
     routes: list[Any] = [
@@ -261,6 +307,8 @@ def make_app(state: ServiceState, prefix: str = "/") -> web.Application:
         (prefix + "api/alias", AliasHandler, {"state": state}),
         (prefix + "api/unalias", UnaliasHandler, {"state": state}),
         (prefix + "api/rollback", RollbackHandler, {"state": state}),
+        (prefix + "api/request", RequestHandler, {"state": state}),
+        (prefix + "api/decide", DecideHandler, {"state": state}),
     ]
     return web.Application(routes)
 

@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from typing import TYPE_CHECKING, Any
 
-from ..entities import ModelVersion, Rollback
+from ..entities import ApprovalRequest, ModelVersion, Rollback
 from ..errors import Conflict, Forbidden, InvalidInput, MMError, NotFound, StoreError
 
 if TYPE_CHECKING:
@@ -112,6 +112,22 @@ class ServiceClient:
         return Rollback(
             restored=ModelVersion.from_dict(answer["restored"]),
             archived=ModelVersion.from_dict(answer["archived"]),
+        )
+
+    def request_transition(
+        self, name: str, version: int, stage: str, reason: str, actor: str | None
+    ) -> ApprovalRequest:
+        body = {"name": name, "version": version, "stage": stage}
+        return ApprovalRequest.from_dict(
+            self.call("POST", "api/request", _body(body, reason, actor))
+        )
+
+    def decide(
+        self, request_id: int, decision: str, reason: str, actor: str | None
+    ) -> ApprovalRequest:
+        body = {"request": request_id, "decision": decision}
+        return ApprovalRequest.from_dict(
+            self.call("POST", "api/decide", _body(body, reason, actor))
         )
 
     def _version(
