@@ -83,14 +83,16 @@ def test_swap_under_load_and_the_log_after_sigterm(registry_store, tmp_path) -> 
     url, store = registry_store
     X = _rows(1)
     body = {"dataframe_split": {"columns": COLUMNS, "data": X.values.tolist()}}
-    answers: list[tuple[int, str]] = []
+    answers: list[tuple[str, int, str]] = []
     stop = threading.Event()
     with serving(url, tmp_path, "churn@production") as served:
 
         def load() -> None:
             while not stop.is_set():
                 status, headers, _a = served.post("/invocations", body)
-                answers.append((status, headers.get("X-Model-Version", "")))
+                answers.append(
+                    (headers.get("X-Request-Id", ""), status, headers.get("X-Model-Version", ""))
+                )
 
         threads = [threading.Thread(target=load) for _ in range(4)]
         for thread in threads:
@@ -100,16 +102,18 @@ def test_swap_under_load_and_the_log_after_sigterm(registry_store, tmp_path) -> 
         promoted_at = time.monotonic()
         mm.transition("churn", v2.version, "production", store=store)
         deadline = promoted_at + 30
-        while time.monotonic() < deadline and (not answers or answers[-1][1] != "churn/2"):
+        while time.monotonic() < deadline and (not answers or answers[-1][2] != "churn/2"):
             time.sleep(0.05)
         time.sleep(0.5)
         stop.set()
         for thread in threads:
             thread.join()
         assert served.stop(signal.SIGTERM) == 0
-    statuses = Counter(status for status, _v in answers)
+    statuses = Counter(status for _id, status, _v in answers)
     assert statuses == {200: len(answers)}, statuses
-    versions = [v for _s, v in answers]
+    # in the order the server took the requests (its ids count up), not the order the
+    # client threads happened to record the answers
+    versions = [v for _id, _s, v in sorted(answers)]
     assert "churn/1" in versions and versions[-1] == "churn/2"
     switched = versions.index("churn/2")
     assert set(versions[switched:]) == {"churn/2"}  # no flapping back
