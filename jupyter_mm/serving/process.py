@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from ..entities import ServingEndpoint
 from ..errors import InvalidInput
+from .endpoints import HEARTBEAT_SECONDS
 
 #: how often the process re-reads the registry for its references (the swap delay)
 DEFAULT_POLL_SECONDS = 0.5
-HEARTBEAT_SECONDS = 5.0
 
 
 @dataclass

@@ -240,6 +240,8 @@ export function ModelDetailView(props: {
   detail: ModelDetail;
   refusal: string | null;
   actions: IModelActions;
+  /** the "Serving" section (components/ServingEndpoints.tsx), when the view has one */
+  serving?: React.ReactNode;
 }): JSX.Element {
   const { detail, refusal, actions } = props;
   const hasProduction = detail.versions.some(v => v.stage === 'production');
@@ -266,6 +268,7 @@ export function ModelDetailView(props: {
       <Section title="Versions" count={detail.versions.length}>
         <VersionsTable versions={detail.versions} actions={actions} />
       </Section>
+      {props.serving}
       <Section title="Audit trail" count={detail.events.length}>
         <EventsTable events={detail.events} />
       </Section>

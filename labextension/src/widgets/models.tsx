@@ -15,6 +15,7 @@ import { Lineage, ModelDetail, ModelSummary } from '../api/schema';
 import { LineageView } from '../components/LineageView';
 import { ModelDetailView } from '../components/ModelsDetail';
 import { ModelsList } from '../components/ModelsList';
+import { ServingEndpoints } from '../components/ServingEndpoints';
 import { removeAlias, setAlias } from '../registryActions';
 import { errorMessage } from '../format';
 import { CommandIDs, IRegistryDeps, MODELS_PANEL_ID } from '../tokens';
@@ -124,6 +125,7 @@ class ModelContent extends ReactWidget {
       <ModelDetailView
         detail={this._detail}
         refusal={deps.state.refusals.get(name) ?? null}
+        serving={<ServingEndpoints client={deps.client} model={name} />}
         actions={{
           promote: (version, stage) =>
             void commands.execute(CommandIDs.promoteVersion, {
