@@ -225,20 +225,33 @@ def _checked_frame(frame: Any, columns: list[dict[str, str]]) -> Any:
     if not wanted:
         return frame
     for name, dtype in wanted.items():
-        if frame[name].dtype.kind not in "biuf":  # text, objects: say which value is wrong
+        values = frame[name]
+        if values.dtype.kind not in "biuf":  # text, objects: say which value is wrong
             try:
-                converted = pd.to_numeric(frame[name], errors="raise")
+                values = pd.to_numeric(values, errors="raise")
             except (ValueError, TypeError):
                 bad = next((v for v in frame[name] if not _is_number(v)), None)
                 raise InputProblem(f"Column {name} expects {dtype} values, got {bad!r}.") from None
-            if dtype.startswith(("int", "uint")) and converted.isna().any():
-                raise InputProblem(f"Column {name} expects {dtype} values, got a missing value.")
-        elif dtype.startswith(("int", "uint")) and frame[name].isna().any():
-            raise InputProblem(f"Column {name} expects {dtype} values, got a missing value.")
+        if dtype.startswith(("int", "uint")):
+            _check_whole(name, dtype, values)
     try:
         return frame.astype(wanted)
     except (ValueError, TypeError) as exc:
         raise InputProblem(f"The input does not fit the signature: {_first_line(exc)}") from None
+
+
+def _check_whole(name: str, dtype: str, values: Any) -> None:
+    """Integer columns take whole numbers: 2.5 is refused, not cut to 2 by ``astype``."""
+    import numpy as np
+
+    if values.isna().any():
+        raise InputProblem(f"Column {name} expects {dtype} values, got a missing value.")
+    if values.dtype.kind == "f":
+        fractional = values[np.floor(values) != values]
+        if len(fractional):
+            raise InputProblem(
+                f"Column {name} expects {dtype} values, got {float(fractional.iloc[0])!r}."
+            )
 
 
 def _is_number(value: Any) -> bool:
