@@ -194,12 +194,55 @@ def run(quick: bool) -> list[Result]:
                note=f"{served_rows:,} logged while serving, {len(served)} batches, "
                "with class scores, latency and time"),
     ]  # fmt: skip
+    rows.append(_log_cost(store, model, X, version))
     rows += _batch_rows(store, quick)
     rows.append(_swaps(url, env, body, version, store, quick))
     tracking.set_default_store(None)
     store.close()
     shutil.rmtree(work, ignore_errors=True)
     return rows
+
+
+def _log_cost(store, model, X, version) -> Result:
+    """What logging one request costs the interpreter, measured in-process: the append on
+    the request path plus the writer's whole flush (stacking, class scores, Parquet, blob,
+    index row) divided by the requests it wrote. The serving process has one interpreter, so
+    this bounds what the log can add to a request's latency; the p50 difference between
+    the two servers above is within the machine's noise."""
+    import warnings
+
+    import numpy as np
+
+    from jupyter_mm.serving.deployment import LoadedModel, accepts_array
+    from jupyter_mm.serving.predlog import PredictionLogWriter
+
+    warnings.filterwarnings("ignore", message="X does not have valid feature names")
+    # flushes of the size a 1-second interval sees at a few hundred requests per second
+    flushes, per_flush = 10, 500
+    requests = flushes * per_flush
+    served = LoadedModel(version, model, tuple(X.columns), accepts_array(model, version.signature))
+    rows = X.head(1).to_numpy()
+    predictions = served.predict(rows)
+    writer = PredictionLogWriter(store, interval=3600.0, source="bench")
+    added = flushed = 0.0
+    try:
+        for flush in range(flushes):
+            started = time.perf_counter()
+            for n in range(per_flush):
+                request_id = f"{flush * per_flush + n:032x}"
+                writer.add(served, "champion", (request_id, time.time(), 1.0, rows, predictions))
+            added += time.perf_counter() - started
+            started = time.perf_counter()
+            writer.flush()
+            flushed += time.perf_counter() - started
+    finally:
+        writer.close()
+    assert writer.written_rows == requests and not writer.failures, writer.failures
+    per_request = (added + flushed) / requests
+    return Result("15 prediction log interpreter time per request", per_request, None, "",
+                  max_ours=0.3e-3, note=f"append {added / requests * 1e6:.1f} µs + flush "
+                  f"{flushed / requests * 1e6:.1f} µs per request ({flushes} flushes of {per_flush} "
+                  f"1-row requests, {np.shape(rows)[1]} features, class scores included)")  # fmt: skip
 
 
 def _batch_rows(store, quick: bool) -> list[Result]:
