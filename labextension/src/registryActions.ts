@@ -8,7 +8,7 @@ import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
 import { MMApiError } from './api/client';
-import { servingVersion } from './components/ServingEndpoints';
+import { servingVersion } from './serving';
 import { ModelVersion, Stage } from './api/schema';
 import { errorMessage, shortRunId } from './format';
 import { IRegistryDeps } from './tokens';

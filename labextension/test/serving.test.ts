@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import type { ServingArm, ServingEndpoint } from '../src/api/schema';
-import {
-  describeArm,
-  servingVersion
-} from '../src/components/ServingEndpoints';
+import { describeArm, servingVersion } from '../src/serving';
 
 function arm(name: string, version: number | null, share: number): ServingArm {
   return {

@@ -7,36 +7,13 @@
 import * as React from 'react';
 
 import type { MMClient } from '../api/client';
-import type { ServingArm, ServingEndpoint } from '../api/schema';
+import type { ServingEndpoint } from '../api/schema';
 import { errorMessage, formatAge } from '../format';
+import { describeArm } from '../serving';
 import { Empty, Section } from './RunDetailCommon';
 
 /** How often the section asks again: the serving processes' heartbeat interval. */
 export const ENDPOINTS_POLL_MS = 5000;
-
-/** Live endpoints whose arms serve `version` of the model, as `url (arm)` descriptions. */
-export function servingVersion(
-  endpoints: ServingEndpoint[],
-  version: number
-): string[] {
-  const found: string[] = [];
-  for (const endpoint of endpoints) {
-    for (const arm of endpoint.arms) {
-      if (endpoint.live && arm.version === version) {
-        found.push(`${endpoint.url} (${arm.arm})`);
-      }
-    }
-  }
-  return found;
-}
-
-/** `champion v3 · 90%`, `canary v4 · 10%`, `shadow v4 · mirror`. */
-export function describeArm(arm: ServingArm): string {
-  const version = arm.version === null ? 'not loaded' : `v${arm.version}`;
-  const share =
-    arm.arm === 'shadow' ? 'mirror' : `${Math.round(arm.share * 1000) / 10}%`;
-  return `${arm.arm} ${version} · ${share}`;
-}
 
 function EndpointRow(props: { endpoint: ServingEndpoint }): JSX.Element {
   const { endpoint } = props;
