@@ -86,6 +86,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("version", metavar="VERSION", type=int)
     p.add_argument("stage", metavar="STAGE", choices=STAGES)
     p.add_argument("--reason", help="why (kept in the audit trail)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="archive even a version a live `jupyter mm serve` is serving (refused otherwise)",
+    )
     add_json_flag(p)
     p.set_defaults(func=cmd_promote)
 
@@ -275,7 +280,9 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
     with open_cli_store() as store:
         before = {v.version: v.stage for v in store.list_versions(args.name)}
-        version = transition(args.name, args.version, args.stage, args.reason, store=store)
+        version = transition(
+            args.name, args.version, args.stage, args.reason, store=store, force=args.force
+        )
         after = {v.version: v.stage for v in store.list_versions(args.name)}
     superseded = [
         n

@@ -264,11 +264,15 @@ def transition(
     store: AbstractStore | None = None,
     registry: Registry | None = None,
     actor: str | None = None,
+    force: bool = False,
 ) -> ModelVersion:
     """Move a version to ``stage`` if the rules and the gates of ``stage`` allow it (see
     :mod:`jupyter_mm.registry.rules`). A refusal raises Conflict with the reason and is
     recorded as a ``transition_refused`` event. Going to production archives the previous
-    production version. Returns the version as it is now."""
+    production version. Archiving a version that a live ``jupyter mm serve`` process
+    serves is refused unless ``force`` (the server would go on serving it: an archived
+    version no reference resolves to is never swapped out). Returns the version as it is
+    now."""
     registry = registry or make_registry()
     check_version(version)
     try:
@@ -282,6 +286,8 @@ def transition(
     actor = _actor(actor)
     current = store.get_version(check_model_name(name), version)
     problem = transition_problem(current.stage, stage)
+    if problem is None and stage == "archived" and not force:
+        problem = _served_problem(store, name, version)
     if problem is None:
         from .approvals import approval_needed  # four eyes: registry/approvals.py
 
@@ -304,6 +310,18 @@ def transition(
         reason=reason,
     )
     return store.get_version(name, version)
+
+
+def _served_problem(store: AbstractStore, name: str, version: int) -> str | None:
+    from ..serving.endpoints import served_by
+
+    serving = served_by(store, name, version)
+    if not serving:
+        return None
+    return (
+        f"it is being served by {', '.join(serving)}; stop the server or move its "
+        "reference first, or archive anyway with force (--force)"
+    )
 
 
 def set_alias(

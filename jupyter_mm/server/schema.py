@@ -353,6 +353,43 @@ class RollbackResult(TypedDict):
     archived: ModelVersion
 
 
+class ServingArm(TypedDict):
+    """What one arm of a serving process serves. ``share``: the part of the answers it
+    gives (champion 1 - canary share; a shadow 0: it scores every request, answers none)."""
+
+    arm: str  # champion, canary or shadow
+    ref: str
+    model: str | None
+    version: int | None
+    share: float
+    problem: str | None
+
+
+class ServingEndpoint(TypedDict):
+    """A `jupyter mm serve` process as its last heartbeat (every 5 s) reported it; ``live``
+    is false once three beats are missed. ``requests_per_second`` over the last beat."""
+
+    id: str
+    reference: str
+    url: str
+    host: str
+    port: int
+    pid: int
+    started: float
+    heartbeat: float
+    live: bool
+    requests: int
+    requests_per_second: float
+    arms: list[ServingArm]
+
+
+class ServingEndpointList(TypedDict):
+    """``GET /models/{name}/endpoints``: serving processes seen in the last minute."""
+
+    model: str
+    endpoints: list[ServingEndpoint]
+
+
 class LineageRunFields(TypedDict):
     """The run a model version came from, as lineage shows it (REST and ``lineage --json``,
     which adds its own metric values)."""
@@ -421,6 +458,8 @@ class TransitionRequest(TypedDict):
 
     stage: Stage
     reason: str | None
+    #: archive even a version a live serving process serves (refused with 409 otherwise)
+    force: bool | None
 
 
 class RollbackRequest(TypedDict):
@@ -554,6 +593,9 @@ MODELS: list[type] = [
     ModelDetail,
     RollbackResult,
     LineageRunFields,
+    ServingArm,
+    ServingEndpoint,
+    ServingEndpointList,
     LineageRun,
     LineageCheckpoint,
     LineageEnvironment,
@@ -617,6 +659,7 @@ ROUTE_MODELS: dict[str, type] = {
     "POST /models": ModelVersion,
     "POST /models/{name}/versions/{version}/transition": ModelVersion,
     "POST /models/{name}/rollback": RollbackResult,
+    "GET /models/{name}/endpoints": ServingEndpointList,
     "PUT /models/{name}/aliases/{alias}": ModelVersion,
     "GET /models/{name}/versions/{version}/lineage": Lineage,
     "GET /approvals": ApprovalList,

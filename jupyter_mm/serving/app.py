@@ -12,20 +12,23 @@ one version), else the request id.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import tornado.web
 
-from .deployment import Arm, Deployment, predict
-from .inputs import InputProblem, check_signature, parse_body
-from .predlog import LoggedRequest, PredictionLogWriter
+from .batchfile import new_id_prefix
+from .deployment import Arm, Deployment
+from .inputs import InputProblem, read_input
+from .predlog import PredictionLogWriter
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
+
+    from .deployment import LoadedModel
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -60,6 +63,12 @@ class ServingState:
         self.shadow_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jupyter-mm-shadow")
         self.started = time.time()
         self.answered = 0
+        self._id_prefix = new_id_prefix()
+        self._ids = itertools.count()
+
+    def new_request_id(self) -> str:
+        """32 hex digits: this process's random prefix and a counter (see batchfile)."""
+        return f"{self._id_prefix}{next(self._ids):016x}"
 
 
 class _Base(tornado.web.RequestHandler):
@@ -80,9 +89,11 @@ class _Base(tornado.web.RequestHandler):
 class InvocationsHandler(_Base):
     def post(self) -> None:
         started = time.perf_counter()
-        request_id = self.request.headers.get("X-Request-Id") or uuid.uuid4().hex
-        self.set_header("X-Request-Id", request_id[:64])
-        arm = self.state.deployment.route(self.request.headers.get("X-Routing-Key") or request_id)
+        state = self.state
+        headers = self.request.headers
+        request_id = (headers.get("X-Request-Id") or state.new_request_id())[:64]
+        self.set_header("X-Request-Id", request_id)
+        arm = state.deployment.route(headers.get("X-Routing-Key") or request_id)
         served = arm.current
         if served is None:
             self.fail(503, "No model version is loaded yet.")
@@ -91,61 +102,80 @@ class InvocationsHandler(_Base):
         self.set_header("X-Model-Version", served.label)
         self.set_header("X-Model-Arm", arm.name)
         try:
-            data = check_signature(
-                parse_body(self.request.body, self.request.headers.get("Content-Type")),
+            data = read_input(
+                self.request.body,
+                headers.get("Content-Type"),
                 served.version.signature,
+                served.array_input,
             )
-            predictions, scores, classes = predict(served.model, data)
+            predictions = served.predict(data)
         except InputProblem as exc:
-            self.state.metrics.requests.labels(*labels, "400").inc()
+            state.metrics.requests.labels(*labels, "400").inc()
             self.fail(400, str(exc))
             return
         except Exception as exc:  # the model itself failed on valid-looking input
-            self.state.metrics.requests.labels(*labels, "500").inc()
-            self.fail(
-                500,
-                f"The model failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
-            )
+            state.metrics.requests.labels(*labels, "500").inc()
+            self.fail(500, f"The model failed: {_one_line(exc)}")
             return
-        self.finish({"predictions": predictions.tolist()})
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"predictions": predictions.tolist()}))
         latency = time.perf_counter() - started
-        metrics = self.state.metrics
+        metrics = state.metrics
         metrics.requests.labels(*labels, "200").inc()
         metrics.rows.labels(*labels).inc(len(predictions))
         metrics.latency.labels(*labels).observe(latency)
-        self.state.answered += 1
-        if self.state.writer is not None:
-            self.state.writer.add(
-                served.version.model, served.version.version, arm.name,
-                LoggedRequest(request_id, time.time(), latency * 1000, data, predictions, scores, classes),
-            )  # fmt: skip
-        shadow = self.state.deployment.arms.get("shadow")
+        state.answered += 1
+        if state.writer is not None:
+            state.writer.add(
+                served, arm.name, (request_id, time.time(), latency * 1000, data, predictions)
+            )
+        shadow = state.deployment.arms.get("shadow")
         if shadow is not None and shadow.current is not None:
-            self.state.shadow_pool.submit(_score_shadow, self.state, shadow, request_id, data)
+            state.shadow_pool.submit(_score_shadow, state, shadow, request_id, data, served)
 
 
-def _score_shadow(state: ServingState, arm: Arm, request_id: str, data: Any) -> None:
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
+
+
+def _score_shadow(
+    state: ServingState, arm: Arm, request_id: str, data: Any, answered: LoadedModel
+) -> None:
     """The shadow's answer is logged, never returned; it runs after the reply is sent."""
     served = arm.current
     if served is None:
         return
+    labels = (served.version.model, str(served.version.version), "shadow")
     started = time.perf_counter()
     try:
-        predictions, scores, classes = predict(served.model, data)
+        predictions = served.predict(_as_input_of(data, answered, served))
     except Exception:
-        state.metrics.requests.labels(
-            served.version.model, str(served.version.version), "shadow", "500"
-        ).inc()
+        state.metrics.requests.labels(*labels, "500").inc()
         return
     latency = time.perf_counter() - started
-    labels = (served.version.model, str(served.version.version), "shadow")
     state.metrics.requests.labels(*labels, "200").inc()
     state.metrics.latency.labels(*labels).observe(latency)
     if state.writer is not None:
         state.writer.add(
-            served.version.model, served.version.version, "shadow",
-            LoggedRequest(request_id, time.time(), latency * 1000, data, predictions, scores, classes),
-        )  # fmt: skip
+            served, "shadow", (request_id, time.time(), latency * 1000, data, predictions)
+        )
+
+
+def _as_input_of(data: Any, answered: LoadedModel, shadow: LoadedModel) -> Any:
+    """The champion's checked input, in the form the shadow takes (an array of the same
+    columns, or a DataFrame when the shadow needs names)."""
+    import numpy as np
+
+    if (
+        isinstance(data, np.ndarray)
+        and answered.columns
+        and (not shadow.array_input or shadow.columns != answered.columns)
+    ):
+        import pandas as pd
+
+        return pd.DataFrame(data, columns=list(answered.columns))
+    return data
 
 
 class PingHandler(_Base):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,14 +25,100 @@ ARMS = ("champion", "canary", "shadow")
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """One loaded version; replaced whole, never changed in place."""
+    """One loaded version; replaced whole, never changed in place.
+
+    ``array_input``: the model was checked, when loaded, to give the same answers for a
+    plain array of the signature's columns (in the signature's order) as for a DataFrame.
+    Such a model is called with the array: scikit-learn's per-column checks of a DataFrame
+    cost more than the prediction itself on small requests."""
 
     version: ModelVersion
     model: Any
+    columns: tuple[str, ...] | None = None  # the signature's column names, when it has them
+    array_input: bool = False
 
     @property
     def label(self) -> str:
         return f"{self.version.model}/{self.version.version}"
+
+    def predict(self, data: Any) -> Any:
+        import numpy as np
+
+        if self.array_input and not isinstance(data, np.ndarray):
+            if self.columns and list(data.columns) != list(self.columns):
+                data = data[list(self.columns)]
+            data = data.to_numpy()
+        return np.asarray(self.model.predict(data))
+
+    def class_scores(self, features: Any) -> tuple[Any, Any]:
+        """``predict_proba`` of many requests' inputs at once, with the class labels; (None,
+        None) when the model has none. Called by the log writer, never per request."""
+        import numpy as np
+
+        scorer = getattr(self.model, "predict_proba", None)
+        if scorer is None:
+            return None, None
+        data = features
+        if isinstance(features, np.ndarray) and not self.array_input and self.columns:
+            import pandas as pd
+
+            data = pd.DataFrame(features, columns=list(self.columns))
+        elif self.array_input and not isinstance(features, np.ndarray):
+            data = features.to_numpy()
+        try:
+            scores = np.asarray(scorer(data))
+        except Exception:  # scores are a bonus for the log, never a reason to fail
+            return None, None
+        if scores.ndim != 2 or len(scores) != len(features):
+            return None, None
+        return scores, getattr(self.model, "classes_", None)
+
+
+NUMERIC_DTYPE_PREFIXES = ("int", "uint", "float")
+
+
+def numeric_columns(signature: dict[str, Any] | None) -> tuple[str, ...] | None:
+    """The column names of a DataFrame signature whose columns are all numbers, else None."""
+    if not signature or signature.get("type") != "dataframe":
+        return None
+    columns = signature.get("columns") or []
+    if not columns or not all(c["dtype"].startswith(NUMERIC_DTYPE_PREFIXES) for c in columns):
+        return None
+    return tuple(c["name"] for c in columns)
+
+
+def accepts_array(model: Any, signature: dict[str, Any] | None) -> bool:
+    """Whether ``model`` answers an array of the signature's numeric columns exactly as it
+    answers the DataFrame (checked on random rows; a model that selects columns by name,
+    or was fitted on columns in another order, is not)."""
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    names = numeric_columns(signature)
+    if names is None or not hasattr(model, "predict"):
+        return False
+    fitted = getattr(model, "feature_names_in_", None)
+    if fitted is not None and [str(n) for n in fitted] != list(names):
+        return False
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            c["name"]: rng.integers(0, 10, 16).astype(c["dtype"])
+            if c["dtype"].startswith(("int", "uint"))
+            else rng.normal(size=16).astype(c["dtype"])
+            for c in (signature or {}).get("columns", [])
+        }
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = np.asarray(model.predict(frame))
+            got = np.asarray(model.predict(frame.to_numpy()))
+    except Exception:
+        return False
+    return expected.shape == got.shape and bool(np.all(expected == got))
 
 
 def parse_canary(text: str) -> tuple[str, float]:
@@ -72,21 +157,6 @@ def smoke_input(signature: dict[str, Any] | None) -> Any:
     if not shape:
         return None
     return np.zeros(shape, dtype=signature.get("dtype") or "float64")
-
-
-def predict(model: Any, data: Any) -> tuple[Any, Any, Any]:
-    """Predictions, class scores (or None) and class labels (or None)."""
-    import numpy as np
-
-    predictions = np.asarray(model.predict(data))
-    scores = classes = None
-    if hasattr(model, "predict_proba"):
-        try:
-            scores = np.asarray(model.predict_proba(data))
-            classes = getattr(model, "classes_", None)
-        except Exception:  # scores are a bonus for the log, never a reason to fail
-            scores = None
-    return predictions, scores, classes
 
 
 class Arm:
@@ -149,12 +219,18 @@ class Deployment:
         ref = f"{version.model}/{version.version}"
         try:
             model = load_model(ref, trusted=self.trusted, store=self.store)
+            loaded = LoadedModel(
+                version,
+                model,
+                columns=_signature_names(version.signature),
+                array_input=accepts_array(model, version.signature),
+            )
             sample = smoke_input(version.signature)
             if sample is not None:
-                predict(model, sample)
+                loaded.predict(sample)
         except Exception as exc:
             return None, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        return LoadedModel(version, model), None
+        return loaded, None
 
     # -- following the registry -----------------------------------------------------------
 
@@ -229,5 +305,7 @@ class Deployment:
         }
 
 
-def now() -> float:
-    return time.time()
+def _signature_names(signature: dict[str, Any] | None) -> tuple[str, ...] | None:
+    if not signature or signature.get("type") != "dataframe":
+        return None
+    return tuple(c["name"] for c in signature.get("columns") or []) or None

@@ -1,129 +1,54 @@
 """The prediction log: batches of predictions as columnar blobs, indexed in SQL.
 
 Why this shape: millions of predictions of a 20-feature model would be tens of millions of
-SQL rows; as Parquet (zstd) they are tens of bytes each, a window is found from the batch
-index without reading other batches, and the blob store (local or S3) already gives
-durability, verify and gc. A batch frame has the columns ``request_id``, ``time``,
-``latency_ms``, ``prediction``, ``score.<class>`` (class scores, when the model has them)
-and ``feature.<name>`` (the inputs as the model received them).
+SQL rows; as Parquet they are tens of bytes each (layout: :mod:`.batchfile`), a window is
+found from the batch index without reading other batches, and the blob store (local or S3)
+already gives durability, verify and gc.
 
-A server adds requests with :meth:`PredictionLogWriter.add` (a list append under a lock:
-nothing on the request path touches disk or the database); a background thread writes a
-batch per (version, arm) every ``interval`` seconds, and :meth:`close` writes what is left
+A server adds each answered request with :meth:`PredictionLogWriter.add`: a tuple appended
+to a list under a lock — no DataFrame, no disk, no database and no second model call on the
+request path. A background thread, every ``interval`` seconds, stacks the pending requests
+of each (version, arm) into one table, computes their class scores with one
+``predict_proba`` call for the whole batch, and writes it; :meth:`close` writes what is left
 (SIGTERM). A SIGKILL loses at most the last ``interval``.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 import time
-from collections import defaultdict
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..entities import PredictionBatch
 from ..errors import InvalidInput
+from .batchfile import (
+    FEATURE_PREFIX,
+    SCORE_PREFIX,
+    batch_table,
+    new_id_prefix,
+    read_batch,
+    sequential_ids,
+    write_batch,
+)
 
 if TYPE_CHECKING:
     from ..store.abstract import AbstractStore
+    from .deployment import LoadedModel
 
-FEATURE_PREFIX = "feature."
-SCORE_PREFIX = "score."
+__all__ = [
+    "FEATURE_PREFIX",
+    "SCORE_PREFIX",
+    "PredictionLogWriter",
+    "log_labels",
+    "log_predictions",
+    "read_batch",
+]
+
 #: rows per batch blob when a notebook logs a large frame at once
 BATCH_ROWS = 200_000
 
-
-@dataclass
-class LoggedRequest:
-    request_id: str
-    time: float
-    latency_ms: float
-    features: Any  # DataFrame or 2-D array, n rows
-    predictions: Any  # n predictions
-    scores: Any = None  # n x classes, or None
-    classes: Any = None
-
-
-def _features_frame(features: Any) -> Any:
-    import pandas as pd
-
-    if isinstance(features, pd.DataFrame):
-        frame = features.reset_index(drop=True)
-    else:
-        import numpy as np
-
-        array = np.asarray(features)
-        if array.ndim == 1:
-            array = array.reshape(-1, 1)
-        frame = pd.DataFrame(array.reshape(len(array), -1))
-    return frame.rename(columns=lambda c: f"{FEATURE_PREFIX}{c}")
-
-
-def batch_frame(
-    request_ids: Any,
-    times: Any,
-    latencies: Any,
-    features: Any,
-    predictions: Any,
-    scores: Any = None,
-    classes: Any = None,
-) -> Any:
-    """The columnar frame of one batch (see the module docstring)."""
-    import numpy as np
-    import pandas as pd
-
-    frame = pd.DataFrame(
-        {
-            "request_id": pd.Series(request_ids, dtype="string"),
-            "time": np.asarray(times, dtype="float64"),
-            "latency_ms": np.asarray(latencies, dtype="float32"),
-        }
-    )
-    values = np.asarray(predictions)
-    frame["prediction"] = values if values.dtype.kind in "biuf" else values.astype(str)
-    if scores is not None:
-        scores = np.asarray(scores, dtype="float32")
-        names = list(classes) if classes is not None else list(range(scores.shape[1]))
-        for index, name in enumerate(names):
-            frame[f"{SCORE_PREFIX}{name}"] = scores[:, index]
-    return pd.concat([frame, _features_frame(features)], axis=1)
-
-
-def write_batch(
-    store: AbstractStore,
-    model: str,
-    version: int,
-    arm: str,
-    frame: Any,
-    source: str | None = None,
-) -> PredictionBatch:
-    """Store ``frame`` as one batch blob and index it."""
-    buffer = io.BytesIO()
-    frame.to_parquet(buffer, compression="zstd", index=False)
-    data = buffer.getvalue()
-    digest = store.blobs.put_bytes(data)
-    times = frame["time"]
-    return store.add_prediction_batch(
-        PredictionBatch(
-            model=model,
-            version=version,
-            arm=arm,
-            start_time=float(times.min()),
-            end_time=float(times.max()),
-            rows=len(frame),
-            digest=digest,
-            size=len(data),
-            source=source,
-        )
-    )
-
-
-def read_batch(store: AbstractStore, batch: PredictionBatch) -> Any:
-    import pandas as pd
-
-    return pd.read_parquet(io.BytesIO(store.blobs.get_bytes(batch.digest)))
+# one answered request: (request id, time, latency in ms, features, predictions)
+Logged = tuple[str, float, float, Any, Any]
 
 
 class PredictionLogWriter:
@@ -135,61 +60,94 @@ class PredictionLogWriter:
         self.source = source
         self.written_rows = 0
         self.failures: list[str] = []
-        self._pending: dict[tuple[str, int, str], list[LoggedRequest]] = defaultdict(list)
+        self._pending: dict[tuple[str, int, str], tuple[LoadedModel, list[Logged]]] = {}
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="jupyter-mm-predlog", daemon=True)
         self._thread.start()
 
-    def add(self, model: str, version: int, arm: str, request: LoggedRequest) -> None:
+    def add(self, served: LoadedModel, arm: str, request: Logged) -> None:
+        key = (served.version.model, served.version.version, arm)
         with self._lock:
-            self._pending[(model, version, arm)].append(request)
+            entry = self._pending.get(key)
+            if entry is None:
+                entry = self._pending[key] = (served, [])
+            entry[1].append(request)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
             self.flush()
 
     def flush(self) -> None:
-        with self._lock:
-            pending, self._pending = self._pending, defaultdict(list)
-        for (model, version, arm), requests in pending.items():
-            try:
-                self._write(model, version, arm, requests)
-            except Exception as exc:  # the server must go on serving; say why once
-                self.failures.append(f"{type(exc).__name__}: {exc}")
+        with self._write_lock:  # the thread and close() never write the same rows twice
+            with self._lock:
+                pending, self._pending = self._pending, {}
+            for (_model, _version, arm), (served, requests) in pending.items():
+                try:
+                    self._write(served, arm, requests)
+                except Exception as exc:  # the server must go on serving; say why once
+                    self.failures.append(f"{type(exc).__name__}: {exc}")
 
-    def _write(self, model: str, version: int, arm: str, requests: list[LoggedRequest]) -> None:
+    def _write(self, served: LoadedModel, arm: str, requests: list[Logged]) -> None:
         import numpy as np
-        import pandas as pd
 
-        ids, times, latencies, predictions = [], [], [], []
-        for request in requests:
-            n = len(request.predictions)
-            suffix = [""] if n == 1 else [f"/{i}" for i in range(n)]
-            ids += [request.request_id + s for s in suffix]
-            times += [request.time] * n
-            latencies += [request.latency_ms] * n
-            predictions.append(np.asarray(request.predictions).reshape(n, -1)[:, 0])
-        features = pd.concat([_features_frame(r.features) for r in requests], ignore_index=True)
-        with_scores = all(r.scores is not None for r in requests)
-        scores = np.concatenate([np.asarray(r.scores) for r in requests]) if with_scores else None
-        frame = batch_frame(
+        ids: list[str] = []
+        times, latencies, predictions, features = [], [], [], []
+        for request_id, when, latency, inputs, predicted in requests:
+            n = len(predicted)
+            ids += [request_id] if n == 1 else [f"{request_id}/{i}" for i in range(n)]
+            times.append(np.full(n, when))
+            latencies.append(np.full(n, latency, dtype="float32"))
+            predictions.append(np.asarray(predicted).reshape(n, -1)[:, 0])
+            features.append(inputs)
+        stacked = _stack(features, served.columns)
+        scores, classes = served.class_scores(stacked)
+        table = batch_table(
             ids,
-            times,
-            latencies,
-            features.rename(columns=lambda c: c[len(FEATURE_PREFIX) :]),
+            np.concatenate(times),
+            np.concatenate(latencies),
+            stacked,
             np.concatenate(predictions),
             scores,
-            requests[0].classes if with_scores else None,
+            classes,
+            feature_names=served.columns,
         )
-        write_batch(self.store, model, version, arm, frame, self.source)
-        self.written_rows += len(frame)
+        version = served.version
+        write_batch(self.store, version.model, version.version, arm, table, self.source)
+        self.written_rows += table.num_rows
 
     def close(self) -> None:
         """Stop the thread and write everything still pending."""
         self._stop.set()
         self._thread.join(timeout=30)
         self.flush()
+
+
+def _stack(features: list[Any], columns: tuple[str, ...] | None) -> Any:
+    """The inputs of many requests as one 2-D array when they all are arrays of one width
+    (the usual case: the server's fast path), else as one DataFrame."""
+    import numpy as np
+    import pandas as pd
+
+    if all(isinstance(f, np.ndarray) and f.ndim == 2 for f in features) and (
+        len({f.shape[1] for f in features}) == 1
+    ):
+        return np.concatenate(features)
+    frames = [
+        f.reset_index(drop=True)
+        if isinstance(f, pd.DataFrame)
+        else pd.DataFrame(np.asarray(f).reshape(len(f), -1), columns=_names(f, columns))
+        for f in features
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _names(array: Any, columns: tuple[str, ...] | None) -> list[Any] | None:
+    import numpy as np
+
+    width = int(np.prod(np.shape(array)[1:])) if np.ndim(array) > 1 else 1
+    return list(columns) if columns and len(columns) == width else None
 
 
 def log_predictions(
@@ -204,9 +162,8 @@ def log_predictions(
 ) -> list[str]:
     """``mm.log_predictions("fraud@production", X, y_pred, ids=…, scores=…)``: log a batch
     scored in a notebook, as the server logs requests (arm ``batch``). ``ids`` (unique
-    request ids, for labels that arrive later) default to new UUIDs; they are returned."""
-    import uuid
-
+    request ids, for labels that arrive later) default to new ids (32 hex digits, sharing a
+    random prefix so they compress); they are returned."""
     import numpy as np
 
     from ..registry import resolve_version
@@ -217,14 +174,14 @@ def log_predictions(
     rows = len(y_pred)
     if len(X) != rows:
         raise InvalidInput(f"X has {len(X)} rows but y_pred has {rows}.")
-    ids = [uuid.uuid4().hex for _ in range(rows)] if ids is None else [str(i) for i in ids]
+    ids = sequential_ids(new_id_prefix(), 0, rows) if ids is None else [str(i) for i in ids]
     if len(ids) != rows:
         raise InvalidInput(f"ids has {len(ids)} entries but y_pred has {rows}.")
     now = time.time()
     for start in range(0, rows, BATCH_ROWS):
         stop = min(rows, start + BATCH_ROWS)
         part = X.iloc[start:stop] if hasattr(X, "iloc") else np.asarray(X)[start:stop]
-        frame = batch_frame(
+        table = batch_table(
             ids[start:stop],
             np.full(stop - start, now),
             np.zeros(stop - start),
@@ -233,7 +190,7 @@ def log_predictions(
             None if scores is None else np.asarray(scores)[start:stop],
             classes,
         )
-        write_batch(store, version.model, version.version, "batch", frame)
+        write_batch(store, version.model, version.version, "batch", table)
     return ids
 
 

@@ -10,14 +10,13 @@ import sys
 import threading
 import time
 import uuid
+import warnings
 from dataclasses import dataclass
 
 from ..entities import ServingEndpoint
 from ..errors import InvalidInput
 from . import DEFAULT_POLL_SECONDS
-
-#: how often the process re-reads the registry for its references (the swap delay)
-HEARTBEAT_SECONDS = 5.0
+from .endpoints import HEARTBEAT_SECONDS
 
 
 @dataclass
@@ -66,6 +65,9 @@ def serve(options: ServeOptions) -> int:
 
     if options.workers < 1:
         raise InvalidInput("--workers must be at least 1.")
+    # models called with plain arrays (deployment.accepts_array) were fitted on named
+    # columns; scikit-learn says so on every call, which is noise here and costs time
+    warnings.filterwarnings("ignore", message="X does not have valid feature names")
     with open_store(create=False) as store:  # every reference must load before we listen
         deployment = _deployment(options, store)
         arms = deployment.describe()

@@ -8,6 +8,7 @@ import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
 import { MMApiError } from './api/client';
+import { servingVersion } from './serving';
 import { ModelVersion, Stage } from './api/schema';
 import { errorMessage, shortRunId } from './format';
 import { IRegistryDeps } from './tokens';
@@ -155,6 +156,11 @@ export async function promoteVersion(
   version: number,
   stage: Stage
 ): Promise<ModelVersion | null> {
+  const force =
+    stage === 'archived' && (await confirmArchiveServed(deps, name, version));
+  if (force === null) {
+    return null;
+  }
   const values = await askInputs(
     `Move ${name} version ${version} to ${stage}`,
     new InputsBody('The reason is recorded in the audit trail.', [
@@ -170,7 +176,8 @@ export async function promoteVersion(
       name,
       version,
       stage,
-      values.reason
+      values.reason,
+      force
     );
     deps.state.refusals.delete(name);
     deps.state.notify(name);
@@ -179,6 +186,41 @@ export async function promoteVersion(
     reportFailure(deps, name, error);
     return null;
   }
+}
+
+/**
+ * Archiving a version a live `jupyter mm serve` serves needs a confirmation (the server
+ * refuses it otherwise): true to send `force`, false when it is not served, null when the
+ * user cancels. When the endpoints cannot be read, the server's own check decides.
+ */
+async function confirmArchiveServed(
+  deps: IRegistryDeps,
+  name: string,
+  version: number
+): Promise<boolean | null> {
+  let serving: string[];
+  try {
+    serving = servingVersion(
+      (await deps.client.modelEndpoints(name)).endpoints,
+      version
+    );
+  } catch {
+    return false;
+  }
+  if (serving.length === 0) {
+    return false;
+  }
+  const answer = await showDialog({
+    title: `Archive ${name} version ${version}?`,
+    body:
+      `It is being served by ${serving.join(', ')}. A server goes on serving an ` +
+      'archived version until its reference names another version or it stops.',
+    buttons: [
+      Dialog.cancelButton(),
+      Dialog.warnButton({ label: 'Archive anyway' })
+    ]
+  });
+  return answer.button.accept ? true : null;
 }
 
 /** Ask for a reason and put the previous production version back. */

@@ -55,3 +55,51 @@ async def send_json(
         allow_nonstandard_methods=True,
     )
     return response.code, json.loads(response.body) if response.body else None
+
+
+def beat_endpoint(
+    root: Path,
+    model: str,
+    arms: dict[str, tuple[int, float]],
+    *,
+    endpoint_id: str = "e1",
+    port: int = 5001,
+    age: float = 0.0,
+    rate: float = 12.5,
+) -> None:
+    """A serving endpoint's heartbeat row, as `jupyter mm serve` writes it: ``arms`` maps
+    arm name -> (version, share) in the shape of ``Deployment.describe()``; ``age`` seconds
+    since its last beat."""
+    import time
+
+    from jupyter_mm.entities import ServingEndpoint
+
+    now = time.time() - age
+    described = {
+        name: {
+            "ref": f"{model}/{version}",
+            "version": version,
+            "model": model,
+            "share": share,
+            "problem": None,
+        }
+        for name, (version, share) in arms.items()
+    }
+    with open_store(store_location(root)) as store:
+        store.heartbeat_endpoint(
+            ServingEndpoint(
+                id=endpoint_id,
+                reference=f"{model}@production",
+                host="localhost",
+                port=port,
+                pid=4242,
+                started=now - 60,
+                heartbeat=now,
+                state={
+                    "arms": described,
+                    "requests": 300,
+                    "requests_per_second": rate,
+                    "url": f"http://127.0.0.1:{port}",
+                },
+            )
+        )

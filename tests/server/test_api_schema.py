@@ -12,7 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from mm_api_data import add_events, fill_store, get_json
-from mm_registry_data import register_versions, send_json
+from mm_registry_data import beat_endpoint, register_versions, send_json
 from test_api_approvals import APPROVAL_ROUTES_VALIDATED
 
 from jupyter_mm import entities
@@ -100,6 +100,7 @@ async def test_real_answers_of_every_route_validate(jp_fetch, jp_root_dir: Path)
         "GET /models/{name}/versions/{version}/lineage": [
             ("models", "churn", "versions", "1", "lineage"),
         ],
+        "GET /models/{name}/endpoints": [("models", "churn", "endpoints")],
     }
     # writes, in an order the registry accepts: (route, method, path, body)
     writes = [
@@ -113,13 +114,13 @@ async def test_real_answers_of_every_route_validate(jp_fetch, jp_root_dir: Path)
             "POST /models/{name}/versions/{version}/transition",
             "POST",
             ("models", "churn", "versions", "3", "transition"),
-            {"stage": "staging", "reason": "ok"},
+            {"stage": "staging", "reason": "ok", "force": None},
         ),
         (
             "POST /models/{name}/versions/{version}/transition",
             "POST",
             ("models", "churn", "versions", "3", "transition"),
-            {"stage": "production", "reason": None},
+            {"stage": "production", "reason": None, "force": False},
         ),
         (
             "POST /models/{name}/rollback",
@@ -140,6 +141,7 @@ async def test_real_answers_of_every_route_validate(jp_fetch, jp_root_dir: Path)
         schema.ROUTE_MODELS
     ), "a route has no validated request"
     register_versions(jp_root_dir, data)
+    beat_endpoint(jp_root_dir, "churn", {"champion": (1, 0.9), "canary": (2, 0.1)})
     for route, calls in requests.items():
         validator = jsonschema.Draft202012Validator(
             schema_render.schema_for(schema.ROUTE_MODELS[route])

@@ -99,7 +99,8 @@ def free_port() -> int:
 
 def serve_env(url: str) -> dict[str, str]:
     env = dict(os.environ, JUPYTER_MM_STORE=url)
-    env.pop("JUPYTER_MM_ARTIFACTS", None)
+    if not url.startswith("postgresql"):  # a SQLite store keeps its blobs beside it
+        env.pop("JUPYTER_MM_ARTIFACTS", None)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return env
 
@@ -139,15 +140,44 @@ def serving(
             process.wait()
 
 
-@pytest.fixture
-def registry_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Any]]:
-    url = f"sqlite:///{tmp_path / 'store' / 'mm.db'}"
+@contextlib.contextmanager
+def _registry_store(
+    url: str, artifacts: Path | None, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[str, Any]]:
+    """A store at ``url`` (the default store of this process and of the serve processes it
+    starts) holding ``churn`` version 1 in production."""
+    from jupyter_mm.config import StoreLocation
+
     monkeypatch.setenv("JUPYTER_MM_STORE", url)
-    monkeypatch.delenv("JUPYTER_MM_ARTIFACTS", raising=False)
-    store = open_store(url)
+    if artifacts is None:
+        monkeypatch.delenv("JUPYTER_MM_ARTIFACTS", raising=False)
+        store = open_store(url)
+    else:
+        monkeypatch.setenv("JUPYTER_MM_ARTIFACTS", str(artifacts))
+        store = open_store(StoreLocation(url=url, artifact_root=str(artifacts)))
     tracking.set_default_store(store)
     try:
         register_classifier(store, "churn", 1.0, "production")
         yield url, store
     finally:
         tracking.set_default_store(None)
+        store.close()
+
+
+@pytest.fixture
+def registry_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Any]]:
+    with _registry_store(f"sqlite:///{tmp_path / 'store' / 'mm.db'}", None, monkeypatch) as it:
+        yield it
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend_store(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[str, Any]]:
+    """:func:`registry_store` on SQLite and on a real PostgreSQL (blobs in a directory)."""
+    if request.param == "sqlite":
+        url, artifacts = f"sqlite:///{tmp_path / 'store' / 'mm.db'}", None
+    else:
+        url, artifacts = request.getfixturevalue("postgres_url"), tmp_path / "objects"
+    with _registry_store(url, artifacts, monkeypatch) as it:
+        yield it

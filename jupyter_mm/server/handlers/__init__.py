@@ -16,7 +16,7 @@ from .checkpoints import CheckpointHandler
 from .diffs import DiffHandler
 from .events import EventsHandler
 from .info import InfoHandler
-from .model_versions import LineageHandler, TransitionHandler
+from .model_versions import EndpointsHandler, LineageHandler, TransitionHandler
 from .models import AliasHandler, ModelHandler, ModelsHandler, RollbackHandler
 from .runs import MetricNamesHandler, RunHandler, RunsHandler
 
@@ -44,6 +44,7 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (r"/models", ModelsHandler),
     (rf"/models/{SEGMENT}", ModelHandler),
     (rf"/models/{SEGMENT}/rollback", RollbackHandler),
+    (rf"/models/{SEGMENT}/endpoints", EndpointsHandler),
     (rf"/models/{SEGMENT}/aliases/{SEGMENT}", AliasHandler),
     (rf"/models/{SEGMENT}/versions/{SEGMENT}/transition", TransitionHandler),
     (rf"/models/{SEGMENT}/versions/{SEGMENT}/lineage", LineageHandler),

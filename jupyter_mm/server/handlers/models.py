@@ -123,7 +123,7 @@ class RegistryHandler(MMAPIHandler):
         return await self.call_store(server_registry, self.config)
 
 
-_JSON_NAMES = {"str": "a string", "int": "a whole number"}
+_JSON_NAMES = {"str": "a string", "int": "a whole number", "bool": "true or false"}
 
 
 # -- reading --------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import type {
   ModelVersion,
   RegisterRequest,
   RollbackResult,
+  ServingEndpointList,
   Stage,
   Notebook,
   RunDetail,
@@ -199,12 +200,20 @@ export class MMClient {
     name: string,
     version: number,
     stage: Stage,
-    reason: string
+    reason: string,
+    force = false
   ): Promise<ModelVersion> {
     return this.send<ModelVersion>(
       'POST',
       `models/${segment(name)}/versions/${version}/transition`,
-      { stage, reason }
+      force ? { stage, reason, force } : { stage, reason }
+    );
+  }
+
+  /** `GET /models/{name}/endpoints`: the serving processes of a model, their split and rate. */
+  modelEndpoints(name: string): Promise<ServingEndpointList> {
+    return this.request<ServingEndpointList>(
+      `models/${segment(name)}/endpoints`
     );
   }
 

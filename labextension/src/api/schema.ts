@@ -306,6 +306,38 @@ export interface LineageRunFields {
   params: { [key: string]: string };
 }
 
+/** What one arm of a serving process serves. `share`: the part of the answers it gives (champion 1 - canary share; a shadow 0: it scores every request, answers none). */
+export interface ServingArm {
+  arm: string;
+  ref: string;
+  model: string | null;
+  version: number | null;
+  share: number;
+  problem: string | null;
+}
+
+/** A `jupyter mm serve` process as its last heartbeat (every 5 s) reported it; `live` is false once three beats are missed. `requests_per_second` over the last beat. */
+export interface ServingEndpoint {
+  id: string;
+  reference: string;
+  url: string;
+  host: string;
+  port: number;
+  pid: number;
+  started: number;
+  heartbeat: number;
+  live: boolean;
+  requests: number;
+  requests_per_second: number;
+  arms: ServingArm[];
+}
+
+/** `GET /models/{name}/endpoints`: serving processes seen in the last minute. */
+export interface ServingEndpointList {
+  model: string;
+  endpoints: ServingEndpoint[];
+}
+
 export interface LineageRun extends LineageRunFields {
   notebook_relpath: string | null;
   metrics: { [key: string]: MetricValue };
@@ -349,6 +381,7 @@ export interface RegisterRequest {
 export interface TransitionRequest {
   stage: Stage;
   reason: string | null;
+  force: boolean | null;
 }
 
 /** Body of `POST /models/{name}/rollback` (`reason` may be left out). */
@@ -442,6 +475,7 @@ export interface RouteResponses {
   'POST /models': ModelVersion;
   'POST /models/{name}/versions/{version}/transition': ModelVersion;
   'POST /models/{name}/rollback': RollbackResult;
+  'GET /models/{name}/endpoints': ServingEndpointList;
   'PUT /models/{name}/aliases/{alias}': ModelVersion;
   'GET /models/{name}/versions/{version}/lineage': Lineage;
   'GET /approvals': ApprovalList;

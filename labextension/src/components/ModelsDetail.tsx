@@ -281,6 +281,8 @@ export function ModelDetailView(props: {
   refusal: string | null;
   actions: IModelActions;
   approvals?: ApprovalList | null;
+  /** the "Serving" section (components/ServingEndpoints.tsx), when the view has one */
+  serving?: React.ReactNode;
 }): JSX.Element {
   const { detail, refusal, actions, approvals } = props;
   const hasProduction = detail.versions.some(v => v.stage === 'production');
@@ -322,6 +324,7 @@ export function ModelDetailView(props: {
           />
         </Section>
       )}
+      {props.serving}
       <Section title="Audit trail" count={detail.events.length}>
         <EventsTable events={detail.events} />
       </Section>

@@ -22,6 +22,7 @@ import { ApprovalsTable } from '../components/ApprovalViews';
 import { LineageView } from '../components/LineageView';
 import { ModelDetailView } from '../components/ModelsDetail';
 import { ModelsList } from '../components/ModelsList';
+import { ServingEndpoints } from '../components/ServingEndpoints';
 import { removeAlias, setAlias } from '../registryActions';
 import { errorMessage } from '../format';
 import {
@@ -162,6 +163,7 @@ class ModelContent extends ReactWidget {
         detail={this._detail}
         refusal={deps.state.refusals.get(name) ?? null}
         approvals={this._approvals}
+        serving={<ServingEndpoints client={deps.client} model={name} />}
         actions={{
           request: (version, stage) =>
             void commands.execute(ApprovalCommandIDs.requestTransition, {
