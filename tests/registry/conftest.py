@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-import jupyter_mm as mm
 from jupyter_mm import tracking
 from jupyter_mm.config import ENV_ARTIFACTS, ENV_STORE
 
@@ -27,18 +26,3 @@ def mm_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object
     tracking.set_default_store(None)
     yield tracking.default_store()
     tracking.set_default_store(None)
-
-
-def train_run(auc: float, *, name: str = "run", input_example: bool = False) -> str:
-    """A finished run with a fitted LogisticRegression logged as ``model`` and ``roc_auc``."""
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression
-
-    X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.0]])
-    y = np.array([0, 0, 1, 1])
-    with mm.start_run(name) as run:
-        mm.log_param("C", 1.0)
-        mm.log_metric("roc_auc", auc)
-        model = LogisticRegression().fit(X, y)
-        mm.log_model(model, "model", input_example=X if input_example else None)
-    return run.id

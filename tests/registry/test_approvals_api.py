@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import train_run
+from registry_runs import train_run
 
 import jupyter_mm as mm
 from jupyter_mm.errors import Conflict, InvalidInput

@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import train_run  # tests/registry/conftest.py
+from registry_runs import train_run
 
 import jupyter_mm as mm
 from jupyter_mm.errors import Conflict, IntegrityError, InvalidInput, NotFound
