@@ -26,6 +26,7 @@ from ..server.schema import (
     MetricChange,
     Model,
     ModelVersion,
+    MonitoringReport,
     NotebookDiff,
     PackageChange,
     ParamChange,
@@ -303,6 +304,7 @@ CLI_JSON_MODELS: dict[str, type] = {
     "lineage --json": LineageOutput,
     "reproduce --json": ReproduceOutput,
     "config --json": ConfigOutput,
+    "monitor --json": MonitoringReport,
 }
 
 #: every model the CLI outputs use that the REST schema does not define

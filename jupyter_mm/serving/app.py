@@ -60,6 +60,8 @@ class ServingState:
         self.shadow_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jupyter-mm-shadow")
         self.started = time.time()
         self.answered = 0
+        #: requests refused (400) or failed (500): the heartbeat reports it for the error rate
+        self.failed = 0
 
 
 class _Base(tornado.web.RequestHandler):
@@ -98,10 +100,12 @@ class InvocationsHandler(_Base):
             predictions, scores, classes = predict(served.model, data)
         except InputProblem as exc:
             self.state.metrics.requests.labels(*labels, "400").inc()
+            self.state.failed += 1
             self.fail(400, str(exc))
             return
         except Exception as exc:  # the model itself failed on valid-looking input
             self.state.metrics.requests.labels(*labels, "500").inc()
+            self.state.failed += 1
             self.fail(
                 500,
                 f"The model failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",

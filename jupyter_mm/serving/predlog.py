@@ -33,6 +33,8 @@ FEATURE_PREFIX = "feature."
 SCORE_PREFIX = "score."
 #: rows per batch blob when a notebook logs a large frame at once
 BATCH_ROWS = 200_000
+#: rows per Parquet row group: monitoring reads a window's row groups, not whole batches
+ROW_GROUP_ROWS = 16_384
 
 
 @dataclass
@@ -101,7 +103,7 @@ def write_batch(
 ) -> PredictionBatch:
     """Store ``frame`` as one batch blob and index it."""
     buffer = io.BytesIO()
-    frame.to_parquet(buffer, compression="zstd", index=False)
+    frame.to_parquet(buffer, compression="zstd", index=False, row_group_size=ROW_GROUP_ROWS)
     data = buffer.getvalue()
     digest = store.blobs.put_bytes(data)
     times = frame["time"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 
-from ..entities import PredictionBatch, ServingEndpoint
+from ..entities import PredictionBatch, ReferenceProfileLink, ServingEndpoint
 
 
 class AbstractPredictionStore(ABC):
@@ -58,3 +58,12 @@ class AbstractPredictionStore(ABC):
     def serving_endpoints(self, *, fresh_within: float | None = None) -> list[ServingEndpoint]:
         """Registered endpoints; with ``fresh_within`` only those whose last heartbeat is at
         most that many seconds old."""
+
+    @abstractmethod
+    def set_reference_profile(self, link: ReferenceProfileLink) -> None:
+        """Link a model version to its reference profile blob (already stored), replacing an
+        earlier link (InvalidInput when the blob or the version does not exist)."""
+
+    @abstractmethod
+    def reference_profile(self, model: str, version: int) -> ReferenceProfileLink | None:
+        """The version's reference profile link, or None."""

@@ -17,6 +17,7 @@ from .events import EventsHandler
 from .info import InfoHandler
 from .model_versions import LineageHandler, TransitionHandler
 from .models import AliasHandler, ModelHandler, ModelsHandler, RollbackHandler
+from .monitoring import MonitoringHandler
 from .runs import MetricNamesHandler, RunHandler, RunsHandler
 
 #: path of the API below the server's base URL
@@ -46,6 +47,7 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (rf"/models/{SEGMENT}/aliases/{SEGMENT}", AliasHandler),
     (rf"/models/{SEGMENT}/versions/{SEGMENT}/transition", TransitionHandler),
     (rf"/models/{SEGMENT}/versions/{SEGMENT}/lineage", LineageHandler),
+    (rf"/models/{SEGMENT}/monitoring", MonitoringHandler),
     # keep last: tornado takes the first matching route
     (r"/(.*)", UnknownEndpointHandler),
 ]

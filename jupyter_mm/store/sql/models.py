@@ -261,6 +261,19 @@ class PredictionBatchRow(Base):
     __table_args__ = (Index("ix_prediction_batches_model_end", "model", "end_time"),)
 
 
+class ReferenceProfileRow(Base):
+    """The reference profile of a model version: the blob ``digest`` (monitoring)."""
+
+    __tablename__ = "reference_profiles"
+
+    model: Mapped[str] = mapped_column(String(255), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(DIGEST, nullable=False)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    source: Mapped[str] = mapped_column(Text, nullable=False)
+    created_time: Mapped[float] = mapped_column(Double, nullable=False)
+
+
 class PredictionLabelRow(Base):
     """Ground truth that arrived for a request (JSON text), joined by request id."""
 
@@ -308,6 +321,7 @@ MODEL_VERSIONS = _table(ModelVersionRow)
 EVENTS = _table(EventRow)
 PREDICTION_BATCHES = _table(PredictionBatchRow)
 PREDICTION_LABELS = _table(PredictionLabelRow)
+REFERENCE_PROFILES = _table(ReferenceProfileRow)
 SERVING_ENDPOINTS = _table(ServingEndpointRow)
 KERNEL_SESSIONS = _table(KernelSessionRow)
 SESSION_EXECUTIONS = _table(SessionExecutionRow)
