@@ -18,7 +18,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .drift import CATEGORICAL_METHODS, DEFAULT_FLOORS, NUMERIC_METHODS, statistics
+from .drift import (
+    CATEGORICAL_METHODS,
+    DEFAULT_FLOORS,
+    NUMERIC_METHODS,
+    counts_statistics,
+    numeric_statistics,
+)
 
 WINDOWS = 20
 MAX_WINDOW_ROWS = 20_000
@@ -35,17 +41,19 @@ def calibrate_thresholds(
     rng = np.random.default_rng(seed)
     rows = int(profile["rows"])
     window = max(1, min(rows, MAX_WINDOW_ROWS))
-    columns = {name: frame[name].to_numpy() for name in profile["features"]}
     targets = dict(profile["features"])
+    columns = {name: frame[name] for name in targets}
     for name, values in extra.items():
         if profile.get(name) is not None:
-            columns[name] = np.asarray(values)
+            columns[name] = values
             targets[name] = profile[name]
+    # each column once in the form its statistic needs: floats, or category codes
+    prepared = {name: _prepare(targets[name], columns[name]) for name in targets}
     noise: dict[str, dict[str, float]] = {name: {} for name in targets}
     for _ in range(WINDOWS):
         picks = rng.integers(0, rows, size=window)
         for name, feature in targets.items():
-            found = statistics(feature, columns[name][picks])
+            found = _window_statistics(feature, prepared[name], picks)
             for method in _methods(feature):
                 value = found.get(method)
                 if value is not None and np.isfinite(value):
@@ -65,6 +73,24 @@ def calibrate_thresholds(
         }
         for name, found in noise.items()
     }
+
+
+def _prepare(feature: dict[str, Any], values: Any) -> Any:
+    from .profile import _as_float, category_codes
+
+    if feature["kind"] == "numeric":
+        return _as_float(values)
+    return category_codes(values, feature["categories"])
+
+
+def _window_statistics(feature: dict[str, Any], prepared: Any, picks: Any) -> dict[str, Any]:
+    import numpy as np
+
+    sample = prepared[picks]
+    if feature["kind"] == "numeric":
+        return numeric_statistics(feature, sample[np.isfinite(sample)])
+    counts = np.bincount(sample[sample >= 0], minlength=len(feature["categories"]) + 1)
+    return counts_statistics(feature, [int(c) for c in counts])
 
 
 def _methods(feature: dict[str, Any]) -> tuple[str, ...]:

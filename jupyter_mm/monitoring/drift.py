@@ -80,18 +80,18 @@ def _shares(counts: Any) -> Any:
 
 def categorical_statistics(feature: dict[str, Any], values: Any) -> dict[str, Any]:
     """Statistics of current ``values`` (labels) against a categorical feature profile."""
+    known, other, missing = category_counts(values, feature["categories"])
+    return {**counts_statistics(feature, [*known, other]), "missing": missing}
+
+
+def counts_statistics(feature: dict[str, Any], counts: list[int]) -> dict[str, Any]:
+    """Jensen–Shannon distance and Cohen's w of current category ``counts`` (the profile's
+    categories, then OTHER) against the reference's."""
     import numpy as np
     from scipy.spatial.distance import jensenshannon
     from scipy.stats import chisquare
 
-    known, other, missing = category_counts(values, feature["categories"])
-    counts = [*known, other]
-    result: dict[str, Any] = {
-        "counts": counts,
-        "missing": missing,
-        "jensenshannon": None,
-        "chi2": None,
-    }
+    result: dict[str, Any] = {"counts": counts, "jensenshannon": None, "chi2": None}
     total = sum(counts)
     if total == 0:
         return result
@@ -99,7 +99,7 @@ def categorical_statistics(feature: dict[str, Any], values: Any) -> dict[str, An
     current = np.asarray(counts, dtype="float64")
     result["jensenshannon"] = float(jensenshannon(reference, current, base=2))
     expected = _shares(reference) * total
-    chi2 = chisquare(current, expected * (current.sum() / expected.sum())).statistic
+    chi2 = chisquare(current, expected).statistic
     result["chi2"] = float(math.sqrt(chi2 / total))
     return result
 

@@ -108,36 +108,52 @@ def numeric_profile(values: Any, bins: int = NUMERIC_BINS) -> dict[str, Any]:
     }
 
 
-def category_labels(values: Any) -> Any:
-    """Values as category labels (strings); missing values as None."""
+def category_codes(values: Any, categories: list[str]) -> Any:
+    """Each value's index in ``categories`` (its label is ``str(value)``), ``len(categories)``
+    for any other label (OTHER), -1 when missing. Hashes the values once in pandas and
+    converts only the distinct ones to labels, so a 100k-row column costs milliseconds."""
+    import numpy as np
+    import pandas as pd
+
+    codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
+    index = {c: i for i, c in enumerate(categories)}
+    lookup = np.array([index.get(str(u), len(categories)) for u in uniques] + [-1], dtype="int64")
+    return lookup[codes]  # code -1 (missing) picks the trailing -1
+
+
+def label_counts(values: Any) -> tuple[dict[str, int], int]:
+    """Counts per label (``str(value)``) and the missing count."""
     import pandas as pd
 
     series = pd.Series(values)
-    labels = series.astype("object").where(series.notna(), None)
-    return labels.map(lambda v: v if v is None else str(v))
+    counts: dict[str, int] = {}
+    for value, count in series.value_counts(dropna=True).items():
+        label = str(value)
+        counts[label] = counts.get(label, 0) + int(count)
+    return counts, int(series.isna().sum())
 
 
 def categorical_profile(values: Any, max_categories: int = MAX_CATEGORIES) -> dict[str, Any]:
-    labels = category_labels(values)
-    counts = labels.value_counts(dropna=True)
-    kept = counts.iloc[:max_categories]
+    counts, missing = label_counts(values)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    kept = ranked[:max_categories]
     return {
         "kind": "categorical",
-        "count": len(labels),
-        "missing": int(labels.isna().sum()),
-        "categories": [str(c) for c in kept.index],
-        "counts": [int(c) for c in kept.to_numpy()],
-        "other": int(counts.iloc[max_categories:].sum()),
+        "count": int(len(values)),
+        "missing": missing,
+        "categories": [label for label, _ in kept],
+        "counts": [count for _, count in kept],
+        "other": sum(count for _, count in ranked[max_categories:]),
     }
 
 
 def category_counts(values: Any, categories: list[str]) -> tuple[list[int], int, int]:
     """Counts of ``values`` per known category, the OTHER count and the missing count."""
-    labels = category_labels(values)
-    counts = labels.value_counts(dropna=True)
-    known = [int(counts.get(c, 0)) for c in categories]
-    present = int(counts.sum())
-    return known, present - sum(known), int(len(labels) - present)
+    import numpy as np
+
+    codes = category_codes(values, categories)
+    counts = np.bincount(codes[codes >= 0], minlength=len(categories) + 1)
+    return [int(c) for c in counts[:-1]], int(counts[-1]), int((codes < 0).sum())
 
 
 def feature_profile(values: Any) -> dict[str, Any]:

@@ -57,11 +57,7 @@ def report(
     settings = settings or load_monitor()
     if window is None and since is None:
         window = settings.window
-    spec = (
-        WindowSpec(rows=window, since=since, until=until)
-        if since is None
-        else WindowSpec(since=since, until=until)
-    )
+    spec = WindowSpec(rows=window, since=since, until=until)
     version = resolve_monitored(ref, store)
     profile, link = find_profile(store, version)
     frame = read_window(store, version.model, version.version, spec)
