@@ -139,7 +139,7 @@ def categorical_profile(values: Any, max_categories: int = MAX_CATEGORIES) -> di
     kept = ranked[:max_categories]
     return {
         "kind": "categorical",
-        "count": int(len(values)),
+        "count": len(values),
         "missing": missing,
         "categories": [label for label, _ in kept],
         "counts": [count for _, count in kept],
