@@ -4,7 +4,8 @@
     python bench/run.py              # full run (1 GiB file, 41 repetitions; a few minutes)
     python bench/run.py --quick      # smoke run (smaller sizes, fewer repetitions)
     python bench/run.py --only metrics   # one group: tracking, metrics, hashing, storage,
-                                         # startup, listing, session or serving
+                                         # startup, listing, session,
+                                         # serving or monitoring
 
 Run by hand on an otherwise idle machine; never in CI. Ratios are peer time / our time,
 measured in the same run.
@@ -23,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import hashing_bench
 import listing_bench
 import metrics_bench
+import monitoring_bench
 import serving_bench
 import session_bench
 import startup_bench
@@ -45,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
             "listing",
             "session",
             "serving",
+            "monitoring",
         ],
         help="run one group of benchmarks",
     )
@@ -77,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         rows += session_bench.run(args.quick)
     if args.only in (None, "serving"):
         rows += serving_bench.run(args.quick)
+    if args.only in (None, "monitoring"):
+        rows += monitoring_bench.run(args.quick)
     print()
     print(
         "Sidebar latency and scrolling (target 7) come from the browser tests: "

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from ..store.abstract import AbstractStore
 
 FEATURE, SCORE = "feature.", "score."
+#: seconds before a window's first prediction from which arriving labels are considered
+LABEL_CLOCK_SLACK = 3600.0
 
 
 def resolve_monitored(ref: str, store: AbstractStore) -> ModelVersion:
@@ -65,7 +67,7 @@ def report(
     step = step or max(1, math.ceil(len(frame) / settings.timeline_windows))
     if step < 1:
         raise InvalidInput(f"step must be at least 1, not {step}.")
-    labels = _labels(store, frame)
+    labels = _labels(store, version.model, frame)
     timeline = [
         _performance_window(i, frame.iloc[start : start + step], labels, profile, settings)
         for i, start in enumerate(range(0, len(frame), step))
@@ -201,13 +203,16 @@ def drift_summary(profile: dict[str, Any], frame: Any, settings: Monitor) -> Any
     }
 
 
-def _labels(store: AbstractStore, frame: Any) -> dict[str, Any]:
+def _labels(store: AbstractStore, model: str, frame: Any) -> dict[str, Any]:
+    """Labels of the window's requests: those that arrived since the window's first
+    prediction (less ``LABEL_CLOCK_SLACK``, for a labeller whose clock runs behind)."""
     if "request_id" not in frame or not len(frame):
         return {}
-    return {
-        rid: json.loads(text)
-        for rid, text in store.labels_for(frame["request_id"].astype(str)).items()
-    }
+    arrived = store.labels_since(float(frame["time"].iloc[0]) - LABEL_CLOCK_SLACK, model=model)
+    if not arrived:
+        return {}
+    wanted = set(frame["request_id"].astype(str)) & arrived.keys()
+    return {rid: json.loads(arrived[rid]) for rid in wanted}
 
 
 def _scores(frame: Any, classes: list[str] | None) -> Any:

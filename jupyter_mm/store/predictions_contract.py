@@ -47,6 +47,12 @@ class AbstractPredictionStore(ABC):
         """The labels known for these requests (request id -> JSON text)."""
 
     @abstractmethod
+    def labels_since(self, since: float, model: str | None = None) -> dict[str, str]:
+        """Labels that arrived at or after ``since`` (request id -> JSON text); with
+        ``model``, those given for that model or for none. Monitoring joins them with a
+        window's predictions: one range read instead of a lookup per request id."""
+
+    @abstractmethod
     def heartbeat_endpoint(self, endpoint: ServingEndpoint) -> None:
         """Insert or refresh a serving endpoint's row."""
 

@@ -284,6 +284,9 @@ class PredictionLabelRow(Base):
     label: Mapped[str] = mapped_column(Text, nullable=False)
     time: Mapped[float] = mapped_column(Double, nullable=False)
 
+    # monitoring reads the labels that arrived since a window began
+    __table_args__ = (Index("ix_prediction_labels_time", "time"),)
+
 
 class ServingEndpointRow(Base):
     """A serving process, refreshed by its heartbeat."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 
 from ...entities import PredictionBatch, ReferenceProfileLink, ServingEndpoint
 from ...errors import InvalidInput
@@ -109,6 +109,14 @@ class SqlPredictionsMixin(AbstractPredictionStore):
                 )
                 found.update((rid, label) for rid, label in conn.execute(query))
         return found
+
+    def labels_since(self, since: float, model: str | None = None) -> dict[str, str]:
+        table = PREDICTION_LABELS
+        query = select(table.c.request_id, table.c.label).where(table.c.time >= since)
+        if model is not None:
+            query = query.where(or_(table.c.model == model, table.c.model.is_(None)))
+        with self._read() as conn:
+            return dict(conn.execute(query).tuples().all())
 
     def heartbeat_endpoint(self, endpoint: ServingEndpoint) -> None:
         table = SERVING_ENDPOINTS

@@ -6,8 +6,9 @@ Create Date: 2026-12-06
 
 ``reference_profiles`` links a model version to the blob holding its reference profile
 (per-feature histograms, category counts, missing rates, calibrated drift thresholds), so
-monitoring compares logged predictions with kilobytes instead of the training data. A new
-table only: nothing existing changes.
+monitoring compares logged predictions with kilobytes instead of the training data. An index
+on ``prediction_labels.time`` lets monitoring fetch the labels that arrived since a window
+began instead of looking up every request id of the window. Nothing existing changes.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ def upgrade() -> None:
         sa.Column("created_time", sa.Double, nullable=False),
         sa.PrimaryKeyConstraint("model", "version", name="pk_reference_profiles"),
     )
+    op.create_index("ix_prediction_labels_time", "prediction_labels", ["time"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_prediction_labels_time", table_name="prediction_labels")
     op.drop_table("reference_profiles")
