@@ -116,7 +116,7 @@ class SqlPredictionsMixin(AbstractPredictionStore):
         if model is not None:
             query = query.where(or_(table.c.model == model, table.c.model.is_(None)))
         with self._read() as conn:
-            return dict(conn.execute(query).tuples().all())
+            return {rid: label for rid, label in conn.execute(query)}
 
     def heartbeat_endpoint(self, endpoint: ServingEndpoint) -> None:
         table = SERVING_ENDPOINTS
