@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .profile import OTHER, category_counts
+from .profile import OTHER, category_counts, sorted_counts, sorted_quantiles
 
 NUMERIC_METHODS = ("wasserstein", "psi")
 CATEGORICAL_METHODS = ("jensenshannon", "chi2")
@@ -38,17 +38,6 @@ def quantile_levels(points: int) -> Any:
     return (np.arange(points) + 0.5) / points
 
 
-def sorted_quantiles(ordered: Any, levels: Any) -> Any:
-    """``numpy.quantile(values, levels)`` (linear interpolation) of already sorted values:
-    one sort instead of a partition per level (100 levels of 100k values: 6 ms, not 30)."""
-    import numpy as np
-
-    position = levels * (ordered.size - 1)
-    low = np.floor(position).astype("int64")
-    high = np.minimum(low + 1, ordered.size - 1)
-    return ordered[low] + (position - low) * (ordered[high] - ordered[low])
-
-
 def numeric_statistics(feature: dict[str, Any], values: Any) -> dict[str, Any]:
     """Statistics of current ``values`` (finite floats, missing already removed) against a
     numeric feature profile; also the current histogram on the profile's edges."""
@@ -56,11 +45,7 @@ def numeric_statistics(feature: dict[str, Any], values: Any) -> dict[str, Any]:
     from scipy.stats import wasserstein_distance
 
     ordered = np.sort(values)
-    # bin k holds edges[k] <= v < edges[k+1] (outer bins open), as numeric_counts bins
-    cuts = np.searchsorted(
-        ordered, np.asarray(feature["edges"][1:-1], dtype="float64"), side="left"
-    )
-    counts = [int(c) for c in np.diff(np.r_[0, cuts, ordered.size])]
+    counts = sorted_counts(ordered, feature["edges"])
     result: dict[str, Any] = {"counts": counts, "wasserstein": None, "psi": None}
     if values.size == 0:
         return result
