@@ -135,7 +135,8 @@ def estimated_classification(
     ]
     for name in ("f1", "roc_auc"):
         values = [c[name] for c in per_class]
-        result[name] = None if any(v is None for v in values) else _finite(np.mean(values))
+        known = [v for v in values if v is not None]
+        result[name] = _finite(np.mean(known)) if len(known) == len(values) else None
     return result
 
 

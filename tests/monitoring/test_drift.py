@@ -152,3 +152,26 @@ def test_a_constant_reference_drifts_only_when_values_move() -> None:
     same = statistics(profile["features"]["k"], np.full(500, 3.0))
     moved = statistics(profile["features"]["k"], np.full(500, 4.0))
     assert same["wasserstein"] == 0.0 and moved["wasserstein"] == float("inf")
+
+
+def test_the_reference_named_by_no_one_is_the_largest_frame_with_the_models_columns() -> None:
+    from sklearn.linear_model import LinearRegression
+
+    from jupyter_mm.monitoring.capture import find_reference_frame
+
+    X = pd.DataFrame({"a": np.arange(100.0), "b": np.arange(100.0) % 7})
+    model = LinearRegression().fit(X, X["a"] * 2)
+    namespace = {
+        "X": X,
+        "X_train": X.iloc[:80],
+        "X_test": X.iloc[80:],
+        "reordered": X[["b", "a"]],  # the same columns in another order: not the model's input
+        "wider": X.assign(c=1.0),
+        "_": X.assign(c=2.0),
+    }
+    assert find_reference_frame(model, namespace)[0] == "X"
+    del namespace["X"]
+    assert find_reference_frame(model, namespace)[0] == "X_train"
+    assert find_reference_frame(model, {"wider": X.assign(c=1.0)}) is None
+    # fitted on an array: no column names, no guess
+    assert find_reference_frame(LinearRegression().fit(X.to_numpy(), X["a"]), namespace) is None
