@@ -62,12 +62,24 @@ def reference_profile_bytes(model: Any, reference: Any, target: Any, name: str) 
         if found is None:
             return None
         variable, reference = found
-        source = f"namespace DataFrame {variable!r} ({len(reference)} rows)"
+        try:
+            profile = build_profile(
+                reference,
+                model=model,
+                source=f"namespace DataFrame {variable!r} ({len(reference)} rows)",
+            )
+        except Exception as exc:  # a guess must never cost the user the logged model
+            print(
+                f"jupyter-mm: no reference profile for {name} ({variable} could not be "
+                f"profiled: {type(exc).__name__}); pass reference=X_train.",
+                file=sys.stderr,
+            )
+            return None
         print(
             f"jupyter-mm: reference profile of {name} from {variable} ({len(reference)} rows).",
             file=sys.stderr,
         )
-        target = None
+        return encode_profile(profile)
     try:
         profile = build_profile(reference, model=model, target=target, source=source)
     except InvalidInput:
