@@ -22,12 +22,17 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
+def parse_duration(text: str, what: str = "--since") -> float:
+    """``90s``, ``15m``, ``1h``, ``2d``, ``1w`` -> seconds."""
+    match = _DURATION.match(text or "")
+    if not match or float(match.group(1)) <= 0:
+        raise InvalidInput(f"{what} takes a duration like 90s, 15m, 1h, 2d or 1w, not {text!r}.")
+    return float(match.group(1)) * _SECONDS[match.group(2)]
+
+
 def parse_since(text: str, now: float | None = None) -> float:
     """``90s``, ``15m``, ``1h``, ``2d``, ``1w`` ago -> epoch seconds."""
-    match = _DURATION.match(text or "")
-    if not match:
-        raise InvalidInput(f"--since takes a duration like 90s, 15m, 1h, 2d or 1w, not {text!r}.")
-    return (time.time() if now is None else now) - float(match.group(1)) * _SECONDS[match.group(2)]
+    return (time.time() if now is None else now) - parse_duration(text)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,7 +58,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     group.add_argument(
         "--since", metavar="DURATION", help="predictions of the last DURATION (90s, 15m, 1h, 2d)"
     )
-    p.add_argument("--step", type=int, metavar="N", help="rows per timeline window")
+    split = p.add_mutually_exclusive_group()
+    split.add_argument("--step", type=int, metavar="N", help="rows per timeline window")
+    split.add_argument(
+        "--every", metavar="DURATION", help="time per timeline window (e.g. 10m, 1h)"
+    )
     add_json_flag(p)
     p.set_defaults(func=cmd_monitor)
 
@@ -86,7 +95,10 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         raise InvalidInput("--step needs at least one row.")
     since = parse_since(args.since) if args.since else None
     with open_cli_store() as store:
-        result = report(args.reference, args.window, since=since, step=args.step, store=store)
+        every = parse_duration(args.every, "--every") if args.every else None
+        result = report(
+            args.reference, args.window, since=since, step=args.step, every=every, store=store
+        )
     if args.json:
         print_json(result)
         return 0

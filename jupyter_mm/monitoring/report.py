@@ -46,6 +46,7 @@ def report(
     since: float | None = None,
     until: float | None = None,
     step: int | None = None,
+    every: float | None = None,
     store: AbstractStore | None = None,
     settings: Monitor | None = None,
 ) -> MonitoringReport:
@@ -64,13 +65,17 @@ def report(
     profile, link = find_profile(store, version)
     frame = read_window(store, version.model, version.version, spec)
     drift = drift_summary(profile, frame, settings)
-    step = step or max(1, math.ceil(len(frame) / settings.timeline_windows))
-    if step < 1:
+    if step is not None and every is not None:
+        raise InvalidInput("A timeline is split by rows (step) or by time (every), not both.")
+    if every is not None and not every > 0:
+        raise InvalidInput(f"every must be a positive number of seconds, not {every!r}.")
+    step = 0 if every else (step or max(1, math.ceil(len(frame) / settings.timeline_windows)))
+    if step < 0 or (not every and step < 1):
         raise InvalidInput(f"step must be at least 1, not {step}.")
     labels = _labels(store, version.model, frame)
     timeline = [
-        _performance_window(i, frame.iloc[start : start + step], labels, profile, settings)
-        for i, start in enumerate(range(0, len(frame), step))
+        _performance_window(i, chunk, labels, profile, settings)
+        for i, chunk in enumerate(_timeline_chunks(frame, step, every))
     ]
     whole = _performance_window(0, frame, labels, profile, settings) if len(frame) else None
     latency = {
@@ -87,6 +92,7 @@ def report(
             "size": spec.rows,
             "since": spec.since,
             "step": step,
+            "every": every,
             "rows": len(frame),
             "start_time": float(frame["time"].iloc[0]) if len(frame) else None,
             "end_time": float(frame["time"].iloc[-1]) if len(frame) else None,
@@ -98,6 +104,20 @@ def report(
     }
     result["metrics"] = flat_metrics(result, whole)
     return result
+
+
+def _timeline_chunks(frame: Any, step: int, every: float | None) -> list[Any]:
+    """The window's rows split by count (``step`` rows) or by time (``every`` seconds from
+    the first prediction; periods without predictions are skipped)."""
+    import numpy as np
+
+    if not len(frame):
+        return []
+    if not every:
+        return [frame.iloc[start : start + step] for start in range(0, len(frame), step)]
+    period = np.floor((frame["time"].to_numpy() - float(frame["time"].iloc[0])) / every)
+    cuts = np.flatnonzero(np.diff(period)) + 1
+    return [frame.iloc[a:b] for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(frame)], strict=True)]
 
 
 def flat_metrics(

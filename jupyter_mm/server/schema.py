@@ -512,12 +512,14 @@ class LatencySummary(TypedDict):
 class MonitoringWindow(TypedDict):
     """The predictions the report covers: the last ``size`` rows (``kind`` count) or those
     logged at or after ``since`` (``kind`` time); ``rows`` were found, between
-    ``start_time`` and ``end_time``; the timeline splits them into windows of ``step``."""
+    ``start_time`` and ``end_time``; the timeline splits them into windows of ``step`` rows,
+    or of ``every`` seconds (then ``step`` is 0)."""
 
     kind: Literal["count", "time"]
     size: int | None
     since: float | None
     step: int
+    every: float | None
     rows: int
     start_time: float | None
     end_time: float | None

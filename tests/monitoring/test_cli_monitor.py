@@ -67,6 +67,9 @@ def test_monitor_text_shows_drift_timeline_and_latency(registered, cli) -> None:
     log_scored(registered, customers(1_000, seed=5, older=1.5)[0], latency=4.0)
     code, out, err = cli("monitor", "churn/1", "--since", "1h")
     assert code == 0, err
+    code, by_time, err = cli("monitor", "churn/1", "--since", "1h", "--every", "10m", "--json")
+    assert code == 0, err
+    assert json.loads(by_time)["window"]["every"] == 600.0
     assert "Drift: 1 of 4 features drifted" in out
     assert "age" in out and "DRIFT" in out and "wasserstein" in out and "jensenshannon" in out
     assert "est." in out  # no labels: the timeline is estimated
@@ -97,6 +100,8 @@ def test_profile_command_from_a_data_file(registered, cli, tmp_path) -> None:
         ("monitor", "churn", "--window", "0"),
         ("monitor", "churn", "--since", "yesterday"),
         ("monitor", "churn", "--window", "10", "--since", "1h"),
+        ("monitor", "churn", "--every", "0m"),
+        ("monitor", "churn", "--step", "10", "--every", "1h"),
         ("monitor", "nope"),
         ("profile", "churn/1", "--data", "missing.csv"),
         ("profile", "churn/1", "--data", "train.csv", "--target", "nope"),

@@ -176,3 +176,18 @@ def test_bad_windows_are_one_line_errors(registered) -> None:
     for kwargs in ({"window": 0}, {"window": 10, "since": 5.0}):
         with pytest.raises(InvalidInput):
             report("churn", store=registered.store, **kwargs)
+
+
+def test_a_timeline_by_time_has_one_point_per_period_with_predictions(registered) -> None:
+    X, _ = customers(900, seed=7)
+    start = time.time() - 7_200
+    for hour in (0, 1, 3):  # nothing logged in hour 2
+        log_scored(registered, X.iloc[hour * 200 : hour * 200 + 300], when=start + hour * 1_800)
+    found = report("churn", since=start - 1, every=1_800.0, store=registered.store)
+    jsonschema.validate(found, REPORT_SCHEMA)
+    assert found["window"]["every"] == 1_800.0 and found["window"]["step"] == 0
+    assert [w["rows"] for w in found["performance"]] == [300, 300, 300]
+    starts = [w["start_time"] for w in found["performance"]]
+    assert starts[2] - starts[1] > 1_800  # the empty period is skipped, not a zero point
+    with pytest.raises(InvalidInput):
+        report("churn", 100, step=10, every=60.0, store=registered.store)

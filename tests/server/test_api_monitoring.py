@@ -39,7 +39,7 @@ async def test_the_report_validates_and_shows_the_shift(jp_fetch, monitored) -> 
 
 @pytest.mark.usefixtures("jp_serverapp")
 async def test_version_ref_and_since_select_what_is_reported(jp_fetch, monitored) -> None:
-    for params in ({"version": "1"}, {"ref": "champion"}, {"since": "1h"}):
+    for params in ({"version": "1"}, {"ref": "champion"}, {"since": "1h", "every": "1h"}):
         status, body = await get_json(jp_fetch, "models", "fraud", "monitoring", **params)
         if "ref" in params:  # the alias names churn's version, fraud has none
             assert status == 404, body
@@ -56,6 +56,7 @@ async def test_version_ref_and_since_select_what_is_reported(jp_fetch, monitored
         ("fraud", {"window": "x"}, 400),
         ("fraud", {"window": "10", "since": "1h"}, 400),
         ("fraud", {"since": "soon"}, 400),
+        ("fraud", {"step": "10", "every": "1h"}, 400),
         ("fraud", {"version": "1", "ref": "production"}, 400),
         ("nope", {}, 404),
         ("churn", {}, 400),  # registered, never profiled: says how to profile it

@@ -3,7 +3,8 @@
 
 Query: ``version`` (a number; default the production version, else the latest) or ``ref``
 (``@stage``/``@alias`` of the model), and ``window`` (rows) or ``since`` (a duration such as
-``1h``), and ``step`` (rows per timeline window). Its own authorization resource
+``1h``), and ``step`` (rows per timeline window) or ``every`` (a duration per timeline
+window). Its own authorization resource
 (``jupyter_mm:monitoring``, read): the report shows distributions of served data.
 """
 
@@ -47,7 +48,7 @@ class MonitoringHandler(MMAPIHandler):
     @web.authenticated
     @authorized
     async def get(self, name: str) -> None:
-        from ...cli.monitor import parse_since
+        from ...cli.monitor import parse_duration, parse_since
 
         name = check_model_name(name)
         version, alias = (
@@ -67,9 +68,11 @@ class MonitoringHandler(MMAPIHandler):
         if window is not None and since_text is not None:
             raise InvalidInput("Give window or since, not both.")
         since = parse_since(since_text) if since_text is not None else None
+        every_text = self.get_query_argument("every", None)
+        every = parse_duration(every_text, "every") if every_text is not None else None
         store = await self.get_store()
         settings = await self.call_store(_server_monitor, self.config)
         body = await self.call_store(
-            report, ref, window, since=since, step=step, store=store, settings=settings
+            report, ref, window, since=since, step=step, every=every, store=store, settings=settings
         )
         self.write_json(body)

@@ -413,12 +413,13 @@ export interface LatencySummary {
   error_rate: number | null;
 }
 
-/** The predictions the report covers: the last `size` rows (`kind` count) or those logged at or after `since` (`kind` time); `rows` were found, between `start_time` and `end_time`; the timeline splits them into windows of `step`. */
+/** The predictions the report covers: the last `size` rows (`kind` count) or those logged at or after `since` (`kind` time); `rows` were found, between `start_time` and `end_time`; the timeline splits them into windows of `step` rows, or of `every` seconds (then `step` is 0). */
 export interface MonitoringWindow {
   kind: 'count' | 'time';
   size: number | null;
   since: number | null;
   step: number;
+  every: number | null;
   rows: number;
   start_time: number | null;
   end_time: number | null;
