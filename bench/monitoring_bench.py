@@ -2,7 +2,7 @@
 Evidently's ``DataDriftPreset`` on the same data, and a monitor pass over a large
 prediction log.
 
-    pip install -e ".[bench]" "evidently" "pandas<3"   # Evidently needs pandas<3 today
+    pip install -e ".[bench]"     # MLflow, DVC and Evidently (which needs pandas<3 today)
     python bench/run.py --only monitoring [--quick]
 
 Data: 100k reference rows and 100k current rows of 20 features (15 numeric of three
@@ -146,7 +146,8 @@ def _peak_bytes(fn: Any) -> int:
         tracemalloc.stop()
 
 
-def drift_rows(quick: bool, work: Path) -> list[Result]:
+def _measure(quick: bool, work: Path) -> dict[str, Any]:
+    """Time, peak memory and verdicts of both tools on the same frames."""
     reference = make_frame(ROWS, seed=1, shifted=False)
     current = make_frame(ROWS, seed=2, shifted=True)
     same = make_frame(ROWS, seed=3, shifted=False)
@@ -155,83 +156,55 @@ def drift_rows(quick: bool, work: Path) -> list[Result]:
     store, version, built, size = _reference_store(work, reference)
     del reference
     ours_current = current.add_prefix("feature.")
-    ours_same = same.add_prefix("feature.")
     _ours(store, version, ours_current)  # warm-up: imports
-    ours_time, ours_verdicts = _timed(
+    found: dict[str, Any] = {"built": built, "size": size, "columns": list(current.columns)}
+    found["ours_time"], found["ours"] = _timed(
         lambda: _ours(store, version, ours_current), 3 if quick else 7
     )
+    found["ours_peak"] = _peak_bytes(lambda: _ours(store, version, ours_current))
+    found["false_alarms"] = sum(_ours(store, version, same.add_prefix("feature.")).values())
+    store.close()
     try:
         import evidently  # noqa: F401
     except ImportError:
         print("  (evidently is not installed: pip install evidently 'pandas<3'; peer rows skipped)")
-        peer_time = peer_verdicts = None
-    else:
-        _evidently(reference_path, current.head(1000))  # warm-up: imports
-        peer_time, peer_verdicts = _timed(
-            lambda: _evidently(reference_path, current), 1 if quick else 3
-        )
-    ours_peak = _peak_bytes(lambda: _ours(store, version, ours_current))
-    peer_peak = (
-        _peak_bytes(lambda: _evidently(reference_path, current))
-        if peer_verdicts is not None
-        else None
+        found["peer_time"] = found["peer"] = found["peer_peak"] = None
+        return found
+    _evidently(reference_path, current.head(1000))  # warm-up: imports
+    found["peer_time"], found["peer"] = _timed(
+        lambda: _evidently(reference_path, current), 1 if quick else 3
     )
-    false_alarms = sum(_ours(store, version, ours_same).values())
-    shifted = {c for c, (_, amount) in SHIFTS.items() if amount not in (0.02,)}
-    truth = {c: c in shifted for c in current.columns}
-    ours_right = sum(ours_verdicts[c] == truth[c] for c in truth)
+    found["peer_peak"] = _peak_bytes(lambda: _evidently(reference_path, current))
+    return found
+
+
+def drift_rows(quick: bool, work: Path) -> list[Result]:
+    found = _measure(quick, work)
+    ours, peer = found["ours"], found["peer"]
+    shifted = {c for c, (_, amount) in SHIFTS.items() if amount != 0.02}
+    truth = {c: c in shifted for c in found["columns"]}
+    ours_right = sum(ours[c] == truth[c] for c in truth)
+    peer_peak = None if found["peer_peak"] is None else found["peer_peak"] / 2**20
     rows = [
-        Result(
-            "16 drift 100k x 20 vs stored reference",
-            ours_time,
-            peer_time,
-            "Evidently DataDriftPreset",
-            unit="ms",
-            min_ratio=20.0,
-            note=f"profile {size / 1024:.1f} KiB, built once in {built:.2f} s from 100k rows",
-        ),
-        Result(
-            "16 drift peak memory",
-            ours_peak / 2**20,
-            None if peer_peak is None else peer_peak / 2**20,
-            "Evidently DataDriftPreset",
-            unit="MiB",
-            min_ratio=3.0,
-        ),
-        Result(
-            "16 no drift on two samples of one distribution (100k)",
-            float(false_alarms),
-            None,
-            "",
-            unit="features",
-            max_ours=0.0,
-        ),
-        Result(
-            "16 verdicts right on shifted/unshifted columns",
-            float(len(truth) - ours_right),
-            None,
-            "",
-            unit="wrong",
-            max_ours=0.0,
-            note=f"ours {ours_right}/{len(truth)} right",
-        ),
-    ]
-    if peer_verdicts is not None:
-        agree = sum(peer_verdicts.get(c) == ours_verdicts[c] for c in truth)
-        disagree = sorted(c for c in truth if peer_verdicts.get(c) != ours_verdicts[c])
+        Result("16 drift 100k x 20 vs stored reference", found["ours_time"], found["peer_time"],
+               "Evidently DataDriftPreset", unit="ms", min_ratio=20.0,
+               note=f"profile {found['size'] / 1024:.1f} KiB, built once in "
+               f"{found['built']:.2f} s from 100k rows"),
+        Result("16 drift peak memory", found["ours_peak"] / 2**20, peer_peak,
+               "Evidently DataDriftPreset", unit="MiB", min_ratio=3.0),
+        Result("16 no drift on two samples of one distribution (100k)",
+               float(found["false_alarms"]), None, "", unit="features", max_ours=0.0),
+        Result("16 verdicts right on shifted/unshifted columns", float(len(truth) - ours_right),
+               None, "", unit="wrong", max_ours=0.0, note=f"ours {ours_right}/{len(truth)} right"),
+    ]  # fmt: skip
+    if peer is not None:
+        differ = sorted(c for c in truth if peer.get(c) != ours[c])
         rows.append(
-            Result(
-                "16 verdict agreement with Evidently",
-                float(len(truth) - agree),
-                None,
-                "",
-                unit="differ",
-                max_ours=0.0,
-                note=f"{agree}/{len(truth)} columns agree"
-                + (f"; differ: {', '.join(disagree)}" if disagree else ""),
-            )
-        )
-    store.close()
+            Result("16 verdict agreement with Evidently", float(len(differ)), None, "",
+                   unit="differ", max_ours=0.0,
+                   note=f"{len(truth) - len(differ)}/{len(truth)} columns agree"
+                   + (f"; differ: {', '.join(differ)}" if differ else ""))
+        )  # fmt: skip
     return rows
 
 

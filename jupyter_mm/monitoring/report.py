@@ -51,9 +51,10 @@ def report(
     settings: Monitor | None = None,
 ) -> MonitoringReport:
     """The monitoring report of ``ref`` over the last ``window`` logged predictions (default
-    ``c.Monitor.window``) or those logged since ``since`` (epoch seconds). ``step``: rows per
-    timeline window (default: the window split into ``c.Monitor.timeline_windows``).
-    ``report(...)["metrics"]`` is the flat dict rules are evaluated against."""
+    ``c.Monitor.window``) or those logged since ``since`` (epoch seconds). The timeline is
+    cut every ``step`` rows (default: the window split into ``c.Monitor.timeline_windows``)
+    or every ``every`` seconds. ``report(...)["metrics"]`` is the flat dict rules are
+    evaluated against."""
     from ..tracking import default_store
 
     store = store or default_store()
@@ -61,17 +62,11 @@ def report(
     if window is None and since is None:
         window = settings.window
     spec = WindowSpec(rows=window, since=since, until=until)
+    _check_timeline(step, every)
     version = resolve_monitored(ref, store)
     profile, link = find_profile(store, version)
     frame = read_window(store, version.model, version.version, spec)
-    drift = drift_summary(profile, frame, settings)
-    if step is not None and every is not None:
-        raise InvalidInput("A timeline is split by rows (step) or by time (every), not both.")
-    if every is not None and not every > 0:
-        raise InvalidInput(f"every must be a positive number of seconds, not {every!r}.")
     step = 0 if every else (step or max(1, math.ceil(len(frame) / settings.timeline_windows)))
-    if step < 0 or (not every and step < 1):
-        raise InvalidInput(f"step must be at least 1, not {step}.")
     labels = _labels(store, version.model, frame)
     timeline = [
         _performance_window(i, chunk, labels, profile, settings)
@@ -87,23 +82,37 @@ def report(
         "version": version.version,
         "generated_time": time.time(),
         "profile": _profile_summary(profile, link),
-        "window": {
-            "kind": "count" if spec.rows is not None else "time",
-            "size": spec.rows,
-            "since": spec.since,
-            "step": step,
-            "every": every,
-            "rows": len(frame),
-            "start_time": float(frame["time"].iloc[0]) if len(frame) else None,
-            "end_time": float(frame["time"].iloc[-1]) if len(frame) else None,
-        },
-        "drift": drift,
+        "window": _window_body(spec, frame, step, every),  # type: ignore[typeddict-item]
+        "drift": drift_summary(profile, frame, settings),
         "performance": timeline,
         "latency": latency,  # type: ignore[typeddict-item]
         "metrics": {},
     }
     result["metrics"] = flat_metrics(result, whole)
     return result
+
+
+def _check_timeline(step: int | None, every: float | None) -> None:
+    if step is not None and every is not None:
+        raise InvalidInput("A timeline is split by rows (step) or by time (every), not both.")
+    if every is not None and not every > 0:
+        raise InvalidInput(f"every must be a positive number of seconds, not {every!r}.")
+    if step is not None and (isinstance(step, bool) or step < 1):
+        raise InvalidInput(f"step must be at least 1, not {step!r}.")
+
+
+def _window_body(spec: WindowSpec, frame: Any, step: int, every: float | None) -> dict[str, Any]:
+    found = len(frame)
+    return {
+        "kind": "count" if spec.rows is not None else "time",
+        "size": spec.rows,
+        "since": spec.since,
+        "step": step,
+        "every": every,
+        "rows": found,
+        "start_time": float(frame["time"].iloc[0]) if found else None,
+        "end_time": float(frame["time"].iloc[-1]) if found else None,
+    }
 
 
 def _timeline_chunks(frame: Any, step: int, every: float | None) -> list[Any]:
