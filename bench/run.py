@@ -4,7 +4,8 @@
     python bench/run.py              # full run (1 GiB file, 41 repetitions; a few minutes)
     python bench/run.py --quick      # smoke run (smaller sizes, fewer repetitions)
     python bench/run.py --only metrics   # one group: tracking, metrics, hashing, storage,
-                                         # startup, cli, listing, session or serving
+                                         # startup, cli, listing, session,
+                                         # serving or monitoring
 
 Run by hand on an otherwise idle machine; never in CI. Ratios are peer time / our time,
 measured in the same run.
@@ -24,6 +25,7 @@ import cli_bench
 import hashing_bench
 import listing_bench
 import metrics_bench
+import monitoring_bench
 import serving_bench
 import session_bench
 import startup_bench
@@ -47,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             "listing",
             "session",
             "serving",
+            "monitoring",
         ],
         help="run one group of benchmarks",
     )
@@ -81,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         rows += session_bench.run(args.quick)
     if args.only in (None, "serving"):
         rows += serving_bench.run(args.quick)
+    if args.only in (None, "monitoring"):
+        rows += monitoring_bench.run(args.quick)
     print()
     print(
         "Sidebar latency and scrolling (target 7) come from the browser tests: "

@@ -421,6 +421,20 @@ class PredictionBatch(_Entity):
 
 
 @dataclass
+class ReferenceProfileLink(_Entity):
+    """Where a model version's reference profile (monitoring) is: the blob ``digest`` of
+    ``size`` bytes, made from ``source`` (``log_model``, a tracked cell's input, or a file
+    given to ``jupyter mm profile``)."""
+
+    model: str
+    version: int
+    digest: str
+    size: int
+    source: str
+    created_time: float
+
+
+@dataclass
 class ServingEndpoint(_Entity):
     """A `jupyter mm serve` process, as it last reported itself (heartbeat)."""
 

@@ -23,7 +23,18 @@ from typing import NoReturn
 
 from ..errors import InvalidInput, MMError
 from ..store_names import ENV_STORE
-from . import approvals, execute, inspect, maintenance, registry, serve, settings, setup, team
+from . import (
+    approvals,
+    execute,
+    inspect,
+    maintenance,
+    monitor,
+    registry,
+    serve,
+    settings,
+    setup,
+    team,
+)
 from ._common import EscapingStream, HelpFormatter, terminal_text
 
 PROG = "jupyter mm"
@@ -95,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     registry.register(subparsers)
     approvals.register(subparsers)
     serve.register(subparsers)
+    monitor.register(subparsers)
     settings.register(subparsers)
     setup.register(subparsers)
     team.register(subparsers)

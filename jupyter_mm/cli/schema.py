@@ -29,6 +29,7 @@ from ..server.schema import (
     MetricChange,
     Model,
     ModelVersion,
+    MonitoringReport,
     NotebookDiff,
     PackageChange,
     ParamChange,
@@ -291,6 +292,7 @@ CLI_JSON_MODELS: dict[str, type] = {
     "reject --json": ApprovalRequest,
     "requests --json": RequestsOutput,
     "whoami --json": WhoamiOutput,
+    "monitor --json": MonitoringReport,
 }
 
 #: every model the CLI outputs use that the REST schema does not define

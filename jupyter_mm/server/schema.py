@@ -40,6 +40,14 @@ MetricValue = Union[float, Literal["nan", "inf", "-inf"]]  # noqa: UP007 (compar
 Stage = Literal["none", "staging", "production", "archived"]
 #: the state of an approval request
 ApprovalStatus = Literal["pending", "approved", "rejected", "expired", "failed"]
+#: how a monitored feature is profiled: fixed-bin histogram or category counts
+FeatureKind = Literal["numeric", "categorical"]
+#: effect-size measures of drift (numeric: wasserstein, psi; categorical: jensenshannon, chi2)
+DriftMethod = Literal["wasserstein", "psi", "jensenshannon", "chi2"]
+#: what a monitored model does (from its reference profile)
+ModelTask = Literal["classification", "regression"]
+#: where a timeline window's performance comes from: labels, or a label-free estimate
+PerformanceSource = Literal["measured", "estimated", "none"]
 
 #: name -> alias, emitted as TypeScript ``type`` declarations and JSON Schema definitions
 ALIASES: dict[str, Any] = {
@@ -51,6 +59,10 @@ ALIASES: dict[str, Any] = {
     "MetricValue": MetricValue,
     "Stage": Stage,
     "ApprovalStatus": ApprovalStatus,
+    "FeatureKind": FeatureKind,
+    "DriftMethod": DriftMethod,
+    "ModelTask": ModelTask,
+    "PerformanceSource": PerformanceSource,
 }
 
 
@@ -548,6 +560,133 @@ class ApprovalDecision(TypedDict):
     reason: str
 
 
+# -- monitoring -----------------------------------------------------------------------------
+
+
+class FeatureHistogram(TypedDict):
+    """Reference and current distributions of one feature on the same bins, as shares of
+    the non-missing values. Numeric: ``edges`` has one more entry than the shares (the
+    outer bins are open: they also hold values beyond the reference range). Categorical:
+    ``categories`` names each share; the last one is ``"__other__"`` (categories the
+    reference did not keep)."""
+
+    edges: list[float] | None
+    categories: list[str] | None
+    reference: list[float]
+    current: list[float]
+
+
+class FeatureDrift(TypedDict):
+    """One feature's (or the prediction's) drift. ``value`` is the effect size of ``method``
+    (the one compared with ``threshold``); ``statistics`` holds every measure computed for
+    the feature kind (numeric: wasserstein, psi; categorical: jensenshannon, chi2 — chi2 as
+    Cohen's w, an effect size). ``threshold_source``: calibrated on the reference
+    (bootstrap, stored in the profile), configured (``c.Monitor.thresholds``), or the
+    method's default effect size (a profile without calibration)."""
+
+    feature: str
+    kind: FeatureKind
+    method: DriftMethod
+    value: float | None
+    threshold: float
+    threshold_source: Literal["calibrated", "configured", "default"]
+    drifted: bool
+    statistics: dict[str, float | None]
+    missing_reference: float
+    missing_current: float
+    rows: int
+    histogram: FeatureHistogram
+
+
+class DriftSummary(TypedDict):
+    """Drift of every profiled feature and of the prediction; ``drift_share`` is the share
+    of drifted input features (the prediction is not counted)."""
+
+    features: list[FeatureDrift]
+    prediction: FeatureDrift | None
+    drifted: int
+    total: int
+    drift_share: float
+
+
+class PerformanceWindow(TypedDict):
+    """One point of the performance timeline. ``source`` is ``measured`` when the window
+    has labels (their metrics replace the estimate), ``estimated`` when it has none and the
+    model gives scores (confidence-based estimation). ``metrics`` is the flat dict of this
+    window's values (see ``MonitoringReport.metrics``)."""
+
+    index: int
+    start_time: float
+    end_time: float
+    rows: int
+    labelled: int
+    source: PerformanceSource
+    measured: dict[str, float | None]
+    estimated: dict[str, float | None]
+    metrics: dict[str, float | None]
+
+
+class LatencySummary(TypedDict):
+    """Latency of the logged predictions in the window (served requests; batch-logged
+    predictions carry none), and the error rate reported by live serving endpoints of the
+    model (failed / all requests since each endpoint started; null without an endpoint)."""
+
+    requests: int
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    error_rate: float | None
+
+
+class MonitoringWindow(TypedDict):
+    """The predictions the report covers: the last ``size`` rows (``kind`` count) or those
+    logged at or after ``since`` (``kind`` time); ``rows`` were found, between
+    ``start_time`` and ``end_time``; the timeline splits them into windows of ``step`` rows,
+    or of ``every`` seconds (then ``step`` is 0)."""
+
+    kind: Literal["count", "time"]
+    size: int | None
+    since: float | None
+    step: int
+    every: float | None
+    rows: int
+    start_time: float | None
+    end_time: float | None
+
+
+class ProfileSummary(TypedDict):
+    """The reference profile the report compares with (stored with the model version)."""
+
+    digest: str
+    size: int
+    rows: int
+    features: int
+    task: ModelTask | None
+    created_time: float
+    source: str
+
+
+class MonitoringReport(TypedDict):
+    """``GET /models/{name}/monitoring``, ``jupyter mm monitor --json`` and
+    ``jupyter_mm.monitoring.report()``. ``metrics`` is one flat dict for rules: the whole
+    window's values — ``accuracy``, ``f1``, ``roc_auc``, ``log_loss`` (classifiers),
+    ``rmse``, ``mae`` (regressors), ``estimated_<metric>`` (label-free estimate),
+    ``labelled``, ``rows``, ``drift_share``, ``drifted_features``,
+    ``drift.<feature>`` and ``drift.prediction`` (effect sizes), ``p50_latency_ms``,
+    ``p95_latency_ms``, ``p99_latency_ms``, ``error_rate``; a value the window cannot give
+    is null."""
+
+    model: str
+    version: int
+    generated_time: float
+    profile: ProfileSummary
+    window: MonitoringWindow
+    drift: DriftSummary
+    performance: list[PerformanceWindow]
+    latency: LatencySummary
+    metrics: dict[str, float | None]
+
+
 class ErrorDetail(TypedDict):
     status: int
     message: str
@@ -610,6 +749,14 @@ MODELS: list[type] = [
     ApprovalReview,
     ApprovalCreate,
     ApprovalDecision,
+    FeatureHistogram,
+    FeatureDrift,
+    DriftSummary,
+    PerformanceWindow,
+    LatencySummary,
+    MonitoringWindow,
+    ProfileSummary,
+    MonitoringReport,
     ErrorDetail,
     ErrorBody,
 ]
@@ -667,6 +814,7 @@ ROUTE_MODELS: dict[str, type] = {
     "GET /approvals/{id}": ApprovalReview,
     "POST /approvals/{id}/approve": ApprovalRequest,
     "POST /approvals/{id}/reject": ApprovalRequest,
+    "GET /models/{name}/monitoring": MonitoringReport,
 }
 
 #: JSON request bodies of the write routes -> their model

@@ -69,6 +69,8 @@ class ServingState:
     def new_request_id(self) -> str:
         """32 hex digits: this process's random prefix and a counter (see batchfile)."""
         return f"{self._id_prefix}{next(self._ids):016x}"
+        #: requests refused (400) or failed (500): the heartbeat reports it for the error rate
+        self.failed = 0
 
 
 class _Base(tornado.web.RequestHandler):
@@ -111,10 +113,12 @@ class InvocationsHandler(_Base):
             predictions = served.predict(data)
         except InputProblem as exc:
             state.metrics.requests.labels(*labels, "400").inc()
+            state.failed += 1
             self.fail(400, str(exc))
             return
         except Exception as exc:  # the model itself failed on valid-looking input
             state.metrics.requests.labels(*labels, "500").inc()
+            state.failed += 1
             self.fail(500, f"The model failed: {_one_line(exc)}")
             return
         self.set_header("Content-Type", "application/json")

@@ -46,6 +46,8 @@ __all__ = [
 
 #: rows per batch blob when a notebook logs a large frame at once
 BATCH_ROWS = 200_000
+#: rows per Parquet row group: monitoring reads a window's row groups, not whole batches
+ROW_GROUP_ROWS = 16_384
 
 # one answered request: (request id, time, latency in ms, features, predictions)
 Logged = tuple[str, float, float, Any, Any]

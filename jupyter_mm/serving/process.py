@@ -153,6 +153,7 @@ def _heartbeat(store, options, state, endpoint_id, stop) -> None:
                     state={
                         "arms": state.deployment.describe(),
                         "requests": state.answered,
+                        "failed": state.failed,
                         "requests_per_second": round(rate, 2),
                         "url": f"http://{options.host}:{options.port}",
                     },

@@ -13,7 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 
-from ..entities import PredictionBatch, ServingEndpoint
+from ..entities import PredictionBatch, ReferenceProfileLink, ServingEndpoint
 
 
 class AbstractPredictionStore(ABC):
@@ -47,6 +47,12 @@ class AbstractPredictionStore(ABC):
         """The labels known for these requests (request id -> JSON text)."""
 
     @abstractmethod
+    def labels_since(self, since: float, model: str | None = None) -> dict[str, str]:
+        """Labels that arrived at or after ``since`` (request id -> JSON text); with
+        ``model``, those given for that model or for none. Monitoring joins them with a
+        window's predictions: one range read instead of a lookup per request id."""
+
+    @abstractmethod
     def heartbeat_endpoint(self, endpoint: ServingEndpoint) -> None:
         """Insert or refresh a serving endpoint's row."""
 
@@ -58,3 +64,12 @@ class AbstractPredictionStore(ABC):
     def serving_endpoints(self, *, fresh_within: float | None = None) -> list[ServingEndpoint]:
         """Registered endpoints; with ``fresh_within`` only those whose last heartbeat is at
         most that many seconds old."""
+
+    @abstractmethod
+    def set_reference_profile(self, link: ReferenceProfileLink) -> None:
+        """Link a model version to its reference profile blob (already stored), replacing an
+        earlier link (InvalidInput when the blob or the version does not exist)."""
+
+    @abstractmethod
+    def reference_profile(self, model: str, version: int) -> ReferenceProfileLink | None:
+        """The version's reference profile link, or None."""

@@ -201,10 +201,24 @@ def log_artifact(
     return _require_active().log_artifact(path_or_bytes, name=name, media_type=media_type)
 
 
-def log_model(model: Any, name: str = "model", input_example: Any = None) -> Artifact | None:
+def log_model(
+    model: Any,
+    name: str = "model",
+    input_example: Any = None,
+    *,
+    reference: Any = None,
+    reference_target: Any = None,
+) -> Artifact | None:
     """Record a model on the active run (flavors: see jupyter_mm.flavors); ``input_example``
-    also records its input signature."""
-    return _require_active().log_model(model, name=name, input_example=input_example)
+    also records its input signature; ``reference`` (training inputs, and optionally
+    ``reference_target``) its reference profile for monitoring."""
+    return _require_active().log_model(
+        model,
+        name=name,
+        input_example=input_example,
+        reference=reference,
+        reference_target=reference_target,
+    )
 
 
 def _flush_active(run_id: str) -> None:

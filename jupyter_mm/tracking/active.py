@@ -541,12 +541,23 @@ class ActiveRun:
         return blobs.put_bytes(manifest), total
 
     def log_model(
-        self, model: Any, name: str = "model", input_example: Any = None
+        self,
+        model: Any,
+        name: str = "model",
+        input_example: Any = None,
+        *,
+        reference: Any = None,
+        reference_target: Any = None,
     ) -> Artifact | None:
         """Record a model: a file or directory path is stored as is; any other object is
         serialized by flavor (see :mod:`jupyter_mm.flavors`; the media type says which).
         ``input_example`` adds the artifact ``<name>.signature.json`` (dtypes, shape,
-        columns), read before anything is stored so a bad example stores nothing."""
+        columns), read before anything is stored so a bad example stores nothing.
+        ``reference`` (the training inputs) adds ``<name>.profile``, the reference profile
+        monitoring compares served data with (see :mod:`jupyter_mm.monitoring.stored`);
+        ``reference_target`` (their labels) lets it calibrate the model's scores. Without
+        ``reference`` a model fitted on a DataFrame is profiled on the namespace's DataFrame
+        with exactly its columns (``reference=False``: no profile)."""
         from ..flavors import MEDIA_TYPE_SIGNATURE, SIGNATURE_SUFFIX, signature_bytes, signature_of
         from ..safe_paths import check_artifact_name
 
@@ -555,6 +566,11 @@ class ActiveRun:
         signature = None if input_example is None else signature_of(input_example)
         if signature is not None and name is not None:
             check_artifact_name(check_name("artifact", name) + SIGNATURE_SUFFIX)
+        profile = None
+        if name is not None and not isinstance(model, (str, os.PathLike)):
+            from ..monitoring.capture import reference_profile_bytes
+
+            profile = reference_profile_bytes(model, reference, reference_target, name)
         if isinstance(model, (str, os.PathLike)):
             artifact = self.log_artifact(model, name=name)
         else:
@@ -567,6 +583,12 @@ class ActiveRun:
                 signature_bytes(signature),
                 name=artifact.name + SIGNATURE_SUFFIX,
                 media_type=MEDIA_TYPE_SIGNATURE,
+            )
+        if profile is not None and artifact is not None:
+            from ..monitoring.stored import MEDIA_TYPE_PROFILE, PROFILE_SUFFIX
+
+            self.log_artifact(
+                profile, name=artifact.name + PROFILE_SUFFIX, media_type=MEDIA_TYPE_PROFILE
             )
         return artifact
 

@@ -55,8 +55,33 @@ def test_every_json_output_matches_its_typed_model(cli, populated) -> None:
         seen.add(f"{argv[0]} --json")
         if argv[:4] == ("promote", "churn", "2", "production"):
             assert json.loads(result.out)["archived"] == [1]
+    _profile_and_log_predictions(populated.url, "churn", 2)
+    result = cli("monitor", "churn", "--window", "50", "--json")
+    assert result.code == 0, result.err
+    _validate("monitor", result.out)
+    seen.add("monitor --json")
     # request / approve / reject / requests need two users: tests/cli/test_approvals_cli.py
     assert seen == set(CLI_JSON_MODELS) - APPROVAL_COMMANDS
+
+
+def _profile_and_log_predictions(url: str, model: str, version: int) -> None:
+    """A reference profile and 50 logged predictions for ``monitor`` (the store's models
+    are placeholder bytes, so the profile has no prediction part)."""
+    import numpy as np
+    import pandas as pd
+
+    from jupyter_mm.monitoring.profile import build_profile
+    from jupyter_mm.monitoring.stored import attach_profile
+    from jupyter_mm.serving.batchfile import batch_table, write_batch
+    from jupyter_mm.store import open_store
+
+    frame = pd.DataFrame({"x": np.linspace(0, 1, 50), "kind": ["a", "b"] * 25})
+    with open_store(url) as store:
+        attach_profile(store, store.get_version(model, version), build_profile(frame), "test")
+        batch = batch_table(
+            [f"r{i}" for i in range(50)], np.arange(50.0) + 1e9, np.ones(50), frame, np.zeros(50)
+        )
+        write_batch(store, model, version, "batch", batch)
 
 
 def test_every_json_flag_has_a_typed_model_and_a_rendered_shape() -> None:

@@ -84,7 +84,8 @@ def test_quickstart_runs_headless_and_is_fully_recorded(tmp_path: Path) -> None:
     assert {"train.csv", "test.csv"} <= set(inputs)
     assert "predictions-random-forest.csv" in outputs
     assert all(len(d["digest"]) >= 32 for d in detail["data"])
-    assert [a["name"] for a in detail["artifacts"]] == ["model"]
+    # the model was fitted on the notebook's training frame: its reference profile is kept
+    assert [a["name"] for a in detail["artifacts"]] == ["model", "model.profile"]
     assert detail["checkpoint"]["digest"]
     assert detail["checkpoint"]["source"] == "headless"
     text = jupyter_mm("show", "latest", store=store, cwd=tmp_path)

@@ -12,6 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from mm_api_data import add_events, fill_store, get_json
+from mm_monitoring_data import add_monitoring
 from mm_registry_data import beat_endpoint, register_versions, send_json
 from test_api_approvals import APPROVAL_ROUTES_VALIDATED
 
@@ -101,6 +102,7 @@ async def test_real_answers_of_every_route_validate(jp_fetch, jp_root_dir: Path)
             ("models", "churn", "versions", "1", "lineage"),
         ],
         "GET /models/{name}/endpoints": [("models", "churn", "endpoints")],
+        "GET /models/{name}/monitoring": [("models", "fraud", "monitoring", {"step": "200"})],
     }
     # writes, in an order the registry accepts: (route, method, path, body)
     writes = [
@@ -142,6 +144,7 @@ async def test_real_answers_of_every_route_validate(jp_fetch, jp_root_dir: Path)
     ), "a route has no validated request"
     register_versions(jp_root_dir, data)
     beat_endpoint(jp_root_dir, "churn", {"champion": (1, 0.9), "canary": (2, 0.1)})
+    add_monitoring(jp_root_dir)
     for route, calls in requests.items():
         validator = jsonschema.Draft202012Validator(
             schema_render.schema_for(schema.ROUTE_MODELS[route])

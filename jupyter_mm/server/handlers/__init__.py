@@ -18,6 +18,7 @@ from .events import EventsHandler
 from .info import InfoHandler
 from .model_versions import EndpointsHandler, LineageHandler, TransitionHandler
 from .models import AliasHandler, ModelHandler, ModelsHandler, RollbackHandler
+from .monitoring import MonitoringHandler
 from .runs import MetricNamesHandler, RunHandler, RunsHandler
 
 #: path of the API below the server's base URL
@@ -52,6 +53,7 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (rf"/approvals/{SEGMENT}", ApprovalHandler),
     (rf"/approvals/{SEGMENT}/approve", ApproveHandler),
     (rf"/approvals/{SEGMENT}/reject", RejectHandler),
+    (rf"/models/{SEGMENT}/monitoring", MonitoringHandler),
     # keep last: tornado takes the first matching route
     (r"/(.*)", UnknownEndpointHandler),
 ]

@@ -16,6 +16,7 @@ from .models import (
     MODELS,
     PARAMS,
     PREDICTION_BATCHES,
+    REFERENCE_PROFILES,
     RUN_BLOBS,
     RUNS,
 )
@@ -32,6 +33,7 @@ def referenced_digests(conn: Connection) -> set[str]:
         select(ARTIFACTS.c.digest),
         select(MODEL_VERSIONS.c.digest),
         select(PREDICTION_BATCHES.c.digest),
+        select(REFERENCE_PROFILES.c.digest),
     ]
     digests: set[str] = set()
     for query in queries:

@@ -286,6 +286,19 @@ class PredictionBatchRow(Base):
     __table_args__ = (Index("ix_prediction_batches_model_end", "model", "end_time"),)
 
 
+class ReferenceProfileRow(Base):
+    """The reference profile of a model version: the blob ``digest`` (monitoring)."""
+
+    __tablename__ = "reference_profiles"
+
+    model: Mapped[str] = mapped_column(String(255), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(DIGEST, nullable=False)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    source: Mapped[str] = mapped_column(Text, nullable=False)
+    created_time: Mapped[float] = mapped_column(Double, nullable=False)
+
+
 class PredictionLabelRow(Base):
     """Ground truth that arrived for a request (JSON text), joined by request id."""
 
@@ -295,6 +308,9 @@ class PredictionLabelRow(Base):
     model: Mapped[str | None] = mapped_column(String(255))
     label: Mapped[str] = mapped_column(Text, nullable=False)
     time: Mapped[float] = mapped_column(Double, nullable=False)
+
+    # monitoring reads the labels that arrived since a window began
+    __table_args__ = (Index("ix_prediction_labels_time", "time"),)
 
 
 class ServingEndpointRow(Base):
@@ -334,6 +350,7 @@ EVENTS = _table(EventRow)
 APPROVAL_REQUESTS = _table(ApprovalRequestRow)
 PREDICTION_BATCHES = _table(PredictionBatchRow)
 PREDICTION_LABELS = _table(PredictionLabelRow)
+REFERENCE_PROFILES = _table(ReferenceProfileRow)
 SERVING_ENDPOINTS = _table(ServingEndpointRow)
 KERNEL_SESSIONS = _table(KernelSessionRow)
 SESSION_EXECUTIONS = _table(SessionExecutionRow)

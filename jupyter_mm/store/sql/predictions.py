@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 
-from ...entities import PredictionBatch, ServingEndpoint
+from ...entities import PredictionBatch, ReferenceProfileLink, ServingEndpoint
 from ...errors import InvalidInput
 from ..predictions_contract import AbstractPredictionStore
-from .models import MODEL_VERSIONS, PREDICTION_BATCHES, PREDICTION_LABELS, SERVING_ENDPOINTS
+from .models import (
+    MODEL_VERSIONS,
+    PREDICTION_BATCHES,
+    PREDICTION_LABELS,
+    REFERENCE_PROFILES,
+    SERVING_ENDPOINTS,
+)
 
 #: rows per statement when labels arrive in bulk (SQLite's variable limit is 999)
 LABEL_CHUNK = 300
@@ -104,6 +110,14 @@ class SqlPredictionsMixin(AbstractPredictionStore):
                 found.update((rid, label) for rid, label in conn.execute(query))
         return found
 
+    def labels_since(self, since: float, model: str | None = None) -> dict[str, str]:
+        table = PREDICTION_LABELS
+        query = select(table.c.request_id, table.c.label).where(table.c.time >= since)
+        if model is not None:
+            query = query.where(or_(table.c.model == model, table.c.model.is_(None)))
+        with self._read() as conn:
+            return {rid: label for rid, label in conn.execute(query)}
+
     def heartbeat_endpoint(self, endpoint: ServingEndpoint) -> None:
         table = SERVING_ENDPOINTS
         values = endpoint.to_dict()
@@ -131,3 +145,35 @@ class SqlPredictionsMixin(AbstractPredictionStore):
             query = query.where(SERVING_ENDPOINTS.c.heartbeat >= time.time() - fresh_within)
         with self._read() as conn:
             return [ServingEndpoint(**dict(row)) for row in conn.execute(query).mappings()]
+
+    def set_reference_profile(self, link: ReferenceProfileLink) -> None:
+        if not self.blobs.exists(link.digest):
+            raise InvalidInput(f"The profile's blob {link.digest[:12]} is not in the store.")
+        table = REFERENCE_PROFILES
+        values = link.to_dict()
+        statement = self._insert(table).values(values)
+        with self._write() as conn:
+            known = conn.execute(
+                select(MODEL_VERSIONS.c.version).where(
+                    MODEL_VERSIONS.c.model == link.model,
+                    MODEL_VERSIONS.c.version == link.version,
+                )
+            ).first()
+            if known is None:
+                raise InvalidInput(f"Model {link.model} has no version {link.version}.")
+            conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[table.c.model, table.c.version],
+                    set_={
+                        k: statement.excluded[k]
+                        for k in ("digest", "size", "source", "created_time")
+                    },
+                )
+            )
+
+    def reference_profile(self, model: str, version: int) -> ReferenceProfileLink | None:
+        table = REFERENCE_PROFILES
+        query = select(table).where(table.c.model == model, table.c.version == version)
+        with self._read() as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else ReferenceProfileLink(**dict(row))

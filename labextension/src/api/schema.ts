@@ -24,6 +24,14 @@ export type Stage = 'none' | 'staging' | 'production' | 'archived';
 export type ApprovalStatus =
   'pending' | 'approved' | 'rejected' | 'expired' | 'failed';
 
+export type FeatureKind = 'numeric' | 'categorical';
+
+export type DriftMethod = 'wasserstein' | 'psi' | 'jensenshannon' | 'chi2';
+
+export type ModelTask = 'classification' | 'regression';
+
+export type PerformanceSource = 'measured' | 'estimated' | 'none';
+
 export const RUN_STATUSES: RunStatus[] = [
   'running',
   'finished',
@@ -451,6 +459,97 @@ export interface ApprovalDecision {
   reason: string;
 }
 
+/** Reference and current distributions of one feature on the same bins, as shares of the non-missing values. Numeric: `edges` has one more entry than the shares (the outer bins are open: they also hold values beyond the reference range). Categorical: `categories` names each share; the last one is `"__other__"` (categories the reference did not keep). */
+export interface FeatureHistogram {
+  edges: number[] | null;
+  categories: string[] | null;
+  reference: number[];
+  current: number[];
+}
+
+/** One feature's (or the prediction's) drift. `value` is the effect size of `method` (the one compared with `threshold`); `statistics` holds every measure computed for the feature kind (numeric: wasserstein, psi; categorical: jensenshannon, chi2 — chi2 as Cohen's w, an effect size). `threshold_source`: calibrated on the reference (bootstrap, stored in the profile), configured (`c.Monitor.thresholds`), or the method's default effect size (a profile without calibration). */
+export interface FeatureDrift {
+  feature: string;
+  kind: FeatureKind;
+  method: DriftMethod;
+  value: number | null;
+  threshold: number;
+  threshold_source: 'calibrated' | 'configured' | 'default';
+  drifted: boolean;
+  statistics: { [key: string]: number | null };
+  missing_reference: number;
+  missing_current: number;
+  rows: number;
+  histogram: FeatureHistogram;
+}
+
+/** Drift of every profiled feature and of the prediction; `drift_share` is the share of drifted input features (the prediction is not counted). */
+export interface DriftSummary {
+  features: FeatureDrift[];
+  prediction: FeatureDrift | null;
+  drifted: number;
+  total: number;
+  drift_share: number;
+}
+
+/** One point of the performance timeline. `source` is `measured` when the window has labels (their metrics replace the estimate), `estimated` when it has none and the model gives scores (confidence-based estimation). `metrics` is the flat dict of this window's values (see `MonitoringReport.metrics`). */
+export interface PerformanceWindow {
+  index: number;
+  start_time: number;
+  end_time: number;
+  rows: number;
+  labelled: number;
+  source: PerformanceSource;
+  measured: { [key: string]: number | null };
+  estimated: { [key: string]: number | null };
+  metrics: { [key: string]: number | null };
+}
+
+/** Latency of the logged predictions in the window (served requests; batch-logged predictions carry none), and the error rate reported by live serving endpoints of the model (failed / all requests since each endpoint started; null without an endpoint). */
+export interface LatencySummary {
+  requests: number;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  p99_ms: number | null;
+  error_rate: number | null;
+}
+
+/** The predictions the report covers: the last `size` rows (`kind` count) or those logged at or after `since` (`kind` time); `rows` were found, between `start_time` and `end_time`; the timeline splits them into windows of `step` rows, or of `every` seconds (then `step` is 0). */
+export interface MonitoringWindow {
+  kind: 'count' | 'time';
+  size: number | null;
+  since: number | null;
+  step: number;
+  every: number | null;
+  rows: number;
+  start_time: number | null;
+  end_time: number | null;
+}
+
+/** The reference profile the report compares with (stored with the model version). */
+export interface ProfileSummary {
+  digest: string;
+  size: number;
+  rows: number;
+  features: number;
+  task: ModelTask | null;
+  created_time: number;
+  source: string;
+}
+
+/** `GET /models/{name}/monitoring`, `jupyter mm monitor --json` and `jupyter_mm.monitoring.report()`. `metrics` is one flat dict for rules: the whole window's values — `accuracy`, `f1`, `roc_auc`, `log_loss` (classifiers), `rmse`, `mae` (regressors), `estimated_<metric>` (label-free estimate), `labelled`, `rows`, `drift_share`, `drifted_features`, `drift.<feature>` and `drift.prediction` (effect sizes), `p50_latency_ms`, `p95_latency_ms`, `p99_latency_ms`, `error_rate`; a value the window cannot give is null. */
+export interface MonitoringReport {
+  model: string;
+  version: number;
+  generated_time: number;
+  profile: ProfileSummary;
+  window: MonitoringWindow;
+  drift: DriftSummary;
+  performance: PerformanceWindow[];
+  latency: LatencySummary;
+  metrics: { [key: string]: number | null };
+}
+
 export interface ErrorDetail {
   status: number;
   message: string;
@@ -483,6 +582,7 @@ export interface RouteResponses {
   'GET /approvals/{id}': ApprovalReview;
   'POST /approvals/{id}/approve': ApprovalRequest;
   'POST /approvals/{id}/reject': ApprovalRequest;
+  'GET /models/{name}/monitoring': MonitoringReport;
 }
 
 /** The JSON body each write route expects. */
