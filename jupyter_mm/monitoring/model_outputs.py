@@ -31,9 +31,14 @@ def model_outputs(model: Any, frame: Any) -> ModelOutputs:
     ``frame``, as serving computes them."""
     import numpy as np
 
-    from ..serving.deployment import predict
-
-    predictions, scores, classes = predict(model, frame)
+    predictions = np.asarray(model.predict(frame))
+    scores = classes = None
+    if hasattr(model, "predict_proba"):
+        try:
+            scores = np.asarray(model.predict_proba(frame))
+            classes = getattr(model, "classes_", None)
+        except Exception:  # scores are a bonus for the profile, never a reason to fail
+            scores = None
     predictions = np.asarray(predictions).reshape(len(frame), -1)[:, 0]
     if not _is_classifier(model, predictions):
         return ModelOutputs("regression", predictions.astype("float64"))

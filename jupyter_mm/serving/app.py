@@ -65,12 +65,12 @@ class ServingState:
         self.answered = 0
         self._id_prefix = new_id_prefix()
         self._ids = itertools.count()
+        #: requests refused (400) or failed (500): the heartbeat reports it for the error rate
+        self.failed = 0
 
     def new_request_id(self) -> str:
         """32 hex digits: this process's random prefix and a counter (see batchfile)."""
         return f"{self._id_prefix}{next(self._ids):016x}"
-        #: requests refused (400) or failed (500): the heartbeat reports it for the error rate
-        self.failed = 0
 
 
 class _Base(tornado.web.RequestHandler):
