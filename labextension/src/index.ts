@@ -8,6 +8,7 @@ import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
 import { connectionPlugin } from './plugins/connection';
 import { liveSnapshotPlugin } from './plugins/liveSnapshot';
+import { monitoringPlugin } from './plugins/monitoring';
 import { registryPlugin } from './plugins/registry';
 import { runsSidebarPlugin } from './plugins/runsSidebar';
 import { runViewsPlugin } from './plugins/runViews';
@@ -17,7 +18,8 @@ const plugins: JupyterFrontEndPlugin<any>[] = [
   liveSnapshotPlugin,
   runsSidebarPlugin,
   runViewsPlugin,
-  registryPlugin
+  registryPlugin,
+  monitoringPlugin
 ];
 
 export default plugins;

@@ -28,6 +28,9 @@ export const REGISTRY_PLUGIN_ID = `${NAMESPACE}:registry`;
 /** Id of the MIME renderer extension of the run card. */
 export const RUN_CARD_EXTENSION_ID = `${NAMESPACE}:run-card`;
 /** Id of the plugin that sends live notebook snapshots to kernels. */
+/** Plugin: the Monitoring view of served and monitored models. */
+export const MONITORING_PLUGIN_ID = `${NAMESPACE}:monitoring`;
+
 export const LIVE_SNAPSHOT_PLUGIN_ID = `${NAMESPACE}:live-snapshot`;
 
 /** URL prefix of the REST API served by `jupyter_mm.server` (relative to the base URL). */
@@ -56,7 +59,8 @@ export const CommandIDs = {
   registerModel: `${NAMESPACE}:register-model`,
   promoteVersion: `${NAMESPACE}:promote-version`,
   rollbackModel: `${NAMESPACE}:rollback-model`,
-  openLineage: `${NAMESPACE}:open-lineage`
+  openLineage: `${NAMESPACE}:open-lineage`,
+  openMonitoring: `${NAMESPACE}:open-monitoring`
 } as const;
 
 /** Id of the Models panel in the left area (a stable DOM hook like `SIDEBAR_ID`). */

@@ -17,7 +17,7 @@ from ...errors import InvalidInput
 from ...monitoring import Monitor, load_monitor, report
 from ...store.registry_contract import check_model_name
 from .base import MMAPIHandler
-from .models import parse_version
+from .models import parse_version, server_registry
 
 #: the largest window a request may ask for (rows read from the prediction log)
 MAX_WINDOW_ROWS = 1_000_000
@@ -69,7 +69,15 @@ class MonitoringHandler(MMAPIHandler):
         since = parse_since(since_text) if since_text is not None else None
         store = await self.get_store()
         settings = await self.call_store(_server_monitor, self.config)
+        gates = server_registry(self.config).gates_for("production")
         body = await self.call_store(
-            report, ref, window, since=since, step=step, store=store, settings=settings
+            report,
+            ref,
+            window,
+            since=since,
+            step=step,
+            store=store,
+            settings=settings,
+            gates=gates,
         )
         self.write_json(body)

@@ -25,6 +25,8 @@ export interface IModelActions {
   openRun: (runId: string) => void;
   setAlias: (version: number) => void;
   removeAlias: (alias: string) => void;
+  /** the Monitoring view: drift, live performance, latency, alerts */
+  monitoring: () => void;
 }
 
 /** A version's aliases, each with a button that removes it. */
@@ -256,6 +258,14 @@ export function ModelDetailView(props: {
           onClick={actions.rollback}
         >
           Roll back production
+        </button>
+        <button
+          className="jp-mm-Button"
+          data-testid="mm-open-monitoring"
+          title="Drift, live performance, latency and alerts of the served version"
+          onClick={actions.monitoring}
+        >
+          Monitoring
         </button>
       </header>
       {refusal && (
