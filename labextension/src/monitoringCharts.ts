@@ -117,9 +117,32 @@ export function timelineSpec(
 ): Record<string, any> {
   const layers: Record<string, any>[] = [
     {
-      mark: { type: 'line', point: true, tooltip: true },
+      mark: { type: 'line', point: true },
       encoding: {
-        x: { field: 'time', type: 'temporal', title: 'window end' },
+        tooltip: [
+          { field: 'window', type: 'quantitative', title: 'window' },
+          {
+            field: 'time',
+            type: 'temporal',
+            title: 'ends',
+            format: '%Y-%m-%d %H:%M:%S'
+          },
+          {
+            field: 'value',
+            type: 'quantitative',
+            title: metric,
+            format: '.4f'
+          },
+          { field: 'source', type: 'nominal' }
+        ],
+        // Windows, not clock time, on the axis: a batch logged at once puts every
+        // window at the same instant. The window's end time is in the tooltip.
+        x: {
+          field: 'window',
+          type: 'quantitative',
+          title: 'window (oldest → newest)',
+          axis: { tickMinStep: 1, format: 'd' }
+        },
         y: {
           field: 'value',
           type: 'quantitative',
@@ -236,7 +259,7 @@ export function histogramSpec(drift: FeatureDrift): Record<string, any> {
         type: 'ordinal',
         title: drift.feature,
         sort: { field: 'order' },
-        axis: { labelAngle: -40, labelLimit: 90 }
+        axis: { labelAngle: -40, labelLimit: 90, labelOverlap: true }
       },
       xOffset: { field: 'side' },
       y: {
