@@ -9,11 +9,13 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
+from ..registry.rules import make_registry
 from . import performance as perf
 from .drift import DEFAULT_FLOORS, DEFAULT_METHOD, histogram, statistics
 from .model_outputs import calibrated_scores
 from .settings import Monitor, load_monitor
 from .stored import find_profile
+from .thresholds import gate_thresholds
 from .window import WindowSpec, read_window
 
 if TYPE_CHECKING:
@@ -49,12 +51,14 @@ def report(
     every: float | None = None,
     store: AbstractStore | None = None,
     settings: Monitor | None = None,
+    gates: list[str] | None = None,
 ) -> MonitoringReport:
     """The monitoring report of ``ref`` over the last ``window`` logged predictions (default
     ``c.Monitor.window``) or those logged since ``since`` (epoch seconds). The timeline is
     cut every ``step`` rows (default: the window split into ``c.Monitor.timeline_windows``)
     or every ``every`` seconds. ``report(...)["metrics"]`` is the flat dict rules are
-    evaluated against."""
+    evaluated against. ``gates``: the production gates whose metric bounds the report
+    lists (default ``c.Registry.gates``)."""
     from ..tracking import default_store
 
     store = store or default_store()
@@ -87,6 +91,9 @@ def report(
         "performance": timeline,
         "latency": latency,  # type: ignore[typeddict-item]
         "metrics": {},
+        "thresholds": gate_thresholds(
+            make_registry().gates_for("production") if gates is None else gates
+        ),
     }
     result["metrics"] = flat_metrics(result, whole)
     return result

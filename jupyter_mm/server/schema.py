@@ -296,6 +296,33 @@ class EventPage(TypedDict):
     next_token: str | None
 
 
+# -- alerts ---------------------------------------------------------------------------------
+
+
+class Alert(TypedDict):
+    """A monitor rule that fired (``state`` open) or stopped firing (``cleared``), from the
+    event log; ``evidence`` holds the windows' values, thresholds and the rule's actions."""
+
+    id: int
+    time: float
+    state: Literal["open", "cleared"]
+    model: str | None
+    version: int | None
+    rule: str | None
+    summary: str | None
+    actions: list[str]
+    user: str | None
+    evidence: dict[str, Any]
+
+
+class AlertList(TypedDict):
+    """``GET /alerts?model=&after=&limit=``: newest first; ``last_id`` is the largest event
+    id seen (pass it as ``after`` to get only newer alerts)."""
+
+    alerts: list[Alert]
+    last_id: int | None
+
+
 # -- model registry -------------------------------------------------------------------------
 
 
@@ -666,6 +693,17 @@ class ProfileSummary(TypedDict):
     source: str
 
 
+class MetricThreshold(TypedDict):
+    """A bound a monitored metric is drawn against: ``metric op value`` must hold
+    (``roc_auc >= 0.78``). ``source``: ``gate:<stage>`` for a condition of
+    ``c.Registry.gates`` on that stage."""
+
+    metric: str
+    op: Literal["<", "<=", ">", ">="]
+    value: float
+    source: str
+
+
 class MonitoringReport(TypedDict):
     """``GET /models/{name}/monitoring``, ``jupyter mm monitor --json`` and
     ``jupyter_mm.monitoring.report()``. ``metrics`` is one flat dict for rules: the whole
@@ -674,7 +712,7 @@ class MonitoringReport(TypedDict):
     ``labelled``, ``rows``, ``drift_share``, ``drifted_features``,
     ``drift.<feature>`` and ``drift.prediction`` (effect sizes), ``p50_latency_ms``,
     ``p95_latency_ms``, ``p99_latency_ms``, ``error_rate``; a value the window cannot give
-    is null."""
+    is null. ``thresholds``: the metric bounds of the production gates, for charts."""
 
     model: str
     version: int
@@ -685,6 +723,7 @@ class MonitoringReport(TypedDict):
     performance: list[PerformanceWindow]
     latency: LatencySummary
     metrics: dict[str, float | None]
+    thresholds: list[MetricThreshold]
 
 
 class ErrorDetail(TypedDict):
@@ -724,6 +763,8 @@ MODELS: list[type] = [
     RunDiff,
     Event,
     EventPage,
+    Alert,
+    AlertList,
     Model,
     ModelVersion,
     ModelSummary,
@@ -756,6 +797,7 @@ MODELS: list[type] = [
     LatencySummary,
     MonitoringWindow,
     ProfileSummary,
+    MetricThreshold,
     MonitoringReport,
     ErrorDetail,
     ErrorBody,

@@ -105,16 +105,15 @@ export function metricSeries(metrics: Metric[]): Map<string, Metric[]> {
 }
 
 /**
- * Render a chart of `points` into `host` through the registry's Vega-Lite renderer and
- * return the renderer widget (the caller disposes it). The widget is attached before the
- * model is rendered: the spec's width follows its container, which Vega measures once, so
- * it must already be in the page. Returns null when JupyterLab has no Vega-Lite renderer
- * (the caller shows a table instead).
+ * Render a Vega-Lite `spec` into `host` through the registry's renderer and return the
+ * renderer widget (the caller disposes it). The widget is attached before the model is
+ * rendered: a spec's width follows its container, which Vega measures once, so it must
+ * already be in the page. Returns null when JupyterLab has no Vega-Lite renderer (the
+ * caller shows a table instead).
  */
-export async function renderMetricChart(
+export async function renderVegaLite(
   rendermime: IRenderMimeRegistry,
-  name: string,
-  points: Metric[],
+  spec: Record<string, any>,
   host: HTMLElement
 ): Promise<Widget | null> {
   const mime = vegaLiteMimeType(rendermime);
@@ -125,8 +124,8 @@ export async function renderMetricChart(
   renderer.addClass('jp-mm-MetricChart-plot');
   Widget.attach(renderer, host);
   const model = new MimeModel({
-    data: { [mime]: metricChartSpec(name, points) as any },
-    // Hide the "…" export menu: the chart belongs to the detail view, not to an output.
+    data: { [mime]: spec as any },
+    // Hide the "…" export menu: the chart belongs to the view, not to an output.
     metadata: { [mime]: { embed_options: { actions: false } } }
   });
   try {

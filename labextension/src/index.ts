@@ -9,6 +9,7 @@ import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { approvalsPlugin } from './plugins/approvals';
 import { connectionPlugin } from './plugins/connection';
 import { liveSnapshotPlugin } from './plugins/liveSnapshot';
+import { monitoringPlugin } from './plugins/monitoring';
 import { registryPlugin } from './plugins/registry';
 import { runsSidebarPlugin } from './plugins/runsSidebar';
 import { runViewsPlugin } from './plugins/runViews';
@@ -19,7 +20,8 @@ const plugins: JupyterFrontEndPlugin<any>[] = [
   runsSidebarPlugin,
   runViewsPlugin,
   registryPlugin,
-  approvalsPlugin
+  approvalsPlugin,
+  monitoringPlugin
 ];
 
 export default plugins;

@@ -30,6 +30,9 @@ export const APPROVALS_PLUGIN_ID = `${NAMESPACE}:approvals`;
 /** Id of the MIME renderer extension of the run card. */
 export const RUN_CARD_EXTENSION_ID = `${NAMESPACE}:run-card`;
 /** Id of the plugin that sends live notebook snapshots to kernels. */
+/** Plugin: the Monitoring view of served and monitored models. */
+export const MONITORING_PLUGIN_ID = `${NAMESPACE}:monitoring`;
+
 export const LIVE_SNAPSHOT_PLUGIN_ID = `${NAMESPACE}:live-snapshot`;
 
 /** URL prefix of the REST API served by `jupyter_mm.server` (relative to the base URL). */
@@ -58,7 +61,8 @@ export const CommandIDs = {
   registerModel: `${NAMESPACE}:register-model`,
   promoteVersion: `${NAMESPACE}:promote-version`,
   rollbackModel: `${NAMESPACE}:rollback-model`,
-  openLineage: `${NAMESPACE}:open-lineage`
+  openLineage: `${NAMESPACE}:open-lineage`,
+  openMonitoring: `${NAMESPACE}:open-monitoring`
 } as const;
 
 /** Commands of the approvals feature (plugins/approvals.ts). */

@@ -3,3 +3,4 @@ import './detail.css';
 import './diff.css';
 import './models.css';
 import './approvals.css';
+import './monitoring.css';

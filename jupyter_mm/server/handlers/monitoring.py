@@ -18,7 +18,7 @@ from ...errors import InvalidInput
 from ...monitoring import Monitor, load_monitor, report
 from ...store.registry_contract import check_model_name
 from .base import MMAPIHandler
-from .models import parse_version
+from .models import parse_version, server_registry
 
 #: the largest window a request may ask for (rows read from the prediction log)
 MAX_WINDOW_ROWS = 1_000_000
@@ -72,7 +72,17 @@ class MonitoringHandler(MMAPIHandler):
         every = parse_duration(every_text, "every") if every_text is not None else None
         store = await self.get_store()
         settings = await self.call_store(_server_monitor, self.config)
+        rules = await self.call_store(server_registry, self.config)
+        gates = rules.gates_for("production")
         body = await self.call_store(
-            report, ref, window, since=since, step=step, every=every, store=store, settings=settings
+            report,
+            ref,
+            window,
+            since=since,
+            step=step,
+            every=every,
+            store=store,
+            settings=settings,
+            gates=gates,
         )
         self.write_json(body)

@@ -8,6 +8,8 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { API_PREFIX } from '../tokens';
 import type {
+  Alert,
+  AlertList,
   EventPage,
   Info,
   Lineage,
@@ -16,6 +18,7 @@ import type {
   ModelList,
   ModelSummary,
   ModelVersion,
+  MonitoringReport,
   RegisterRequest,
   RollbackResult,
   ServingEndpointList,
@@ -72,6 +75,16 @@ export interface IListEventsParams {
   model?: string | null;
   limit?: number;
   pageToken?: string | null;
+}
+
+/**
+ * Query of `GET /models/{name}/monitoring`: a version (default production, else the
+ * latest), and the window as a row count or a duration such as `1h` (not both).
+ */
+export interface IMonitoringParams {
+  version?: number | null;
+  window?: number | null;
+  since?: string | null;
 }
 
 /** Build `?a=1&b=2` from the defined, non-empty values. */
@@ -252,6 +265,29 @@ export class MMClient {
     return this.request<Lineage>(
       `models/${segment(name)}/versions/${version}/lineage`
     );
+  }
+
+  /** `GET /models/{name}/monitoring`: drift, performance and latency of a version's window. */
+  monitoring(
+    name: string,
+    params: IMonitoringParams = {}
+  ): Promise<MonitoringReport> {
+    const query = queryString({
+      version: params.version,
+      window: params.window,
+      since: params.since
+    });
+    return this.request<MonitoringReport>(
+      `models/${segment(name)}/monitoring${query}`
+    );
+  }
+
+  /** `GET /alerts?model=`: the model's alerts, newest first. */
+  async alerts(model: string, limit = 50): Promise<Alert[]> {
+    const body = await this.request<AlertList>(
+      `alerts${queryString({ model, limit })}`
+    );
+    return body.alerts;
   }
 
   /** A JSON write (POST/PUT) through the authenticated request path. */

@@ -242,6 +242,26 @@ export interface EventPage {
   next_token: string | null;
 }
 
+/** A monitor rule that fired (`state` open) or stopped firing (`cleared`), from the event log; `evidence` holds the windows' values, thresholds and the rule's actions. */
+export interface Alert {
+  id: number;
+  time: number;
+  state: 'open' | 'cleared';
+  model: string | null;
+  version: number | null;
+  rule: string | null;
+  summary: string | null;
+  actions: string[];
+  user: string | null;
+  evidence: { [key: string]: unknown };
+}
+
+/** `GET /alerts?model=&after=&limit=`: newest first; `last_id` is the largest event id seen (pass it as `after` to get only newer alerts). */
+export interface AlertList {
+  alerts: Alert[];
+  last_id: number | null;
+}
+
 export interface Model {
   name: string;
   description: string | null;
@@ -537,7 +557,15 @@ export interface ProfileSummary {
   source: string;
 }
 
-/** `GET /models/{name}/monitoring`, `jupyter mm monitor --json` and `jupyter_mm.monitoring.report()`. `metrics` is one flat dict for rules: the whole window's values — `accuracy`, `f1`, `roc_auc`, `log_loss` (classifiers), `rmse`, `mae` (regressors), `estimated_<metric>` (label-free estimate), `labelled`, `rows`, `drift_share`, `drifted_features`, `drift.<feature>` and `drift.prediction` (effect sizes), `p50_latency_ms`, `p95_latency_ms`, `p99_latency_ms`, `error_rate`; a value the window cannot give is null. */
+/** A bound a monitored metric is drawn against: `metric op value` must hold (`roc_auc >= 0.78`). `source`: `gate:<stage>` for a condition of `c.Registry.gates` on that stage. */
+export interface MetricThreshold {
+  metric: string;
+  op: '<' | '<=' | '>' | '>=';
+  value: number;
+  source: string;
+}
+
+/** `GET /models/{name}/monitoring`, `jupyter mm monitor --json` and `jupyter_mm.monitoring.report()`. `metrics` is one flat dict for rules: the whole window's values — `accuracy`, `f1`, `roc_auc`, `log_loss` (classifiers), `rmse`, `mae` (regressors), `estimated_<metric>` (label-free estimate), `labelled`, `rows`, `drift_share`, `drifted_features`, `drift.<feature>` and `drift.prediction` (effect sizes), `p50_latency_ms`, `p95_latency_ms`, `p99_latency_ms`, `error_rate`; a value the window cannot give is null. `thresholds`: the metric bounds of the production gates, for charts. */
 export interface MonitoringReport {
   model: string;
   version: number;
@@ -548,6 +576,7 @@ export interface MonitoringReport {
   performance: PerformanceWindow[];
   latency: LatencySummary;
   metrics: { [key: string]: number | null };
+  thresholds: MetricThreshold[];
 }
 
 export interface ErrorDetail {

@@ -35,6 +35,8 @@ export interface IModelActions {
   /** Ask for a transition into a stage that needs approval; open a request's review. */
   request: (version: number, stage: Stage) => void;
   openApproval: (id: number) => void;
+  /** the Monitoring view: drift, live performance, latency, alerts */
+  monitoring: () => void;
 }
 
 /** A version's aliases, each with a button that removes it. */
@@ -299,6 +301,14 @@ export function ModelDetailView(props: {
           onClick={actions.rollback}
         >
           Roll back production
+        </button>
+        <button
+          className="jp-mm-Button"
+          data-testid="mm-open-monitoring"
+          title="Drift, live performance, latency and alerts of the served version"
+          onClick={actions.monitoring}
+        >
+          Monitoring
         </button>
       </header>
       {refusal && (

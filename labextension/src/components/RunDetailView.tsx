@@ -3,11 +3,11 @@
  * then the data, environment, execution log and artifact sections (RunDetailSections).
  */
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
-import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
-import { metricSeries, renderMetricChart } from '../charts';
+import { metricChartSpec, metricSeries } from '../charts';
 import { Empty, Section, StatusBadge } from './RunDetailCommon';
+import { VegaChart } from './VegaChart';
 import { EMPTY, formatDuration, formatMetric, formatTime } from '../format';
 import { Artifact, Metric, RunDetail } from '../api/schema';
 import {
@@ -183,57 +183,25 @@ function ParamsSection(props: { detail: RunDetail }): JSX.Element {
   );
 }
 
-/**
- * One step chart: the Lumino widget made by the Vega-Lite renderer is attached into this
- * component's container, and disposed with it. Without a Vega-Lite renderer, the points
- * are listed in a table instead.
- */
+/** One step chart; without a Vega-Lite renderer the points are listed in a table. */
 function MetricChart(props: {
   name: string;
   points: Metric[];
   rendermime: IRenderMimeRegistry;
 }): JSX.Element {
-  const host = React.useRef<HTMLDivElement>(null);
-  const [fallback, setFallback] = React.useState(false);
   const { name, points, rendermime } = props;
-  React.useEffect(() => {
-    let widget: Widget | null = null;
-    let cancelled = false;
-    if (!host.current) {
-      return;
-    }
-    renderMetricChart(rendermime, name, points, host.current)
-      .then(rendered => {
-        if (cancelled) {
-          rendered?.dispose();
-        } else if (rendered === null) {
-          setFallback(true);
-        } else {
-          widget = rendered;
-        }
-      })
-      .catch(error => {
-        console.warn(
-          `jupyter-mm: the chart of ${name} failed to render`,
-          error
-        );
-        if (!cancelled) {
-          setFallback(true);
-        }
-      });
-    return () => {
-      cancelled = true;
-      widget?.dispose();
-    };
-  }, [name, points, rendermime]);
+  const spec = React.useMemo(
+    () => metricChartSpec(name, points),
+    [name, points]
+  );
   return (
-    <figure
-      className="jp-mm-MetricChart"
-      data-testid="mm-metric-chart"
-      data-metric={name}
-    >
-      <figcaption>{name}</figcaption>
-      {fallback ? (
+    <VegaChart
+      spec={spec}
+      rendermime={rendermime}
+      caption={name}
+      testid="mm-metric-chart"
+      metric={name}
+      fallback={
         <table className="jp-mm-Table">
           <thead>
             <tr>
@@ -250,10 +218,8 @@ function MetricChart(props: {
             ))}
           </tbody>
         </table>
-      ) : (
-        <div ref={host} className="jp-mm-MetricChart-host" />
-      )}
-    </figure>
+      }
+    />
   );
 }
 

@@ -185,7 +185,9 @@ class ModelContent extends ReactWidget {
             void commands.execute(CommandIDs.openLineage, { name, version }),
           openRun: id => void commands.execute(CommandIDs.openRun, { id }),
           setAlias: version => void setAlias(deps, name, version),
-          removeAlias: alias => void removeAlias(deps, name, alias)
+          removeAlias: alias => void removeAlias(deps, name, alias),
+          monitoring: () =>
+            void commands.execute(CommandIDs.openMonitoring, { name })
         }}
       />
     );
