@@ -23,7 +23,7 @@ from typing import NoReturn
 
 from ..config import ENV_STORE
 from ..errors import InvalidInput, MMError
-from . import execute, inspect, maintenance, registry, serve, settings, setup
+from . import alerts, execute, inspect, maintenance, registry, serve, settings, setup
 from ._common import EscapingStream, HelpFormatter, terminal_text
 
 PROG = "jupyter mm"
@@ -94,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     maintenance.register(subparsers)
     registry.register(subparsers)
     serve.register(subparsers)
+    alerts.register(subparsers)
     settings.register(subparsers)
     setup.register(subparsers)
     return parser

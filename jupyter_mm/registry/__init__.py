@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,6 +69,23 @@ def _store(store: AbstractStore | None) -> AbstractStore:
     from ..tracking import default_store
 
     return default_store()
+
+
+def _publish(store: AbstractStore, events: Callable[[], list[Event]]) -> None:
+    """Send registry events to the configured webhooks, after the write committed. The
+    events are only read when a hook is configured; a bad webhook setting or a delivery
+    problem is a warning, never an error of the write (see jupyter_mm.alerts.webhooks)."""
+    import warnings
+
+    from ..alerts.webhooks import make_webhooks, publish_events
+
+    try:
+        webhooks = make_webhooks()
+    except InvalidInput as exc:
+        warnings.warn(f"jupyter-mm: webhooks not delivered: {exc}", stacklevel=3)
+        return
+    if webhooks.hooks:
+        publish_events(store, events(), webhooks=webhooks)
 
 
 @dataclass
@@ -194,7 +211,7 @@ def register_model(
             raise InvalidInput(
                 f"The artifact {sidecar.name} of run {run_id} is not a JSON signature."
             ) from None
-    return store.register_version(
+    version = store.register_version(
         name,
         run_id,
         artifact,
@@ -203,6 +220,8 @@ def register_model(
         signature=signature,
         description=description,
     )
+    _publish(store, lambda: store.model_events(name, version.version)[-1:])
+    return version
 
 
 def _refuse(
@@ -255,7 +274,7 @@ def transition(
             problem = "; ".join(r.describe() for r in failed)
     if problem is not None:
         raise _refuse(store, current, stage, problem, reason, actor)
-    store.transition_version(
+    events = store.transition_version(
         name,
         version,
         from_stage=current.stage,
@@ -263,6 +282,7 @@ def transition(
         user=actor,
         reason=reason,
     )
+    _publish(store, lambda: events)
     return store.get_version(name, version)
 
 
@@ -295,7 +315,10 @@ def rollback_versions(
 ) -> Rollback:
     """:func:`rollback`, returning both versions it moved: ``.restored`` (now in production)
     and ``.archived`` (the production version it replaced)."""
-    return _store(store).rollback(name, user=_actor(actor), reason=reason)
+    store = _store(store)
+    done = store.rollback(name, user=_actor(actor), reason=reason)
+    _publish(store, lambda: store.model_events(name, done.restored.version)[-1:])
+    return done
 
 
 def rollback(

@@ -272,6 +272,33 @@ class EventPage(TypedDict):
     next_token: str | None
 
 
+# -- alerts ---------------------------------------------------------------------------------
+
+
+class Alert(TypedDict):
+    """A monitor rule that fired (``state`` open) or stopped firing (``cleared``), from the
+    event log; ``evidence`` holds the windows' values, thresholds and the rule's actions."""
+
+    id: int
+    time: float
+    state: Literal["open", "cleared"]
+    model: str | None
+    version: int | None
+    rule: str | None
+    summary: str | None
+    actions: list[str]
+    user: str | None
+    evidence: dict[str, Any]
+
+
+class AlertList(TypedDict):
+    """``GET /alerts?model=&after=&limit=``: newest first; ``last_id`` is the largest event
+    id seen (pass it as ``after`` to get only newer alerts)."""
+
+    alerts: list[Alert]
+    last_id: int | None
+
+
 # -- model registry -------------------------------------------------------------------------
 
 
@@ -455,6 +482,8 @@ MODELS: list[type] = [
     RunDiff,
     Event,
     EventPage,
+    Alert,
+    AlertList,
     Model,
     ModelVersion,
     ModelSummary,
@@ -511,6 +540,7 @@ ROUTE_MODELS: dict[str, type] = {
     "GET /runs/{id}/checkpoint": Notebook,
     "GET /runs/{a}/diff/{b}": RunDiff,
     "GET /events": EventPage,
+    "GET /alerts": AlertList,
     "GET /models": ModelList,
     "GET /models/{name}": ModelDetail,
     "POST /models": ModelVersion,

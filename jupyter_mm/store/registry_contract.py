@@ -20,6 +20,9 @@ Event actions written by the store:
 ``rollback``         two events per rollback: the production version leaving (from
                      ``production``) and the previous one coming back (to ``production``)
 ``alias`` / ``unalias`` an alias set on / removed from a version (the alias is in ``reason``)
+``alert``            a monitor rule fired (``reason``: its evidence as JSON; see
+                     :mod:`jupyter_mm.alerts`); ``alert_cleared`` when it stopped firing
+``retrain``          one step of a retrain (``reason``: JSON with the step and the alert)
 ==================== ======================================================================
 
 Nothing in the contract updates or deletes an event.
@@ -49,6 +52,11 @@ EVENT_ACTIONS: tuple[str, ...] = (
     # answer a smoke prediction)
     "serve_swap",
     "serve_swap_refused",
+    # a monitor rule started firing (reason: the evidence as JSON), stopped firing, and the
+    # steps of a retrain (reason: JSON with the step, the alert and the new version)
+    "alert",
+    "alert_cleared",
+    "retrain",
 )
 
 __all__ = [

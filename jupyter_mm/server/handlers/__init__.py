@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .alerts import AlertsHandler
 from .artifacts import ArtifactHandler
 from .base import UnknownEndpointHandler
 from .checkpoints import CheckpointHandler
@@ -40,6 +41,7 @@ ROUTES: list[tuple[str, type[Any]]] = [
     # the name is everything after artifacts/ (it may hold slashes); tornado decodes it once
     (rf"/runs/{RUN_REF}/artifacts/(.+)", ArtifactHandler),
     (r"/events", EventsHandler),
+    (r"/alerts", AlertsHandler),
     (r"/models", ModelsHandler),
     (rf"/models/{SEGMENT}", ModelHandler),
     (rf"/models/{SEGMENT}/rollback", RollbackHandler),
