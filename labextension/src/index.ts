@@ -6,6 +6,7 @@
  */
 import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
+import { alertsPlugin } from './plugins/alerts';
 import { connectionPlugin } from './plugins/connection';
 import { liveSnapshotPlugin } from './plugins/liveSnapshot';
 import { registryPlugin } from './plugins/registry';
@@ -17,7 +18,8 @@ const plugins: JupyterFrontEndPlugin<any>[] = [
   liveSnapshotPlugin,
   runsSidebarPlugin,
   runViewsPlugin,
-  registryPlugin
+  registryPlugin,
+  alertsPlugin
 ];
 
 export default plugins;

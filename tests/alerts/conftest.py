@@ -57,7 +57,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 expected = hmac.new(receiver.secret.encode(), message, hashlib.sha256)
                 ok = hmac.compare_digest("sha256=" + expected.hexdigest(), signature)
             with receiver.lock:
-                receiver.requests.append(Received(dict(self.headers), body, ok))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                receiver.requests.append(Received(headers, body, ok))
                 status = receiver.script.pop(0) if receiver.script else 200
             self.send_response(status)
             self.send_header("Content-Length", "0")

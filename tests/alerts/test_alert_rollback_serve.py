@@ -86,14 +86,15 @@ def test_alert_rolls_back_a_served_model(mm_store, receiver, write_config, tmp_p
     assert [e.id for e in events if e.action == "alert"] == [alert_id]
     rollback = [e for e in events if e.action == "rollback" and e.to_stage == "production"]
     assert rollback[-1].version == first.version
-    assert rollback[-1].reason == f"alert #{alert_id}: {RULE}"
+    reason = f"restored in place of version {second.version} (alert #{alert_id}: {RULE})"
+    assert rollback[-1].reason == reason
     assert any(e.action == "serve_swap" and e.version == first.version for e in events)
 
     sent = {r.json["event"]: r for r in receiver.requests}
     assert set(sent) == {"alert", "rolled_back"}
     assert all(r.signature_ok for r in receiver.requests)
     assert sent["alert"].json["details"]["rule"] == RULE
-    assert sent["rolled_back"].json["reason"] == f"alert #{alert_id}: {RULE}"
+    assert sent["rolled_back"].json["reason"] == reason
 
     # the next pass judges the restored version on its own (no) predictions: no new alert
     (again,) = watch(url, tmp_path)["outcomes"]

@@ -37,12 +37,12 @@ def test_registry_events_are_posted_signed(mm_store, receiver, write_config) -> 
     assert all(r.signature_ok is True for r in receiver.requests)
     rolled = receiver.events("rolled_back")[0]
     assert (rolled["model"], rolled["version"], rolled["reason"]) == (
-        "fraud", first.version, "bad release"
+        "fraud", first.version, f"restored in place of version {second.version} (bad release)"
     )  # fmt: skip
     promoted = receiver.events("promoted")[-1]
     assert promoted["version"] == second.version and promoted["to_stage"] == "production"
     headers = receiver.requests[0].headers
-    assert headers["X-MM-Event"] == "registered" and len(headers["X-MM-Delivery"]) == 32
+    assert headers["x-mm-event"] == "registered" and len(headers["x-mm-delivery"]) == 32
 
     log = mm_store.list_deliveries(limit=100)
     assert len(log) == 7 and {d.outcome for d in log} == {"delivered"}
@@ -70,7 +70,7 @@ def test_retries_back_off_exponentially_on_5xx(mm_store, receiver) -> None:
 
     assert waits == [0.25, 0.5, 1.0]
     assert last.outcome == "delivered" and last.attempt == 4
-    assert len({r.headers["X-MM-Delivery"] for r in receiver.requests}) == 1
+    assert len({r.headers["x-mm-delivery"] for r in receiver.requests}) == 1
     assert all(r.signature_ok for r in receiver.requests)
     attempts = sorted(mm_store.list_deliveries(hook="retry"), key=lambda d: d.attempt)
     assert [(d.attempt, d.status, d.outcome) for d in attempts] == [

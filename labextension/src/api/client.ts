@@ -8,6 +8,7 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { API_PREFIX } from '../tokens';
 import type {
+  AlertList,
   EventPage,
   Info,
   Lineage,
@@ -173,6 +174,11 @@ export class MMClient {
       page_token: params.pageToken
     });
     return this.request<EventPage>(`events${query}`);
+  }
+
+  /** `GET /alerts`: monitor alerts newer than event id `after`, newest first. */
+  alerts(after: number | null = null, limit = 50): Promise<AlertList> {
+    return this.request<AlertList>(`alerts${queryString({ after, limit })}`);
   }
 
   /** `GET /models`: every registered model with its stages and aliases. */

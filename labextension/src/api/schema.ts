@@ -226,6 +226,26 @@ export interface EventPage {
   next_token: string | null;
 }
 
+/** A monitor rule that fired (`state` open) or stopped firing (`cleared`), from the event log; `evidence` holds the windows' values, thresholds and the rule's actions. */
+export interface Alert {
+  id: number;
+  time: number;
+  state: 'open' | 'cleared';
+  model: string | null;
+  version: number | null;
+  rule: string | null;
+  summary: string | null;
+  actions: string[];
+  user: string | null;
+  evidence: { [key: string]: unknown };
+}
+
+/** `GET /alerts?model=&after=&limit=`: newest first; `last_id` is the largest event id seen (pass it as `after` to get only newer alerts). */
+export interface AlertList {
+  alerts: Alert[];
+  last_id: number | null;
+}
+
 export interface Model {
   name: string;
   description: string | null;
@@ -369,6 +389,7 @@ export interface RouteResponses {
   'GET /runs/{id}/checkpoint': Notebook;
   'GET /runs/{a}/diff/{b}': RunDiff;
   'GET /events': EventPage;
+  'GET /alerts': AlertList;
   'GET /models': ModelList;
   'GET /models/{name}': ModelDetail;
   'POST /models': ModelVersion;
