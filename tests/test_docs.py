@@ -12,13 +12,15 @@ README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding=
 
 
 def _configurables():
+    from jupyter_mm.alerts.rules import Monitor
+    from jupyter_mm.alerts.webhooks import Webhooks
     from jupyter_mm.config import MMConfig
     from jupyter_mm.magics import TrackMagics
     from jupyter_mm.registry.rules import Registry
     from jupyter_mm.server.app import MMExtensionApp
 
     own = []
-    for cls in (MMConfig, TrackMagics, Registry, MMExtensionApp):
+    for cls in (MMConfig, TrackMagics, Registry, MMExtensionApp, Monitor, Webhooks):
         inherited = set()
         for base in cls.__mro__[1:]:
             if hasattr(base, "class_traits"):
