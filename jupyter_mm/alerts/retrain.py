@@ -192,7 +192,7 @@ def retrain(
     from ..registry import _store, transition
 
     store = _store(store)
-    actor = actor or process_user()
+    who = actor or process_user()
     report = RetrainReport(model=model, alert_id=alert_id)
     parameters = dict(parameters or {})
     if data is not None:
@@ -200,20 +200,20 @@ def retrain(
     try:
         production = _production(store, model)
         report.from_version = production.version
-        _record(store, report, "started", actor, parameters=parameters)
+        _record(store, report, "started", who, parameters=parameters)
         report.run_id = _execute(store, production, parameters, kernel_name, timeout)
-        new = _register(store, production, report.run_id, alert_id, actor)
+        new = _register(store, production, report.run_id, alert_id, who)
         report.new_version = new.version
-        _record(store, report, "registered", actor, new.version, run=report.run_id)
-        transition(model, new.version, "staging", _why(alert_id), store=store, actor=actor)
+        _record(store, report, "registered", who, new.version, run=report.run_id)
+        transition(model, new.version, "staging", _why(alert_id), store=store, actor=who)
         report.stage = "staging"
-        _record(store, report, "staged", actor, new.version)
+        _record(store, report, "staged", who, new.version)
         if promote:
-            _promote(store, report, production, new, actor)
+            _promote(store, report, production, new, who)
         report.ok = True
     except MMError as exc:
         report.problem = str(exc)
-        _fail(store, report, actor)
+        _fail(store, report, who)
     return report
 
 
@@ -233,7 +233,7 @@ def _promote(
     report: RetrainReport,
     champion: ModelVersion,
     challenger: ModelVersion,
-    actor: str,
+    actor: str | None,
 ) -> None:
     from ..registry import transition
 
@@ -250,7 +250,7 @@ def _promote(
     _record(store, report, "promoted", actor, challenger.version)
 
 
-def _fail(store: AbstractStore, report: RetrainReport, actor: str) -> None:
+def _fail(store: AbstractStore, report: RetrainReport, actor: str | None) -> None:
     from .evaluate import _append
 
     try:

@@ -3,7 +3,6 @@ and the server's own timer (``c.Monitor.interval``) evaluating the rules."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
