@@ -11,7 +11,7 @@ written in the registry gates' expression language (:mod:`jupyter_mm.registry.ga
 
 ``over N labelled`` evaluates the condition once, on the newest N labelled predictions,
 and does not fire until N labelled predictions exist. ``for K windows`` fires only when the
-condition holds in each of the newest K windows. A metric a window does not have (no
+condition holds in each of the newest K windows of ``c.Monitor.window`` predictions. A metric a window does not have (no
 labels yet, say) makes the rule undecided for that window: it does not fire.
 
 Configuration (read by :func:`jupyter_mm.config.load_config`, like every setting)::
@@ -21,18 +21,17 @@ Configuration (read by :func:`jupyter_mm.config.load_config`, like every setting
          "models": "fraud*"},
         "p99_latency_ms > 50",              # a plain string: every model, notify only
     ]
-    c.Monitor.window = "1000 predictions"   # or "1h", "15m", "30s"
+    c.Monitor.window = 1000                 # predictions per window
     c.Monitor.interval = 60                 # seconds; 0: the server does not evaluate
 """
 
 from __future__ import annotations
 
 import fnmatch
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from traitlets import Bool, Float, List, TraitError, Unicode, Union, validate
+from traitlets import Bool, Float, Int, List, TraitError, Unicode, Union, validate
 from traitlets.config import Config, Configurable
 from traitlets.traitlets import Dict as DictTrait
 
@@ -42,17 +41,14 @@ from ..registry.gates import GateResult, Node, evaluate_tree, parse_gate, tokeni
 ACTIONS = ("notify", "rollback", "retrain")
 RULE_LABEL = "Monitor rule"
 _RULE_KEYS = {"when", "actions", "models", "name"}
-_WINDOW = re.compile(r"^\s*(\d+)\s*(predictions?|rows?|s|m|h|d)\s*$")
-_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True)
 class WindowSpec:
     """Which windows a rule reads: ``count`` windows of ``size`` each, newest last.
 
-    ``unit`` is ``predictions`` (the last ``size`` predictions per window), ``seconds``
-    (``size`` seconds per window, ending now) or ``labelled`` (the last ``size``
-    predictions that have a label)."""
+    ``unit`` is ``predictions`` (the last ``size`` predictions per window) or ``labelled``
+    (the last ``size`` predictions that have a label)."""
 
     unit: str
     size: int
@@ -63,22 +59,6 @@ class WindowSpec:
 
     def to_dict(self) -> dict[str, Any]:
         return {"unit": self.unit, "size": self.size, "count": self.count}
-
-
-def parse_window(text: str) -> WindowSpec:
-    """``"1000 predictions"``, ``"1h"``, ``"15m"``, ``"30 s"`` → one window."""
-    match = _WINDOW.match(str(text))
-    if match is None:
-        raise InvalidInput(
-            f"Window {text!r} is not valid: write a count of predictions ('1000 predictions') "
-            "or a duration ('30s', '15m', '1h', '1d')."
-        )
-    size, unit = int(match.group(1)), match.group(2)
-    if size <= 0:
-        raise InvalidInput(f"Window {text!r} is not valid: the size must be positive.")
-    if unit[0] in ("p", "r"):
-        return WindowSpec("predictions", size)
-    return WindowSpec("seconds", size * _SECONDS[unit])
 
 
 @dataclass(frozen=True)
@@ -220,10 +200,11 @@ class Monitor(Configurable):
         "Actions: notify, rollback, retrain.",
     ).tag(config=True)
 
-    window = Unicode(
-        "1000 predictions",
-        help="The size of one window for rules without 'over N labelled': a count "
-        "('1000 predictions') or a duration ('1h', '15m').",
+    # the same trait as the monitoring report's c.Monitor.window (jupyter_mm.monitoring)
+    window = Int(
+        1000,
+        help="Default window: the last N logged predictions (for rules without "
+        "'over N labelled', one window; 'for K windows': K windows of N).",
     ).tag(config=True)
 
     interval = Float(
@@ -254,18 +235,16 @@ class Monitor(Configurable):
         return list(proposal["value"])
 
     @validate("window")
-    def _check_window(self, proposal: dict[str, Any]) -> str:
-        try:
-            parse_window(proposal["value"])
-        except InvalidInput as exc:
-            raise TraitError(str(exc)) from None
-        return str(proposal["value"])
+    def _check_window(self, proposal: dict[str, Any]) -> int:
+        if proposal["value"] < 1:
+            raise TraitError("c.Monitor.window must be at least 1.")
+        return int(proposal["value"])
 
     def parsed_rules(self) -> list[MonitorRule]:
         return [parse_rule(entry) for entry in self.rules]
 
     def default_window(self) -> WindowSpec:
-        return parse_window(self.window)
+        return WindowSpec("predictions", self.window)
 
 
 def make_monitor(config: Config | None = None) -> Monitor:

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .rules import WindowSpec
@@ -69,22 +67,6 @@ def _collect(store: AbstractStore, model: str, version: int, rows: int, labelled
         return None
     whole = pd.concat(parts[::-1], ignore_index=True).sort_values("time", kind="stable")
     return whole.iloc[-rows:] if len(whole) > rows else whole
-
-
-def _since(store: AbstractStore, model: str, version: int, start: float, end: float) -> Any:
-    import pandas as pd
-
-    from ..serving.predlog import read_batch
-
-    batches = store.prediction_batches(
-        model, version=version, since=start, until=end, arms=list(LIVE_ARMS)
-    )
-    frames = [read_batch(store, b) for b in batches]
-    if not frames:
-        return None
-    whole = pd.concat(frames, ignore_index=True)
-    whole = whole[(whole["time"] >= start) & (whole["time"] < end)]
-    return whole.assign(label=_labels(store, whole))
 
 
 def window_metrics(frame: Any) -> dict[str, Any]:
@@ -141,20 +123,10 @@ def _performance(labelled: Any) -> dict[str, float]:
 class PredictionLogSource:
     """The built-in :class:`MetricsSource` over a store's prediction log."""
 
-    def __init__(self, store: AbstractStore, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: AbstractStore) -> None:
         self.store = store
-        self.clock = clock
 
     def __call__(self, model: str, version: int, window: WindowSpec) -> list[dict[str, Any]]:
-        if window.unit == "seconds":
-            now = self.clock()
-            found = []
-            for index in range(window.count, 0, -1):
-                start = now - index * window.size
-                frame = _since(self.store, model, version, start, start + window.size)
-                if frame is not None and len(frame):
-                    found.append(window_metrics(frame))
-            return found
         labelled = window.unit == "labelled"
         frame = _collect(self.store, model, version, window.size * window.count, labelled)
         if frame is None or not len(frame):

@@ -15,7 +15,7 @@ from jupyter_mm.alerts.source import PredictionLogSource
 from .conftest import classifier_data, log_scored, register_production
 
 
-def monitor(*rules: object, window: str = "1000 predictions") -> Monitor:
+def monitor(*rules: object, window: int = 1000) -> Monitor:
     config = Config()
     config.Monitor.rules = list(rules)
     config.Monitor.window = window
@@ -81,7 +81,7 @@ def test_over_n_labelled_waits_for_enough_labels(mm_store) -> None:
 
 def test_for_k_windows_needs_every_window(mm_store) -> None:
     register_production(mm_store)
-    rules = monitor("accuracy < 0.5 for 2 windows", window="200 predictions")
+    rules = monitor("accuracy < 0.5 for 2 windows", window=200)
     log_scored(mm_store, "fraud@production", seed=1, rows=200, flip=False)
     log_scored(mm_store, "fraud@production", seed=2, rows=200, flip=True)
     assert [o.state for o in check(mm_store, monitor=rules)] == ["ok"]

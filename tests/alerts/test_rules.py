@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from traitlets.config import Config
 
-from jupyter_mm.alerts.rules import WindowSpec, make_monitor, parse_rule, parse_window
+from jupyter_mm.alerts.rules import WindowSpec, make_monitor, parse_rule
 from jupyter_mm.errors import InvalidInput
 
 
@@ -113,25 +113,11 @@ def test_config_file_rules_are_read_by_the_one_loader(tmp_path: Path, monkeypatc
     (tmp_path / "jupyter_mm_config.py").write_text(
         "c.Monitor.rules = [{'when': 'roc_auc < 0.78 over 500 labelled', "
         "'actions': ['notify', 'rollback'], 'models': 'fraud*'}]\n"
-        "c.Monitor.window = '15m'\n"
+        "c.Monitor.window = 250\n"
     )
     monitor = make_monitor()
     (rule,) = monitor.parsed_rules()
     assert rule.actions == ("notify", "rollback") and rule.applies_to("fraud-eu")
     assert not rule.applies_to("churn")
-    assert monitor.default_window() == WindowSpec("seconds", 900)
+    assert monitor.default_window() == WindowSpec("predictions", 250)
     assert rule.window(monitor.default_window()) == WindowSpec("labelled", 500, 1)
-
-
-@pytest.mark.parametrize(
-    ("text", "spec"),
-    [("1000 predictions", WindowSpec("predictions", 1000)), ("1h", WindowSpec("seconds", 3600))],
-)
-def test_windows(text: str, spec: WindowSpec) -> None:
-    assert parse_window(text) == spec
-
-
-@pytest.mark.parametrize("text", ["0 predictions", "soon", "-1h", "1 week"])
-def test_bad_windows(text: str) -> None:
-    with pytest.raises(InvalidInput, match="Window"):
-        parse_window(text)
