@@ -18,13 +18,17 @@ import { ALERTS_PLUGIN_ID } from '../tokens';
 /** Milliseconds between polls: alerts come from passes that run every minute or so. */
 export const ALERTS_POLL_MS = 15000;
 
-/** The one-line text of an alert's notification. */
+/**
+ * The one-line text of an alert's notification: model, version and rule (JupyterLab cuts
+ * notifications at 140 characters, so the values stay in the alert's evidence).
+ */
 export function alertMessage(alert: Alert): string {
-  const what = alert.summary ?? alert.rule ?? 'a monitor rule fired';
+  const where = alert.model ? `${alert.model} v${alert.version ?? '?'}: ` : '';
+  const what = alert.rule ?? alert.summary ?? 'a monitor rule fired';
   const actions = alert.actions.length
     ? ` (actions: ${alert.actions.join(', ')})`
     : '';
-  return `jupyter-mm alert #${alert.id}: ${what}${actions}`;
+  return `jupyter-mm alert #${alert.id}: ${where}${what}${actions}`;
 }
 
 /** Poll once: notify each new open alert, oldest first; returns the newest id seen. */
