@@ -252,6 +252,7 @@ def _promote(
 
 def _fail(store: AbstractStore, report: RetrainReport, actor: str | None) -> None:
     from .evaluate import _append
+    from .webhooks import publish_events
 
     try:
         _record(store, report, "failed", actor, detail=report.problem)
@@ -262,7 +263,8 @@ def _fail(store: AbstractStore, report: RetrainReport, actor: str | None) -> Non
                 "alert": report.alert_id,
                 "rule": "retrain failed",
             }
-            _append(store, "alert", report.model, report.from_version, details, actor)
+            alert = _append(store, "alert", report.model, report.from_version, details, actor)
+            publish_events(store, [alert])  # as a rule's notify action would
     except MMError:  # the report still says what went wrong
         pass
 

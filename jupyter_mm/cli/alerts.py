@@ -36,6 +36,12 @@ def parse_every(text: str) -> float:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    _register_watch(subparsers)
+    _register_logs(subparsers)
+    _register_retrain(subparsers)
+
+
+def _register_watch(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "watch",
         help="evaluate the monitor rules (once, or every N seconds) and run their actions",
@@ -58,6 +64,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_json_flag(p)
     p.set_defaults(func=cmd_watch)
 
+
+def _register_logs(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "alerts",
         help="list monitor alerts with their evidence",
@@ -84,6 +92,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_json_flag(p)
     p.set_defaults(func=cmd_deliveries)
 
+
+def _register_retrain(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "retrain",
         help="re-execute the production version's notebook and register what it logs",

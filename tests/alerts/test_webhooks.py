@@ -148,3 +148,12 @@ def test_bad_hooks_are_one_line_errors(hook: dict, message: str) -> None:
     with pytest.raises(InvalidInput, match=message) as caught:
         make_webhooks(config)
     assert "\n" not in str(caught.value)
+
+
+def test_a_redirect_is_not_followed(mm_store, receiver) -> None:
+    register_production(mm_store, "fraud")
+    hooks = Webhooks(config=Config({"Webhooks": {"max_attempts": 3, "backoff": 0.0}}))
+    hook = {"url": receiver.url, "secret_env": "MM_HOOK_SECRET", "name": "h"}
+    receiver.script = [302]
+    moved = deliver(mm_store, hook, {"event": "alert"}, webhooks=hooks, sleep=lambda s: None)
+    assert (moved.outcome, moved.status, len(receiver.requests)) == ("failed", 302, 1)
