@@ -26,7 +26,6 @@ production is never touched before the last step.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -129,21 +128,19 @@ def _execute(
     workdir = Path(tempfile.mkdtemp(prefix="mm-retrain-")).resolve()
     recorded = old.run.notebook_path
     notebook = workdir / (Path(recorded).name if recorded else "checkpoint.ipynb")
-    saved = {key: os.environ.get(key) for key in (ENV_STORE, ENV_ARTIFACTS)}
     try:
         nbformat.write(nb, str(notebook))
         if recorded:
             _copy_inputs(old, Path(recorded).parent, workdir)
-        os.environ.update(_store_environment(store))
         result = run_notebook(
-            notebook, parameters=parameters, kernel_name=kernel_name, timeout=timeout, cwd=workdir
+            notebook,
+            parameters=parameters,
+            kernel_name=kernel_name,
+            timeout=timeout,
+            cwd=workdir,
+            env=_store_environment(store),
         )
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         shutil.rmtree(workdir, ignore_errors=True)
     if result.failure is not None:
         raise _Step(f"the re-run failed: {result.failure}")
