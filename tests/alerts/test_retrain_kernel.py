@@ -16,8 +16,8 @@ from traitlets.config import Config
 
 import jupyter_mm as mm
 from jupyter_mm.alerts.evaluate import check
-from jupyter_mm.alerts.retrain import retrain
 from jupyter_mm.alerts.rules import Monitor
+from jupyter_mm.cli import main
 from jupyter_mm.runner import run_notebook
 
 from .conftest import classifier_data, log_scored
@@ -102,7 +102,7 @@ def test_alert_retrains_from_the_notebook_with_new_data(mm_store, tmp_path) -> N
     assert compared["metric"] == "roc_auc" and compared["rows"] == 200
 
 
-def test_a_failed_retrain_leaves_production_and_alerts(mm_store, tmp_path) -> None:
+def test_a_failed_retrain_leaves_production_and_alerts(mm_store, tmp_path, capsys) -> None:
     project = tmp_path / "project"
     (project / "data").mkdir(parents=True)
     write_csv(project / "data" / "train.csv", seed=0, flip=False)
@@ -111,8 +111,12 @@ def test_a_failed_retrain_leaves_production_and_alerts(mm_store, tmp_path) -> No
     mm.transition("fraud", production.version, "staging", store=mm_store)
     mm.transition("fraud", production.version, "production", store=mm_store)
 
-    report = retrain("fraud", store=mm_store, data=str(tmp_path / "missing.csv"), promote=True)
-    assert not report.ok and "the re-run failed" in str(report.problem)
+    code = main(
+        ["retrain", "fraud", "--data", str(tmp_path / "missing.csv"), "--promote", "--json"]
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and not report["ok"] and "the re-run failed" in str(report["problem"])
+    assert "FileNotFoundError" in report["problem"]
     assert [v.version for v in mm_store.list_versions("fraud")] == [production.version]
     assert mm_store.get_version("fraud", production.version).stage == "production"
     events = mm_store.model_events("fraud")
