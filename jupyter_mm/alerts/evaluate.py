@@ -188,6 +188,28 @@ def check_rule(
     return outcome
 
 
+#: the event log keeps reasons up to 10 000 characters
+MAX_REASON = 9000
+
+
+def event_reason(details: dict[str, Any]) -> str:
+    """``details`` as the JSON text of an event's reason, always valid JSON: when too long,
+    only the newest windows are kept, then none, then long values are cut (the key that
+    de-duplicates alerts always stays)."""
+    reason = json.dumps(details, sort_keys=True, default=str)
+    for keep in (3, 0):
+        if len(reason) <= MAX_REASON:
+            return reason
+        details = {**details, "windows": details.get("windows", [])[-keep:] if keep else []}
+        reason = json.dumps(details, sort_keys=True, default=str)
+    if len(reason) > MAX_REASON:
+        short = {
+            k: (v if len(json.dumps(v, default=str)) < 500 else "…") for k, v in details.items()
+        }
+        reason = json.dumps(short, sort_keys=True, default=str)
+    return reason
+
+
 def _dry_state(verdict: bool | None, opened: Event | None) -> str:
     if verdict is None:
         return "undecided"
@@ -207,10 +229,7 @@ def _append(
     from ..identity import process_user
     from .webhooks import publish_events
 
-    reason = json.dumps(details, sort_keys=True, default=str)
-    if len(reason) > 9000:  # the event log keeps a paragraph; keep the newest windows
-        details = {**details, "windows": details.get("windows", [])[-3:]}
-        reason = json.dumps(details, sort_keys=True, default=str)[:9000]
+    reason = event_reason(details)
     event = store.append_event(
         action, model=model, version=version, user=actor or process_user(), reason=reason
     )

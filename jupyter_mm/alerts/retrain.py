@@ -80,6 +80,7 @@ def _record(
     version: int | None = None,
     **found: Any,
 ) -> None:
+    from .evaluate import event_reason
     from .webhooks import publish_events
 
     details = {"step": step, "alert": report.alert_id, "from_version": report.from_version}
@@ -91,7 +92,7 @@ def _record(
         model=report.model,
         version=version if version is not None else report.from_version,
         user=actor,
-        reason=json.dumps(details, sort_keys=True, default=str)[:9000],
+        reason=event_reason(details),
     )
     publish_events(store, [event])
 

@@ -131,3 +131,15 @@ def test_dry_run_writes_nothing(mm_store) -> None:
     (outcome,) = check(mm_store, monitor=rules, dry_run=True)
     assert outcome.state == "fired" and outcome.actions == []
     assert alerts(mm_store) == []
+
+
+def test_long_evidence_stays_valid_json_with_its_key() -> None:
+    from jupyter_mm.alerts.evaluate import MAX_REASON, event_reason
+
+    windows = [{"values": {"roc_auc": 0.5, "n": i}, "window": {"rows": 100}} for i in range(500)]
+    details = {"key": "auc", "rule": "roc_auc < 0.7 for 500 windows", "windows": windows}
+    kept = json.loads(event_reason(details))
+    assert kept["key"] == "auc" and [w["values"]["n"] for w in kept["windows"]] == [497, 498, 499]
+    huge = {"key": "auc", "summary": "x" * 20_000, "windows": []}
+    text = event_reason(huge)
+    assert len(text) <= MAX_REASON and json.loads(text)["key"] == "auc"
