@@ -7,7 +7,9 @@ version, later passes add nothing. When a pass finds the condition false again i
 (not enough labelled predictions, a metric missing) changes nothing. A new production
 version (a promotion, a rollback) starts with no open alert, so the rule is judged afresh
 on the new version's own predictions. The state is read from the event log, so a CLI
-watcher and the server's timer agree, and a restarted watcher does not alert again.
+watcher and the server's timer agree, and a restarted watcher does not alert again. Two
+passes running at the same moment are not serialized (the registry contract has no
+conditional append): run one evaluator per store, or both may alert once.
 """
 
 from __future__ import annotations
