@@ -341,6 +341,7 @@ def run_notebook(
     cwd: str | os.PathLike[str] | None = None,
     progress: ProgressCallback | None = None,
     before_kernel: Callable[[], None] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> RunnerResult:
     """Execute the notebook at ``path`` in a fresh kernel and report what it recorded.
 
@@ -353,7 +354,8 @@ def run_notebook(
     Raises NotFound / InvalidInput for a missing or malformed notebook, unknown kernel or
     bad working directory. ``before_kernel`` is called once those inputs are checked and
     before the kernel starts (the CLI resolves, and may create, the store there, so that a
-    mistyped notebook leaves nothing behind).
+    mistyped notebook leaves nothing behind). ``env`` is added to the kernel's environment
+    (a retrain names the store there rather than changing this process's environment).
     """
     import nbformat
     from nbclient import NotebookClient
@@ -374,7 +376,7 @@ def run_notebook(
     started = time.monotonic()
     started_at = time.time()
     failure = _run_in_kernel(
-        tracker, _kernel_options(notebook_path, work_dir), kernel_name, timeout
+        tracker, _kernel_options(notebook_path, work_dir, env), kernel_name, timeout
     )
     if failure is not None:
         # nbclient raised before its on_cell_executed hook for a timed out / dead kernel;
@@ -450,12 +452,14 @@ def _prepare(
     return notebook_path, nb, work_dir, output_path
 
 
-def _kernel_options(notebook_path: Path, work_dir: Path) -> dict[str, Any]:
+def _kernel_options(
+    notebook_path: Path, work_dir: Path, extra: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """How the kernel starts: this process's environment with the notebook as its session
     path, in ``work_dir``, with encrypted traffic when the kernelspec supports it."""
     import zmq
 
-    env = dict(os.environ, JPY_SESSION_NAME=str(notebook_path))
+    env = {**os.environ, **(extra or {}), "JPY_SESSION_NAME": str(notebook_path)}
     kernel_options: dict[str, Any] = {"env": env, "cwd": str(work_dir)}
     if zmq.has("curve"):
         # Encrypt kernel traffic when the kernelspec supports it ("auto" falls back to plain

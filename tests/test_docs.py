@@ -12,6 +12,7 @@ README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding=
 
 
 def _configurables():
+    from jupyter_mm.alerts.webhooks import Webhooks
     from jupyter_mm.config import MMConfig
     from jupyter_mm.magics import TrackMagics
     from jupyter_mm.monitoring.settings import Monitor
@@ -20,7 +21,7 @@ def _configurables():
     from jupyter_mm.server.app import MMExtensionApp
 
     own = []
-    for cls in (MMConfig, TrackMagics, Registry, MMExtensionApp, Permissions, Monitor):
+    for cls in (MMConfig, TrackMagics, Registry, MMExtensionApp, Permissions, Monitor, Webhooks):
         inherited = set()
         for base in cls.__mro__[1:]:
             if hasattr(base, "class_traits"):

@@ -24,6 +24,7 @@ from typing import NoReturn
 from ..errors import InvalidInput, MMError
 from ..store_names import ENV_STORE
 from . import (
+    alerts,
     approvals,
     execute,
     inspect,
@@ -107,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     approvals.register(subparsers)
     serve.register(subparsers)
     monitor.register(subparsers)
+    alerts.register(subparsers)
     settings.register(subparsers)
     setup.register(subparsers)
     team.register(subparsers)

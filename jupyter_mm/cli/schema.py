@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any, Literal, TypedDict
 
 from ..server.schema import (
+    AlertList,
     ApprovalRequest,
     Artifact,
     CheckpointSource,
@@ -273,6 +274,60 @@ class WhoamiOutput(TypedDict):
     roles: dict[str, list[str]]
 
 
+class RuleOutcome(TypedDict):
+    """One rule on one model in a ``watch`` pass; state: fired (a new alert), firing
+    (already alerted), cleared, ok, undecided, error."""
+
+    model: str
+    version: int
+    rule: str
+    state: Literal["fired", "firing", "cleared", "ok", "undecided", "error"]
+    summary: str
+    alert_id: int | None
+    evidence: dict[str, Any]
+    actions: list[dict[str, Any]]
+
+
+class WatchOutput(TypedDict):
+    outcomes: list[RuleOutcome]
+
+
+class Delivery(TypedDict):
+    """One webhook delivery attempt (outcome: delivered, retrying, failed)."""
+
+    id: int
+    delivery: str
+    time: float
+    hook: str
+    event: str
+    attempt: int
+    outcome: Literal["delivered", "retrying", "failed"]
+    model: str | None
+    event_id: int | None
+    status: int | None
+    error: str | None
+    duration_ms: float | None
+
+
+class DeliveriesOutput(TypedDict):
+    deliveries: list[Delivery]
+
+
+class RetrainOutput(TypedDict):
+    """``retrain --json``: each step as recorded in its ``retrain`` event."""
+
+    model: str
+    ok: bool
+    alert_id: int | None
+    from_version: int | None
+    new_version: int | None
+    run_id: str | None
+    stage: str | None
+    steps: list[dict[str, Any]]
+    comparison: dict[str, Any] | None
+    problem: str | None
+
+
 CLI_JSON_MODELS: dict[str, type] = {
     "runs --json": RunsOutput,
     "show --json": ShowOutput,
@@ -293,10 +348,20 @@ CLI_JSON_MODELS: dict[str, type] = {
     "requests --json": RequestsOutput,
     "whoami --json": WhoamiOutput,
     "monitor --json": MonitoringReport,
+    "watch --json": WatchOutput,
+    "alerts --json": AlertList,
+    "deliveries --json": DeliveriesOutput,
+    "retrain --json": RetrainOutput,
 }
 
 #: every model the CLI outputs use that the REST schema does not define
 CLI_MODELS: list[type] = [
+    RuleOutcome,
+    WatchOutput,
+    Delivery,
+    DeliveriesOutput,
+    RetrainOutput,
+    RunFields,
     RunRecord,
     RunSummary,
     RunsRow,

@@ -26,19 +26,28 @@ def _is_classifier(model: Any, predictions: Any) -> bool:
     return hasattr(model, "classes_") or predictions.dtype.kind in "bOSU"
 
 
+def predictions_and_scores(model: Any, data: Any) -> tuple[Any, Any, Any]:
+    """The model's predictions, class scores (``predict_proba``, or None) and class labels
+    (or None) on ``data``. Scores are a bonus: a model whose ``predict_proba`` fails on
+    this data still gives its predictions."""
+    import numpy as np
+
+    predictions = np.asarray(model.predict(data))
+    if not hasattr(model, "predict_proba"):
+        return predictions, None, None
+    try:
+        scores = np.asarray(model.predict_proba(data))
+    except Exception:
+        return predictions, None, None
+    return predictions, scores, getattr(model, "classes_", None)
+
+
 def model_outputs(model: Any, frame: Any) -> ModelOutputs:
     """The model's predictions (and class scores when it has ``predict_proba``) on
     ``frame``, as serving computes them."""
     import numpy as np
 
-    predictions = np.asarray(model.predict(frame))
-    scores = classes = None
-    if hasattr(model, "predict_proba"):
-        try:
-            scores = np.asarray(model.predict_proba(frame))
-            classes = getattr(model, "classes_", None)
-        except Exception:  # scores are a bonus for the profile, never a reason to fail
-            scores = None
+    predictions, scores, classes = predictions_and_scores(model, frame)
     predictions = np.asarray(predictions).reshape(len(frame), -1)[:, 0]
     if not _is_classifier(model, predictions):
         return ModelOutputs("regression", predictions.astype("float64"))

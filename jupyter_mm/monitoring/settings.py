@@ -1,14 +1,18 @@
-"""``c.Monitor.*``: monitoring settings (windows, drift methods and thresholds)."""
+"""``c.Monitor.*``: monitoring settings — the report's windows, drift methods and thresholds,
+and the alert rules evaluated on it (:mod:`jupyter_mm.alerts.rules`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from traitlets import Dict, Int, TraitError, Unicode, Union, validate
+from traitlets import Bool, Dict, Int, List, TraitError, Unicode, Union, validate
 from traitlets import Float as FloatTrait
 from traitlets.config import Configurable
 
 from .drift import CATEGORICAL_METHODS, NUMERIC_METHODS
+
+if TYPE_CHECKING:
+    from ..alerts.rules import MonitorRule, WindowSpec
 
 
 class Monitor(Configurable):
@@ -44,6 +48,56 @@ class Monitor(Configurable):
         "the reference: {'age': 0.2} for the feature's method, {'age': {'psi': 0.25}} per "
         "method, '*' for every feature.",
     ).tag(config=True)
+
+    rules = List(
+        Union([Unicode(), Dict()]),
+        default_value=[],
+        help="Rules evaluated on production models' live metrics, e.g. "
+        "{'when': 'roc_auc < 0.78 over 1000 labelled', 'actions': ['notify', 'rollback'], "
+        "'models': 'fraud*'}. A plain string is a rule for every model that notifies. "
+        "Actions: notify, rollback, retrain.",
+    ).tag(config=True)
+
+    interval = FloatTrait(
+        0.0,
+        help="Seconds between rule evaluations in the Jupyter server (0: the server does "
+        "not evaluate; `jupyter mm watch` does).",
+    ).tag(config=True)
+
+    retrain_parameters = Dict(
+        default_value={},
+        help="Parameters injected into the notebook's parameters cell when a rule retrains, "
+        "e.g. {'data_path': '/data/latest.csv'}.",
+    ).tag(config=True)
+
+    retrain_to_production = Bool(
+        False,
+        help="Let an automatic retrain promote its new version to production when it beats "
+        "the current one on the same recent labelled window (else: staging).",
+    ).tag(config=True)
+
+    @validate("rules")
+    def _check_rules(self, proposal: dict[str, Any]) -> list[Any]:
+        from ..alerts.rules import parse_rule
+        from ..errors import InvalidInput
+
+        for entry in proposal["value"]:
+            try:
+                parse_rule(entry)
+            except InvalidInput as exc:
+                raise TraitError(str(exc)) from None
+        return list(proposal["value"])
+
+    def parsed_rules(self) -> list[MonitorRule]:
+        from ..alerts.rules import parse_rule
+
+        return [parse_rule(entry) for entry in self.rules]
+
+    def default_window(self) -> WindowSpec:
+        """The window of a rule without a qualifier: the last ``window`` predictions."""
+        from ..alerts.rules import WindowSpec
+
+        return WindowSpec("predictions", self.window)
 
     @validate("methods")
     def _check_methods(self, proposal: dict[str, Any]) -> dict[str, str]:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -75,6 +75,23 @@ def _store(store: AbstractStore | None) -> AbstractStore:
     from ..tracking import default_store
 
     return default_store()
+
+
+def _publish(store: AbstractStore, events: Callable[[], list[Event]]) -> None:
+    """Send registry events to the configured webhooks, after the write committed. The
+    events are only read when a hook is configured; a bad webhook setting or a delivery
+    problem is a warning, never an error of the write (see jupyter_mm.alerts.webhooks)."""
+    import warnings
+
+    from ..alerts.webhooks import make_webhooks, publish_events
+
+    try:
+        webhooks = make_webhooks()
+    except InvalidInput as exc:
+        warnings.warn(f"jupyter-mm: webhooks not delivered: {exc}", stacklevel=3)
+        return
+    if webhooks.hooks:
+        publish_events(store, events(), webhooks=webhooks)
 
 
 @dataclass
@@ -204,7 +221,7 @@ def register_model(
             raise InvalidInput(
                 f"The artifact {sidecar.name} of run {run_id} is not a JSON signature."
             ) from None
-    return store.register_version(
+    version = store.register_version(
         name,
         run_id,
         artifact,
@@ -213,6 +230,8 @@ def register_model(
         signature=signature,
         description=description,
     )
+    _publish(store, lambda: store.model_events(name, version.version)[-1:])
+    return version
 
 
 def _refuse(
@@ -301,7 +320,7 @@ def transition(
             problem = "; ".join(r.describe() for r in failed)
     if problem is not None:
         raise _refuse(store, current, stage, problem, reason, actor)
-    store.transition_version(
+    events = store.transition_version(
         name,
         version,
         from_stage=current.stage,
@@ -309,6 +328,7 @@ def transition(
         user=actor,
         reason=reason,
     )
+    _publish(store, lambda: events)
     return store.get_version(name, version)
 
 
@@ -369,7 +389,10 @@ def rollback_versions(
     service = route_write(registry or make_registry(), "approve", check_model_name(name), actor)
     if service is not None:
         return service.rollback(name, reason, actor)
-    return _store(store).rollback(name, user=_actor(actor), reason=reason)
+    store = _store(store)
+    done = store.rollback(name, user=_actor(actor), reason=reason)
+    _publish(store, lambda: store.model_events(name, done.restored.version)[-1:])
+    return done
 
 
 def rollback(

@@ -63,19 +63,19 @@ class GateSyntaxError(InvalidInput):
     """A gate that does not parse; the message names the gate and the position."""
 
 
-def _error(gate: str, position: int, message: str) -> GateSyntaxError:
+def _error(gate: str, position: int, message: str, label: str = "Gate") -> GateSyntaxError:
     where = "at the end" if position >= len(gate) else f"at position {position + 1}"
-    return GateSyntaxError(f"Gate {gate!r} is not valid: {message} {where}.")
+    return GateSyntaxError(f"{label} {gate!r} is not valid: {message} {where}.")
 
 
-def tokenize(gate: str) -> list[Token]:
+def tokenize(gate: str, label: str = "Gate") -> list[Token]:
     """Split ``gate`` into tokens (the last one has kind ``end``)."""
     tokens: list[Token] = []
     position = 0
     while position < len(gate):
         match = _TOKEN.match(gate, position)
         if match is None:
-            raise _error(gate, position, f"unexpected character {gate[position]!r}")
+            raise _error(gate, position, f"unexpected character {gate[position]!r}", label)
         kind = match.lastgroup or ""
         text = match.group()
         if kind == "number":
@@ -135,10 +135,16 @@ Node = Compare | Not | BoolOp
 
 
 class _Parser:
-    def __init__(self, gate: str) -> None:
+    def __init__(self, gate: str, *, bare_kind: str | None = None, label: str = "Gate") -> None:
         self.gate = gate
-        self.tokens = tokenize(gate)
+        self.label = label
+        # a plain name reads as this kind of reference (monitor rules write ``roc_auc``)
+        self.bare_kind = bare_kind
+        self.tokens = tokenize(gate, label)
         self.index = 0
+
+    def _error(self, position: int, message: str) -> GateSyntaxError:
+        return _error(self.gate, position, message, self.label)
 
     @property
     def current(self) -> Token:
@@ -160,16 +166,15 @@ class _Parser:
     def _unexpected(self, expected: str) -> GateSyntaxError:
         token = self.current
         found = "the end of the gate" if token.kind == "end" else repr(token.text)
-        return _error(self.gate, token.position, f"expected {expected}, found {found}")
+        return self._error(token.position, f"expected {expected}, found {found}")
 
     def parse(self) -> Node:
         if self.current.kind == "end":
-            raise _error(self.gate, 0, "the gate is empty")
+            raise self._error(0, f"the {self.label.lower()} is empty")
         node = self._or()
         if self.current.kind != "end":
             if self.current.kind == "op":
-                raise _error(
-                    self.gate,
+                raise self._error(
                     self.current.position,
                     "comparisons cannot be chained (use 'and')",
                 )
@@ -217,9 +222,10 @@ class _Parser:
         if token.kind == "name" and token.text in REF_KINDS:
             self._advance()
             return self._ref(token.text)
+        if token.kind == "name" and token.text not in KEYWORDS and self.bare_kind:
+            return self._bare_ref(self.bare_kind)
         if token.kind == "name" and token.text not in KEYWORDS:
-            raise _error(
-                self.gate,
+            raise self._error(
                 token.position,
                 f"unknown name {token.text!r} (write metrics.{token.text} or params.{token.text})",
             )
@@ -240,18 +246,29 @@ class _Parser:
             parts.append(self._name_part())
         return Ref(kind, ".".join(parts))
 
+    def _bare_ref(self, kind: str) -> Ref:
+        parts = [self._name_part()]
+        while self.current.kind == "punct" and self.current.text == ".":
+            self._advance()
+            parts.append(self._name_part())
+        return Ref(kind, ".".join(parts))
+
     def _name_part(self) -> str:
         if self.current.kind != "name":
             raise self._unexpected("a name")
         return self._advance().text
 
 
-def parse_gate(gate: str) -> Node:
+def parse_gate(gate: str, *, bare_kind: str | None = None, label: str = "Gate") -> Node:
     """Parse one gate expression. Raises GateSyntaxError (an InvalidInput) with the
-    position of the problem."""
+    position of the problem. With ``bare_kind`` (``"metrics"``) a plain name such as
+    ``roc_auc`` is a reference of that kind, as monitor rules write them; ``label`` names
+    the kind of expression in error messages."""
     if not isinstance(gate, str):
-        raise InvalidInput(f"A gate must be a string expression, not {type(gate).__name__}.")
-    return _Parser(gate).parse()
+        raise InvalidInput(
+            f"A {label.lower()} must be a string expression, not {type(gate).__name__}."
+        )
+    return _Parser(gate, bare_kind=bare_kind, label=label).parse()
 
 
 # -- evaluation -------------------------------------------------------------------------------
@@ -338,7 +355,13 @@ class _Evaluator:
 def evaluate_gate(gate: str, metrics: Mapping[str, float], params: Mapping[str, str]) -> GateResult:
     """Check ``gate`` against a run's latest metrics and its params. Every reference is
     read (no short-circuit) so the result shows all the values the gate depends on."""
-    tree = parse_gate(gate)
+    return evaluate_tree(gate, parse_gate(gate), metrics, params)
+
+
+def evaluate_tree(
+    gate: str, tree: Node, metrics: Mapping[str, float], params: Mapping[str, str]
+) -> GateResult:
+    """:func:`evaluate_gate` for an expression parsed already (``gate`` is its text)."""
     evaluator = _Evaluator(metrics, params)
     try:
         passed = evaluator.truth(tree)

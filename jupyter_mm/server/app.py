@@ -11,6 +11,7 @@ from ..store_names import ENV_SERVER_ROOT
 from .handlers import API_PREFIX, ROUTES
 from .handlers.base import STORE_PROVIDER_SETTING
 from .handlers.diffs import DEFAULT_MAX_DIFF_BYTES, MAX_DIFF_BYTES_SETTING
+from .monitor_timer import MonitorTimer
 from .store_provider import StoreProvider
 
 
@@ -63,10 +64,14 @@ class MMExtensionApp(ExtensionApp):
                 self.log.error("jupyter-mm: the store could not be opened: %s", exc)
             else:
                 self.log.info("jupyter-mm: store %s opened", store.url)
+        # c.Monitor.interval > 0: evaluate monitor rules here (jupyter_mm.alerts)
+        self.monitor_timer = MonitorTimer(self.store_provider, self.serverapp.config, self.log)
+        self.monitor_timer.start()
 
     def initialize_handlers(self) -> None:
         # ExtensionApp prefixes handlers with base_url itself; ours live under API_PREFIX.
         self.handlers.extend((API_PREFIX + pattern, cls) for pattern, cls in ROUTES)
 
     async def stop_extension(self) -> None:
+        self.monitor_timer.stop()
         self.store_provider.close()

@@ -843,6 +843,7 @@ ROUTE_MODELS: dict[str, type] = {
     "GET /runs/{id}/checkpoint": Notebook,
     "GET /runs/{a}/diff/{b}": RunDiff,
     "GET /events": EventPage,
+    "GET /alerts": AlertList,
     "GET /models": ModelList,
     "GET /models/{name}": ModelDetail,
     "POST /models": ModelVersion,

@@ -30,6 +30,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .deliveries_contract import AbstractDeliveryStore
 from .predictions_contract import AbstractPredictionStore
 from .registry_contract import AbstractRegistryStore
 from .validation import add_value_columns, check_listing_limit
@@ -322,7 +323,9 @@ class AbstractRunStore(ABC):
         """Release connections. The store must not be used afterwards."""
 
 
-class AbstractStore(AbstractRunStore, AbstractRegistryStore, AbstractPredictionStore):
+class AbstractStore(
+    AbstractRunStore, AbstractRegistryStore, AbstractPredictionStore, AbstractDeliveryStore
+):
     """The whole store: the run store, the registry store and the prediction log over one
     database, so that a registered version and the run it came from stay consistent (a run
     named by a version cannot be deleted)."""

@@ -26,6 +26,9 @@ Event actions written by the store:
                      any ``superseded``) follow in the same transaction
 ``transition_rejected`` a second person rejected request #N
 ``transition_request_expired`` request #N was still pending at its expiry time (no user)
+``alert``            a monitor rule fired (``reason``: its evidence as JSON; see
+                     :mod:`jupyter_mm.alerts`); ``alert_cleared`` when it stopped firing
+``retrain``          one step of a retrain (``reason``: JSON with the step and the alert)
 ==================== ======================================================================
 
 An approved request whose transition cannot happen (the version moved meanwhile, or the
@@ -63,6 +66,11 @@ EVENT_ACTIONS: tuple[str, ...] = (
     "transition_approved",
     "transition_rejected",
     "transition_request_expired",
+    # a monitor rule started firing (reason: the evidence as JSON), stopped firing, and the
+    # steps of a retrain (reason: JSON with the step, the alert and the new version)
+    "alert",
+    "alert_cleared",
+    "retrain",
 )
 
 #: how a decision on an approval request is given to ``decide_approval_request``

@@ -7,6 +7,7 @@
 import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
 import { approvalsPlugin } from './plugins/approvals';
+import { alertsPlugin } from './plugins/alerts';
 import { connectionPlugin } from './plugins/connection';
 import { liveSnapshotPlugin } from './plugins/liveSnapshot';
 import { monitoringPlugin } from './plugins/monitoring';
@@ -21,7 +22,8 @@ const plugins: JupyterFrontEndPlugin<any>[] = [
   runViewsPlugin,
   registryPlugin,
   approvalsPlugin,
-  monitoringPlugin
+  monitoringPlugin,
+  alertsPlugin
 ];
 
 export default plugins;

@@ -34,6 +34,8 @@ export const RUN_CARD_EXTENSION_ID = `${NAMESPACE}:run-card`;
 export const MONITORING_PLUGIN_ID = `${NAMESPACE}:monitoring`;
 
 export const LIVE_SNAPSHOT_PLUGIN_ID = `${NAMESPACE}:live-snapshot`;
+/** Shows monitor alerts (jupyter_mm.alerts) as JupyterLab notifications. */
+export const ALERTS_PLUGIN_ID = `${NAMESPACE}:alerts`;
 
 /** URL prefix of the REST API served by `jupyter_mm.server` (relative to the base URL). */
 export const API_PREFIX = 'jupyter-mm/api';

@@ -271,6 +271,7 @@ def test_a_run_behind_a_registered_version_stays(store):
 
 def test_the_registry_contract_is_apart_from_the_run_store_and_sql_keeps_both():
     from jupyter_mm.store.abstract import AbstractRunStore, AbstractStore
+    from jupyter_mm.store.deliveries_contract import AbstractDeliveryStore
     from jupyter_mm.store.predictions_contract import AbstractPredictionStore
     from jupyter_mm.store.registry_contract import AbstractRegistryStore
     from jupyter_mm.store.sql.store import SqlStore
@@ -278,11 +279,15 @@ def test_the_registry_contract_is_apart_from_the_run_store_and_sql_keeps_both():
     run_methods = AbstractRunStore.__abstractmethods__
     registry_methods = AbstractRegistryStore.__abstractmethods__
     prediction_methods = AbstractPredictionStore.__abstractmethods__
+    delivery_methods = AbstractDeliveryStore.__abstractmethods__
     assert not issubclass(AbstractRunStore, AbstractRegistryStore)
     assert not run_methods & registry_methods
     assert not (run_methods | registry_methods) & prediction_methods
     assert {"rollback", "list_events", "register_version"} <= registry_methods
     assert {"create_run", "search_runs", "put_environment"} <= run_methods
     assert issubclass(SqlStore, AbstractStore)
-    assert AbstractStore.__abstractmethods__ == run_methods | registry_methods | prediction_methods
+    assert not (run_methods | registry_methods | prediction_methods) & delivery_methods
+    assert AbstractStore.__abstractmethods__ == (
+        run_methods | registry_methods | prediction_methods | delivery_methods
+    )
     assert not SqlStore.__abstractmethods__

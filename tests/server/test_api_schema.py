@@ -11,7 +11,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from mm_api_data import add_events, fill_store, get_json
+from mm_api_data import add_events, fill_store, get_json, store_location
 from mm_monitoring_data import add_monitoring
 from mm_registry_data import beat_endpoint, register_versions, send_json
 from test_api_approvals import APPROVAL_ROUTES_VALIDATED
@@ -19,6 +19,7 @@ from test_api_approvals import APPROVAL_ROUTES_VALIDATED
 from jupyter_mm import entities
 from jupyter_mm.diffing import RunDiff as DiffResult
 from jupyter_mm.server import schema, schema_render
+from jupyter_mm.store import open_store
 
 #: fields the server adds to an entity on the wire, per wire model
 WIRE_ONLY = {
@@ -79,6 +80,16 @@ def test_models_reject_undeclared_fields() -> None:
 
 
 @pytest.mark.usefixtures("jp_serverapp")
+def add_alert(root: Path) -> None:
+    """An alert as a monitor pass writes it (evidence as JSON in the reason)."""
+    evidence = {"rule": "roc_auc < 0.78", "summary": "churn v1: roc_auc < 0.78 (roc_auc = 0.6)",
+                "actions": ["notify"], "windows": [{"values": {"roc_auc": 0.6}}]}  # fmt: skip
+    with open_store(store_location(root)) as store:
+        store.append_event(
+            "alert", model="churn", version=1, user="monitor", reason=json.dumps(evidence)
+        )
+
+
 async def test_real_answers_of_every_route_validate(jp_fetch, jp_root_dir: Path) -> None:
     data = fill_store(jp_root_dir, plain_runs=5)
     add_events(jp_root_dir, 3)
@@ -96,6 +107,7 @@ async def test_real_answers_of_every_route_validate(jp_fetch, jp_root_dir: Path)
             ("runs", data.bare_id, "diff", data.base_id, {"ignore_outputs": "1"}),
         ],
         "GET /events": [("events", {"limit": "2"})],
+        "GET /alerts": [("alerts",), ("alerts", {"model": "churn", "after": "0"})],
         "GET /models": [("models",)],
         "GET /models/{name}": [("models", "churn"), ("models", "fraud")],
         "GET /models/{name}/versions/{version}/lineage": [
@@ -145,6 +157,7 @@ async def test_real_answers_of_every_route_validate(jp_fetch, jp_root_dir: Path)
     register_versions(jp_root_dir, data)
     beat_endpoint(jp_root_dir, "churn", {"champion": (1, 0.9), "canary": (2, 0.1)})
     add_monitoring(jp_root_dir)
+    add_alert(jp_root_dir)
     for route, calls in requests.items():
         validator = jsonschema.Draft202012Validator(
             schema_render.schema_for(schema.ROUTE_MODELS[route])

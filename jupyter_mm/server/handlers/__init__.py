@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .alerts import AlertsHandler
 from .approvals import ApprovalHandler, ApprovalsHandler, ApproveHandler, RejectHandler
 from .artifacts import ArtifactHandler
 from .base import UnknownEndpointHandler
@@ -42,6 +43,7 @@ ROUTES: list[tuple[str, type[Any]]] = [
     # the name is everything after artifacts/ (it may hold slashes); tornado decodes it once
     (rf"/runs/{RUN_REF}/artifacts/(.+)", ArtifactHandler),
     (r"/events", EventsHandler),
+    (r"/alerts", AlertsHandler),
     (r"/models", ModelsHandler),
     (rf"/models/{SEGMENT}", ModelHandler),
     (rf"/models/{SEGMENT}/rollback", RollbackHandler),

@@ -328,6 +328,27 @@ class ServingEndpointRow(Base):
     state: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
 
 
+class WebhookDeliveryRow(Base):
+    """One attempt to deliver a webhook (jupyter_mm.alerts.webhooks); append-only."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery: Mapped[str] = mapped_column(String(32), nullable=False)
+    time: Mapped[float] = mapped_column(Double, nullable=False)
+    hook: Mapped[str] = mapped_column(String(255), nullable=False)
+    event: Mapped[str] = mapped_column(String(64), nullable=False)
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False)
+    outcome: Mapped[str] = mapped_column(String(16), nullable=False)
+    model: Mapped[str | None] = mapped_column(String(255))
+    event_id: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[float | None] = mapped_column(Double)
+
+    __table_args__ = (Index("ix_webhook_deliveries_model", "model"),)
+
+
 # -- the tables, for Core statements (the modules of this package use these names) -------
 
 
@@ -352,5 +373,6 @@ PREDICTION_BATCHES = _table(PredictionBatchRow)
 PREDICTION_LABELS = _table(PredictionLabelRow)
 REFERENCE_PROFILES = _table(ReferenceProfileRow)
 SERVING_ENDPOINTS = _table(ServingEndpointRow)
+WEBHOOK_DELIVERIES = _table(WebhookDeliveryRow)
 KERNEL_SESSIONS = _table(KernelSessionRow)
 SESSION_EXECUTIONS = _table(SessionExecutionRow)

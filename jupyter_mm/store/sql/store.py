@@ -49,6 +49,7 @@ from . import (
     run_reference,
 )
 from .approvals import SqlApprovalsMixin
+from .deliveries import SqlDeliveriesMixin
 from .engine import current_revision, write_engine
 from .maintenance import RUN_CHILDREN
 from .models import (
@@ -104,7 +105,7 @@ def _first_line(exc: DBAPIError) -> str:
     return (str(exc.orig).strip().splitlines() or ["unknown database error"])[0].rstrip(".")
 
 
-class SqlStore(SqlApprovalsMixin, SqlPredictionsMixin, AbstractStore):
+class SqlStore(SqlApprovalsMixin, SqlPredictionsMixin, SqlDeliveriesMixin, AbstractStore):
     """Runs, records and environments in SQL; blobs in ``blobs``.
 
     Use :func:`jupyter_mm.store.open_store` to get one: it resolves the location, checks or

@@ -192,6 +192,11 @@ export class MMClient {
     return this.request<EventPage>(`events${query}`);
   }
 
+  /** `GET /alerts`: monitor alerts newer than event id `after`, newest first. */
+  alerts(after: number | null = null, limit = 50): Promise<AlertList> {
+    return this.request<AlertList>(`alerts${queryString({ after, limit })}`);
+  }
+
   /** `GET /models`: every registered model with its stages and aliases. */
   async listModels(): Promise<ModelSummary[]> {
     const body = await this.request<ModelList>('models');
@@ -282,8 +287,8 @@ export class MMClient {
     );
   }
 
-  /** `GET /alerts?model=`: the model's alerts, newest first. */
-  async alerts(model: string, limit = 50): Promise<Alert[]> {
+  /** `GET /alerts?model=`: one model's alerts, newest first. */
+  async modelAlerts(model: string, limit = 50): Promise<Alert[]> {
     const body = await this.request<AlertList>(
       `alerts${queryString({ model, limit })}`
     );

@@ -598,6 +598,7 @@ export interface RouteResponses {
   'GET /runs/{id}/checkpoint': Notebook;
   'GET /runs/{a}/diff/{b}': RunDiff;
   'GET /events': EventPage;
+  'GET /alerts': AlertList;
   'GET /models': ModelList;
   'GET /models/{name}': ModelDetail;
   'POST /models': ModelVersion;

@@ -61,7 +61,7 @@ class MonitoringContent extends ReactWidget {
     try {
       const [report, alerts] = await Promise.all([
         client.monitoring(this.modelName, params),
-        client.alerts(this.modelName).catch((): Alert[] => [])
+        client.modelAlerts(this.modelName)
       ]);
       this._report = report;
       this._alerts = alerts;

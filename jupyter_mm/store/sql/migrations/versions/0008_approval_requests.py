@@ -1,7 +1,7 @@
 """Approval requests: transitions that wait for a second person.
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-06
 
 ``approval_requests`` holds each request's current state (pending, approved, rejected,
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
