@@ -6,7 +6,7 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
-import { metricSeries, renderMetricChart } from '../charts';
+import { disposeHosted, metricSeries, renderMetricChart } from '../charts';
 import { Empty, Section, StatusBadge } from './RunDetailCommon';
 import { EMPTY, formatDuration, formatMetric, formatTime } from '../format';
 import { Artifact, Metric, RunDetail } from '../api/schema';
@@ -205,7 +205,9 @@ function MetricChart(props: {
     renderMetricChart(rendermime, name, points, host.current)
       .then(rendered => {
         if (cancelled) {
-          rendered?.dispose();
+          if (rendered) {
+            disposeHosted(rendered);
+          }
         } else if (rendered === null) {
           setFallback(true);
         } else {
@@ -223,7 +225,9 @@ function MetricChart(props: {
       });
     return () => {
       cancelled = true;
-      widget?.dispose();
+      if (widget) {
+        disposeHosted(widget);
+      }
     };
   }, [name, points, rendermime]);
   return (

@@ -88,7 +88,7 @@ export class RunDiffWidget extends MainAreaWidget<Panel> {
     this.addClass('jp-mm-RunDiff');
     this.node.dataset.runA = options.runA;
     this.node.dataset.runB = options.runB;
-    this.title.label = `${shortRunId(options.runA)} vs ${shortRunId(options.runB)}`;
+    this.title.label = `Diff: ${shortRunId(options.runA)} ↔ ${shortRunId(options.runB)}`;
     this.title.closable = true;
 
     this._header = new RunDiffHeader(this);
@@ -166,7 +166,7 @@ export class RunDiffWidget extends MainAreaWidget<Panel> {
     // Runs of one cell share a name: the ids tell them apart.
     const label = (run: Run): string =>
       run.name && diff.a.name !== diff.b.name ? run.name : shortRunId(run.id);
-    this.title.label = `${label(diff.a)} vs ${label(diff.b)}`;
+    this.title.label = `Diff: ${label(diff.a)} ↔ ${label(diff.b)}`;
     this.title.caption = `Run ${diff.a.id} vs run ${diff.b.id}`;
     this._header.diff = diff;
     this._header.error = null;
