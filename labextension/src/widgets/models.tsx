@@ -16,6 +16,7 @@ import { LineageView } from '../components/LineageView';
 import { ModelDetailView } from '../components/ModelsDetail';
 import { ModelsList } from '../components/ModelsList';
 import { removeAlias, setAlias } from '../registryActions';
+import { refusalIsCurrent } from '../registryState';
 import { errorMessage } from '../format';
 import { CommandIDs, IRegistryDeps, MODELS_PANEL_ID } from '../tokens';
 
@@ -104,6 +105,9 @@ class ModelContent extends ReactWidget {
     try {
       this._detail = await this._deps.client.getModel(this.modelName);
       this._error = null;
+      if (!refusalIsCurrent(this._detail.events)) {
+        this._deps.state.refusals.delete(this.modelName);
+      }
     } catch (error) {
       this._error = `The model "${this.modelName}" could not be loaded: ${errorMessage(error)}`;
     }
