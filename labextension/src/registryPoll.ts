@@ -33,8 +33,9 @@ export function pollRegistryChanges(
     factory: async () => {
       const page = await client.events({ limit: 1 });
       const newest = page.events[0]?.id ?? null;
-      // The first answer only sets the baseline: the views loaded themselves already.
-      if (lastSeen !== undefined && newest !== lastSeen) {
+      // The first answer counts as a change too: the views may have loaded before a write
+      // the poll, standing by until now, did not see (one extra reload at most).
+      if (newest !== lastSeen) {
         state.notify(null);
       }
       lastSeen = newest;

@@ -92,6 +92,15 @@ describe('layoutColumns', () => {
     expect(layout.metricWidths).toEqual([120, minimumWidth(metricKey('loss'))]);
     expect(widths(layout.template)[3]).toBe(50);
   });
+
+  it('keeps a dragged width in a narrow sidebar, shrinking only the others', () => {
+    const layout = layoutColumns(235, ['accuracy', 'loss'], {
+      [metricKey('accuracy')]: 90
+    });
+    expect(layout.metricWidths[0]).toBe(90);
+    expect(layout.metricWidths[1]).toBe(minimumWidth(metricKey('loss')));
+    expect(layout).toMatchObject({ showAge: false, showTook: false });
+  });
 });
 
 describe('clampWidth', () => {

@@ -5,7 +5,7 @@
  * The name is the elastic column: it takes what the others leave, never less than
  * NAME_MIN. Age, duration and metrics have a width (the user's, from dragging the header's
  * edge, else a default). When the sidebar is too narrow for all of them, metric columns
- * first shrink to their minimum, then the duration and then the age column are left out
+ * the user did not size first shrink to their minimum, then the duration and then the age column are left out
  * (the row's tooltip still has both); only then does the list scroll sideways. The badge
  * column always fits a two-digit count.
  */
@@ -79,18 +79,20 @@ export function layoutColumns(
   const wanted = metrics.map(name =>
     widthOf(metricKey(name), LIMITS.metric.preferred)
   );
+  // A width the user dragged to is kept (the list scrolls sideways if it must).
+  const dragged = metrics.map(name => widths[metricKey(name)] !== undefined);
   // Try every column, then without the duration, then without the age too.
   const attempts = [
     { showAge: true, showTook: true },
     { showAge: true, showTook: false },
     { showAge: false, showTook: false }
   ];
-  let layout = fit(available, wanted, attempts[0], age, took);
+  let layout = fit(available, wanted, dragged, attempts[0], age, took);
   for (const attempt of attempts.slice(1)) {
     if (layout.minWidth <= available) {
       break;
     }
-    layout = fit(available, wanted, attempt, age, took);
+    layout = fit(available, wanted, dragged, attempt, age, took);
   }
   return layout;
 }
@@ -119,12 +121,13 @@ function rowWidth(widths: readonly number[]): number {
 }
 
 /**
- * Lay out one choice of shown columns: metric columns give back what they have beyond
- * their minimum, in proportion, as far as needed to fit.
+ * Lay out one choice of shown columns: metric columns not sized by the user give back
+ * what they have beyond their minimum, in proportion, as far as needed to fit.
  */
 function fit(
   available: number,
   wanted: readonly number[],
+  dragged: readonly boolean[],
   shown: { showAge: boolean; showTook: boolean },
   age: number,
   took: number
@@ -133,7 +136,9 @@ function fit(
   const excess =
     rowWidth(fixedWidths(shown, age, took, metricWidths)) - available;
   if (excess > 0) {
-    const spare = wanted.map(width => width - LIMITS.metric.min);
+    const spare = wanted.map((width, i) =>
+      dragged[i] ? 0 : width - LIMITS.metric.min
+    );
     const totalSpare = spare.reduce((total, width) => total + width, 0);
     const share = totalSpare > 0 ? Math.min(1, excess / totalSpare) : 0;
     metricWidths = wanted.map((width, i) =>
