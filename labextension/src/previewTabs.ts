@@ -71,10 +71,14 @@ export class PreviewTabs<T extends Widget> {
    * closed. Returns the view that stays.
    */
   settle(app: JupyterFrontEnd, widget: T, resolvedKey: string): T {
+    if (widget.isDisposed) {
+      // replaced by the next view of its kind before it finished loading
+      return widget;
+    }
     const views = this._views();
     const index = views.indexOf(widget);
     const twin = twinOf(this._describe(views), index, resolvedKey);
-    if (twin === null || widget.isDisposed) {
+    if (twin === null) {
       void this.tracker.save(widget);
       return widget;
     }

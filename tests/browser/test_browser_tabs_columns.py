@@ -85,6 +85,10 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, list
 def page(browser: Any, seeded: tuple[Lab, list[Run]]) -> Iterator[Any]:
     lab, _ = seeded
     page = new_lab_page(browser, lab)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(f"{error}\n{error.stack}"))
+    page.console_errors = errors  # type: ignore[attr-defined]
     try:
         yield page
     finally:
@@ -227,3 +231,8 @@ def test_the_models_panel_follows_changes_made_elsewhere(
     expect(rollback).to_be_enabled(timeout=60_000)
     expect(rollback).to_have_attribute("title", "Put version 1 back into production")
     expect(row).to_contain_text("v2", timeout=60_000)
+
+
+def test_replacing_views_quickly_logs_no_errors(page: Any) -> None:
+    # views were replaced while still loading (charts, outputs, diffs in flight)
+    assert page.console_errors == [], "\n".join(page.console_errors)

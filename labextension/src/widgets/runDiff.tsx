@@ -150,14 +150,15 @@ export class RunDiffWidget extends MainAreaWidget<Panel> {
       const [a, b] = this._resolved ?? [this.runA, this.runB];
       diff = await this._options.client.diff(a, b, this._ignoreOutputs);
     } catch (error) {
-      if (request === this._request) {
+      if (request === this._request && !this.isDisposed) {
         this._header.loading = false;
         this._header.error = `The runs could not be compared: ${errorMessage(error)}`;
         this._header.update();
       }
       return;
     }
-    if (request !== this._request) {
+    // Superseded, or closed (a preview replaced) while the answer was on its way.
+    if (request !== this._request || this.isDisposed) {
       return;
     }
     this._resolved = [diff.a.id, diff.b.id];
@@ -171,7 +172,7 @@ export class RunDiffWidget extends MainAreaWidget<Panel> {
     this._header.diff = diff;
     this._header.error = null;
     await this._renderNotebook(diff, request);
-    if (request === this._request) {
+    if (request === this._request && !this.isDisposed) {
       this._header.loading = false;
       this._header.update();
     }
