@@ -1,7 +1,8 @@
 """Regenerate the README's screenshots of the JupyterLab sidebar.
 
-Runs the browser tests of the notebook flow and of the registry
-(tests/browser/test_browser_runs.py and test_browser_registry.py: a real `jupyter lab`,
+Runs the browser tests of the notebook flow, of the registry and of Notebook 7
+(tests/browser/test_browser_runs.py, test_browser_registry.py and test_browser_notebook7.py:
+a real `jupyter lab` / `jupyter notebook`,
 Debian's Chromium), which write their screenshots to test-artifacts/screenshots/,
 then copies the ones the README shows into docs/images/. Nothing is copied unless every
 browser test passed, so the README never shows a broken state.
@@ -28,6 +29,7 @@ README_IMAGES = {
     "diff-view.png": "run-diff.png",
     "run-card.png": "run-card.png",
     "models.png": "models.png",
+    "notebook7-runs.png": "notebook7-runs.png",
 }
 
 
@@ -40,6 +42,7 @@ def main() -> int:
         "pytest",
         "tests/browser/test_browser_runs.py",
         "tests/browser/test_browser_registry.py",
+        "tests/browser/test_browser_notebook7.py",
         "-q",
     ]
     if subprocess.run(command, cwd=REPO).returncode != 0:

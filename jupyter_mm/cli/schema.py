@@ -202,6 +202,8 @@ class LineageEnvironment(TypedDict):
     executable: str | None
     git: dict[str, Any]
     packages: dict[str, str]
+    #: the top-level modules the run's process had imported -> version
+    modules: dict[str, str]
 
 
 class LineageOutput(TypedDict):

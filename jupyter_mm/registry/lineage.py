@@ -58,6 +58,7 @@ def lineage(ref: str, *, store: AbstractStore | None = None) -> dict[str, Any]:
             "executable": env.executable,
             "git": env.git,
             "packages": env.packages,
+            "modules": env.modules,
         },
         "events": [e.to_dict() for e in store.model_events(version.model, version.version)],
     }

@@ -375,11 +375,14 @@ class VersionRow(ModelVersion):
 
 
 class ModelDetail(TypedDict):
-    """``GET /models/{name}``: versions oldest first, the audit trail oldest first."""
+    """``GET /models/{name}``: versions oldest first, the audit trail oldest first;
+    ``rollback_to`` is the version a rollback would put back in production, null when a
+    rollback would be refused (no production version, or none before it)."""
 
     model: Model
     versions: list[VersionRow]
     events: list[Event]
+    rollback_to: int | None
 
 
 class RollbackResult(TypedDict):
@@ -465,7 +468,10 @@ class LineageEnvironment(TypedDict):
     platform: str
     executable: str | None
     git: dict[str, Any]
+    #: every installed distribution -> version
     packages: dict[str, str]
+    #: the top-level modules the run's process had imported -> version
+    modules: dict[str, str]
 
 
 class Lineage(TypedDict):

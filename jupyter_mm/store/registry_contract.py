@@ -85,6 +85,7 @@ __all__ = [
     "check_stage",
     "check_version",
     "production_history",
+    "rollback_target",
 ]
 
 
@@ -119,6 +120,15 @@ def production_history(events: Iterable[Event]) -> list[int]:
         ):
             history.remove(version)
     return history
+
+
+def rollback_target(events: Iterable[Event], current: int | None) -> int | None:
+    """The version a rollback puts back in production when ``current`` is there: the last
+    earlier one of :func:`production_history`; None when there is nothing to roll back."""
+    if current is None:
+        return None
+    history = [v for v in production_history(events) if v != current]
+    return history[-1] if history else None
 
 
 class AbstractRegistryStore(ABC):

@@ -136,3 +136,16 @@ export async function renderVegaLite(
   }
   return renderer;
 }
+
+/**
+ * Dispose of a widget attached to a host element of a React tree (a chart, a rendered
+ * output). When the view around it was taken off the page first (its tab closed or
+ * replaced), the host is gone from the document and lumino's detach would throw "Widget
+ * is not attached": the widget is then disposed of without being detached.
+ */
+export function disposeHosted(widget: Widget): void {
+  if (widget.isAttached && !widget.node.isConnected) {
+    widget.clearFlag(Widget.Flag.IsAttached);
+  }
+  widget.dispose();
+}

@@ -152,3 +152,23 @@ export function statusLabel(status: string): string {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** Where a run's notebook checkpoint came from, in words (the run card, detail, lineage). */
+const CHECKPOINT_SOURCE_WORDS: { [source: string]: string } = {
+  live: 'live notebook (unsaved edits included)',
+  headless: 'notebook file as executed headless by jupyter mm run',
+  papermill: 'notebook as executed by papermill (jupyter_mm engine)',
+  file: 'saved notebook file',
+  history: 'kernel history (no notebook found)',
+  none: 'none'
+};
+
+/** A checkpoint source in words; a source this version does not know is shown as is. */
+export function checkpointSourceLabel(
+  source: string | null | undefined
+): string {
+  if (!source) {
+    return 'unknown source';
+  }
+  return CHECKPOINT_SOURCE_WORDS[source] ?? source;
+}

@@ -29,6 +29,8 @@ export interface IRunsListState {
   mine?: boolean;
   /** null until the user chooses; then exactly the chosen names. */
   metricColumns: string[] | null;
+  /** Column widths the user dragged, by column key (components/runList/columns.ts). */
+  columnWidths: Record<string, number>;
 }
 
 export class RunsListModel {
@@ -116,8 +118,22 @@ export class RunsListModel {
       scope: this._scope,
       status: this._status,
       mine: this._mine,
-      metricColumns: this._metricColumns
+      metricColumns: this._metricColumns,
+      columnWidths: { ...this._columnWidths }
     };
+  }
+
+  /** Widths of the columns the user resized, by column key. */
+  get columnWidths(): Readonly<Record<string, number>> {
+    return this._columnWidths;
+  }
+
+  /** Remember a dragged column width (rows are not fetched again). */
+  setColumnWidth(key: string, width: number): void {
+    if (this._columnWidths[key] !== width) {
+      this._columnWidths = { ...this._columnWidths, [key]: width };
+      this._changed.emit();
+    }
   }
 
   /** Apply remembered state (does not fetch; call `reload`). */
@@ -137,6 +153,14 @@ export class RunsListModel {
     if (Array.isArray(state.metricColumns)) {
       this._metricColumns = state.metricColumns.filter(
         name => typeof name === 'string'
+      );
+    }
+    const widths = state.columnWidths;
+    if (widths && typeof widths === 'object' && !Array.isArray(widths)) {
+      this._columnWidths = Object.fromEntries(
+        Object.entries(widths).filter(
+          ([, width]) => typeof width === 'number' && Number.isFinite(width)
+        )
       );
     }
   }
@@ -240,14 +264,20 @@ export class RunsListModel {
     }
     this._loading = true;
     this._changed.emit();
-    void this._loadMetricNames(generation);
+    const names = this._loadMetricNames(generation);
     try {
+      // The default columns are the first metric names of the new scope: the rows must be
+      // asked for with those names, or they arrive without the values the headers promise.
+      if (this._metricColumns === null) {
+        await names;
+      }
       const page = await this.client.listRuns(this._params(null));
       if (generation !== this._generation) {
         return;
       }
       this._runs = page.runs;
       this._nextToken = page.next_token;
+      this._dropHiddenSelection();
     } catch (error) {
       if (generation === this._generation) {
         this._error = errorMessage(error);
@@ -365,6 +395,15 @@ export class RunsListModel {
     }
   }
 
+  /**
+   * After the rows were replaced (a new scope or filter), forget selected runs that are no
+   * longer listed: "Compare" must only ever act on runs the user can see.
+   */
+  private _dropHiddenSelection(): void {
+    const listed = new Set(this._runs.map(run => run.id));
+    this._selection = this._selection.filter(id => listed.has(id));
+  }
+
   private async _loadMetricNames(generation: number): Promise<void> {
     try {
       const names = await this.client.metricNames(
@@ -404,6 +443,7 @@ export class RunsListModel {
   private _order: RunOrder = 'newest';
   private _metricColumns: string[] | null = null;
   private _availableMetrics: string[] = [];
+  private _columnWidths: Record<string, number> = {};
   private _runs: RunSummary[] = [];
   private _nextToken: string | null = null;
   private _loading = false;

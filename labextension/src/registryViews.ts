@@ -1,63 +1,74 @@
 /**
- * The registry's main-area views: one tab per model and per version lineage, focused
- * instead of opened twice, and reopened after a page reload like the run views.
+ * The registry's main-area views: one preview tab per kind (model, version lineage) unless
+ * pinned (previewTabs.ts), focused instead of opened twice, and reopened after a page
+ * reload like the run views.
  */
 import { ILayoutRestorer } from '@jupyterlab/application';
 import { WidgetTracker } from '@jupyterlab/apputils';
 
-import { reveal } from './shell';
+import { PreviewTabs } from './previewTabs';
 import { CommandIDs, IRegistryDeps } from './tokens';
 import { LineageWidget, ModelWidget } from './widgets/models';
 
-export const modelTracker = new WidgetTracker<ModelWidget>({
-  namespace: 'jupyter-mm-model'
-});
-export const lineageTracker = new WidgetTracker<LineageWidget>({
-  namespace: 'jupyter-mm-lineage'
-});
+export const modelTabs = new PreviewTabs(
+  new WidgetTracker<ModelWidget>({ namespace: 'jupyter-mm-model' }),
+  widget => [widget.modelName]
+);
+export const lineageTabs = new PreviewTabs(
+  new WidgetTracker<LineageWidget>({ namespace: 'jupyter-mm-lineage' }),
+  widget => [lineageKey(widget.modelName, widget.version)]
+);
+
+function lineageKey(name: string, version: number): string {
+  return `${name}/${version}`;
+}
 
 /** Model and lineage tabs come back after a page reload, like the run views do. */
 export function restoreRegistryViews(restorer: ILayoutRestorer): void {
-  void restorer.restore(modelTracker, {
+  void restorer.restore(modelTabs.tracker, {
     command: CommandIDs.openModel,
-    args: widget => ({ name: widget.modelName }),
+    args: widget => ({
+      name: widget.modelName,
+      pinned: modelTabs.isPinned(widget)
+    }),
     name: widget => widget.modelName
   });
-  void restorer.restore(lineageTracker, {
+  void restorer.restore(lineageTabs.tracker, {
     command: CommandIDs.openLineage,
-    args: widget => ({ name: widget.modelName, version: widget.version }),
-    name: widget => `${widget.modelName}/${widget.version}`
+    args: widget => ({
+      name: widget.modelName,
+      version: widget.version,
+      pinned: lineageTabs.isPinned(widget)
+    }),
+    name: widget => lineageKey(widget.modelName, widget.version)
   });
 }
 
-/** Open (or focus) the view of one model. */
-export function openModel(deps: IRegistryDeps, name: string): ModelWidget {
-  const existing = modelTracker.find(w => w.modelName === name);
-  if (existing) {
-    reveal(deps.app, existing);
-    return existing;
-  }
-  const widget = new ModelWidget(deps, name);
-  void modelTracker.add(widget);
-  reveal(deps.app, widget);
-  return widget;
+/** Show one model, in the models' preview tab unless a tab shows it already. */
+export function openModel(
+  deps: IRegistryDeps,
+  name: string,
+  pinned = false
+): ModelWidget {
+  return modelTabs.open(
+    deps.app,
+    name,
+    () => new ModelWidget(deps, name),
+    pinned
+  );
 }
 
-/** Open (or focus) the lineage of one version. */
+/** Show the lineage of one version, in the lineages' preview tab. */
 export function openLineage(
   deps: IRegistryDeps,
   name: string,
-  version: number
+  version: number,
+  pinned = false
 ): LineageWidget {
-  const existing = lineageTracker.find(
-    w => w.modelName === name && w.version === version
+  return lineageTabs.open(
+    deps.app,
+    lineageKey(name, version),
+    () => new LineageWidget(deps, name, version),
+    pinned
   );
-  if (existing) {
-    reveal(deps.app, existing);
-    return existing;
-  }
-  const widget = new LineageWidget(deps, name, version);
-  void lineageTracker.add(widget);
-  reveal(deps.app, widget);
-  return widget;
 }

@@ -9,46 +9,65 @@ import { Notification, WidgetTracker } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
 
 import { shortRunId } from './format';
-import { notifyFailure, openDocument, reveal } from './shell';
+import { PreviewTabs } from './previewTabs';
+import { notifyFailure, openDocument } from './shell';
 import { CommandIDs, IRunViewDeps } from './tokens';
 import { CheckpointViewer } from './widgets/checkpointViewer';
 import { IRunDetailCallbacks, RunDetailWidget } from './widgets/runDetail';
 import { RunDiffWidget } from './widgets/runDiff';
 
-// -- open widgets, one per run (pair) ---------------------------------------------------------
+// -- open views: one preview tab per kind (previewTabs.ts) ----------------------------------
 
-/** Open run details, so that asking twice for the same run focuses the existing tab. */
-export const runDetailTracker = new WidgetTracker<RunDetailWidget>({
-  namespace: 'jupyter-mm-run'
-});
-/** Open diffs, keyed by their ordered run pair. */
-export const runDiffTracker = new WidgetTracker<RunDiffWidget>({
-  namespace: 'jupyter-mm-diff'
-});
-/** Open read-only checkpoints. */
-export const checkpointTracker = new WidgetTracker<CheckpointViewer>({
-  namespace: 'jupyter-mm-checkpoint'
-});
+/** Run details, answering to the id asked for and, once loaded, the full id. */
+export const runDetailTabs = new PreviewTabs(
+  new WidgetTracker<RunDetailWidget>({ namespace: 'jupyter-mm-run' }),
+  widget => [widget.runId, widget.requestedId]
+);
+/** Diffs, keyed by their ordered run pair (as asked for and as resolved). */
+export const runDiffTabs = new PreviewTabs(
+  new WidgetTracker<RunDiffWidget>({ namespace: 'jupyter-mm-diff' }),
+  widget => [pairKey(widget.runA, widget.runB), widget.resolvedIds.join('..')]
+);
+/** Read-only checkpoints, by full run id. */
+export const checkpointTabs = new PreviewTabs(
+  new WidgetTracker<CheckpointViewer>({ namespace: 'jupyter-mm-checkpoint' }),
+  widget => [widget.runId]
+);
+
+function pairKey(a: string, b: string): string {
+  return `${a}..${b}`;
+}
 
 /**
  * Reopen the detail, diff and checkpoint tabs of the last session when JupyterLab reloads
  * (call once from the plugin that registers the commands, with its layout restorer). The
- * views are stored by full run ids, so `latest` reopens the run it meant, not a newer one.
+ * views are stored by full run ids, so `latest` reopens the run it meant, not a newer one;
+ * pinned tabs come back pinned.
  */
 export function restoreMainAreaViews(restorer: ILayoutRestorer): void {
-  void restorer.restore(runDetailTracker, {
+  void restorer.restore(runDetailTabs.tracker, {
     command: CommandIDs.openRun,
-    args: widget => ({ id: widget.runId }),
+    args: widget => ({
+      id: widget.runId,
+      pinned: runDetailTabs.isPinned(widget)
+    }),
     name: widget => widget.runId
   });
-  void restorer.restore(runDiffTracker, {
+  void restorer.restore(runDiffTabs.tracker, {
     command: CommandIDs.compareRuns,
-    args: widget => ({ a: widget.resolvedIds[0], b: widget.resolvedIds[1] }),
+    args: widget => ({
+      a: widget.resolvedIds[0],
+      b: widget.resolvedIds[1],
+      pinned: runDiffTabs.isPinned(widget)
+    }),
     name: widget => widget.resolvedIds.join('..')
   });
-  void restorer.restore(checkpointTracker, {
+  void restorer.restore(checkpointTabs.tracker, {
     command: CommandIDs.openCheckpoint,
-    args: widget => ({ id: widget.runId }),
+    args: widget => ({
+      id: widget.runId,
+      pinned: checkpointTabs.isPinned(widget)
+    }),
     name: widget => widget.runId
   });
 }
@@ -63,69 +82,53 @@ function detailCallbacks(deps: IRunViewDeps): IRunDetailCallbacks {
 }
 
 /**
- * Open the detail of a run in the main area (id, unique prefix or `latest`). A detail
- * already open for that run is focused instead of opening a second one.
+ * Show the detail of a run (id, unique prefix or `latest`): a tab showing that run is
+ * focused, else the preview tab of run details shows it, else a new tab opens.
  */
 export async function openRunDetail(
   deps: IRunViewDeps,
-  runId: string
+  runId: string,
+  pinned = false
 ): Promise<RunDetailWidget> {
-  const existing = runDetailTracker.find(
-    w => w.runId === runId || w.requestedId === runId
-  );
-  if (existing) {
-    reveal(deps.app, existing);
-    return existing;
-  }
-  const widget = new RunDetailWidget({
-    client: deps.client,
-    rendermime: deps.rendermime,
+  const widget = runDetailTabs.open(
+    deps.app,
     runId,
-    callbacks: detailCallbacks(deps)
-  });
-  void runDetailTracker.add(widget);
-  reveal(deps.app, widget);
+    () =>
+      new RunDetailWidget({
+        client: deps.client,
+        rendermime: deps.rendermime,
+        runId,
+        callbacks: detailCallbacks(deps)
+      }),
+    pinned
+  );
   // A prefix or `latest` resolves to a run that may already be open: keep only one tab.
-  void widget.ready.then(() => {
-    const twin = runDetailTracker.find(
-      w => w !== widget && w.runId === widget.runId
-    );
-    if (twin) {
-      widget.dispose();
-      reveal(deps.app, twin);
-    } else {
-      void runDetailTracker.save(widget);
-    }
-  });
-  return widget;
+  await widget.ready;
+  return runDetailTabs.settle(deps.app, widget, widget.runId);
 }
 
-/** Open (or focus) the diff of run `a` (the base) against run `b`. */
+/** Show the diff of run `a` (the base) against run `b`, in the diffs' preview tab. */
 export async function openRunDiff(
   deps: IRunViewDeps,
   a: string,
-  b: string
+  b: string,
+  pinned = false
 ): Promise<RunDiffWidget> {
-  const existing = runDiffTracker.find(
-    w =>
-      (w.runA === a && w.runB === b) ||
-      (w.resolvedIds[0] === a && w.resolvedIds[1] === b)
+  const widget = runDiffTabs.open(
+    deps.app,
+    pairKey(a, b),
+    () =>
+      new RunDiffWidget({
+        client: deps.client,
+        rendermime: deps.rendermime,
+        runA: a,
+        runB: b,
+        openRun: id => void openRunDetail(deps, id)
+      }),
+    pinned
   );
-  if (existing) {
-    reveal(deps.app, existing);
-    return existing;
-  }
-  const widget = new RunDiffWidget({
-    client: deps.client,
-    rendermime: deps.rendermime,
-    runA: a,
-    runB: b,
-    openRun: id => void openRunDetail(deps, id)
-  });
-  void runDiffTracker.add(widget);
-  reveal(deps.app, widget);
-  void widget.ready.then(() => runDiffTracker.save(widget));
-  return widget;
+  await widget.ready;
+  return runDiffTabs.settle(deps.app, widget, widget.resolvedIds.join('..'));
 }
 
 /**
@@ -135,29 +138,25 @@ export async function openRunDiff(
  */
 export async function openCheckpoint(
   deps: IRunViewDeps,
-  runId: string
+  runId: string,
+  pinned = false
 ): Promise<CheckpointViewer | null> {
-  const existing = checkpointTracker.find(w => w.runId === runId);
-  if (existing) {
-    reveal(deps.app, existing);
-    return existing;
-  }
   try {
+    // Resolved first: the viewer is built from the run and its notebook.
     const detail = await deps.client.getRun(runId);
-    const again = checkpointTracker.find(w => w.runId === detail.run.id);
-    if (again) {
-      reveal(deps.app, again);
-      return again;
-    }
     const notebook = await deps.client.checkpoint(detail.run.id);
-    const widget = new CheckpointViewer({
-      run: detail.run,
-      notebook,
-      rendermime: deps.rendermime,
-      onRestore: () => void restoreCheckpoint(deps, detail.run.id)
-    });
-    void checkpointTracker.add(widget);
-    reveal(deps.app, widget);
+    const widget = checkpointTabs.open(
+      deps.app,
+      detail.run.id,
+      () =>
+        new CheckpointViewer({
+          run: detail.run,
+          notebook,
+          rendermime: deps.rendermime,
+          onRestore: () => void restoreCheckpoint(deps, detail.run.id)
+        }),
+      pinned
+    );
     await widget.ready;
     return widget;
   } catch (error) {

@@ -1,7 +1,7 @@
 /**
- * What the features do with the page around them, written once: show a main-area view,
- * report a failed action, open a document, download an artifact, and listen for the DOM
- * events of code that has no application (tokens.ts `DOMEvents`).
+ * What the features do with the page around them, written once: report a failed action,
+ * open a document, download an artifact, and listen for the DOM events of code that has
+ * no application (tokens.ts `DOMEvents`). Placing views is mainArea.ts.
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { Notification } from '@jupyterlab/apputils';
@@ -9,21 +9,12 @@ import { PathExt } from '@jupyterlab/coreutils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { ServerConnection } from '@jupyterlab/services';
 import { DisposableDelegate, IDisposable } from '@lumino/disposable';
-import { Widget } from '@lumino/widgets';
 
 import { MMApiError, MMClient } from './api/client';
 import { errorMessage } from './format';
 
 /** How long a failure notification stays up: long enough to read a server sentence. */
 const FAILURE_AUTO_CLOSE_MS = 8000;
-
-/** Add a main-area view to the shell unless it is there already, and focus it. */
-export function reveal(app: JupyterFrontEnd, widget: Widget): void {
-  if (!widget.isAttached) {
-    app.shell.add(widget, 'main');
-  }
-  app.shell.activateById(widget.id);
-}
 
 /** Tell the user an action failed: `<what>: <the error's sentence>`. */
 export function notifyFailure(what: string, error: unknown): void {

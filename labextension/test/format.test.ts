@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import {
+  checkpointSourceLabel,
   EMPTY,
   errorMessage,
   formatAge,
@@ -162,5 +163,18 @@ describe('errorMessage', () => {
   it('is the text of anything else thrown', () => {
     expect(errorMessage('offline')).toBe('offline');
     expect(errorMessage(404)).toBe('404');
+  });
+});
+
+describe('checkpointSourceLabel', () => {
+  it.each([
+    ['live', 'live notebook (unsaved edits included)'],
+    ['headless', 'notebook file as executed headless by jupyter mm run'],
+    ['papermill', 'notebook as executed by papermill (jupyter_mm engine)'],
+    ['history', 'kernel history (no notebook found)'],
+    ['from-a-newer-version', 'from-a-newer-version'],
+    [null, 'unknown source']
+  ])('%s reads as %s', (source, words) => {
+    expect(checkpointSourceLabel(source)).toBe(words);
   });
 });

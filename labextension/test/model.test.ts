@@ -18,10 +18,19 @@ interface IRunSpec {
   fail?: boolean;
 }
 
-/** The real client, keeping hold of its run requests so a test can wait for all of them. */
+/**
+ * The real client, keeping hold of its requests (runs and the metric names the runs are
+ * asked for with) so a test can wait for all of them.
+ */
 class ObservedClient extends MMClient {
   listRuns(...args: Parameters<MMClient['listRuns']>): Promise<RunPage> {
     const request = super.listRuns(...args);
+    this._requests.push(request);
+    return request;
+  }
+
+  metricNames(...args: Parameters<MMClient['metricNames']>): Promise<string[]> {
+    const request = super.metricNames(...args);
     this._requests.push(request);
     return request;
   }
@@ -35,7 +44,7 @@ class ObservedClient extends MMClient {
     }
   }
 
-  private _requests: Promise<RunPage>[] = [];
+  private _requests: Promise<unknown>[] = [];
 }
 
 let server: ITestServer;
@@ -240,6 +249,37 @@ describe('RunsListModel', () => {
     expect(model.state.metricColumns).toEqual(['loss']);
   });
 
+  it('changes scope at once: new metric columns filled, hidden selection dropped', async () => {
+    await record(
+      runsOf('scope-other.ipynb', 2, () => ({ metrics: { zeta: 1 } }))
+    );
+    const mine = await record(
+      runsOf('scope-mine.ipynb', 3, i => ({
+        metrics: { alpha: i, beta: 2 * i }
+      }))
+    );
+    const model = new RunsListModel(client);
+    model.restoreState({ scope: 'all' });
+    model.setNotebookPath('scope-mine.ipynb');
+    void model.reload();
+    await until(model, () => !model.loading && model.runs.length > 0);
+    // two runs of another notebook selected in "all notebooks"
+    const [other] = model.runs.filter(run => !mine.includes(run.id));
+    model.select(other.id);
+    model.toggleSelected(mine[0]);
+
+    model.toggleScope();
+    await until(model, () => !model.loading && model.runs.length > 0);
+    expect(ids(model.runs)).toEqual([...mine].reverse());
+    expect(model.metricColumns).toEqual(['alpha', 'beta']);
+    // every row carries the values of the columns shown, without a refresh
+    for (const run of model.runs) {
+      expect(Object.keys(run.metrics).sort()).toEqual(['alpha', 'beta']);
+    }
+    // the run of the other notebook is no longer listed, so no longer selected
+    expect(model.selection).toEqual([mine[0]]);
+  });
+
   it("shows the server's sentence when a request is refused", async () => {
     const model = new RunsListModel(client);
     model.restoreState({ scope: 'all' });
@@ -274,13 +314,15 @@ describe('RunsListModel state', () => {
       scope: 'everything' as 'all',
       status: 'failed',
       mine: 'yes' as unknown as boolean,
-      metricColumns: ['acc', 3 as unknown as string, 'loss']
+      metricColumns: ['acc', 3 as unknown as string, 'loss'],
+      columnWidths: { 'metric:acc': 90, age: 'wide' as unknown as number }
     });
     expect(model.state).toEqual({
       scope: 'notebook',
       status: 'failed',
       mine: false,
-      metricColumns: ['acc', 'loss']
+      metricColumns: ['acc', 'loss'],
+      columnWidths: { 'metric:acc': 90 }
     });
     model.restoreState({ mine: true });
     expect(model.state.mine).toBe(true);

@@ -11,7 +11,7 @@ import pytest
 from jupyter_mm import ids
 from jupyter_mm.entities import Artifact, Event, Run
 from jupyter_mm.errors import Conflict, InvalidInput, NotFound
-from jupyter_mm.store.registry_contract import production_history
+from jupyter_mm.store.registry_contract import production_history, rollback_target
 
 
 def make_run_with_model(store, payload: bytes = b"weights", name: str = "model") -> Run:
@@ -194,8 +194,11 @@ def test_rollback_walks_back_through_production_history(store):
     )
     assert (back.action, back.version, back.to_stage) == ("rollback", 2, "production")
     assert "latency" in back.reason
-    # a second rollback goes one step further back, not to 3 again
+    # a second rollback goes one step further back, not to 3 again; the target the
+    # views announce (rollback_target) is the one the store restores, at every step
+    assert rollback_target(store.model_events("churn"), 2) == 1
     assert store.rollback("churn", user="ada", reason=None).restored.version == 1
+    assert rollback_target(store.model_events("churn"), 1) is None
     with pytest.raises(Conflict, match="no earlier production version"):
         store.rollback("churn", user="ada", reason=None)
     assert store.get_version("churn", 1).stage == "production"
@@ -227,6 +230,8 @@ def test_production_history_is_computed_from_events_alone():
     ]
     assert production_history(events) == [1, 2]
     assert production_history([*events, event("transition", 2, "production", "staging")]) == [1]
+    assert rollback_target(events, 2) == 1
+    assert rollback_target(events, None) is None  # nothing in production
 
 
 def test_concurrent_promotions_leave_exactly_one_production_version(store):

@@ -96,6 +96,7 @@ def _rich_run(store: Any, notebook_path: str, start: float, lr: str, loss: float
         python="3.11.9",
         platform="Linux-x86_64",
         packages={"numpy": "2.1.0", "scikit-learn": "1.5.0" if lr == "0.1" else "1.5.2"},
+        modules={"sklearn": "1.5.0" if lr == "0.1" else "1.5.2"},
         git={"commit": "abc123", "dirty": lr != "0.1"},
         env_vars={"OMP_NUM_THREADS": "4", "AWS_SECRET_ACCESS_KEY": None},
     )

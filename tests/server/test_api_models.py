@@ -242,6 +242,8 @@ async def test_malformed_transition_requests_are_400_and_record_nothing(
 async def test_rollback_restores_the_previous_production_version(jp_fetch, jp_root_dir) -> None:
     data = fill_store(jp_root_dir, plain_runs=2)
     register_versions(jp_root_dir, data)
+    # the model view disables "Roll back" when the server says there is nothing to restore
+    assert (await get_json(jp_fetch, "models", "churn"))[1]["rollback_to"] is None
     status, body = await send_json(jp_fetch, "POST", "models", "churn", "rollback", body={})
     assert status == 409
     assert "no earlier production version" in body["error"]["message"]
@@ -252,6 +254,8 @@ async def test_rollback_restores_the_previous_production_version(jp_fetch, jp_ro
     path = ("models", "churn", "versions", "3", "transition")
     assert (await send_json(jp_fetch, "POST", *path, body={"stage": "staging"}))[0] == 200
     assert (await send_json(jp_fetch, "POST", *path, body={"stage": "production"}))[0] == 200
+    # what the detail announces is what the rollback then does
+    assert (await get_json(jp_fetch, "models", "churn"))[1]["rollback_to"] == 1
 
     status, body = await send_json(
         jp_fetch, "POST", "models", "churn", "rollback", body={"reason": "latency"}
@@ -266,6 +270,9 @@ async def test_rollback_restores_the_previous_production_version(jp_fetch, jp_ro
     ]
     status, body = await get_json(jp_fetch, "models")
     assert body["models"][0]["production"] == 1
+    # version 1 was the first in production: nothing earlier to go back to
+    assert (await get_json(jp_fetch, "models", "churn"))[1]["rollback_to"] is None
+    assert (await get_json(jp_fetch, "models", "fraud"))[1]["rollback_to"] is None
 
     status, body = await send_json(jp_fetch, "POST", "models", "fraud", "rollback", body={})
     assert status == 409 and "no version in production" in body["error"]["message"]
@@ -320,6 +327,9 @@ async def test_lineage_links_the_version_to_its_run_and_checkpoint(jp_fetch, jp_
     assert body["run"]["metrics"]["grad_norm"] == "nan"
     assert body["checkpoint"]["source"] == "live" and body["checkpoint"]["digest"]
     assert body["environment"]["id"] == "env-0.1"
+    # the modules the run imported are listed apart from every installed package
+    assert body["environment"]["modules"] == {"sklearn": "1.5.0"}
+    assert body["environment"]["packages"] == {"numpy": "2.1.0", "scikit-learn": "1.5.0"}
     assert [e["action"] for e in body["events"]] == [
         "register",
         "transition",

@@ -21,7 +21,7 @@ from traitlets.config import Config
 from ... import registry
 from ...errors import InvalidInput, MMError
 from ...store.abstract import AbstractStore
-from ...store.registry_contract import check_alias, check_model_name
+from ...store.registry_contract import check_alias, check_model_name, rollback_target
 from .. import schema
 from ..wire import model_summary_body, version_body, version_row_body
 from .base import MMAPIHandler, parse_json_body
@@ -145,6 +145,7 @@ def model_detail(store: AbstractStore, name: str) -> schema.ModelDetail:
     run_names: dict[str, str | None] = {}
     for run_id in run_ids:
         run_names[run_id] = store.get_run(run_id).name
+    production = next((v.version for v in detail.versions if v.stage == "production"), None)
     return {
         "model": cast("schema.Model", detail.model.to_dict()),
         "versions": [
@@ -152,6 +153,7 @@ def model_detail(store: AbstractStore, name: str) -> schema.ModelDetail:
             for v in detail.versions
         ],
         "events": [cast("schema.Event", e.to_dict()) for e in detail.events],
+        "rollback_to": rollback_target(detail.events, production),
     }
 
 

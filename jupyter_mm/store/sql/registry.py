@@ -23,7 +23,7 @@ from ..registry_contract import (
     check_model_name,
     check_stage,
     check_version,
-    production_history,
+    rollback_target,
 )
 from .convert import check_json, check_run_id
 from .models import (
@@ -439,13 +439,12 @@ class SqlRegistryMixin(AbstractRegistryStore):
             if current is None:
                 raise Conflict(f"Model {model} has no version in production to roll back.")
             events = self._events(conn, model=model)
-            history = [v for v in production_history(events) if v != current]
-            if not history:
+            previous = rollback_target(events, current)
+            if previous is None:
                 raise Conflict(
                     f"Model {model} has no earlier production version to roll back to "
                     f"(version {current} is the first one in production)."
                 )
-            previous = history[-1]
             previous_row = self._version_row(conn, model, previous)
             current_row = self._version_row(conn, model, current)
             note = f" ({reason})" if reason else ""

@@ -306,11 +306,12 @@ export interface VersionRow extends ModelVersion {
   metrics: { [key: string]: MetricValue };
 }
 
-/** `GET /models/{name}`: versions oldest first, the audit trail oldest first. */
+/** `GET /models/{name}`: versions oldest first, the audit trail oldest first; `rollback_to` is the version a rollback would put back in production, null when a rollback would be refused (no production version, or none before it). */
 export interface ModelDetail {
   model: Model;
   versions: VersionRow[];
   events: Event[];
+  rollback_to: number | null;
 }
 
 /** `POST /models/{name}/rollback`: the restored production version and the version it replaced, now archived. With no earlier production version to restore the answer is 409 and nothing changes. */
@@ -385,6 +386,7 @@ export interface LineageEnvironment {
   executable: string | null;
   git: { [key: string]: unknown };
   packages: { [key: string]: string };
+  modules: { [key: string]: string };
 }
 
 /** `GET /models/{name}/versions/{version}/lineage` (`jupyter mm lineage --json`): version -> run -> checkpoint -> data -> environment, and the version's events. */

@@ -27,6 +27,11 @@ export function numberArg(
   return Number.isInteger(value) && value > 0 ? value : null;
 }
 
+/** Whether the command asks to pin the view it opens (`pinned: true`, e.g. on restore). */
+export function pinnedArg(args: ReadonlyPartialJSONObject): boolean {
+  return args['pinned'] === true;
+}
+
 /** List commands in the palette under the jupyter-mm category (no-op without a palette). */
 export function addToPalette(
   palette: ICommandPalette | null,

@@ -12,7 +12,7 @@ import {
 } from '../registryActions';
 import { openLineage, openModel } from '../registryViews';
 import { CommandIDs, IRegistryDeps, MODELS_PANEL_ID } from '../tokens';
-import { numberArg, stringArg } from './common';
+import { numberArg, pinnedArg, stringArg } from './common';
 
 /** Show the Models panel, a model's view, a version's lineage. */
 function addViewCommands(deps: IRegistryDeps): void {
@@ -29,7 +29,7 @@ function addViewCommands(deps: IRegistryDeps): void {
     execute: args => {
       const name = stringArg(args, 'name');
       if (name) {
-        openModel(deps, name);
+        openModel(deps, name, pinnedArg(args));
       }
     }
   });
@@ -41,7 +41,7 @@ function addViewCommands(deps: IRegistryDeps): void {
       const name = stringArg(args, 'name');
       const version = numberArg(args, 'version');
       if (name && version) {
-        openLineage(deps, name, version);
+        openLineage(deps, name, version, pinnedArg(args));
       }
     }
   });

@@ -16,7 +16,7 @@ import {
 } from '../runActions';
 import { notifyFailure } from '../shell';
 import { CommandIDs, IRunViewDeps, SIDEBAR_ID } from '../tokens';
-import { stringArg } from './common';
+import { pinnedArg, stringArg } from './common';
 
 /** Show the sidebar, refresh it, switch between this notebook and all notebooks. */
 export function addSidebarCommands(
@@ -101,7 +101,9 @@ function addOpenRunCommand(
       if (model.selection.length !== 1 || model.selection[0] !== id) {
         model.select(id);
       }
-      withDeps('Opening the run', deps => openRunDetail(deps, id));
+      withDeps('Opening the run', deps =>
+        openRunDetail(deps, id, pinnedArg(args))
+      );
     }
   });
 }
@@ -130,7 +132,7 @@ function addCompareCommand(
         return;
       }
       withDeps('Comparing the runs', deps =>
-        openRunDiff(deps, pair[0], pair[1])
+        openRunDiff(deps, pair[0], pair[1], pinnedArg(args))
       );
     }
   });
@@ -145,7 +147,11 @@ function addCheckpointCommands(
   const add = (
     id: string,
     label: string,
-    action: typeof openCheckpoint | typeof restoreCheckpoint,
+    action: (
+      deps: IRunViewDeps,
+      runId: string,
+      pinned: boolean
+    ) => Promise<unknown>,
     what: string
   ): void => {
     app.commands.addCommand(id, {
@@ -154,7 +160,7 @@ function addCheckpointCommands(
       execute: args => {
         const runId = targetRun(args, model);
         if (runId) {
-          withDeps(what, deps => action(deps, runId));
+          withDeps(what, deps => action(deps, runId, pinnedArg(args)));
         }
       }
     });

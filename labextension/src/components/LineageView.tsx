@@ -6,6 +6,7 @@
 import * as React from 'react';
 
 import { Lineage } from '../api/schema';
+import { EnvironmentPackages } from './EnvironmentPackages';
 import { EventsTable } from './ModelsDetail';
 import { AliasChips, StageBadge } from './ModelsList';
 import {
@@ -15,10 +16,13 @@ import {
   Section,
   StatusBadge
 } from './RunDetailCommon';
-import { EMPTY, formatMetric, formatTime, shortRunId } from '../format';
-
-/** Packages listed before "and N more" (the full list is in the run detail). */
-const SHOWN_PACKAGES = 20;
+import {
+  checkpointSourceLabel,
+  EMPTY,
+  formatMetric,
+  formatTime,
+  shortRunId
+} from '../format';
 
 export interface ILineageActions {
   openRun: (runId: string) => void;
@@ -47,7 +51,6 @@ export function LineageView(props: {
   actions: ILineageActions;
 }): JSX.Element {
   const { version, run, checkpoint, data, environment, events } = props.lineage;
-  const packages = environment ? Object.entries(environment.packages) : [];
   return (
     <div className="jp-mm-LineageBody">
       <Section title={`${version.model} version ${version.version}`}>
@@ -97,7 +100,7 @@ export function LineageView(props: {
               {run.notebook_relpath ?? run.notebook_path ?? 'checkpoint'}
             </a>{' '}
             as it was when the run started (
-            {checkpoint.source ?? 'unknown source'}){' '}
+            {checkpointSourceLabel(checkpoint.source)}){' '}
             <Digest digest={checkpoint.digest} />
           </p>
         ) : (
@@ -138,14 +141,10 @@ export function LineageView(props: {
             <p className="jp-mm-LineageLine">
               Python {environment.python} on {environment.platform}
             </p>
-            <p className="jp-mm-LineageLine">
-              {packages
-                .slice(0, SHOWN_PACKAGES)
-                .map(([name, v]) => `${name}==${v}`)
-                .join(', ')}
-              {packages.length > SHOWN_PACKAGES &&
-                ` and ${packages.length - SHOWN_PACKAGES} more`}
-            </p>
+            <EnvironmentPackages
+              modules={environment.modules}
+              packages={environment.packages}
+            />
           </>
         ) : (
           <Empty>No environment was recorded.</Empty>

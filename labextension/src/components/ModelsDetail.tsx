@@ -170,6 +170,14 @@ function VersionsTable(props: {
               >
                 {v.run_name ?? shortRunId(v.run_id)}
               </a>
+              {v.description && (
+                <div
+                  className="jp-mm-VersionDescription"
+                  data-testid="mm-version-description"
+                >
+                  {v.description}
+                </div>
+              )}
             </td>
             {columns.map(name => (
               <td key={name} className="jp-mm-Number">
@@ -287,7 +295,7 @@ export function ModelDetailView(props: {
   serving?: React.ReactNode;
 }): JSX.Element {
   const { detail, refusal, actions, approvals } = props;
-  const hasProduction = detail.versions.some(v => v.stage === 'production');
+  const target = detail.rollback_to;
   return (
     <div className="jp-mm-ModelBody">
       <header className="jp-mm-ModelHeader">
@@ -296,8 +304,12 @@ export function ModelDetailView(props: {
         <button
           className="jp-mm-Button"
           data-testid="mm-rollback"
-          disabled={!hasProduction}
-          title="Put the version that was in production before back into production"
+          disabled={target === null}
+          title={
+            target === null
+              ? 'Nothing to roll back: no earlier version was in production'
+              : `Put version ${target} back into production`
+          }
           onClick={actions.rollback}
         >
           Roll back production

@@ -6,6 +6,7 @@ import { IRenderMimeRegistry, MimeModel } from '@jupyterlab/rendermime';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
+import { disposeHosted } from '../charts';
 import { Digest, Empty, relativeToNotebook, Section } from './RunDetailCommon';
 import { EMPTY, errorMessage, formatSize, shortDigest } from '../format';
 import { Artifact, DataRef, Environment, Run, RunDetail } from '../api/schema';
@@ -374,7 +375,7 @@ function RichOutput(props: {
         trusted: false
       })
     );
-    return () => renderer.dispose();
+    return () => disposeHosted(renderer);
   }, [output, rendermime]);
   return <div ref={host} className="jp-mm-Output-rich" />;
 }

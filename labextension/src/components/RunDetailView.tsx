@@ -8,7 +8,13 @@ import * as React from 'react';
 import { metricChartSpec, metricSeries } from '../charts';
 import { Empty, Section, StatusBadge } from './RunDetailCommon';
 import { VegaChart } from './VegaChart';
-import { EMPTY, formatDuration, formatMetric, formatTime } from '../format';
+import {
+  checkpointSourceLabel,
+  EMPTY,
+  formatDuration,
+  formatMetric,
+  formatTime
+} from '../format';
 import { Artifact, Metric, RunDetail } from '../api/schema';
 import {
   ArtifactsSection,
@@ -83,7 +89,11 @@ function Header(props: IRunDetailViewProps): JSX.Element {
           </>
         )}
         <dt>Checkpoint</dt>
-        <dd>{run.checkpoint_digest ? run.checkpoint_source : 'none'}</dd>
+        <dd>
+          {run.checkpoint_digest
+            ? checkpointSourceLabel(run.checkpoint_source)
+            : 'none'}
+        </dd>
       </dl>
       <div className="jp-mm-RunDetail-actions">
         <button

@@ -8,7 +8,7 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
-import { renderVegaLite } from '../charts';
+import { disposeHosted, renderVegaLite } from '../charts';
 
 export function VegaChart(props: {
   spec: Record<string, any>;
@@ -31,7 +31,9 @@ export function VegaChart(props: {
     renderVegaLite(rendermime, spec, host.current)
       .then(rendered => {
         if (cancelled) {
-          rendered?.dispose();
+          if (rendered) {
+            disposeHosted(rendered);
+          }
         } else if (rendered === null) {
           setFailed(true);
         } else {
@@ -49,7 +51,9 @@ export function VegaChart(props: {
       });
     return () => {
       cancelled = true;
-      widget?.dispose();
+      if (widget) {
+        disposeHosted(widget);
+      }
     };
   }, [spec, rendermime, caption]);
   return (

@@ -17,7 +17,7 @@ import { MMClient } from '../api/client';
 import { numberArg, stringArg } from '../commands/common';
 import { errorMessage } from '../format';
 import { isTargetStage } from '../registryActions';
-import { reveal } from '../shell';
+import { showView } from '../mainArea';
 import {
   APPROVALS_PLUGIN_ID,
   ApprovalCommandIDs,
@@ -104,7 +104,7 @@ export const approvalsPlugin: JupyterFrontEndPlugin<void> = {
           });
           open.set(id, widget);
         }
-        reveal(app, widget);
+        showView(app, widget);
       }
     });
     app.commands.addCommand(ApprovalCommandIDs.requestTransition, {

@@ -8,42 +8,31 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, WidgetTracker } from '@jupyterlab/apputils';
+import { WidgetTracker } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
 import { MMClient } from '../api/client';
 import { stringArg } from '../commands/common';
-import { reveal } from '../shell';
+import { PreviewTabs } from '../previewTabs';
 import { CommandIDs, MONITORING_PLUGIN_ID } from '../tokens';
 import { IMonitoringDeps, MonitoringWidget } from '../widgets/monitoring';
 
-const tracker = new WidgetTracker<MonitoringWidget>({
-  namespace: 'jupyter-mm-monitoring'
-});
-
-function openMonitoring(deps: IMonitoringDeps, name: string): MonitoringWidget {
-  const existing = tracker.find(widget => widget.modelName === name);
-  if (existing) {
-    reveal(deps.app, existing);
-    return existing;
-  }
-  const widget = new MonitoringWidget(deps, name);
-  void tracker.add(widget);
-  reveal(deps.app, widget);
-  return widget;
-}
+/** One preview tab for monitoring views, like the other kinds of view (previewTabs.ts). */
+const monitoringTabs = new PreviewTabs(
+  new WidgetTracker<MonitoringWidget>({ namespace: 'jupyter-mm-monitoring' }),
+  widget => [widget.modelName]
+);
 
 export const monitoringPlugin: JupyterFrontEndPlugin<void> = {
   id: MONITORING_PLUGIN_ID,
   description: 'Drift, live performance, latency and alerts of a model.',
   autoStart: true,
   requires: [IRenderMimeRegistry],
-  optional: [ILayoutRestorer, ICommandPalette],
+  optional: [ILayoutRestorer],
   activate: (
     app: JupyterFrontEnd,
     rendermime: IRenderMimeRegistry,
-    restorer: ILayoutRestorer | null,
-    palette: ICommandPalette | null
+    restorer: ILayoutRestorer | null
   ): void => {
     const deps: IMonitoringDeps = {
       app,
@@ -56,13 +45,23 @@ export const monitoringPlugin: JupyterFrontEndPlugin<void> = {
       isEnabled: args => !!stringArg(args, 'name'),
       execute: args => {
         const name = stringArg(args, 'name');
-        return name ? openMonitoring(deps, name) : null;
+        if (!name) {
+          return null;
+        }
+        return monitoringTabs.open(
+          app,
+          name,
+          () => new MonitoringWidget(deps, name),
+          args.pinned === true
+        );
       }
     });
-    void palette; // the command needs a model name: it is reached from the model view
-    void restorer?.restore(tracker, {
+    void restorer?.restore(monitoringTabs.tracker, {
       command: CommandIDs.openMonitoring,
-      args: widget => ({ name: widget.modelName }),
+      args: widget => ({
+        name: widget.modelName,
+        pinned: monitoringTabs.isPinned(widget)
+      }),
       name: widget => widget.modelName
     });
   }

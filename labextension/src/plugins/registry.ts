@@ -13,8 +13,10 @@ import { ICommandPalette } from '@jupyterlab/apputils';
 import { MMClient } from '../api/client';
 import { addToPalette } from '../commands/common';
 import { addRegistryCommands } from '../commands/registry';
+import { pinOnDoubleClick } from '../previewTabs';
 import { RegistryState } from '../registryState';
-import { restoreRegistryViews } from '../registryViews';
+import { pollRegistryChanges } from '../registryPoll';
+import { modelTabs, restoreRegistryViews } from '../registryViews';
 import { listenOnDocument } from '../shell';
 import {
   CommandIDs,
@@ -47,8 +49,15 @@ export const registryPlugin: JupyterFrontEndPlugin<void> = {
     app.shell.add(panel, 'left', { rank: MODELS_PANEL_RANK });
     restorer?.add(panel, MODELS_PANEL_ID);
     void app.restored.then(() => panel.reload());
+    // Changes made from the CLI or by another user show up while a registry view is seen.
+    pollRegistryChanges(
+      deps.client,
+      deps.state,
+      () => panel.isVisible || !!modelTabs.tracker.find(view => view.isVisible)
+    );
 
     addToPalette(palette, addRegistryCommands(deps));
+    pinOnDoubleClick();
     if (restorer) {
       restoreRegistryViews(restorer);
     }

@@ -15,6 +15,7 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { addToPalette } from '../commands/common';
 import { addRunViewCommands } from '../commands/runs';
 import { RunsListModel } from '../model';
+import { pinOnDoubleClick } from '../previewTabs';
 import { restoreMainAreaViews } from '../runActions';
 import { IRunsListModel, IRunViewDeps, RUN_VIEWS_PLUGIN_ID } from '../tokens';
 
@@ -41,6 +42,7 @@ export const runViewsPlugin: JupyterFrontEndPlugin<void> = {
       ? { app, client: model.client, rendermime, docManager }
       : null;
     addToPalette(palette, addRunViewCommands(app, model, deps));
+    pinOnDoubleClick();
     // Detail, diff and checkpoint tabs come back after a page reload, like documents do.
     if (restorer) {
       restoreMainAreaViews(restorer);

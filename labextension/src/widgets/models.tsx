@@ -24,6 +24,7 @@ import { ModelDetailView } from '../components/ModelsDetail';
 import { ModelsList } from '../components/ModelsList';
 import { ServingEndpoints } from '../components/ServingEndpoints';
 import { removeAlias, setAlias } from '../registryActions';
+import { refusalIsCurrent } from '../registryState';
 import { errorMessage } from '../format';
 import {
   ApprovalCommandIDs,
@@ -142,6 +143,9 @@ class ModelContent extends ReactWidget {
         this.modelName
       ).catch(() => null);
       this._error = null;
+      if (!refusalIsCurrent(this._detail.events)) {
+        this._deps.state.refusals.delete(this.modelName);
+      }
     } catch (error) {
       this._error = `The model "${this.modelName}" could not be loaded: ${errorMessage(error)}`;
     }

@@ -12,6 +12,7 @@ import * as React from 'react';
 
 import type { CheckpointSource, MetricValue, RunStatus } from '../api/schema';
 import {
+  checkpointSourceLabel,
   formatDuration,
   formatMetric,
   shortRunId,
@@ -41,15 +42,6 @@ export interface IRunCardPayload {
   error: string | null;
   store: string | null;
 }
-
-const CHECKPOINT_WORDS: { [source: string]: string } = {
-  live: 'live notebook (unsaved edits included)',
-  headless: 'notebook file as executed headless by jupyter mm run',
-  papermill: 'notebook as executed by papermill (jupyter_mm engine)',
-  file: 'saved notebook file',
-  history: 'kernel history (no notebook found)',
-  none: 'none'
-};
 
 /** Read the bundle defensively: an output saved by another version must not break the view. */
 export function parseCardPayload(data: unknown): IRunCardPayload | null {
@@ -165,10 +157,7 @@ export function RunCard(props: { payload: IRunCardPayload }): JSX.Element {
         <span>
           data: {run.data.inputs} in, {run.data.outputs} out
         </span>
-        <span>
-          checkpoint:{' '}
-          {CHECKPOINT_WORDS[run.checkpoint_source] ?? run.checkpoint_source}
-        </span>
+        <span>checkpoint: {checkpointSourceLabel(run.checkpoint_source)}</span>
       </div>
       {run.error && <div className="jp-mm-RunCard-error">{run.error}</div>}
       {issues > 0 && (

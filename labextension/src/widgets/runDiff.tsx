@@ -88,7 +88,7 @@ export class RunDiffWidget extends MainAreaWidget<Panel> {
     this.addClass('jp-mm-RunDiff');
     this.node.dataset.runA = options.runA;
     this.node.dataset.runB = options.runB;
-    this.title.label = `${shortRunId(options.runA)} vs ${shortRunId(options.runB)}`;
+    this.title.label = `Diff: ${shortRunId(options.runA)} ↔ ${shortRunId(options.runB)}`;
     this.title.closable = true;
 
     this._header = new RunDiffHeader(this);
@@ -150,14 +150,15 @@ export class RunDiffWidget extends MainAreaWidget<Panel> {
       const [a, b] = this._resolved ?? [this.runA, this.runB];
       diff = await this._options.client.diff(a, b, this._ignoreOutputs);
     } catch (error) {
-      if (request === this._request) {
+      if (request === this._request && !this.isDisposed) {
         this._header.loading = false;
         this._header.error = `The runs could not be compared: ${errorMessage(error)}`;
         this._header.update();
       }
       return;
     }
-    if (request !== this._request) {
+    // Superseded, or closed (a preview replaced) while the answer was on its way.
+    if (request !== this._request || this.isDisposed) {
       return;
     }
     this._resolved = [diff.a.id, diff.b.id];
@@ -166,12 +167,12 @@ export class RunDiffWidget extends MainAreaWidget<Panel> {
     // Runs of one cell share a name: the ids tell them apart.
     const label = (run: Run): string =>
       run.name && diff.a.name !== diff.b.name ? run.name : shortRunId(run.id);
-    this.title.label = `${label(diff.a)} vs ${label(diff.b)}`;
+    this.title.label = `Diff: ${label(diff.a)} ↔ ${label(diff.b)}`;
     this.title.caption = `Run ${diff.a.id} vs run ${diff.b.id}`;
     this._header.diff = diff;
     this._header.error = null;
     await this._renderNotebook(diff, request);
-    if (request === this._request) {
+    if (request === this._request && !this.isDisposed) {
       this._header.loading = false;
       this._header.update();
     }

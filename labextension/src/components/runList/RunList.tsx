@@ -9,12 +9,8 @@ import * as React from 'react';
 import type { RunSummary } from '../../api/schema';
 import { RunsListModel } from '../../model';
 import { useMarkRowsShown, useNow, usePrefetch } from './hooks';
-import {
-  gridColumns,
-  minimumRowWidth,
-  renderedRange,
-  ROW_HEIGHT
-} from './layout';
+import { IColumnLayout, layoutColumns, sharedNames } from './columns';
+import { renderedRange, ROW_HEIGHT } from './layout';
 import { RunListHeader } from './RunListHeader';
 import { RunRow } from './RunRow';
 import { useRowKeyboard } from './useRowKeyboard';
@@ -63,16 +59,11 @@ export function RunList(props: IRunListProps): JSX.Element {
     }
   };
 
-  const template = gridColumns(columns.length);
-  const minWidth = minimumRowWidth(columns.length);
+  const layout = layoutColumns(viewport.viewWidth, columns, model.columnWidths);
+  const minWidth = layout.minWidth;
   return (
     <div className="jp-mm-RunList">
-      <RunListHeader
-        ref={header}
-        model={model}
-        template={template}
-        minWidth={minWidth}
-      />
+      <RunListHeader ref={header} model={model} layout={layout} />
       <div
         ref={viewport.scroller}
         className="jp-mm-RunList-scroller"
@@ -94,7 +85,8 @@ export function RunList(props: IRunListProps): JSX.Element {
             rows={rendered}
             first={first}
             focusedIndex={focusedIndex}
-            template={template}
+            layout={layout}
+            sharedNames={sharedNames(runs)}
             now={now}
             setFocused={setFocused}
             onOpen={onOpen}
@@ -119,7 +111,8 @@ interface IRenderedRowsProps {
   rows: readonly RunSummary[];
   first: number;
   focusedIndex: number;
-  template: string;
+  layout: IColumnLayout;
+  sharedNames: ReadonlySet<string>;
   now: number;
   setFocused: (index: number) => void;
   onOpen: (runId: string) => void;
@@ -150,8 +143,9 @@ function RenderedRows(props: IRenderedRowsProps): JSX.Element {
             key={run.id}
             run={run}
             top={index * ROW_HEIGHT}
-            template={props.template}
+            layout={props.layout}
             columns={model.metricColumns}
+            nameShared={!!run.name && props.sharedNames.has(run.name)}
             selected={model.selection.includes(run.id)}
             focusable={index === props.focusedIndex}
             now={props.now}

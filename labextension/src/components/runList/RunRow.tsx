@@ -10,6 +10,7 @@ import {
   shortRunId,
   statusLabel
 } from '../../format';
+import { IColumnLayout } from './columns';
 
 /** Significant digits of metric values in the narrow columns (the tooltip has them all). */
 const LIST_DIGITS = 4;
@@ -17,8 +18,10 @@ const LIST_DIGITS = 4;
 export interface IRunRowProps {
   run: RunSummary;
   top: number;
-  template: string;
+  layout: IColumnLayout;
   columns: readonly string[];
+  /** Another listed run has this run's name: show the short id beside it. */
+  nameShared: boolean;
   selected: boolean;
   focusable: boolean;
   now: number;
@@ -28,10 +31,12 @@ export interface IRunRowProps {
 }
 
 export function RunRow(props: IRunRowProps): JSX.Element {
-  const { run, columns } = props;
+  const { run, columns, layout } = props;
   const issues = run.flag_count + run.warning_count;
   const duration = run.end_time === null ? null : run.end_time - run.start_time;
   const label = run.name ?? shortRunId(run.id);
+  const age = formatAge(run.start_time, props.now);
+  const took = run.status === 'running' ? 'running' : formatDuration(duration);
   const issueTitle = [
     ...run.flags.map(flag => flag.message),
     ...run.warnings,
@@ -46,10 +51,14 @@ export function RunRow(props: IRunRowProps): JSX.Element {
       role="option"
       aria-selected={props.selected}
       tabIndex={props.focusable ? 0 : -1}
-      style={{ top: props.top, gridTemplateColumns: props.template }}
+      style={{
+        top: props.top,
+        gridTemplateColumns: layout.template,
+        minWidth: layout.minWidth
+      }}
       onClick={props.onClick}
       onFocus={props.onFocus}
-      title={`${label} · ${run.id}${run.user ? ` · by ${run.user}` : ''}\n${run.notebook_relpath ?? run.notebook_path ?? ''}`}
+      title={`${label} · ${run.id}${run.user ? ` · by ${run.user}` : ''}\nstarted ${age} ago · took ${took}\n${run.notebook_relpath ?? run.notebook_path ?? ''}`}
     >
       <input
         type="checkbox"
@@ -67,19 +76,18 @@ export function RunRow(props: IRunRowProps): JSX.Element {
         aria-label={statusLabel(run.status)}
       />
       <span className="jp-mm-RunRow-name">
-        {/* The column is narrow: the name when there is one (the id is in the tooltip). */}
-        {run.name ? (
-          <span className="jp-mm-RunRow-label">{run.name}</span>
-        ) : (
+        {/* The name ellipsizes first; a shared name keeps its id visible after it. */}
+        {run.name && <span className="jp-mm-RunRow-label">{run.name}</span>}
+        {(!run.name || props.nameShared) && (
           <span className="jp-mm-RunRow-id">{shortRunId(run.id)}</span>
         )}
       </span>
-      <span className="jp-mm-RunRow-time" title={formatTime(run.start_time)}>
-        {formatAge(run.start_time, props.now)}
-      </span>
-      <span className="jp-mm-RunRow-duration">
-        {run.status === 'running' ? 'running' : formatDuration(duration)}
-      </span>
+      {layout.showAge && (
+        <span className="jp-mm-RunRow-time" title={formatTime(run.start_time)}>
+          {age}
+        </span>
+      )}
+      {layout.showTook && <span className="jp-mm-RunRow-duration">{took}</span>}
       {columns.map(name => (
         <span
           key={name}
@@ -89,10 +97,10 @@ export function RunRow(props: IRunRowProps): JSX.Element {
           {formatMetric(run.metrics[name], LIST_DIGITS)}
         </span>
       ))}
-      <span>
+      <span className="jp-mm-RunRow-badge">
         {issues > 0 && (
           <span className="jp-mm-Badge jp-mm-Badge-warn" title={issueTitle}>
-            {issues}
+            {issues > 99 ? '99+' : issues}
           </span>
         )}
       </span>

@@ -12,6 +12,8 @@ export interface IViewport {
   scrollTop: number;
   setScrollTop: (top: number) => void;
   viewHeight: number;
+  /** Inner width of the scroller (without its scrollbar): what the columns share. */
+  viewWidth: number;
 }
 
 /**
@@ -25,6 +27,7 @@ export function useViewport(
   const scroller = React.useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = React.useState(0);
   const [viewHeight, setViewHeight] = React.useState(400);
+  const [viewWidth, setViewWidth] = React.useState(245);
 
   // Track the viewport height (the sidebar is resized, the window too).
   React.useEffect(() => {
@@ -32,8 +35,12 @@ export function useViewport(
     if (!node) {
       return;
     }
-    setViewHeight(node.clientHeight);
-    const observer = new ResizeObserver(() => setViewHeight(node.clientHeight));
+    const measure = (): void => {
+      setViewHeight(node.clientHeight);
+      setViewWidth(node.clientWidth);
+    };
+    measure();
+    const observer = new ResizeObserver(measure);
     observer.observe(node);
     return () => observer.disconnect();
   }, []);
@@ -64,5 +71,5 @@ export function useViewport(
     setFocused(0);
   }, [model.generation, setFocused]);
 
-  return { scroller, scrollTop, setScrollTop, viewHeight };
+  return { scroller, scrollTop, setScrollTop, viewHeight, viewWidth };
 }
