@@ -44,6 +44,10 @@ SERVICE = "jupyter-mm"
 OWNER = "mm_owner"
 #: the service's roles table: approve comes from the hub scope, nobody may manage
 PERMISSIONS = {"*": {"read": ["*"], "register": ["group:ds"], "stage": ["group:ds"]}}
+#: the stage the service moves versions into only through an approved request: archived, so
+#: that the bypass matrix's direct promotions to production stay direct, while
+#: test_hub_approvals.py drives requests and decisions through the service
+REQUIRE_APPROVAL = ["archived"]
 #: every role's custom scope, requested for each server's token (each gets those it holds)
 MM_SCOPES = [f"custom:jupyter-mm:{role}" for role in ("register", "stage", "approve", "manage")]
 
@@ -364,6 +368,7 @@ def running_hub(base: Path, db: TeamDatabase) -> Iterator[Hub]:
     (base / "service").mkdir(parents=True, exist_ok=True)
     (base / "service" / "jupyter_mm_config.py").write_text(
         f"c.Permissions.roles = {PERMISSIONS!r}\n"
+        f"c.Registry.require_approval = {REQUIRE_APPROVAL!r}\n"
     )
     for user in USERS:
         write_user_config(base / "home" / user, f"{url}/services/{SERVICE}/")
