@@ -11,8 +11,8 @@ from traitlets.config import Config
 
 from jupyter_mm import tracking
 from jupyter_mm.alerts.evaluate import check
-from jupyter_mm.alerts.rules import Monitor
 from jupyter_mm.errors import InvalidInput
+from jupyter_mm.monitoring.settings import Monitor
 from jupyter_mm.store.deliveries_contract import WebhookDelivery
 
 from .conftest import log_scored, register_production

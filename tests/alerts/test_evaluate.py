@@ -9,8 +9,9 @@ from traitlets.config import Config
 
 import jupyter_mm as mm
 from jupyter_mm.alerts.evaluate import check
-from jupyter_mm.alerts.rules import Monitor, WindowSpec
+from jupyter_mm.alerts.rules import WindowSpec
 from jupyter_mm.alerts.source import PredictionLogSource
+from jupyter_mm.monitoring.settings import Monitor
 
 from .conftest import classifier_data, log_scored, register_production
 

@@ -16,8 +16,8 @@ from traitlets.config import Config
 
 import jupyter_mm as mm
 from jupyter_mm.alerts.evaluate import check
-from jupyter_mm.alerts.rules import Monitor
 from jupyter_mm.cli import main
+from jupyter_mm.monitoring.settings import Monitor
 from jupyter_mm.runner import run_notebook
 
 from .conftest import classifier_data, log_scored

@@ -11,7 +11,7 @@ from traitlets.config import Config
 
 from jupyter_mm import tracking
 from jupyter_mm.alerts.evaluate import check
-from jupyter_mm.alerts.rules import Monitor
+from jupyter_mm.monitoring.settings import Monitor
 from jupyter_mm.store import open_store
 
 from .harness import Lab, screenshot
