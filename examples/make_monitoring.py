@@ -65,10 +65,13 @@ mm.log_model(
     ),
     (
         "code",
-        """version = mm.register_model("latest", "model", MODEL)
-mm.transition(MODEL, version.version, "staging")
-mm.transition(MODEL, version.version, "production", reason="first release")
-production = mm.load_model(f"{MODEL}@production")""",
+        """# v1 went out first; v2, the same pipeline registered again, replaced it today
+for release in ("first release", "today's release"):
+    version = mm.register_model("latest", "model", MODEL)
+    mm.transition(MODEL, version.version, "staging")
+    mm.transition(MODEL, version.version, "production", reason=release)
+production = mm.load_model(f"{MODEL}@production")
+print(f"in production: version {version.version}")""",
     ),
     (
         "md",
@@ -171,11 +174,43 @@ print(subprocess.run(command, capture_output=True, text=True, check=True).stdout
     ),
     (
         "md",
-        """## Alerts, rollback and retraining
+        """## Alerts and an automatic rollback
 
-Rules over `report["metrics"]` (for example `accuracy < 0.9` or `drift_share > 0.3`) raise
-alerts that can roll the registry back or retrain from this notebook; that walkthrough
-continues here.""",
+Rules over `report["metrics"]` live in configuration (`c.Monitor.rules`, the gates'
+expression language, never `eval`). This one reads the newest 500 labelled predictions of
+the production version and, when their accuracy is under 0.9, records an alert with its
+evidence and rolls the registry back. `jupyter mm watch --check` evaluates once (`--every
+60s` keeps watching; the Jupyter server can too, `c.Monitor.interval`). The configuration
+goes to a scratch directory so that the example leaves nothing behind.""",
+    ),
+    (
+        "code",
+        """import os
+import tempfile
+from pathlib import Path
+
+config_dir = Path(tempfile.mkdtemp())
+rule = {"when": "accuracy < 0.9 over 500 labelled", "actions": ["notify", "rollback"]}
+(config_dir / "jupyter_mm_config.py").write_text(f"c.Monitor.rules = [{rule!r}]\\n")
+env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config_dir)}
+watch = [sys.executable, "-m", "jupyter_mm.cli", "watch", MODEL, "--check"]
+print(subprocess.run(watch, capture_output=True, text=True, check=True, env=env).stdout)
+back = mm.get_model(MODEL).production
+print(f"in production after the alert: version {back.version}")""",
+    ),
+    (
+        "md",
+        """The alert is an append-only event (`jupyter mm alerts`, the model's Monitoring tab in
+JupyterLab), and the rollback is in the audit trail with the alert named as its reason.
+
+**Retraining from this notebook.** A rule with the `retrain` action, or `jupyter mm retrain
+cancer-monitored --data new.csv [--promote]` by hand, re-executes the production version's
+source checkpoint headless in a scratch directory with the new data path injected into its
+`parameters` cell, registers the model it logs as a new version linked to the alert, checks
+the gates and stages it (production only when it beats the current version on the same
+labelled predictions). It is not run here: this notebook's checkpoint is the whole
+walkthrough, so re-executing it would log traffic and watch again; a training notebook with
+a `parameters` cell is what retraining expects (see README "Alerts and actions").""",
     ),
 ]
 

@@ -52,3 +52,7 @@ def test_monitoring_example_shows_drift_and_the_drop(tmp_path, monkeypatch) -> N
     day1, day2 = map(float, re.search(r"accuracy day 1 ([\d.]+), day 2 ([\d.]+)", text).groups())
     assert day1 > 0.9 and day1 - day2 > 0.1
     assert "est." in text  # the unlabelled end of day 2 is estimated
+    # the rule fired on v2's labelled predictions of day 2 and rolled production back to v1
+    assert "in production: version 2" in text
+    assert re.search(r"fired.*accuracy < 0\.9 over 500 labelled", text), text[-2000:]
+    assert "in production after the alert: version 1" in text
