@@ -63,10 +63,15 @@ class AlertsHandler(MMAPIHandler):
     @authorized
     async def get(self) -> None:
         arg = self.get_query_argument
+        after = _parse_after(arg("after", None))
         options = {
             "model": params.parse_text("model", arg("model", None)),
-            "after": _parse_after(arg("after", None)),
+            "after": after,
             "limit": params.parse_limit(arg("limit", None)),
         }
-        store = await self.get_store()
+        store = await self.existing_store()
+        if store is None:  # nothing recorded yet: a listing creates no store
+            empty: schema.AlertList = {"alerts": [], "last_id": after}
+            self.write_json(empty)
+            return
         self.write_json(await self.call_store(list_alerts, store, **options))

@@ -119,7 +119,15 @@ class ApprovalsHandler(RegistryHandler):
         model = params.parse_text("model", arg("model", None))
         scope = "mine" if mine else "awaiting" if awaiting else "all"
         rules = await self.registry_rules()
-        store = await self.get_store()
+        store = await self.existing_store()
+        if store is None:  # nothing recorded yet: a listing creates no store
+            empty: schema.ApprovalList = {
+                "requests": [],
+                "user": self.actor or "",
+                "require_approval": cast("list[schema.Stage]", list(rules.require_approval)),
+            }
+            self.write_json(empty)
+            return
         self.write_json(
             await self.call_store(
                 list_requests,
