@@ -37,9 +37,11 @@ def display_url(url: str) -> str:
     scheme, sep, rest = url.partition("://")
     if not sep:
         return url.split("?", 1)[0]
-    authority, slash, path = rest.partition("/")
-    host = authority.rpartition("@")[2]
-    return f"{scheme}://{host}{slash}{path.split('?', 1)[0]}"
+    rest = rest.split("?", 1)[0]
+    if "@" in rest and not rest.startswith("/"):
+        # the user part ends at the last "@": a password may hold "/" (random keys do)
+        rest = rest.rpartition("@")[2]
+    return f"{scheme}://{rest}"
 
 
 class StoreProvider:

@@ -3,7 +3,7 @@
 Columns: ``request_id``, ``time``, ``latency_ms``, ``prediction``, ``score.<class>`` (class
 scores, when the model has them) and ``feature.<name>`` (the inputs as the model received
 them). Why each choice is made, and what it costs, is in
-``docs/architecture.md#the-prediction-log``; in short:
+``docs/architecture.md#serving-and-the-prediction-log``; in short:
 
 - features and scores that are float32, or float64 values that are all exactly float32, are
   stored as float32 (lossless); floats use BYTE_STREAM_SPLIT, which puts the sign/exponent

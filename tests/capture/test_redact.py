@@ -178,3 +178,21 @@ def test_a_partial_format_match_inside_a_longer_secret_takes_the_whole_value():
             token[k : k + 8] for k in range(0, len(token) - 8) if token[k : k + 8] in redacted
         ]
         assert "'HOME': '/root'" in redacted
+
+
+@pytest.mark.parametrize("password", ["se/cr+et", "a?b#c/d", "k9/Xz+/Qw==", "Zq"])
+def test_a_url_password_holding_slashes_is_redacted_whole(password: str) -> None:
+    # random keys (AWS secrets, generated passwords) often hold "/" and "+"; drivers read
+    # the password up to the last "@", so must the redaction
+    text = f"{{'JUPYTER_MM_STORE': 'postgresql://mm:{password}@db.internal:5432/mm'}}"
+    redacted, found = redact_text(text)
+    assert password not in redacted and "url_password" in found
+    assert "db.internal:5432/mm" in redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["see http://host:8080/a?mail=x@y.com", "https://host/a@b", "ssh://git@host/repo"],
+)
+def test_a_port_and_path_before_an_at_sign_is_no_password(text: str) -> None:
+    assert redact_text(text)[0] == text

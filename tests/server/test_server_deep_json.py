@@ -23,7 +23,7 @@ BRACKETS_IN_A_STRING = json.dumps({"reason": "[" * 5_000 + "{" * 5_000})
 
 #: path segments that pass each handler's own path checks, so that the body is what the
 #: request is judged on (a placeholder version or alias would be refused first)
-SEGMENTS = {"models": "churn", "versions": "1", "aliases": "champion"}
+SEGMENTS = {"models": "churn", "versions": "1", "aliases": "champion", "approvals": "1"}
 
 
 def valid_path(path: str) -> str:

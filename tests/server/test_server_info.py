@@ -82,3 +82,11 @@ async def test_unreachable_store_is_a_503_without_credentials_or_traceback(
 )
 def test_display_url_drops_credentials_and_query(url: str, shown: str) -> None:
     assert display_url(url) == shown
+
+
+def test_display_url_drops_a_password_holding_slashes() -> None:
+    from jupyter_mm.server.store_provider import display_url
+
+    url = "postgresql://mm:pw/with+slash@db.internal:5432/mm?sslmode=require"
+    assert display_url(url) == "postgresql://db.internal:5432/mm"
+    assert display_url("sqlite:////data/a@b/mm.db") == "sqlite:////data/a@b/mm.db"

@@ -7,6 +7,7 @@ rules listed first win where two overlap.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -48,6 +49,15 @@ class Rule:
     #: with ``prefilter``: a keyword inside a command-line flag (``--api-key S``) is let
     #: through even when the prefilter does not match (its value follows a space)
     flags: bool = False
+
+
+_PORT_AND_PATH = re.compile(r"\d{1,5}(?:[/?#]|$)")
+
+
+def _not_a_port_and_path(value: str) -> bool:
+    """``http://host:8080/a?mail=x@y`` has no password: what follows the colon is a port
+    and a path, and the "@" belongs to the query."""
+    return _PORT_AND_PATH.match(value) is None
 
 
 def _looks_random(value: str) -> bool:
@@ -168,8 +178,11 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "url_password",
-        r"://[^:/?#@\s\"'<>]{0,200}:(?P<secret>[^@/?#\s\"'<>‹]{1,200})@",
+        # A password may hold "/", "?" or "#" (SQLAlchemy and most drivers read up to the
+        # last "@"; random keys often contain "/"), so only "@", blanks and quotes end it.
+        r"://[^:/?#@\s\"'<>]{0,200}:(?P<secret>[^@\s\"'<>‹]{1,200})@",
         ("://",),
+        check=_not_a_port_and_path,
     ),
     Rule(
         "bearer_token",
