@@ -196,3 +196,12 @@ def test_a_url_password_holding_slashes_is_redacted_whole(password: str) -> None
 )
 def test_a_port_and_path_before_an_at_sign_is_no_password(text: str) -> None:
     assert redact_text(text)[0] == text
+
+
+def test_a_value_starting_with_an_equals_sign_is_redacted() -> None:
+    # key==value in a log line: random keys may begin with "="; code comparisons stay
+    line = "2026-12-06 10:00:01,123 INFO auth: using password==g~7wei8+BsC+4+Z?cs9J for upload"
+    redacted, found = redact_text(line)
+    assert "g~7wei8" not in redacted and found
+    for code in ("if password == entered:", "if token==expected_token:", "ok = a==b"):
+        assert redact_text(code)[0] == code

@@ -199,11 +199,15 @@ def test_a_snapshot_for_an_interrupted_cell_still_advances_the_base(kernel_pair,
     km, kc = kernel_pair
     nb = make_notebook()
     comm_id = open_comm(kc)
-    sleeper = kc.execute("import time\ntime.sleep(60)", stop_on_error=True)
+    sleeper = kc.execute(
+        "import time\nprint('sleeping', flush=True)\ntime.sleep(60)", stop_on_error=True
+    )
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:  # the sleeper runs: what follows waits in the queue
+    while time.monotonic() < deadline:  # the sleeper sleeps: what follows waits in the queue
         out = kc.get_iopub_msg(timeout=30)
-        if out["parent_header"].get("msg_id") == sleeper and out["msg_type"] == "execute_input":
+        # its own output, not execute_input: that comes before the cell's pre-run hooks, and
+        # an interrupt sent then would land before the sleep it is meant to stop
+        if out["parent_header"].get("msg_id") == sleeper and out["msg_type"] == "stream":
             break
     send_shell(kc, "comm_msg", {"comm_id": comm_id, "data": snapshot(nb, seq=1)})
     queued = kc.execute(TRACKED, stop_on_error=True)

@@ -33,7 +33,9 @@ _AFTER_NAME = re.compile(
     # a type annotation before the value: password: str = "…"
     r"(?P<annotated>[ \t]*:[ \t]*[A-Za-z_][\w.]*(?:\[[^\]\n]{0,40}\])?"
     r"(?:[ \t]*\|[ \t]*None)?[ \t]*=(?!=)[ \t]*)"
-    r"|(?P<op>[ \t]*(?:=>|:=|=(?!=)|:)[ \t]*)"
+    # "==" is a comparison in code (password == x, token==other_name:), but name==value
+    # otherwise is a value that starts with "=" (random keys may): key==AbC… in a log line
+    r"|(?P<op>[ \t]*(?:=>|:=|=(?!=[ \t]|=[A-Za-z_][\w.]*[ \t]*(?:[:)\],]|$))|:)[ \t]*)"
     # <th>password</th><td>…</td>
     r"|(?P<cell>[ \t]*</t[hd]>\s{0,40}<td[^>]{0,80}>\s*)"
     # | `password` | `…` | in a markdown table
