@@ -8,6 +8,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,32 +92,86 @@ def start_kernels(
     waits for its own); a kernel's own stderr goes to ``cwd/kernel-<i>.stderr``. The caller
     shuts down whatever is in ``managers``, also when a launch fails half-way."""
     for index in range(count):
-        km = KernelManager(kernel_name="python3")
-        with (cwd / f"kernel-{index}.stderr").open("wb") as log:
-            km.start_kernel(env=kernel_env(store), cwd=str(cwd), stderr=log)
-        managers.append(km)
+        managers.append(launch_kernel(index, store, cwd))
+
+
+def launch_kernel(index: int, store: StoreLocation, cwd: Path) -> KernelManager:
+    km = KernelManager(kernel_name="python3")
+    with (cwd / f"kernel-{index}.stderr").open("ab") as log:
+        km.start_kernel(env=kernel_env(store), cwd=str(cwd), stderr=log)
+    return km
+
+
+def ready_client(managers: list[KernelManager], index: int, store: StoreLocation, cwd: Path) -> Any:
+    """A started client of kernel ``index``, ready for requests. A kernel that dies before it
+    ever answers (no jupyter-mm code has run in it yet: e.g. another process took one of the
+    ports it was given) is launched once more, in place in ``managers``."""
+    for attempt in (1, 2):
+        km = managers[index]
+        kc = km.client()
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=120)
+            return kc
+        except RuntimeError:
+            kc.stop_channels()
+            if attempt == 2 or km.is_alive():
+                raise
+            km.cleanup_resources()
+            managers[index] = launch_kernel(index, store, cwd)
+    raise AssertionError("unreachable")
 
 
 def drive_kernel(
-    km: KernelManager, index: int, runs: int, start_together: threading.Barrier
+    managers: list[KernelManager],
+    index: int,
+    runs: int,
+    start_together: threading.Barrier,
+    store: StoreLocation,
+    cwd: Path,
 ) -> KernelOutcome:
     """Load the extension, wait for every other kernel, then run ``runs`` tracked cells."""
     outcome = KernelOutcome(kernel=index)
-    kc = km.client()
-    kc.start_channels()
+    try:
+        kc = ready_client(managers, index, store, cwd)
+    except BaseException:
+        start_together.abort()  # the others must not wait for a kernel that is gone
+        raise
     try:
         try:
-            kc.wait_for_ready(timeout=120)
-            execute(kc, "%load_ext jupyter_mm", outcome)
-            start_together.wait(timeout=180)
+            execute(kc, "%load_ext jupyter_mm", outcome, timeout=240)
+            # longer than any one kernel may take to get here, so that a broken barrier
+            # always means that kernel failed (its own error is the one reported)
+            start_together.wait(timeout=400)
         except BaseException:
-            start_together.abort()  # the others must not wait for a kernel that is gone
+            start_together.abort()
             raise
         for run in range(runs):
             execute(kc, tracked_cell(index, run), outcome)
     finally:
         kc.stop_channels()
     return outcome
+
+
+def outcomes_of(futures: list[Future[KernelOutcome]], cwd: Path) -> list[KernelOutcome]:
+    """Every kernel's outcome; when a kernel thread failed, its own error (not the broken
+    barrier it left the others) with that kernel's stderr file."""
+    wait(futures)
+    failed = [
+        (index, future.exception())
+        for index, future in enumerate(futures)
+        if future.exception() is not None
+    ]
+    if failed:
+        first = next(
+            ((i, e) for i, e in failed if not isinstance(e, threading.BrokenBarrierError)),
+            failed[0],
+        )
+        index, error = first
+        stderr_file = cwd / f"kernel-{index}.stderr"
+        stderr = stderr_file.read_text(errors="replace")[-3000:] if stderr_file.exists() else ""
+        raise AssertionError(f"kernel {index} failed: {error!r}; its stderr:\n{stderr}") from error
+    return [future.result() for future in futures]
 
 
 @dataclass

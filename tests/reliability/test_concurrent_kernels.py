@@ -28,6 +28,7 @@ from concurrent_load import (
     KernelOutcome,
     RestReader,
     drive_kernel,
+    outcomes_of,
     run_name,
     start_kernels,
 )
@@ -92,10 +93,12 @@ def test_kernels_write_runs_while_rest_reader_polls(
             together = threading.Barrier(kernels, action=lambda: released.append(time.monotonic()))
             with ThreadPoolExecutor(kernels) as pool:
                 futures = [
-                    pool.submit(drive_kernel, km, index, runs, together)
-                    for index, km in enumerate(managers)
+                    pool.submit(
+                        drive_kernel, managers, index, runs, together, shared_store, workdir
+                    )
+                    for index in range(kernels)
                 ]
-                outcomes = [future.result() for future in futures]
+                outcomes = outcomes_of(futures, workdir)
             elapsed = time.monotonic() - released[0]
             reader.poll_once()  # one more poll with every run finished
         finally:
