@@ -31,13 +31,13 @@ from collections.abc import Collection
 from typing import Any
 
 from .errors import InvalidInput
+from .vocabulary import MEDIA_TYPE_SIGNATURE as MEDIA_TYPE_SIGNATURE  # re-exported
 
 MEDIA_TYPE_JOBLIB = "application/vnd.jupyter-mm.model.joblib"
 MEDIA_TYPE_PICKLE = "application/vnd.jupyter-mm.model.pickle"
 MEDIA_TYPE_SKOPS = "application/vnd.jupyter-mm.model.skops"
 MEDIA_TYPE_TORCH = "application/vnd.jupyter-mm.model.torch-state-dict"
 MEDIA_TYPE_DIRECTORY = "application/vnd.jupyter-mm.directory+json"
-MEDIA_TYPE_SIGNATURE = "application/vnd.jupyter-mm.model-signature+json"
 
 #: suffix of the artifact holding a model's input signature
 SIGNATURE_SUFFIX = ".signature.json"

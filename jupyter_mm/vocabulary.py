@@ -31,3 +31,9 @@ STAGES: tuple[str, ...] = ("none", "staging", "production", "archived")
 
 #: states of a request for a transition that needs approval (``c.Registry.require_approval``)
 APPROVAL_STATUSES: tuple[str, ...] = ("pending", "approved", "rejected", "expired", "failed")
+
+#: media types of the artifacts ``log_model`` writes beside a model: its input signature and
+#: its reference profile. They describe a model and are never registered as one.
+MEDIA_TYPE_SIGNATURE = "application/vnd.jupyter-mm.model-signature+json"
+MEDIA_TYPE_PROFILE = "application/vnd.jupyter-mm.profile+json+zlib"
+SIDECAR_MEDIA_TYPES: tuple[str, ...] = (MEDIA_TYPE_SIGNATURE, MEDIA_TYPE_PROFILE)

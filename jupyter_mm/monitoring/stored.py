@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..entities import ReferenceProfileLink
 from ..errors import InvalidInput
+from ..vocabulary import MEDIA_TYPE_PROFILE as MEDIA_TYPE_PROFILE  # re-exported
 from .profile import decode_profile, encode_profile
 
 if TYPE_CHECKING:
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from ..store.abstract import AbstractStore
 
 PROFILE_SUFFIX = ".profile"
-MEDIA_TYPE_PROFILE = "application/vnd.jupyter-mm.profile+json+zlib"
 
 
 def attach_profile(

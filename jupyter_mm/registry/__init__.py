@@ -197,6 +197,7 @@ def register_model(
     ``<artifact>.signature.json`` artifact that ``log_model(..., input_example=X)`` wrote."""
     from ..flavors import SIGNATURE_SUFFIX, flavor_of
     from ..safe_paths import check_artifact_name
+    from ..vocabulary import SIDECAR_MEDIA_TYPES
 
     store = _store(store)
     check_artifact_name(artifact)  # a file name when the model is loaded
@@ -211,6 +212,11 @@ def register_model(
         available = ", ".join(sorted(by_name)) or "none"
         raise NotFound(
             f"Run {run_id} has no artifact named {artifact!r} (its artifacts: {available})."
+        )
+    if by_name[artifact].media_type in SIDECAR_MEDIA_TYPES:
+        raise InvalidInput(
+            f"{artifact} describes a model (its signature or reference profile) and is not "
+            "one itself; register the model artifact it belongs to."
         )
     signature = None
     sidecar = by_name.get(artifact + SIGNATURE_SUFFIX)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, Union
 
 from .. import entities as E
+from ..vocabulary import SIDECAR_MEDIA_TYPES
 from .schema import ALIASES, EXTENDS, MODELS, OPEN_MODELS, REQUEST_MODELS, ROUTE_MODELS
 
 # -- introspection ------------------------------------------------------------------------
@@ -135,6 +136,10 @@ def typescript() -> str:
         out.append(_ts_alias(name, _ts_type(alias, top=True)) + "\n")
     out.append("export const RUN_STATUSES: RunStatus[] = [")
     out.append(",\n".join(f"  {_ts_string(s)}" for s in E.RUN_STATUSES))
+    out.append("];")
+    out.append("/** Media types of the artifacts that describe a model and are never one. */")
+    out.append("export const SIDECAR_MEDIA_TYPES: string[] = [")
+    out.append(",\n".join(f"  {_ts_string(s)}" for s in SIDECAR_MEDIA_TYPES))
     out.append("];")
     out.append("")
     for model in MODELS:

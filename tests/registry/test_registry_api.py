@@ -124,6 +124,15 @@ def test_register_refuses_a_missing_artifact_with_the_list(mm_store):
         mm.register_model(run_id, "weights", "churn")
 
 
+def test_register_refuses_what_describes_a_model(mm_store):
+    """The signature and the reference profile log_model writes beside a model are artifacts
+    of the run but not models: registering one would make a version that cannot load."""
+    run_id = train_run(0.8, input_example=True)
+    with pytest.raises(InvalidInput, match=r"model\.signature\.json describes a model"):
+        mm.register_model(run_id, "model.signature.json", "churn")
+    assert mm.register_model(run_id, "model", "churn").version == 1
+
+
 def test_load_model_verifies_the_digest_before_deserializing(mm_store):
     version = mm.register_model(train_run(0.8), "model", "churn")
     path = mm_store.blobs.local_path(version.digest)

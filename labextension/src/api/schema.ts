@@ -38,6 +38,11 @@ export const RUN_STATUSES: RunStatus[] = [
   'failed',
   'crashed'
 ];
+/** Media types of the artifacts that describe a model and are never one. */
+export const SIDECAR_MEDIA_TYPES: string[] = [
+  'application/vnd.jupyter-mm.model-signature+json',
+  'application/vnd.jupyter-mm.profile+json+zlib'
+];
 
 /** `GET /info`. */
 export interface Info {

@@ -9,7 +9,14 @@ import * as React from 'react';
 import { disposeHosted } from '../charts';
 import { Digest, Empty, relativeToNotebook, Section } from './RunDetailCommon';
 import { EMPTY, errorMessage, formatSize, shortDigest } from '../format';
-import { Artifact, DataRef, Environment, Run, RunDetail } from '../api/schema';
+import {
+  Artifact,
+  DataRef,
+  Environment,
+  Run,
+  RunDetail,
+  SIDECAR_MEDIA_TYPES
+} from '../api/schema';
 import { DOMEvents } from '../tokens';
 
 /**
@@ -138,17 +145,19 @@ export function ArtifactsSection(props: {
                   <Digest digest={artifact.digest} />
                 </td>
                 <td>
-                  <button
-                    className="jp-mm-Button"
-                    data-testid="mm-register-artifact"
-                    data-artifact={artifact.name}
-                    title={`Register ${artifact.name} as a model version`}
-                    onClick={event =>
-                      requestRegister(event.currentTarget, artifact.name)
-                    }
-                  >
-                    Register
-                  </button>
+                  {!SIDECAR_MEDIA_TYPES.includes(artifact.media_type) && (
+                    <button
+                      className="jp-mm-Button"
+                      data-testid="mm-register-artifact"
+                      data-artifact={artifact.name}
+                      title={`Register ${artifact.name} as a model version`}
+                      onClick={event =>
+                        requestRegister(event.currentTarget, artifact.name)
+                      }
+                    >
+                      Register
+                    </button>
+                  )}
                 </td>
               </tr>
             ))}
