@@ -11,6 +11,7 @@ path of tracking, exact through JSON, and trivially turned into datetimes for di
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import re
 from collections.abc import Iterable
@@ -364,6 +365,22 @@ class Event(_Entity):
     from_stage: str | None = None
     to_stage: str | None = None
     reason: str | None = None
+
+    def readable_reason(self) -> str:
+        """The reason as a person reads it. Alerts and retrain steps keep their evidence as
+        JSON in ``reason``; of those, the evidence's one-line ``summary``."""
+        if self.action in EVIDENCE_ACTIONS and self.reason:
+            try:
+                summary = json.loads(self.reason).get("summary")
+            except (ValueError, AttributeError):
+                return self.reason
+            if isinstance(summary, str):
+                return summary
+        return self.reason or ""
+
+
+#: events whose ``reason`` is JSON evidence with a ``summary`` (see Event.readable_reason)
+EVIDENCE_ACTIONS: tuple[str, ...] = ("alert", "alert_cleared", "retrain")
 
 
 @dataclass

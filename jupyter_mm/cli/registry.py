@@ -255,7 +255,7 @@ def cmd_model(args: argparse.Namespace) -> int:
                 f"{e.from_stage or '-'} -> {e.to_stage or '-'}"
                 if e.from_stage or e.to_stage
                 else "",
-                e.reason or "",
+                e.readable_reason(),
             ]
             for e in detail.events
         ]

@@ -141,6 +141,10 @@ def typescript() -> str:
     out.append("export const SIDECAR_MEDIA_TYPES: string[] = [")
     out.append(",\n".join(f"  {_ts_string(s)}" for s in SIDECAR_MEDIA_TYPES))
     out.append("];")
+    out.append("/** Events whose `reason` is JSON evidence with a `summary`. */")
+    out.append("export const EVIDENCE_ACTIONS: string[] = [")
+    out.append(",\n".join(f"  {_ts_string(s)}" for s in E.EVIDENCE_ACTIONS))
+    out.append("];")
     out.append("")
     for model in MODELS:
         bases = _model_bases(model)

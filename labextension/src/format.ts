@@ -6,7 +6,7 @@
  * Durations follow the convention of the kernel's text card and the CLI: `0.42 s`,
  * `12.3 s`, `4 min 05 s`, `1 h 02 min`.
  */
-import type { MetricValue } from './api/schema';
+import { EVIDENCE_ACTIONS, type MetricValue } from './api/schema';
 
 /** What a view shows for a value that is missing or not known yet. */
 export const EMPTY = '—';
@@ -171,4 +171,30 @@ export function checkpointSourceLabel(
     return 'unknown source';
   }
   return CHECKPOINT_SOURCE_WORDS[source] ?? source;
+}
+
+/**
+ * An audit event's reason as a person reads it: alerts and retrain steps keep their
+ * evidence as JSON, of which the one-line `summary` (as `Event.readable_reason` in Python).
+ */
+export function eventReason(event: {
+  action: string;
+  reason?: string | null;
+}): string {
+  const reason = event.reason ?? '';
+  if (!EVIDENCE_ACTIONS.includes(event.action) || !reason) {
+    return reason;
+  }
+  try {
+    const evidence: unknown = JSON.parse(reason);
+    if (evidence && typeof evidence === 'object' && 'summary' in evidence) {
+      const summary = (evidence as { summary: unknown }).summary;
+      if (typeof summary === 'string') {
+        return summary;
+      }
+    }
+  } catch {
+    // not JSON after all: shown as it is
+  }
+  return reason;
 }

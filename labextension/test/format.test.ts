@@ -4,6 +4,7 @@ import {
   checkpointSourceLabel,
   EMPTY,
   errorMessage,
+  eventReason,
   formatAge,
   formatDuration,
   formatMetric,
@@ -176,5 +177,33 @@ describe('checkpointSourceLabel', () => {
     [null, 'unknown source']
   ])('%s reads as %s', (source, words) => {
     expect(checkpointSourceLabel(source)).toBe(words);
+  });
+});
+
+describe('eventReason', () => {
+  const evidence = JSON.stringify({
+    summary: 'churn v2: accuracy < 0.9',
+    rule: 'r'
+  });
+  it('shows the summary of an alert, not its JSON evidence', () => {
+    expect(eventReason({ action: 'alert', reason: evidence })).toBe(
+      'churn v2: accuracy < 0.9'
+    );
+    expect(eventReason({ action: 'retrain', reason: evidence })).toBe(
+      'churn v2: accuracy < 0.9'
+    );
+  });
+  it('keeps every other reason as it is, JSON-looking or not', () => {
+    expect(eventReason({ action: 'transition', reason: evidence })).toBe(
+      evidence
+    );
+    expect(eventReason({ action: 'alert', reason: '{not json' })).toBe(
+      '{not json'
+    );
+    expect(eventReason({ action: 'alert', reason: '["a"]' })).toBe('["a"]');
+    expect(eventReason({ action: 'alert', reason: '{"summary": 3}' })).toBe(
+      '{"summary": 3}'
+    );
+    expect(eventReason({ action: 'alert', reason: null })).toBe('');
   });
 });

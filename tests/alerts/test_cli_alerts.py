@@ -68,6 +68,11 @@ def test_watch_alerts_deliveries_json(mm_store, receiver, write_config, capsys) 
     code, out, _ = run_cli(capsys, "deliveries")
     assert "ops" in out and "delivered" in out and "t0k3n" not in out
 
+    # the audit trail reads the alert's summary, not its JSON evidence
+    code, out, _ = run_cli(capsys, "model", "fraud")
+    (line,) = [line for line in out.splitlines() if " alert " in line]
+    assert line.rstrip().endswith(alert["summary"]) and "{" not in line
+
 
 @pytest.mark.parametrize(
     ("config", "argv", "message"),

@@ -43,6 +43,12 @@ export const SIDECAR_MEDIA_TYPES: string[] = [
   'application/vnd.jupyter-mm.model-signature+json',
   'application/vnd.jupyter-mm.profile+json+zlib'
 ];
+/** Events whose `reason` is JSON evidence with a `summary`. */
+export const EVIDENCE_ACTIONS: string[] = [
+  'alert',
+  'alert_cleared',
+  'retrain'
+];
 
 /** `GET /info`. */
 export interface Info {

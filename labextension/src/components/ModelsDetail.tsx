@@ -16,6 +16,7 @@ import { StageBadge } from './ModelsList';
 import { Empty, Section } from './RunDetailCommon';
 import {
   EMPTY,
+  eventReason,
   formatMetric,
   formatTime,
   shortDigest,
@@ -278,7 +279,7 @@ export function EventsTable(props: { events: Event[] }): JSX.Element {
             <td>{formatTime(event.time)}</td>
             <td>{event.user ?? EMPTY}</td>
             <td>{describeEvent(event)}</td>
-            <td className="jp-mm-EventReason">{event.reason ?? ''}</td>
+            <td className="jp-mm-EventReason">{eventReason(event)}</td>
           </tr>
         ))}
       </tbody>
