@@ -27,15 +27,19 @@ if TYPE_CHECKING:
     from ..store.deliveries_contract import OutboxDelivery, WebhookDelivery
     from .webhooks import Webhooks
 
-#: deliveries posted at once by one deliverer
+#: receivers posted to at once by one deliverer
 PARALLEL = 4
-#: seconds a claim lasts beyond the attempt's own timeout (a deliverer that dies mid-attempt
-#: leaves the row to others once its lease has run out)
+#: rows one pass claims; one receiver's rows are posted one after the other
+PER_PASS = 8
+#: seconds a claim lasts beyond the attempts' own timeouts (a deliverer that dies mid-attempt
+#: leaves its rows to others once the lease has run out)
 LEASE_MARGIN = 10.0
 
 
 def lease_for(webhooks: Webhooks) -> float:
-    return webhooks.timeout + LEASE_MARGIN
+    """Long enough for every row of a pass to time out one after the other: a row is never
+    claimed again while its deliverer is still working through the pass."""
+    return webhooks.timeout * PER_PASS + LEASE_MARGIN
 
 
 def _attempt(
@@ -64,7 +68,7 @@ def deliver_due(
     webhooks: Webhooks,
     *,
     clock: Callable[[], float] = time.time,
-    limit: int = 20,
+    limit: int = PER_PASS,
 ) -> list[WebhookDelivery]:
     """Claim the deliveries due now and make one attempt of each; returns the attempts'
     log rows. ``clock`` gives "now" (tests step it to see the backoff schedule)."""
@@ -157,9 +161,10 @@ def wake_deliverer(store: AbstractStore, webhooks: Webhooks, *, forever: bool = 
         if found is None or not found.thread.is_alive() or found.stopping.is_set():
             found = _deliverers[id(store)] = Deliverer(store, webhooks, forever=forever)
             found.thread.start()
-        else:  # the newest configuration names the hooks (a process may reload it)
+        elif not found.forever:  # the newest configuration names the hooks
             found.webhooks = webhooks
-            found.forever = found.forever or forever
+            found.forever = forever
+        # a long-running deliverer keeps its process's own configuration (the server's)
         found.wakeup.set()
         return found
 
