@@ -19,6 +19,7 @@ from jupyter_mm import tracking
 from jupyter_mm.alerts.evaluate import check, rule_key
 from jupyter_mm.alerts.source import PredictionLogSource
 from jupyter_mm.config import StoreLocation
+from jupyter_mm.errors import InvalidInput
 from jupyter_mm.monitoring.settings import Monitor
 from jupyter_mm.store import open_store
 from jupyter_mm.store.deliveries_contract import episode_key
@@ -182,3 +183,60 @@ def test_two_watch_processes_roll_back_once(mm_store, receiver, write_config, tm
     assert len(alerts) == 1
     assert mm_store.get_version("fraud", first.version).stage == "production"
     assert sorted(r.json["event"] for r in receiver.requests) == ["alert", "rolled_back"]
+
+
+def test_two_deliverers_never_claim_one_row(location: StoreLocation) -> None:
+    from jupyter_mm.store.deliveries_contract import OutboxDelivery
+
+    stores = [open_store(location) for _ in range(EVALUATORS)]
+    try:
+        now = 1_000.0
+        rows = [
+            OutboxDelivery(
+                delivery=f"{i:032x}",
+                hook="ops",
+                hook_id="h1",
+                event="alert",
+                payload="{}",
+                created_time=now,
+                next_time=now,
+            )
+            for i in range(6)
+        ]
+        stores[0].enqueue_deliveries(rows)
+        start = threading.Barrier(EVALUATORS)
+        claimed: list[list[Any]] = [[] for _ in stores]
+
+        def claim(index: int) -> None:
+            start.wait(timeout=60)
+            claimed[index] = stores[index].claim_deliveries(
+                now=now, lease=60.0, hook_ids=["h1"], limit=6
+            )
+
+        threads = [threading.Thread(target=claim, args=(i,)) for i in range(EVALUATORS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        ids = [row.id for found in claimed for row in found]
+        assert sorted(ids) == sorted(r.id for r in stores[0].list_outbox())  # each once
+        assert stores[0].claim_deliveries(now=now + 59, lease=60.0, hook_ids=["h1"]) == []
+        assert len(stores[0].claim_deliveries(now=now + 61, lease=60.0, hook_ids=["h1"])) == 6
+        assert stores[0].claim_deliveries(now=now + 61, lease=60.0, hook_ids=["other"]) == []
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_request_failures_count_by_time_span(store) -> None:
+    _, second = two_versions_failing(store)
+    version = second.version
+    store.add_request_failures("fraud", version, "champion", 10.0, 11.0, 3)
+    store.add_request_failures("fraud", version, "canary", 20.0, 21.0, 2)
+    store.add_request_failures("fraud", version - 1, "champion", 10.0, 11.0, 50)
+    assert store.request_failures("fraud", version, since=0.0) == 5
+    assert store.request_failures("fraud", version, since=10.5, until=15.0) == 3
+    assert store.request_failures("fraud", version, since=11.5, until=19.0) == 0
+    assert store.request_failures("fraud", version, since=21.0) == 2
+    with pytest.raises(InvalidInput):
+        store.add_request_failures("fraud", version, "champion", 5.0, 4.0, 1)
