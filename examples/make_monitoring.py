@@ -203,14 +203,27 @@ print(f"in production after the alert: version {back.version}")""",
         """The alert is an append-only event (`jupyter mm alerts`, the model's Monitoring tab in
 JupyterLab), and the rollback is in the audit trail with the alert named as its reason.
 
-**Retraining from this notebook.** A rule with the `retrain` action, or `jupyter mm retrain
-cancer-monitored --data new.csv [--promote]` by hand, re-executes the production version's
-source checkpoint headless in a scratch directory with the new data path injected into its
-`parameters` cell, registers the model it logs as a new version linked to the alert, checks
-the gates and stages it (production only when it beats the current version on the same
-labelled predictions). It is not run here: this notebook's checkpoint is the whole
-walkthrough, so re-executing it would log traffic and watch again; a training notebook with
-a `parameters` cell is what retraining expects (see README "Alerts and actions").""",
+## Retraining from this notebook
+
+A rule with the `retrain` action, `jupyter mm retrain cancer-monitored [--data new.csv]
+[--promote]`, or `jupyter_mm.alerts.retrain` re-executes the production version's source
+checkpoint — this notebook as it was when the training cell ran, cut after that cell —
+headless in a fresh kernel in a scratch directory (a `--data` path goes into its
+`parameters` cell), registers the model it logs as a new version linked to the alert,
+checks the gates and stages it (production only with `--promote`, when it beats the current
+version on the same labelled predictions). Production is version 1 again, so that is what
+is retrained; it takes a few seconds here (a kernel start and the training cell).""",
+    ),
+    (
+        "code",
+        """from jupyter_mm import alerts
+
+alert = [e for e in mm.get_model(MODEL).events if e.action == "alert"][-1]
+retrained = alerts.retrain(MODEL, alert_id=alert.id)
+print(retrained.summary())
+new = mm.get_model(MODEL).version(retrained.new_version)
+print(f"version {new.version} ({new.stage}): {new.description}")
+print([step["step"] for step in retrained.steps])""",
     ),
 ]
 

@@ -1,7 +1,8 @@
 """What a firing rule does: ``notify``, ``rollback``, ``retrain`` (in that order).
 
-* ``notify``: the alert goes to every webhook configured for ``alert`` events and the
-  model (:mod:`jupyter_mm.alerts.webhooks`); JupyterLab shows it from the alerts endpoint.
+* ``notify``: the alert is queued for every webhook configured for ``alert`` events and
+  the model (:mod:`jupyter_mm.alerts.webhooks`), and delivered off this pass by the
+  outbox's deliverer; JupyterLab shows it from the alerts endpoint.
 * ``rollback``: the registry's rollback, with a reason naming the alert. A rollback the
   registry refuses (no earlier production version) is recorded as a refused transition.
 * ``retrain``: :func:`jupyter_mm.alerts.retrain.retrain` with the alert as lineage. When the
@@ -28,12 +29,11 @@ if TYPE_CHECKING:
 def _notify(store: AbstractStore, alert: Event) -> dict[str, Any]:
     from .webhooks import publish_events
 
-    sent = publish_events(store, [alert])
-    delivered = sum(1 for d in sent if d.outcome == "delivered")
+    queued = publish_events(store, [alert])
     return {
         "action": "notify",
-        "ok": delivered == len(sent),
-        "detail": f"{delivered} of {len(sent)} webhook(s) delivered",
+        "ok": True,
+        "detail": f"queued for {len(queued)} webhook(s)",
     }
 
 

@@ -1,15 +1,19 @@
 """One monitor pass: every rule on every production model it names, alerts and actions.
 
-**De-duplication.** An alert belongs to (model, production version, rule). A rule that
-fires appends one ``alert`` event and runs its actions; while it keeps firing for the same
-version, later passes add nothing. When a pass finds the condition false again it appends
-``alert_cleared``; a later firing alerts again. A pass where the rule cannot be decided
-(not enough labelled predictions, a metric missing) changes nothing. A new production
-version (a promotion, a rollback) starts with no open alert, so the rule is judged afresh
-on the new version's own predictions. The state is read from the event log, so a CLI
-watcher and the server's timer agree, and a restarted watcher does not alert again. Two
-passes running at the same moment are not serialized (the registry contract has no
-conditional append): run one evaluator per store, or both may alert once.
+**De-duplication.** An alert belongs to (model, production version, rule) and one episode
+of it: a rule that fires appends one ``alert`` event and runs its actions; while it keeps
+firing for the same version, later passes add nothing. When a pass finds the condition
+false again it appends ``alert_cleared``; a later firing is a new episode and alerts again.
+A pass where the rule cannot be decided (not enough labelled predictions, a metric missing)
+changes nothing. A version going (back) into production starts with no open alert, so the
+rule is judged afresh on that version's own predictions. The state lives in the store, and
+the store decides: :meth:`~jupyter_mm.store.deliveries_contract.AbstractDeliveryStore.raise_alert`
+appends the alert only if none is open, in one transaction under the model's lock, with a
+unique key per episode. However many evaluators watch one store (several ``jupyter mm
+watch`` processes, the server's timer), an episode is alerted once and its actions (one
+rollback, one retrain) run only in the evaluator whose call raised it; the others report
+it as ``firing``. A pass that judged a version which left production meanwhile records
+nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ if TYPE_CHECKING:
     from ..entities import Event
     from ..monitoring.settings import Monitor
     from ..store.abstract import AbstractStore
+    from ..store.deliveries_contract import RaisedAlert
     from .source import MetricsSource
 
 #: evidence values shown per window (the metrics the rule reads, plus these)
@@ -121,21 +126,6 @@ def judge(rule: MonitorRule, windows: list[dict[str, Any]], spec: WindowSpec) ->
     }
 
 
-def _open_alert(events: list[Event], version: int, key: str) -> Event | None:
-    """The alert still open for (version, rule), per the de-duplication policy."""
-    state: Event | None = None
-    for event in events:
-        if event.action not in ("alert", "alert_cleared") or event.version != version:
-            continue
-        try:
-            if json.loads(event.reason or "{}").get("key") != key:
-                continue
-        except ValueError:
-            continue
-        state = event if event.action == "alert" else None
-    return state
-
-
 def _summary(model: str, version: int, evidence: dict[str, Any]) -> str:
     newest = evidence["windows"][-1]["values"] if evidence["windows"] else {}
     values = ", ".join(
@@ -169,25 +159,56 @@ def check_rule(
     evidence["key"] = key
     summary = _summary(model, version, evidence)
     evidence["summary"] = summary
-    opened = _open_alert(store.model_events(model, version), version, key)
     outcome = RuleOutcome(model, version, rule.text, "undecided", summary, evidence=evidence)
+    verdict = evidence["verdict"]
     if dry_run:  # the verdict as it would be recorded, nothing written
-        outcome.state = _dry_state(evidence["verdict"], opened)
+        opened = store.open_alert(model, version, key)
+        outcome.state = _dry_state(verdict, opened)
         outcome.alert_id = opened.id if opened is not None else None
-    elif evidence["verdict"] is True and opened is not None:
-        outcome.state, outcome.alert_id = "firing", opened.id
-    elif evidence["verdict"] is True:
-        alert = _append(store, "alert", model, version, evidence, actor)
-        outcome.state, outcome.alert_id = "fired", alert.id
-        if run_actions:
-            outcome.actions = perform(store, alert, rule, monitor=monitor, actor=actor)
-    elif evidence["verdict"] is False and opened is not None:
-        cleared = {"key": key, "summary": f"cleared: {summary}", "alert": opened.id}
-        _append(store, "alert_cleared", model, version, cleared, actor)
-        outcome.state, outcome.alert_id = "cleared", opened.id
-    elif evidence["verdict"] is False:
-        outcome.state = "ok"
+    elif verdict is True:
+        raised = _raise(store, model, version, evidence, actor)
+        if raised is None:  # the version left production while this pass judged it
+            outcome.state = "undecided"
+            return outcome
+        outcome.alert_id = raised.event.id
+        outcome.state = "fired" if raised.raised else "firing"
+        if raised.raised and run_actions:
+            outcome.actions = perform(store, raised.event, rule, monitor=monitor, actor=actor)
+    elif verdict is False:
+        cleared = _clear(store, model, version, key, summary, actor)
+        outcome.state = "cleared" if cleared is not None else "ok"
+        outcome.alert_id = cleared
     return outcome
+
+
+def _raise(
+    store: AbstractStore, model: str, version: int, evidence: dict[str, Any], actor: str | None
+) -> RaisedAlert | None:
+    from ..identity import process_user
+
+    return store.raise_alert(
+        model, version, evidence["key"], reason=event_reason(evidence), user=actor or process_user()
+    )
+
+
+def _clear(
+    store: AbstractStore, model: str, version: int, key: str, summary: str, actor: str | None
+) -> int | None:
+    """Clear the open alert, if any; the id of the alert cleared."""
+    from ..identity import process_user
+    from .webhooks import publish_events
+
+    opened = store.open_alert(model, version, key)
+    if opened is None:
+        return None
+    details = {"key": key, "summary": f"cleared: {summary}", "alert": opened.id}
+    cleared = store.clear_alert(
+        model, version, key, reason=event_reason(details), user=actor or process_user()
+    )
+    if cleared is None:  # another evaluator cleared it first
+        return None
+    publish_events(store, [cleared])
+    return opened.id
 
 
 #: the event log keeps reasons up to 10 000 characters
@@ -218,26 +239,6 @@ def _dry_state(verdict: bool | None, opened: Event | None) -> str:
     if verdict:
         return "firing" if opened is not None else "fired"
     return "cleared" if opened is not None else "ok"
-
-
-def _append(
-    store: AbstractStore,
-    action: str,
-    model: str,
-    version: int,
-    details: dict[str, Any],
-    actor: str | None,
-) -> Event:
-    from ..identity import process_user
-    from .webhooks import publish_events
-
-    reason = event_reason(details)
-    event = store.append_event(
-        action, model=model, version=version, user=actor or process_user(), reason=reason
-    )
-    if action != "alert":  # an alert is sent by its notify action, not to every hook
-        publish_events(store, [event])
-    return event
 
 
 def check(

@@ -249,7 +249,7 @@ def _promote(
 
 
 def _fail(store: AbstractStore, report: RetrainReport, actor: str | None) -> None:
-    from .evaluate import _append
+    from .evaluate import event_reason
     from .webhooks import publish_events
 
     try:
@@ -261,7 +261,13 @@ def _fail(store: AbstractStore, report: RetrainReport, actor: str | None) -> Non
                 "alert": report.alert_id,
                 "rule": "retrain failed",
             }
-            alert = _append(store, "alert", report.model, report.from_version, details, actor)
+            alert = store.append_event(
+                "alert",
+                model=report.model,
+                version=report.from_version,
+                user=actor,
+                reason=event_reason(details),
+            )
             publish_events(store, [alert])  # as a rule's notify action would
     except MMError:  # the report still says what went wrong
         pass

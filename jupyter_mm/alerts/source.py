@@ -9,7 +9,10 @@ rules do not depend on how it computes drift or estimates performance.
 version (served requests and ``mm.log_predictions`` batches), joins the labels that have
 arrived, and computes with scikit-learn ``accuracy`` and, for binary classifiers with
 scores, ``roc_auc`` and ``log_loss``; for numeric targets ``rmse`` and ``mae``; always
-``p50_latency_ms``, ``p99_latency_ms``, ``predictions`` and ``labelled``. Each dict also
+``p50_latency_ms``, ``p99_latency_ms``, ``predictions`` and ``labelled``; and
+``error_rate``, the failed requests of the window's own time span (the newest window's
+reaches to now) over those plus the requests it answered
+(:mod:`jupyter_mm.monitoring.error_rate`). Each dict also
 holds ``window``: its start and end time and row counts, for the alert's evidence.
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .rules import WindowSpec
@@ -128,13 +132,29 @@ class PredictionLogSource:
 
     def __call__(self, model: str, version: int, window: WindowSpec) -> list[dict[str, Any]]:
         labelled = window.unit == "labelled"
+        from ..monitoring.error_rate import failures_only_rate, window_error_rate
+
         frame = _collect(self.store, model, version, window.size * window.count, labelled)
         if frame is None or not len(frame):
-            return []
+            rate = failures_only_rate(self.store, model, version)
+            return [] if rate is None else [_failures_only(rate)]
         found = []
+        until = time.time()  # the newest window reaches to now
         for stop in range(len(frame), 0, -window.size):
             part = frame.iloc[max(0, stop - window.size) : stop]
-            found.append(window_metrics(part))
+            metrics = window_metrics(part)
+            rate = window_error_rate(self.store, model, version, part, until=until)
+            if rate is not None:
+                metrics["error_rate"] = rate
+            found.append(metrics)
+            until = float(part["time"].min())
             if len(found) == window.count:
                 break
         return found[::-1]
+
+
+def _failures_only(rate: float) -> dict[str, Any]:
+    """The one window of a version that answered nothing: every request failed."""
+    now = time.time()
+    window = {"start": now, "end": now, "rows": 0, "labelled": 0}
+    return {"predictions": 0, "labelled": 0, "error_rate": rate, "window": window}

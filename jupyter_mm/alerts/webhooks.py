@@ -9,6 +9,7 @@ Configuration (the one loader, :func:`jupyter_mm.config.load_config`)::
     c.Webhooks.max_attempts = 4      # 1 + 3 retries
     c.Webhooks.backoff = 0.5         # seconds before the 2nd attempt; doubles each time
     c.Webhooks.timeout = 5.0         # seconds per attempt
+    c.Webhooks.exit_wait = 5.0       # a short process waits this long at exit for its deliveries
 
 Event kinds: ``registered``, ``transitioned`` (to staging or archived), ``promoted`` (to
 production), ``rolled_back``, ``transition_requested``, ``approved``, ``rejected``,
@@ -22,12 +23,17 @@ logged. Each request carries ``X-MM-Timestamp`` (Unix seconds), ``X-MM-Event``,
 HMAC-SHA256 of ``<timestamp>.<body>`` with the secret. A receiver recomputes it over the
 raw body, compares in constant time, and rejects old timestamps (replays).
 
+**Off the write path.** Publishing an event only adds one row per matching hook to the
+store's outbox (``webhook_outbox``) and wakes this process's deliverer thread
+(:mod:`jupyter_mm.alerts.outbox`); the registry write returns at once, whatever the
+receiver does. The deliverer posts each row with a bounded ``timeout`` per attempt.
 **Retries.** A connection error, a timeout, 408, 429 or a 5xx is retried after
 ``backoff * 2**(attempt-1)`` seconds, up to ``max_attempts`` attempts; any other 4xx is a
 refusal and is not retried. Every attempt is a row of the delivery log
-(``jupyter mm deliveries``). Delivery happens in the process that wrote the event, after the
-write committed: a receiver that is down never undoes or blocks a registry change beyond
-the retry budget, and a failed delivery is logged, never raised.
+(``jupyter mm deliveries``). A row still pending when its process stops (the retry is not
+due yet, or the process was killed mid-attempt) stays in the outbox and is delivered by the
+next deliverer that knows the hook: the Jupyter server's, ``jupyter mm watch``'s, or any
+process that publishes — at least once; receivers de-duplicate on ``X-MM-Delivery``.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -51,7 +57,7 @@ from traitlets.config import Config, Configurable
 from traitlets.traitlets import Dict as DictTrait
 
 from ..errors import InvalidInput
-from ..store.deliveries_contract import WebhookDelivery
+from ..store.deliveries_contract import OutboxDelivery, WebhookDelivery
 
 if TYPE_CHECKING:
     from ..entities import Event
@@ -156,7 +162,17 @@ class Webhooks(Configurable):
     backoff = Float(0.5, help="Seconds before the first retry; doubles at each retry.").tag(
         config=True
     )
-    timeout = Float(5.0, help="Seconds per attempt.").tag(config=True)
+    timeout = Float(5.0, help="Seconds per attempt (a receiver that hangs is cut off).").tag(
+        config=True
+    )
+    exit_wait = Float(
+        5.0,
+        help="Seconds a process that published events waits at exit for their deliveries "
+        "that are due; what is left stays in the outbox for the next deliverer.",
+    ).tag(config=True)
+    poll = Float(
+        2.0, help="Seconds between outbox checks of a long-running deliverer (server, watch)."
+    ).tag(config=True)
 
     @validate("hooks")
     def _check_hooks(self, proposal: dict[str, Any]) -> list[dict[str, Any]]:
@@ -212,60 +228,54 @@ def _secret(hook: dict[str, Any]) -> str | None:
     return hook.get("secret") or None
 
 
-def deliver(
-    store: AbstractStore,
-    hook: dict[str, Any],
-    payload: dict[str, Any],
-    *,
-    webhooks: Webhooks,
-    sleep: Callable[[float], None] = time.sleep,
-) -> WebhookDelivery:
-    """POST ``payload`` to one hook with retries; every attempt is logged. Returns the
-    last attempt's log row."""
-    body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
-    delivery = uuid.uuid4().hex
+def hook_id(hook: dict[str, Any]) -> str:
+    """A digest of the hook's configuration: the outbox names hooks by it (and by their
+    label), never by their URL, which often holds a token."""
+    fields = {k: hook.get(k) for k in ("url", "name", "secret_env")}
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def attempt_delivery(
+    store: AbstractStore, hook: dict[str, Any], row: OutboxDelivery, *, webhooks: Webhooks
+) -> tuple[WebhookDelivery, bool]:
+    """One POST of an outbox row to its hook, logged. Returns the log row and whether the
+    delivery is finished (delivered, refused, or out of attempts)."""
+    body = row.payload.encode()
     secret = _secret(hook)
-    label = hook_label(hook)
-    last: WebhookDelivery | None = None
-    for attempt in range(1, max(1, webhooks.max_attempts) + 1):
-        timestamp = str(int(time.time()))
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "jupyter-mm-webhooks",
-            "X-MM-Event": payload["event"],
-            "X-MM-Delivery": delivery,
-            "X-MM-Timestamp": timestamp,
-        }
-        if secret:
-            headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)
-        started = time.monotonic()
-        result = _post(hook["url"], body, headers, webhooks.timeout)
-        ok = result.status is not None and 200 <= result.status < 300
-        final = ok or not result.retry or attempt >= webhooks.max_attempts
-        outcome = "delivered" if ok else ("failed" if final else "retrying")
-        error = result.error
-        if not secret:
-            error = f"{error}; {UNSIGNED}" if error else UNSIGNED
-        last = store.record_delivery(
-            WebhookDelivery(
-                delivery=delivery,
-                time=time.time(),
-                hook=label,
-                event=payload["event"],
-                attempt=attempt,
-                outcome=outcome,
-                model=payload.get("model"),
-                event_id=payload.get("id"),
-                status=result.status,
-                error=error,
-                duration_ms=(time.monotonic() - started) * 1000,
-            )
+    attempt = row.attempts + 1
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "jupyter-mm-webhooks",
+        "X-MM-Event": row.event,
+        "X-MM-Delivery": row.delivery,
+        "X-MM-Timestamp": timestamp,
+    }
+    if secret:
+        headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)
+    started = time.monotonic()
+    result = _post(hook["url"], body, headers, webhooks.timeout)
+    ok = result.status is not None and 200 <= result.status < 300
+    final = ok or not result.retry or attempt >= max(1, webhooks.max_attempts)
+    error = result.error
+    if not secret:
+        error = f"{error}; {UNSIGNED}" if error else UNSIGNED
+    logged = store.record_delivery(
+        WebhookDelivery(
+            delivery=row.delivery,
+            time=time.time(),
+            hook=row.hook,
+            event=row.event,
+            attempt=attempt,
+            outcome="delivered" if ok else ("failed" if final else "retrying"),
+            model=row.model,
+            event_id=row.event_id,
+            status=result.status,
+            error=error,
+            duration_ms=(time.monotonic() - started) * 1000,
         )
-        if final:
-            break
-        sleep(webhooks.backoff * 2 ** (attempt - 1))
-    assert last is not None
-    return last
+    )
+    return logged, final
 
 
 def event_payload(event: Event, kind: str) -> dict[str, Any]:
@@ -293,20 +303,40 @@ def event_payload(event: Event, kind: str) -> dict[str, Any]:
 
 def publish_events(
     store: AbstractStore, events: Iterable[Event], *, webhooks: Webhooks | None = None
-) -> list[WebhookDelivery]:
-    """Deliver registry events to every hook configured for their kind and model. Never
-    raises: a webhook problem must not turn a registry write that happened into an error."""
-    results: list[WebhookDelivery] = []
+) -> list[OutboxDelivery]:
+    """Queue registry events for every hook configured for their kind and model, and wake
+    the deliverer; returns the queued deliveries at once. Never raises: a webhook problem
+    must not turn a registry write that happened into an error."""
+    from .outbox import wake_deliverer
+
+    queued: list[OutboxDelivery] = []
     try:
         webhooks = webhooks or make_webhooks()
+        now = time.time()
         for event in events:
             kind = event_kind(event)
             if kind is None:
                 continue
+            body = json.dumps(event_payload(event, kind), sort_keys=True, separators=(",", ":"))
             for hook in webhooks.matching(kind, event.model):
-                results.append(deliver(store, hook, event_payload(event, kind), webhooks=webhooks))
+                queued.append(
+                    OutboxDelivery(
+                        delivery=uuid.uuid4().hex,
+                        hook=hook_label(hook),
+                        hook_id=hook_id(hook),
+                        event=kind,
+                        payload=body,
+                        model=event.model,
+                        event_id=event.id,
+                        created_time=now,
+                        next_time=now,
+                    )
+                )
+        if queued:
+            queued = store.enqueue_deliveries(queued)
+            wake_deliverer(store, webhooks)
     except Exception as exc:  # the registry write stands; say why nothing was sent
         import warnings
 
         warnings.warn(f"jupyter-mm: webhooks not delivered: {exc}", stacklevel=2)
-    return results
+    return queued

@@ -49,7 +49,9 @@ def _register_watch(subparsers: argparse._SubParsersAction) -> None:
         "name (or of NAME): a rule that starts firing appends an alert event with its "
         "evidence and runs its actions (notify, rollback, retrain). A rule that stays firing "
         "does not alert again; one that stops firing is recorded as cleared. --every keeps "
-        "evaluating until SIGTERM or Ctrl-C (the pass in progress finishes first).",
+        "evaluating until SIGTERM or Ctrl-C (the pass in progress finishes first). With "
+        "c.Webhooks.hooks set, it also delivers the webhooks queued in the store (its own, "
+        "and those other processes left).",
         epilog="examples:\n  jupyter mm watch fraud --check\n  jupyter mm watch --every 60s\n"
         "  jupyter mm watch fraud --check --dry-run --json",
         formatter_class=EPILOG_CLASS,
@@ -146,22 +148,31 @@ def _show_pass(outcomes: list[Any], as_json: bool) -> None:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     from ..alerts.evaluate import check
+    from ..alerts.outbox import drain, start_deliverer, wake_deliverer
     from ..alerts.rules import make_monitor
+    from ..alerts.webhooks import make_webhooks
 
     models = [args.name] if args.name else None
     make_monitor()  # a bad rule is one line before anything runs
+    webhooks = make_webhooks()
     with open_cli_store() as store:
         if args.check:
+            if webhooks.hooks:  # also deliver what other processes left queued
+                wake_deliverer(store, webhooks)
             outcomes = check(store, models=models, dry_run=args.dry_run)
             _show_pass(outcomes, args.json)
+            drain(store, webhooks.exit_wait)  # before the store closes
             return 0
         every = parse_every(args.every)
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
+        deliverer = start_deliverer(store, webhooks) if webhooks.hooks else None
         while not stop.is_set():
             _show_pass(check(store, models=models, dry_run=args.dry_run), args.json)
             stop.wait(every)
+        if deliverer is not None:
+            deliverer.stop(timeout=webhooks.exit_wait)
     return 0
 
 

@@ -12,6 +12,7 @@ from ..errors import InvalidInput
 from ..registry.rules import make_registry
 from . import performance as perf
 from .drift import DEFAULT_FLOORS, DEFAULT_METHOD, histogram, statistics
+from .error_rate import window_error_rate
 from .model_outputs import calibrated_scores
 from .settings import Monitor, load_monitor
 from .stored import find_profile
@@ -79,7 +80,9 @@ def report(
     whole = _performance_window(0, frame, labels, profile, settings) if len(frame) else None
     latency = {
         **perf.latency_summary(frame.get("latency_ms", [])),
-        "error_rate": _error_rate(store, version),
+        "error_rate": window_error_rate(
+            store, version.model, version.version, frame, until=spec.until or time.time()
+        ),
     }
     result: MonitoringReport = {
         "model": version.model,
@@ -316,22 +319,6 @@ def _number(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return math.nan
-
-
-def _error_rate(store: AbstractStore, version: ModelVersion) -> float | None:
-    """Failed / all requests of the live endpoints serving this model (their counters since
-    they started); None when no endpoint of the model reported."""
-    failed = answered = 0
-    seen = False
-    for endpoint in store.serving_endpoints(fresh_within=30.0):
-        if endpoint.reference.split("@")[0].split("/")[0] != version.model:
-            continue
-        seen = True
-        answered += int(endpoint.state.get("requests", 0))
-        failed += int(endpoint.state.get("failed", 0))
-    if not seen or failed + answered == 0:
-        return None
-    return failed / (failed + answered)
 
 
 def _profile_summary(profile: dict[str, Any], link: ReferenceProfileLink) -> Any:

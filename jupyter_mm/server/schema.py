@@ -661,8 +661,9 @@ class PerformanceWindow(TypedDict):
 
 class LatencySummary(TypedDict):
     """Latency of the logged predictions in the window (served requests; batch-logged
-    predictions carry none), and the error rate reported by live serving endpoints of the
-    model (failed / all requests since each endpoint started; null without an endpoint)."""
+    predictions carry none), and the error rate of the window: failed requests recorded in
+    its time span (to now, for the current window) over those plus the requests it answered
+    (null when no serving process answered or failed in it)."""
 
     requests: int
     p50_ms: float | None

@@ -68,6 +68,13 @@ class ServingState:
         #: requests refused (400) or failed (500): the heartbeat reports it for the error rate
         self.failed = 0
 
+    def record_failure(self, served: LoadedModel, arm: str) -> None:
+        """A request that got a 400 or 500: counted for the heartbeat, and logged with its
+        time for the error rate of monitoring windows."""
+        self.failed += 1
+        if self.writer is not None:
+            self.writer.add_failure(served, arm, time.time())
+
     def new_request_id(self) -> str:
         """32 hex digits: this process's random prefix and a counter (see batchfile)."""
         return f"{self._id_prefix}{next(self._ids):016x}"
@@ -113,12 +120,12 @@ class InvocationsHandler(_Base):
             predictions = served.predict(data)
         except InputProblem as exc:
             state.metrics.requests.labels(*labels, "400").inc()
-            state.failed += 1
+            state.record_failure(served, arm.name)
             self.fail(400, str(exc))
             return
         except Exception as exc:  # the model itself failed on valid-looking input
             state.metrics.requests.labels(*labels, "500").inc()
-            state.failed += 1
+            state.record_failure(served, arm.name)
             self.fail(500, f"The model failed: {_one_line(exc)}")
             return
         self.set_header("Content-Type", "application/json")

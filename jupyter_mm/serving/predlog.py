@@ -10,7 +10,10 @@ to a list under a lock — no DataFrame, no disk, no database and no second mode
 request path. A background thread, every ``interval`` seconds, stacks the pending requests
 of each (version, arm) into one table, computes their class scores with one
 ``predict_proba`` call for the whole batch, and writes it; :meth:`close` writes what is left
-(SIGTERM). A SIGKILL loses at most the last ``interval``.
+(SIGTERM). A SIGKILL loses at most the last ``interval``. Failed requests have no
+prediction: :meth:`PredictionLogWriter.add_failure` counts them, and each flush records the
+count of each (version, arm) with its time span, for the error rate of a monitoring window
+(:mod:`jupyter_mm.monitoring.error_rate`).
 """
 
 from __future__ import annotations
@@ -63,6 +66,8 @@ class PredictionLogWriter:
         self.written_rows = 0
         self.failures: list[str] = []
         self._pending: dict[tuple[str, int, str], tuple[LoadedModel, list[Logged]]] = {}
+        #: failed requests per (model, version, arm): [count, first time, last time]
+        self._failed: dict[tuple[str, int, str], list[float]] = {}
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._stop = threading.Event()
@@ -77,6 +82,17 @@ class PredictionLogWriter:
                 entry = self._pending[key] = (served, [])
             entry[1].append(request)
 
+    def add_failure(self, served: LoadedModel, arm: str, when: float) -> None:
+        """Count a request of ``served`` that failed (refused input, the model raised)."""
+        key = (served.version.model, served.version.version, arm)
+        with self._lock:
+            entry = self._failed.get(key)
+            if entry is None:
+                self._failed[key] = [1, when, when]
+            else:
+                entry[0] += 1
+                entry[2] = when
+
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
             self.flush()
@@ -85,6 +101,12 @@ class PredictionLogWriter:
         with self._write_lock:  # the thread and close() never write the same rows twice
             with self._lock:
                 pending, self._pending = self._pending, {}
+                failed, self._failed = self._failed, {}
+            for (model, version, arm), (count, first, last) in failed.items():
+                try:
+                    self.store.add_request_failures(model, version, arm, first, last, int(count))
+                except Exception as exc:
+                    self.failures.append(f"{type(exc).__name__}: {exc}")
             for (_model, _version, arm), (served, requests) in pending.items():
                 try:
                     self._write(served, arm, requests)

@@ -73,3 +73,15 @@ class AbstractPredictionStore(ABC):
     @abstractmethod
     def reference_profile(self, model: str, version: int) -> ReferenceProfileLink | None:
         """The version's reference profile link, or None."""
+
+    @abstractmethod
+    def add_request_failures(
+        self, model: str, version: int, arm: str, start: float, end: float, failed: int
+    ) -> None:
+        """Record that ``failed`` scoring requests of the version failed in [start, end]."""
+
+    @abstractmethod
+    def request_failures(
+        self, model: str, version: int, *, since: float, until: float | None = None
+    ) -> int:
+        """Failed requests of the version recorded in spans overlapping [since, until]."""

@@ -1,6 +1,7 @@
 """Webhooks against a real local HTTP receiver: HMAC signatures checked the receiver's way,
-retries with exponential backoff on 5xx, no retry on 4xx, the delivery log, per-model and
-per-event selection, and registry writes that stand whatever the receiver does."""
+giving up after the last attempt, no redirects, the delivery log, per-model and per-event
+selection, and registry writes that stand whatever the receiver does. (The outbox itself —
+the write not waiting, timeouts, backoff, leases, restarts — is test_webhook_outbox.py.)"""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 from traitlets.config import Config
 
 import jupyter_mm as mm
-from jupyter_mm.alerts.webhooks import Webhooks, deliver, make_webhooks, sign, verify
+from jupyter_mm.alerts.outbox import drain
+from jupyter_mm.alerts.webhooks import Webhooks, make_webhooks, publish_events, sign, verify
 from jupyter_mm.errors import InvalidInput
 
 from .conftest import SECRET, register_production
@@ -27,6 +29,7 @@ def test_registry_events_are_posted_signed(mm_store, receiver, write_config) -> 
     first = register_production(mm_store, "fraud", seed=0)
     second = register_production(mm_store, "fraud", seed=1)
     mm.rollback("fraud", "bad release", store=mm_store)
+    assert drain(mm_store, timeout=60)
 
     kinds = [r.json["event"] for r in receiver.requests]
     assert kinds == [
@@ -53,41 +56,38 @@ def test_selection_by_model_pattern_and_event(mm_store, receiver, write_config) 
     write_config(hook_config(receiver.url, models="fraud*", events=["promoted"]))
     register_production(mm_store, "churn", seed=0)
     register_production(mm_store, "fraud-eu", seed=0)
+    assert drain(mm_store, timeout=60)
     assert [(r["event"], r["model"]) for r in receiver.events()] == [("promoted", "fraud-eu")]
 
 
-def test_retries_back_off_exponentially_on_5xx(mm_store, receiver) -> None:
-    register_production(mm_store, "fraud")
-    receiver.script = [500, 503, 502]
-    waits: list[float] = []
+def queue_alert(store, receiver, name: str, **settings) -> Webhooks:
+    """One registry event queued for a single hook, with no deliverer running for it."""
     config = Config()
-    config.Webhooks.max_attempts = 5
-    config.Webhooks.backoff = 0.25
+    config.Webhooks.hooks = [{"url": receiver.url, "secret_env": "MM_HOOK_SECRET", "name": name}]
+    config.Webhooks.backoff = 0.0
+    for key, value in settings.items():
+        setattr(config.Webhooks, key, value)
     hooks = Webhooks(config=config)
-    hook = {"url": receiver.url, "secret_env": "MM_HOOK_SECRET", "name": "retry"}
-    last = deliver(mm_store, hook, {"event": "alert", "model": "fraud"}, webhooks=hooks,
-                   sleep=waits.append)  # fmt: skip
-
-    assert waits == [0.25, 0.5, 1.0]
-    assert last.outcome == "delivered" and last.attempt == 4
-    assert len({r.headers["x-mm-delivery"] for r in receiver.requests}) == 1
-    assert all(r.signature_ok for r in receiver.requests)
-    attempts = sorted(mm_store.list_deliveries(hook="retry"), key=lambda d: d.attempt)
-    assert [(d.attempt, d.status, d.outcome) for d in attempts] == [
-        (1, 500, "retrying"), (2, 503, "retrying"), (3, 502, "retrying"), (4, 200, "delivered")
-    ]  # fmt: skip
+    event = store.model_events("fraud")[0]
+    queued = publish_events(store, [event], webhooks=hooks)
+    assert len(queued) == 1
+    assert drain(store, timeout=60)  # the publishing process's deliverer did its attempts
+    return hooks
 
 
 def test_gives_up_after_max_attempts_and_never_retries_a_4xx(mm_store, receiver) -> None:
     register_production(mm_store, "fraud")
-    hooks = Webhooks(config=Config({"Webhooks": {"max_attempts": 3, "backoff": 0.0}}))
-    hook = {"url": receiver.url, "secret_env": "MM_HOOK_SECRET", "name": "h"}
     receiver.script = [500] * 10
-    failed = deliver(mm_store, hook, {"event": "alert"}, webhooks=hooks, sleep=lambda s: None)
-    assert (failed.outcome, failed.attempt, failed.status) == ("failed", 3, 500)
+    queue_alert(mm_store, receiver, "h", max_attempts=3)
+    attempts = sorted(mm_store.list_deliveries(hook="h"), key=lambda d: d.attempt)
+    assert [(d.attempt, d.status, d.outcome) for d in attempts] == [
+        (1, 500, "retrying"), (2, 500, "retrying"), (3, 500, "failed")
+    ]  # fmt: skip
+    assert [r.state for r in mm_store.list_outbox()] == ["failed"]
     receiver.requests.clear()
     receiver.script = [401]
-    refused = deliver(mm_store, hook, {"event": "alert"}, webhooks=hooks, sleep=lambda s: None)
+    queue_alert(mm_store, receiver, "h4", max_attempts=3)
+    (refused,) = mm_store.list_deliveries(hook="h4")
     assert (refused.outcome, refused.attempt, len(receiver.requests)) == ("failed", 1, 1)
 
 
@@ -102,6 +102,7 @@ def test_a_receiver_that_is_down_never_fails_the_registry_write(
     write_config(hook_config(f"http://127.0.0.1:{port}/x") + "c.Webhooks.max_attempts = 2\n")
     version = register_production(mm_store, "fraud")
     assert mm_store.get_version("fraud", version.version).stage == "production"
+    assert drain(mm_store, timeout=60)
     log = mm_store.list_deliveries(limit=100)
     assert {d.outcome for d in log} == {"retrying", "failed"}
     assert all(d.status is None and "URLError" in str(d.error) for d in log)
@@ -110,6 +111,8 @@ def test_a_receiver_that_is_down_never_fails_the_registry_write(
 def test_secret_and_url_token_are_never_stored(mm_store, receiver, write_config, tmp_path) -> None:
     write_config(hook_config(receiver.url))
     register_production(mm_store, "fraud")
+    assert drain(mm_store, timeout=60) and len(receiver.requests) == 3
+    assert all(r.state == "delivered" for r in mm_store.list_outbox())
     mm_store.close()
     for path in (tmp_path / "store").rglob("*"):
         if path.is_file():
@@ -121,6 +124,7 @@ def test_unsigned_when_the_secret_is_missing(mm_store, receiver, write_config, m
     monkeypatch.delenv("MM_HOOK_SECRET")
     write_config(hook_config(receiver.url, events=["promoted"]))
     register_production(mm_store, "fraud")
+    assert drain(mm_store, timeout=60)
     assert [r.signature_ok for r in receiver.requests] == [None]
     assert "unsigned" in str(mm_store.list_deliveries()[0].error)
 
@@ -152,8 +156,7 @@ def test_bad_hooks_are_one_line_errors(hook: dict, message: str) -> None:
 
 def test_a_redirect_is_not_followed(mm_store, receiver) -> None:
     register_production(mm_store, "fraud")
-    hooks = Webhooks(config=Config({"Webhooks": {"max_attempts": 3, "backoff": 0.0}}))
-    hook = {"url": receiver.url, "secret_env": "MM_HOOK_SECRET", "name": "h"}
     receiver.script = [302]
-    moved = deliver(mm_store, hook, {"event": "alert"}, webhooks=hooks, sleep=lambda s: None)
+    queue_alert(mm_store, receiver, "h", max_attempts=3)
+    (moved,) = mm_store.list_deliveries(hook="h")
     assert (moved.outcome, moved.status, len(receiver.requests)) == ("failed", 302, 1)

@@ -1,5 +1,6 @@
 """``examples/monitoring.ipynb`` runs headless in a real kernel and shows what its text says:
-the recalibrated measurements drift, nothing else does, and accuracy drops on day 2."""
+the recalibrated measurements drift, nothing else does, accuracy drops on day 2, a rule
+rolls production back, and a retrain re-executes the notebook's own checkpoint."""
 
 from __future__ import annotations
 
@@ -56,3 +57,9 @@ def test_monitoring_example_shows_drift_and_the_drop(tmp_path, monkeypatch) -> N
     assert "in production: version 2" in text
     assert re.search(r"fired.*accuracy < 0\.9 over 500 labelled", text), text[-2000:]
     assert "in production after the alert: version 1" in text
+    # the retrain re-ran v1's checkpoint in a fresh kernel and staged what it logged
+    assert re.search(
+        r"cancer-monitored version 3 \(run \w+\) retrained from version 1, now in staging", text
+    ), text[-2000:]
+    assert re.search(r"version 3 \(staging\): retrained for alert #\d+", text), text[-2000:]
+    assert "['started', 'registered', 'staged']" in text

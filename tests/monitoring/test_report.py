@@ -162,7 +162,8 @@ def test_drift_and_the_performance_drop_on_a_shifted_slice(registered) -> None:
     assert metrics["labelled"] == 6_000 and metrics["rows"] == 8_000
     assert metrics["roc_auc"] is not None and metrics["estimated_roc_auc"] is not None
     assert 5.0 <= metrics["p50_latency_ms"] <= metrics["p99_latency_ms"] <= 7.0
-    assert metrics["error_rate"] is None  # no serving endpoint reported
+    # served rows (arm champion) and no failed request logged in the window's span
+    assert metrics["error_rate"] == 0.0
 
 
 def test_a_model_without_predictions_gives_an_empty_but_valid_report(registered) -> None:

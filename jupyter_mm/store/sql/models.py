@@ -349,6 +349,59 @@ class WebhookDeliveryRow(Base):
     __table_args__ = (Index("ix_webhook_deliveries_model", "model"),)
 
 
+class AlertKeyRow(Base):
+    """One alert episode of (model, version, rule), hashed into ``key``: the store refuses
+    a second alert for the same episode (jupyter_mm.alerts.evaluate)."""
+
+    __tablename__ = "alert_keys"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model: Mapped[str] = mapped_column(String(255), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    episode: Mapped[int] = mapped_column(Integer, nullable=False)
+    alert_id: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class WebhookOutboxRow(Base):
+    """A webhook delivery to make (pending) or made (delivered, failed)."""
+
+    __tablename__ = "webhook_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery: Mapped[str] = mapped_column(String(32), nullable=False)
+    hook: Mapped[str] = mapped_column(String(255), nullable=False)
+    hook_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    event: Mapped[str] = mapped_column(String(64), nullable=False)
+    model: Mapped[str | None] = mapped_column(String(255))
+    event_id: Mapped[int | None] = mapped_column(Integer)
+    payload: Mapped[str] = mapped_column(Text, nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_time: Mapped[float] = mapped_column(Double, nullable=False)
+    next_time: Mapped[float] = mapped_column(Double, nullable=False)
+    lease_until: Mapped[float | None] = mapped_column(Double)
+
+    __table_args__ = (Index("ix_webhook_outbox_state_next_time", "state", "next_time"),)
+
+
+class RequestFailureRow(Base):
+    """Scoring requests of a version that failed in a time span (the error rate)."""
+
+    __tablename__ = "request_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model: Mapped[str] = mapped_column(String(255), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    arm: Mapped[str] = mapped_column(String(16), nullable=False)
+    start_time: Mapped[float] = mapped_column(Double, nullable=False)
+    end_time: Mapped[float] = mapped_column(Double, nullable=False)
+    failed: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __table_args__ = (
+        Index("ix_request_failures_model_version_end_time", "model", "version", "end_time"),
+    )
+
+
 # -- the tables, for Core statements (the modules of this package use these names) -------
 
 
@@ -374,5 +427,8 @@ PREDICTION_LABELS = _table(PredictionLabelRow)
 REFERENCE_PROFILES = _table(ReferenceProfileRow)
 SERVING_ENDPOINTS = _table(ServingEndpointRow)
 WEBHOOK_DELIVERIES = _table(WebhookDeliveryRow)
+ALERT_KEYS = _table(AlertKeyRow)
+WEBHOOK_OUTBOX = _table(WebhookOutboxRow)
+REQUEST_FAILURES = _table(RequestFailureRow)
 KERNEL_SESSIONS = _table(KernelSessionRow)
 SESSION_EXECUTIONS = _table(SessionExecutionRow)

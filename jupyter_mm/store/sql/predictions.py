@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 
 from ...entities import PredictionBatch, ReferenceProfileLink, ServingEndpoint
 from ...errors import InvalidInput
@@ -15,6 +15,7 @@ from .models import (
     PREDICTION_BATCHES,
     PREDICTION_LABELS,
     REFERENCE_PROFILES,
+    REQUEST_FAILURES,
     SERVING_ENDPOINTS,
 )
 
@@ -177,3 +178,31 @@ class SqlPredictionsMixin(AbstractPredictionStore):
         with self._read() as conn:
             row = conn.execute(query).mappings().first()
         return None if row is None else ReferenceProfileLink(**dict(row))
+
+    def add_request_failures(
+        self, model: str, version: int, arm: str, start: float, end: float, failed: int
+    ) -> None:
+        if failed < 1 or end < start:
+            raise InvalidInput("A failure record needs a count >= 1 and start <= end.")
+        values = {
+            "model": model,
+            "version": version,
+            "arm": arm,
+            "start_time": start,
+            "end_time": end,
+            "failed": failed,
+        }
+        with self._write() as conn:
+            conn.execute(REQUEST_FAILURES.insert(), values)
+
+    def request_failures(
+        self, model: str, version: int, *, since: float, until: float | None = None
+    ) -> int:
+        table = REQUEST_FAILURES
+        query = select(func.coalesce(func.sum(table.c.failed), 0)).where(
+            table.c.model == model, table.c.version == version, table.c.end_time >= since
+        )
+        if until is not None:
+            query = query.where(table.c.start_time <= until)
+        with self._read() as conn:
+            return int(conn.execute(query).scalar_one())

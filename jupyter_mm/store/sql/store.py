@@ -61,6 +61,7 @@ from .models import (
     PARAMS,
     RUNS,
 )
+from .outbox import SqlOutboxMixin
 from .predictions import SqlPredictionsMixin
 from .session_log import append as append_session_log
 from .session_log import with_log
@@ -105,7 +106,9 @@ def _first_line(exc: DBAPIError) -> str:
     return (str(exc.orig).strip().splitlines() or ["unknown database error"])[0].rstrip(".")
 
 
-class SqlStore(SqlApprovalsMixin, SqlPredictionsMixin, SqlDeliveriesMixin, AbstractStore):
+class SqlStore(
+    SqlApprovalsMixin, SqlPredictionsMixin, SqlDeliveriesMixin, SqlOutboxMixin, AbstractStore
+):
     """Runs, records and environments in SQL; blobs in ``blobs``.
 
     Use :func:`jupyter_mm.store.open_store` to get one: it resolves the location, checks or
