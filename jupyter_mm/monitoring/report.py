@@ -16,6 +16,7 @@ from .model_outputs import calibrated_scores
 from .settings import Monitor, load_monitor
 from .stored import find_profile
 from .thresholds import gate_thresholds
+from .trust import WriterTrust, trust_summary, writer_trust
 from .window import WindowSpec, read_window
 
 if TYPE_CHECKING:
@@ -69,9 +70,10 @@ def report(
     _check_timeline(step, every)
     version = resolve_monitored(ref, store)
     profile, link = find_profile(store, version)
-    frame = read_window(store, version.model, version.version, spec)
+    trust = writer_trust(store, version.model, settings=settings)
+    frame = read_window(store, version.model, version.version, spec, writers=trust.writers)
     step = 0 if every else (step or max(1, math.ceil(len(frame) / settings.timeline_windows)))
-    labels = _labels(store, version.model, frame)
+    labels, ignored_labels = _labels(store, version.model, frame, trust)
     timeline = [
         _performance_window(i, chunk, labels, profile, settings)
         for i, chunk in enumerate(_timeline_chunks(frame, step, every))
@@ -79,7 +81,7 @@ def report(
     whole = _performance_window(0, frame, labels, profile, settings) if len(frame) else None
     latency = {
         **perf.latency_summary(frame.get("latency_ms", [])),
-        "error_rate": _error_rate(store, version),
+        "error_rate": _error_rate(store, version, trust),
     }
     result: MonitoringReport = {
         "model": version.model,
@@ -93,6 +95,9 @@ def report(
         "metrics": {},
         "thresholds": gate_thresholds(
             make_registry().gates_for("production") if gates is None else gates
+        ),
+        "trust": trust_summary(
+            trust, ignored_labels, _ignored_batches(store, version, spec, trust)
         ),
     }
     result["metrics"] = flat_metrics(result, whole)
@@ -239,16 +244,39 @@ def drift_summary(profile: dict[str, Any], frame: Any, settings: Monitor) -> Any
     }
 
 
-def _labels(store: AbstractStore, model: str, frame: Any) -> dict[str, Any]:
-    """Labels of the window's requests: those that arrived since the window's first
-    prediction (less ``LABEL_CLOCK_SLACK``, for a labeller whose clock runs behind)."""
+def _labels(
+    store: AbstractStore, model: str, frame: Any, trust: WriterTrust
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """Labels of the window's requests from trusted writers: those that arrived since the
+    window's first prediction (less ``LABEL_CLOCK_SLACK``, for a labeller whose clock runs
+    behind); and how many of the window's requests each untrusted writer labelled."""
     if "request_id" not in frame or not len(frame):
+        return {}, {}
+    since = float(frame["time"].iloc[0]) - LABEL_CLOCK_SLACK
+    by_writer = store.labels_by_writer_since(since, model=model)
+    if not by_writer:
+        return {}, {}
+    requests = set(frame["request_id"].astype(str))
+    in_window = {w: {r: v for r, v in got.items() if r in requests} for w, got in by_writer.items()}
+    arrived, ignored = trust.split_labels({w: got for w, got in in_window.items() if got})
+    return {rid: json.loads(label) for rid, label in arrived.items()}, ignored
+
+
+def _ignored_batches(
+    store: AbstractStore, version: ModelVersion, spec: WindowSpec, trust: WriterTrust
+) -> dict[str, int]:
+    """Batches of the version (in the window's time range, when it has one) that untrusted
+    writers logged, counted per writer."""
+    if trust.writers is None:
         return {}
-    arrived = store.labels_since(float(frame["time"].iloc[0]) - LABEL_CLOCK_SLACK, model=model)
-    if not arrived:
-        return {}
-    wanted = set(frame["request_id"].astype(str)) & arrived.keys()
-    return {rid: json.loads(arrived[rid]) for rid in wanted}
+    found: dict[str, int] = {}
+    for batch in store.prediction_batches(
+        version.model, version=version.version, since=spec.since, until=spec.until
+    ):
+        if not trust.admits(batch.writer):
+            key = batch.writer or "(unknown)"
+            found[key] = found.get(key, 0) + 1
+    return found
 
 
 def _scores(frame: Any, classes: list[str] | None) -> Any:
@@ -318,12 +346,13 @@ def _number(value: Any) -> float:
         return math.nan
 
 
-def _error_rate(store: AbstractStore, version: ModelVersion) -> float | None:
+def _error_rate(store: AbstractStore, version: ModelVersion, trust: WriterTrust) -> float | None:
     """Failed / all requests of the live endpoints serving this model (their counters since
-    they started); None when no endpoint of the model reported."""
+    they started; rows of trusted writers only); None when no endpoint of the model
+    reported."""
     failed = answered = 0
     seen = False
-    for endpoint in store.serving_endpoints(fresh_within=30.0):
+    for endpoint in store.serving_endpoints(fresh_within=30.0, writers=trust.writers):
         if endpoint.reference.split("@")[0].split("/")[0] != version.model:
             continue
         seen = True

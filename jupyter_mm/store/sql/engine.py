@@ -32,7 +32,17 @@ from ...errors import InvalidInput, StoreError, StoreVersionError
 
 #: Alembic revisions this version of jupyter-mm knows, oldest first; the last is the head.
 #: ``tests/store/test_migrations.py`` checks this against the scripts in ``migrations/``.
-KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
+KNOWN_REVISIONS: tuple[str, ...] = (
+    "0001",
+    "0002",
+    "0003",
+    "0004",
+    "0005",
+    "0006",
+    "0007",
+    "0008",
+    "0009",
+)
 SCHEMA_HEAD = KNOWN_REVISIONS[-1]
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")

@@ -64,6 +64,7 @@ from .models import (
 from .predictions import SqlPredictionsMixin
 from .session_log import append as append_session_log
 from .session_log import with_log
+from .writers import SqlWritersMixin
 
 #: the run fields update_run may change; the rest are fixed when the run starts
 MUTABLE_RUN_FIELDS = (
@@ -105,7 +106,9 @@ def _first_line(exc: DBAPIError) -> str:
     return (str(exc.orig).strip().splitlines() or ["unknown database error"])[0].rstrip(".")
 
 
-class SqlStore(SqlApprovalsMixin, SqlPredictionsMixin, SqlDeliveriesMixin, AbstractStore):
+class SqlStore(
+    SqlApprovalsMixin, SqlPredictionsMixin, SqlDeliveriesMixin, SqlWritersMixin, AbstractStore
+):
     """Runs, records and environments in SQL; blobs in ``blobs``.
 
     Use :func:`jupyter_mm.store.open_store` to get one: it resolves the location, checks or
@@ -215,7 +218,7 @@ class SqlStore(SqlApprovalsMixin, SqlPredictionsMixin, SqlDeliveriesMixin, Abstr
         try:
             with self._write() as conn:
                 if session_log is not None:
-                    append_session_log(conn, self._dialect, session_log)
+                    append_session_log(conn, self._dialect, session_log, self._row_writer(conn))
                 if values["parent_id"] is not None:
                     parent = select(RUNS.c.id).where(RUNS.c.id == values["parent_id"])
                     if conn.execute(parent).first() is None:
