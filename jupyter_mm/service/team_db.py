@@ -52,8 +52,9 @@ DEFAULT_GROUP_ROLE = "mm_users"
 
 _OWN_RUN = 'EXISTS (SELECT 1 FROM runs r WHERE r.id = run_id AND r."user" = current_user)'
 _OWN_ROW = "writer = current_user"
-#: an execution goes only into a kernel session of the same writer: positions are
-#: predictable, and a row squatted in someone else's session would become their log
+#: an execution goes only into a kernel session of the same writer, by INSERT or by
+#: UPDATE: positions are predictable, and a row squatted in someone else's session would
+#: become their log
 _OWN_SESSION = (
     "writer = current_user AND EXISTS (SELECT 1 FROM kernel_sessions s "
     "WHERE s.id = session_id AND s.writer = current_user)"
@@ -93,17 +94,12 @@ def policy_statements(group: str = DEFAULT_GROUP_ROLE) -> list[str]:
             *_policies(table, group, _OWN_RUN),
         ]
     for table in WRITER_TABLES:
+        own = _OWN_SESSION if table == "session_executions" else _OWN_ROW
         statements += [
             f"GRANT INSERT, UPDATE, DELETE ON {table} TO {g}",
             f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
-            *_policies(table, group, _OWN_ROW),
+            *_policies(table, group, own),
         ]
-    # the session's own executions only: the insert check also names the session's writer
-    statements += [
-        "DROP POLICY IF EXISTS mm_own_insert ON session_executions",
-        f"CREATE POLICY mm_own_insert ON session_executions FOR INSERT TO {g} "
-        f"WITH CHECK ({_OWN_SESSION})",
-    ]
     statements += [f"GRANT INSERT ON {table} TO {g}" for table in INSERT_ONLY_TABLES]
     return statements
 

@@ -174,6 +174,14 @@ def test_mallory_cannot_write_as_alice_or_change_her_rows(
         # positions of alice's session are predictable: the next one is still hers alone
         refused(conn, "INSERT INTO session_executions (session_id, position, source_hash, "
                 "writer) VALUES (%s, 7, 'x', %s)", session, MALLORY)  # fmt: skip
+        # nor moved there from a session of her own
+        own = "01J" + secrets.token_hex(12)[:23].upper()
+        conn.execute("INSERT INTO kernel_sessions (id, start_time, writer) VALUES (%s, 0, %s)",
+                     (own, MALLORY))  # fmt: skip
+        conn.execute("INSERT INTO session_executions (session_id, position, source_hash, "
+                     "writer) VALUES (%s, 0, 'x', %s)", (own, MALLORY))  # fmt: skip
+        refused(conn, "UPDATE session_executions SET session_id = %s, position = 7 "
+                "WHERE session_id = %s", session, own)  # fmt: skip
         # overwriting alice's endpoint through an upsert fails loudly
         refused(conn, "INSERT INTO serving_endpoints (id, reference, host, port, pid, started, "
                 "heartbeat, state, writer) VALUES (%s, 'x', 'h', 1, 1, 0, 0, '{}', %s) "
