@@ -253,13 +253,17 @@ def _labels(
     if "request_id" not in frame or not len(frame):
         return {}, {}
     since = float(frame["time"].iloc[0]) - LABEL_CLOCK_SLACK
-    by_writer = store.labels_by_writer_since(since, model=model)
-    if not by_writer:
-        return {}, {}
     requests = set(frame["request_id"].astype(str))
-    in_window = {w: {r: v for r, v in got.items() if r in requests} for w, got in by_writer.items()}
-    arrived, ignored = trust.split_labels({w: got for w, got in in_window.items() if got})
-    return {rid: json.loads(label) for rid, label in arrived.items()}, ignored
+    # the newest trusted label of each request (the store orders by arrival)
+    arrived = store.labels_since(since, model=model, writers=trust.writers)
+    labels = {rid: json.loads(arrived[rid]) for rid in requests & arrived.keys()}
+    ignored: dict[str, int] = {}
+    if trust.writers is not None:
+        for writer, given in store.labels_by_writer_since(since, model=model).items():
+            count = len(requests & given.keys())
+            if count and not trust.admits(writer):
+                ignored[writer or "(unknown)"] = count
+    return labels, ignored
 
 
 def _ignored_batches(

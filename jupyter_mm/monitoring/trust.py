@@ -42,20 +42,6 @@ class WriterTrust:
     def admits(self, writer: str | None) -> bool:
         return self.writers is None or (writer is not None and writer in self.writers)
 
-    def split_labels(
-        self, by_writer: dict[str, dict[str, str]]
-    ) -> tuple[dict[str, str], dict[str, int]]:
-        """Labels by writer (oldest label first in each) -> (the trusted labels, the newest
-        per request; how many labels each untrusted writer gave)."""
-        trusted: dict[str, str] = {}
-        ignored: dict[str, int] = {}
-        for writer, labels in by_writer.items():
-            if self.admits(writer):
-                trusted.update(labels)
-            else:
-                ignored[writer or "(unknown)"] = len(labels)
-        return trusted, ignored
-
 
 def configured_writers(settings: Monitor, model: str) -> set[str]:
     """The login roles ``c.Monitor.trusted_writers`` trusts for ``model``."""
