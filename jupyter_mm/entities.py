@@ -435,6 +435,8 @@ class PredictionBatch(_Entity):
     size: int
     source: str | None = None  # the serving endpoint, or None for mm.log_predictions
     id: int | None = None
+    #: the login role that wrote the batch, set by the store (see store.sql.writers)
+    writer: str | None = None
 
 
 @dataclass
@@ -464,3 +466,5 @@ class ServingEndpoint(_Entity):
     heartbeat: float
     #: arms with their reference, version and share; request counters
     state: dict[str, Any] = field(default_factory=dict)
+    #: the login role that wrote the row, set by the store (see store.sql.writers)
+    writer: str | None = None

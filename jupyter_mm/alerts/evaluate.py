@@ -256,7 +256,7 @@ def check(
     from .source import PredictionLogSource
 
     monitor = monitor or make_monitor()
-    source = source or PredictionLogSource(store)
+    source = source or PredictionLogSource(store, monitor)
     names = models if models is not None else [m.name for m in store.list_models()]
     outcomes: list[RuleOutcome] = []
     for rule in monitor.parsed_rules():

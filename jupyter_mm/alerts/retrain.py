@@ -277,10 +277,15 @@ def compare_on_recent(
     store: AbstractStore, champion: ModelVersion, challenger: ModelVersion
 ) -> dict[str, Any]:
     """Score both versions on the newest labelled predictions of the champion (features
-    from the prediction log, labels joined by request id)."""
+    from the prediction log, labels joined by request id; only rows of the writers the
+    model's monitoring trusts, so nobody else's labels can pick the winner)."""
+    from ..monitoring.trust import writer_trust
     from .source import _collect
 
-    frame = _collect(store, champion.model, champion.version, COMPARE_ROWS, labelled=True)
+    writers = writer_trust(store, champion.model).writers
+    frame = _collect(
+        store, champion.model, champion.version, COMPARE_ROWS, labelled=True, writers=writers
+    )
     if frame is None or not len(frame):
         raise Conflict(
             f"{champion.model} version {champion.version} has no labelled predictions to "

@@ -13,7 +13,9 @@ scores, ``roc_auc`` and ``log_loss``; for numeric targets ``rmse`` and ``mae``; 
 ``error_rate``, the failed requests of the window's own time span (the newest window's
 reaches to now) over those plus the requests it answered
 (:mod:`jupyter_mm.monitoring.error_rate`). Each dict also
-holds ``window``: its start and end time and row counts, for the alert's evidence.
+holds ``window``: its start and end time and row counts, for the alert's evidence. On a
+team store it reads only the rows of writers the model's monitoring trusts
+(:mod:`jupyter_mm.monitoring.trust`).
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .rules import WindowSpec
 
 if TYPE_CHECKING:
+    from ..monitoring.settings import Monitor
     from ..store.abstract import AbstractStore
 
 #: arms whose predictions are the production version's own answers
@@ -39,28 +43,40 @@ class MetricsSource(Protocol):
         ...
 
 
-def _frames_newest_first(store: AbstractStore, model: str, version: int) -> Any:
+def _frames_newest_first(
+    store: AbstractStore, model: str, version: int, writers: Collection[str] | None
+) -> Any:
     from ..serving.predlog import read_batch
 
-    batches = store.prediction_batches(model, version=version, arms=list(LIVE_ARMS))
+    batches = store.prediction_batches(
+        model, version=version, arms=list(LIVE_ARMS), writers=writers
+    )
     for batch in reversed(batches):
         yield read_batch(store, batch)
 
 
-def _labels(store: AbstractStore, frame: Any) -> Any:
-    known = store.labels_for(frame["request_id"].astype(str))
+def _labels(store: AbstractStore, frame: Any, writers: Collection[str] | None) -> Any:
+    known = store.labels_for(frame["request_id"].astype(str), writers=writers)
     return frame["request_id"].astype(str).map(lambda r: known.get(r))
 
 
-def _collect(store: AbstractStore, model: str, version: int, rows: int, labelled: bool) -> Any:
+def _collect(
+    store: AbstractStore,
+    model: str,
+    version: int,
+    rows: int,
+    labelled: bool,
+    writers: Collection[str] | None,
+) -> Any:
     """The newest ``rows`` predictions (labelled ones only, if asked), oldest first, with
-    a ``label`` column (JSON text or None)."""
+    a ``label`` column (JSON text or None); only batches and labels of ``writers`` (all
+    when None)."""
     import pandas as pd
 
     parts: list[Any] = []
     have = 0
-    for frame in _frames_newest_first(store, model, version):
-        frame = frame.assign(label=_labels(store, frame))
+    for frame in _frames_newest_first(store, model, version, writers):
+        frame = frame.assign(label=_labels(store, frame, writers))
         if labelled:
             frame = frame[frame["label"].notna()]
         parts.append(frame)
@@ -127,23 +143,30 @@ def _performance(labelled: Any) -> dict[str, float]:
 class PredictionLogSource:
     """The built-in :class:`MetricsSource` over a store's prediction log."""
 
-    def __init__(self, store: AbstractStore) -> None:
+    def __init__(self, store: AbstractStore, monitor: Monitor | None = None) -> None:
         self.store = store
+        #: the settings whose ``trusted_writers`` apply (default: the configured ones)
+        self.monitor = monitor
 
     def __call__(self, model: str, version: int, window: WindowSpec) -> list[dict[str, Any]]:
+        from ..monitoring.trust import writer_trust
+
+        # only the writers the model's monitoring trusts count: rules act on nothing else
+        writers = writer_trust(self.store, model, settings=self.monitor).writers
         labelled = window.unit == "labelled"
         from ..monitoring.error_rate import failures_only_rate, window_error_rate
 
-        frame = _collect(self.store, model, version, window.size * window.count, labelled)
+        rows = window.size * window.count
+        frame = _collect(self.store, model, version, rows, labelled, writers)
         if frame is None or not len(frame):
-            rate = failures_only_rate(self.store, model, version)
+            rate = failures_only_rate(self.store, model, version, writers)
             return [] if rate is None else [_failures_only(rate)]
         found = []
         until = time.time()  # the newest window reaches to now
         for stop in range(len(frame), 0, -window.size):
             part = frame.iloc[max(0, stop - window.size) : stop]
             metrics = window_metrics(part)
-            rate = window_error_rate(self.store, model, version, part, until=until)
+            rate = window_error_rate(self.store, model, version, part, until=until, writers=writers)
             if rate is not None:
                 metrics["error_rate"] = rate
             found.append(metrics)

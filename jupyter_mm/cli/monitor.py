@@ -188,4 +188,21 @@ def render_report(result: Any) -> str:
         f"Latency over {latency['requests']} served rows: p50 {_num(latency['p50_ms'], 1)} ms, "
         f"p95 {_num(latency['p95_ms'], 1)} ms, p99 {_num(latency['p99_ms'], 1)} ms; error rate {error_rate}",
     ]
-    return "\n".join(lines)
+    return "\n".join([*lines, *render_trust(result.get("trust"))])
+
+
+def render_trust(trust: Any) -> list[str]:
+    """What the report left out because an untrusted writer logged it (team stores)."""
+    if not trust or trust["writers"] is None:
+        return []
+    lines = ["", f"Trusted writers: {', '.join(trust['writers']) or '-'}"]
+    for what, count, writers in (
+        ("labels", trust["ignored_labels"], trust["ignored_label_writers"]),
+        ("prediction batches", trust["ignored_batches"], trust["ignored_batch_writers"]),
+    ):
+        if count:
+            lines.append(
+                f"Ignored {count} {what} from {len(writers)} untrusted "
+                f"writer{'s' if len(writers) != 1 else ''}: {', '.join(writers)}"
+            )
+    return lines

@@ -11,6 +11,7 @@ model that fails every request since its last answer still shows it.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -28,25 +29,33 @@ def answered_requests(frame: Any) -> int:
 
 
 def window_error_rate(
-    store: AbstractStore, model: str, version: int, frame: Any, *, until: float | None = None
+    store: AbstractStore,
+    model: str,
+    version: int,
+    frame: Any,
+    *,
+    until: float | None = None,
+    writers: Collection[str] | None = None,
 ) -> float | None:
     """Failed / (failed + answered) requests over the window's span (``until``: its end,
     default its last row); None for an empty window, or one no serving process answered
-    or failed in."""
+    or failed in. ``writers``: the trusted writers of a team store (None: every writer)."""
     if not len(frame):
         return None
     start = float(frame["time"].min())
     end = float(frame["time"].max()) if until is None else max(until, start)
-    failed = store.request_failures(model, version, since=start, until=end)
+    failed = store.request_failures(model, version, since=start, until=end, writers=writers)
     if failed == 0 and not store.prediction_batches(
-        model, version=version, since=start, until=end, arms=list(SERVED_ARMS)
+        model, version=version, since=start, until=end, arms=list(SERVED_ARMS), writers=writers
     ):
         return None
     answered = answered_requests(frame)
     return failed / (failed + answered) if failed + answered else None
 
 
-def failures_only_rate(store: AbstractStore, model: str, version: int) -> float | None:
+def failures_only_rate(
+    store: AbstractStore, model: str, version: int, writers: Collection[str] | None = None
+) -> float | None:
     """1.0 when the version has no prediction at all but failed requests (every request
     failed), else None."""
-    return 1.0 if store.request_failures(model, version, since=0.0) else None
+    return 1.0 if store.request_failures(model, version, since=0.0, writers=writers) else None

@@ -17,6 +17,7 @@ from .model_outputs import calibrated_scores
 from .settings import Monitor, load_monitor
 from .stored import find_profile
 from .thresholds import gate_thresholds
+from .trust import WriterTrust, trust_summary, writer_trust
 from .window import WindowSpec, read_window
 
 if TYPE_CHECKING:
@@ -70,9 +71,10 @@ def report(
     _check_timeline(step, every)
     version = resolve_monitored(ref, store)
     profile, link = find_profile(store, version)
-    frame = read_window(store, version.model, version.version, spec)
+    trust = writer_trust(store, version.model, settings=settings)
+    frame = read_window(store, version.model, version.version, spec, writers=trust.writers)
     step = 0 if every else (step or max(1, math.ceil(len(frame) / settings.timeline_windows)))
-    labels = _labels(store, version.model, frame)
+    labels, ignored_labels = _labels(store, version.model, frame, trust)
     timeline = [
         _performance_window(i, chunk, labels, profile, settings)
         for i, chunk in enumerate(_timeline_chunks(frame, step, every))
@@ -81,7 +83,12 @@ def report(
     latency = {
         **perf.latency_summary(frame.get("latency_ms", [])),
         "error_rate": window_error_rate(
-            store, version.model, version.version, frame, until=spec.until or time.time()
+            store,
+            version.model,
+            version.version,
+            frame,
+            until=spec.until or time.time(),
+            writers=trust.writers,
         ),
     }
     result: MonitoringReport = {
@@ -96,6 +103,9 @@ def report(
         "metrics": {},
         "thresholds": gate_thresholds(
             make_registry().gates_for("production") if gates is None else gates
+        ),
+        "trust": trust_summary(
+            trust, ignored_labels, _ignored_batches(store, version, spec, trust)
         ),
     }
     result["metrics"] = flat_metrics(result, whole)
@@ -242,16 +252,43 @@ def drift_summary(profile: dict[str, Any], frame: Any, settings: Monitor) -> Any
     }
 
 
-def _labels(store: AbstractStore, model: str, frame: Any) -> dict[str, Any]:
-    """Labels of the window's requests: those that arrived since the window's first
-    prediction (less ``LABEL_CLOCK_SLACK``, for a labeller whose clock runs behind)."""
+def _labels(
+    store: AbstractStore, model: str, frame: Any, trust: WriterTrust
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """Labels of the window's requests from trusted writers: those that arrived since the
+    window's first prediction (less ``LABEL_CLOCK_SLACK``, for a labeller whose clock runs
+    behind); and how many of the window's requests each untrusted writer labelled."""
     if "request_id" not in frame or not len(frame):
+        return {}, {}
+    since = float(frame["time"].iloc[0]) - LABEL_CLOCK_SLACK
+    requests = set(frame["request_id"].astype(str))
+    # the newest trusted label of each request (the store orders by arrival)
+    arrived = store.labels_since(since, model=model, writers=trust.writers)
+    labels = {rid: json.loads(arrived[rid]) for rid in requests & arrived.keys()}
+    ignored: dict[str, int] = {}
+    if trust.writers is not None:
+        for writer, given in store.labels_by_writer_since(since, model=model).items():
+            count = len(requests & given.keys())
+            if count and not trust.admits(writer):
+                ignored[writer or "(unknown)"] = count
+    return labels, ignored
+
+
+def _ignored_batches(
+    store: AbstractStore, version: ModelVersion, spec: WindowSpec, trust: WriterTrust
+) -> dict[str, int]:
+    """Batches of the version (in the window's time range, when it has one) that untrusted
+    writers logged, counted per writer."""
+    if trust.writers is None:
         return {}
-    arrived = store.labels_since(float(frame["time"].iloc[0]) - LABEL_CLOCK_SLACK, model=model)
-    if not arrived:
-        return {}
-    wanted = set(frame["request_id"].astype(str)) & arrived.keys()
-    return {rid: json.loads(arrived[rid]) for rid in wanted}
+    found: dict[str, int] = {}
+    for batch in store.prediction_batches(
+        version.model, version=version.version, since=spec.since, until=spec.until
+    ):
+        if not trust.admits(batch.writer):
+            key = batch.writer or "(unknown)"
+            found[key] = found.get(key, 0) + 1
+    return found
 
 
 def _scores(frame: Any, classes: list[str] | None) -> Any:

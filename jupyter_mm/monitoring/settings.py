@@ -70,6 +70,16 @@ class Monitor(Configurable):
         "e.g. {'data_path': '/data/latest.csv'}.",
     ).tag(config=True)
 
+    trusted_writers = Dict(
+        value_trait=List(Unicode()),
+        default_value={},
+        help="On a team store: database login roles, per model name pattern, whose logged "
+        "predictions, labels and endpoint counters monitoring and alert rules use besides "
+        "the store's owner (the registry service), the users whose runs became versions of "
+        "the model and users named with a role above read in c.Permissions.roles, e.g. "
+        "{'fraud*': ['labeller']}. Rows of other writers are ignored and counted.",
+    ).tag(config=True)
+
     retrain_to_production = Bool(
         False,
         help="Let an automatic retrain promote its new version to production when it beats "

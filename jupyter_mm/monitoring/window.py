@@ -9,6 +9,7 @@ rows, whatever the log's length.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -89,12 +90,16 @@ def read_window(
     spec: WindowSpec,
     *,
     columns: list[str] | None = None,
+    writers: Collection[str] | None = None,
 ) -> Any:
     """The window's rows of the version's prediction log (every arm), oldest first, as a
-    DataFrame of the requested ``columns`` (plus ``time``); empty when nothing was logged."""
+    DataFrame of the requested ``columns`` (plus ``time``); empty when nothing was logged.
+    With ``writers``, only the batches these writers logged (see ``monitoring.trust``)."""
     import pandas as pd
 
-    batches = store.prediction_batches(model, version=version, since=spec.since, until=spec.until)
+    batches = store.prediction_batches(
+        model, version=version, since=spec.since, until=spec.until, writers=writers
+    )
     batches.sort(key=lambda b: (b.end_time, b.id or 0))
     chosen: list[tuple[PredictionBatch, int | None]] = []
     if spec.rows is not None:

@@ -700,6 +700,20 @@ class ProfileSummary(TypedDict):
     source: str
 
 
+class MonitoringTrust(TypedDict):
+    """Whose rows the report used. On a team store, ``writers``: the database login roles
+    trusted for the model (the store's owner, the users whose runs became its versions,
+    users named with a role above read, ``c.Monitor.trusted_writers``); labels and batches
+    of other writers are left out and counted here (``(unknown)``: written before writers
+    were recorded). ``writers`` is null on a single-machine store, which trusts everyone."""
+
+    writers: list[str] | None
+    ignored_labels: int
+    ignored_label_writers: list[str]
+    ignored_batches: int
+    ignored_batch_writers: list[str]
+
+
 class MetricThreshold(TypedDict):
     """A bound a monitored metric is drawn against: ``metric op value`` must hold
     (``roc_auc >= 0.78``). ``source``: ``gate:<stage>`` for a condition of
@@ -731,6 +745,7 @@ class MonitoringReport(TypedDict):
     latency: LatencySummary
     metrics: dict[str, float | None]
     thresholds: list[MetricThreshold]
+    trust: MonitoringTrust
 
 
 class ErrorDetail(TypedDict):
@@ -805,6 +820,7 @@ MODELS: list[type] = [
     MonitoringWindow,
     ProfileSummary,
     MetricThreshold,
+    MonitoringTrust,
     MonitoringReport,
     ErrorDetail,
     ErrorBody,

@@ -9,8 +9,14 @@ The database enforces what no user's code can get around
 
   * ``runs`` rows whose ``user`` is their own login role, and the rows of their own runs
     in the run tables (params, metrics, data, artifacts, blob links) — row-level security;
-  * the shared, content-addressed or per-session tables that have no owner column
-    (environments, kernel sessions and their execution logs, the prediction log);
+  * the rows they write themselves in the tables of :data:`WRITER_TABLES` (the prediction
+    log, labels, serving endpoints and their request failures, kernel sessions and their
+    execution logs): a row's
+    ``writer`` must be their own login role on INSERT, and only rows they wrote may be
+    updated or deleted — row-level security; an execution is appended only to a kernel
+    session the same role wrote;
+  * new environments, insert only: an environment's id is the hash of its body, so with no
+    UPDATE nobody can change what an id names;
 
 - nothing else: the registry's tables (models, versions, the audit trail) and any table a
   later migration adds stay read-only for users until listed here.
@@ -32,18 +38,29 @@ RUN_CHILD_TABLES = (
     "artifacts",
     "run_blobs",
 )
-#: tables without an owner column that every user's kernel writes
-SHARED_WRITE_TABLES = (
-    "environments",
+#: tables whose rows name their writer (revision 0009): each user writes and changes only
+#: their own rows
+WRITER_TABLES = (
     "kernel_sessions",
     "session_executions",
     "prediction_batches",
     "prediction_labels",
     "serving_endpoints",
+    "request_failures",
 )
+#: content-addressed tables users may add to but never change
+INSERT_ONLY_TABLES = ("environments",)
 DEFAULT_GROUP_ROLE = "mm_users"
 
 _OWN_RUN = 'EXISTS (SELECT 1 FROM runs r WHERE r.id = run_id AND r."user" = current_user)'
+_OWN_ROW = "writer = current_user"
+#: an execution goes only into a kernel session of the same writer, by INSERT or by
+#: UPDATE: positions are predictable, and a row squatted in someone else's session would
+#: become their log
+_OWN_SESSION = (
+    "writer = current_user AND EXISTS (SELECT 1 FROM kernel_sessions s "
+    "WHERE s.id = session_id AND s.writer = current_user)"
+)
 
 
 def quote_ident(name: str) -> str:
@@ -78,7 +95,14 @@ def policy_statements(group: str = DEFAULT_GROUP_ROLE) -> list[str]:
             f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
             *_policies(table, group, _OWN_RUN),
         ]
-    statements += [f"GRANT INSERT, UPDATE ON {table} TO {g}" for table in SHARED_WRITE_TABLES]
+    for table in WRITER_TABLES:
+        own = _OWN_SESSION if table == "session_executions" else _OWN_ROW
+        statements += [
+            f"GRANT INSERT, UPDATE, DELETE ON {table} TO {g}",
+            f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+            *_policies(table, group, own),
+        ]
+    statements += [f"GRANT INSERT ON {table} TO {g}" for table in INSERT_ONLY_TABLES]
     return statements
 
 
@@ -118,13 +142,19 @@ def parse_user_spec(spec: str) -> tuple[str, str | None]:
 
 
 def apply(admin_url: str, statements: list[str]) -> None:
-    """Run ``statements`` in one transaction as the store's owner (``admin_url``)."""
-    from sqlalchemy import create_engine, text
+    """Bring the store's schema up to this version's head (creating it in an empty
+    database), then run ``statements`` in one transaction, as the store's owner
+    (``admin_url``). The policies name columns of the newest schema, so running
+    ``team init-db`` again after upgrading jupyter-mm upgrades the store and its policies
+    together; users' logins cannot upgrade a schema they do not own."""
+    from sqlalchemy import text
 
-    from ..store.sql.engine import normalize_url
+    from ..store.sql.engine import create_store_engine, display_url, ensure_schema, normalize_url
 
-    engine = create_engine(normalize_url(admin_url))
+    url = normalize_url(admin_url)
+    engine = create_store_engine(url, busy_timeout=30.0)
     try:
+        ensure_schema(engine, display_url(url))
         with engine.begin() as conn:
             for statement in statements:
                 conn.execute(text(statement))

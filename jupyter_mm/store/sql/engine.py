@@ -41,6 +41,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0006",
     "0007",
     "0008",
+    "0009",
     "0010",
 )
 SCHEMA_HEAD = KNOWN_REVISIONS[-1]

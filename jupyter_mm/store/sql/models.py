@@ -102,6 +102,8 @@ class KernelSessionRow(Base):
     start_time: Mapped[float] = mapped_column(Double, nullable=False)
     host: Mapped[str | None] = mapped_column(Text)
     pid: Mapped[int | None] = mapped_column(Integer)
+    #: the login role that wrote the row (revision 0009; see ``service.team_db``)
+    writer: Mapped[str | None] = mapped_column(Text)
 
 
 class SessionExecutionRow(Base):
@@ -117,6 +119,8 @@ class SessionExecutionRow(Base):
     exec_count: Mapped[int | None] = mapped_column(Integer)
     cell_id: Mapped[str | None] = mapped_column(Text)
     source_hash: Mapped[str] = mapped_column(DIGEST, nullable=False)
+    #: the login role that wrote the row (revision 0009; see ``service.team_db``)
+    writer: Mapped[str | None] = mapped_column(Text)
 
 
 class ParamRow(Base):
@@ -282,6 +286,8 @@ class PredictionBatchRow(Base):
     digest: Mapped[str] = mapped_column(DIGEST, nullable=False)
     size: Mapped[int] = mapped_column(BigInteger, nullable=False)
     source: Mapped[str | None] = mapped_column(Text)
+    #: the login role that wrote the row (revision 0009; see ``service.team_db``)
+    writer: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_prediction_batches_model_end", "model", "end_time"),)
 
@@ -305,6 +311,9 @@ class PredictionLabelRow(Base):
     __tablename__ = "prediction_labels"
 
     request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: the login role that wrote the label; each writer has its own label per request
+    #: (revision 0009; '' for labels written before it)
+    writer: Mapped[str] = mapped_column(Text, primary_key=True)
     model: Mapped[str | None] = mapped_column(String(255))
     label: Mapped[str] = mapped_column(Text, nullable=False)
     time: Mapped[float] = mapped_column(Double, nullable=False)
@@ -326,6 +335,8 @@ class ServingEndpointRow(Base):
     started: Mapped[float] = mapped_column(Double, nullable=False)
     heartbeat: Mapped[float] = mapped_column(Double, nullable=False)
     state: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    #: the login role that wrote the row (revision 0009; see ``service.team_db``)
+    writer: Mapped[str | None] = mapped_column(Text)
 
 
 class WebhookDeliveryRow(Base):
@@ -396,6 +407,7 @@ class RequestFailureRow(Base):
     start_time: Mapped[float] = mapped_column(Double, nullable=False)
     end_time: Mapped[float] = mapped_column(Double, nullable=False)
     failed: Mapped[int] = mapped_column(Integer, nullable=False)
+    writer: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         Index("ix_request_failures_model_version_end_time", "model", "version", "end_time"),

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 
 from ...entities import PredictionBatch, ReferenceProfileLink, ServingEndpoint
 from ...errors import InvalidInput
@@ -16,6 +16,7 @@ from .models import (
     PREDICTION_LABELS,
     REFERENCE_PROFILES,
     REQUEST_FAILURES,
+    RUNS,
     SERVING_ENDPOINTS,
 )
 
@@ -28,6 +29,7 @@ class SqlPredictionsMixin(AbstractPredictionStore):
     _write: Any
     _read: Any
     _insert: Any
+    _row_writer: Any
     blobs: Any
 
     def add_prediction_batch(self, batch: PredictionBatch) -> PredictionBatch:
@@ -35,6 +37,7 @@ class SqlPredictionsMixin(AbstractPredictionStore):
             raise InvalidInput(f"The batch's blob {batch.digest[:12]} is not in the store.")
         values = {k: v for k, v in batch.to_dict().items() if k != "id"}
         with self._write() as conn:
+            values["writer"] = self._row_writer(conn)
             known = conn.execute(
                 select(MODEL_VERSIONS.c.version).where(
                     MODEL_VERSIONS.c.model == batch.model,
@@ -56,6 +59,7 @@ class SqlPredictionsMixin(AbstractPredictionStore):
         since: float | None = None,
         until: float | None = None,
         arms: Sequence[str] | None = None,
+        writers: Collection[str] | None = None,
     ) -> list[PredictionBatch]:
         table = PREDICTION_BATCHES
         query = select(table).where(table.c.model == model)
@@ -67,6 +71,8 @@ class SqlPredictionsMixin(AbstractPredictionStore):
             query = query.where(table.c.start_time <= until)
         if arms:
             query = query.where(table.c.arm.in_(list(arms)))
+        if writers is not None:
+            query = query.where(table.c.writer.in_(list(writers)))
         with self._read() as conn:
             rows = conn.execute(query.order_by(table.c.start_time, table.c.id)).mappings()
             return [PredictionBatch(**dict(row)) for row in rows]
@@ -83,12 +89,15 @@ class SqlPredictionsMixin(AbstractPredictionStore):
                 raise InvalidInput("A request id must be 1 to 64 characters.")
         table = PREDICTION_LABELS
         with self._write() as conn:
+            writer = self._row_writer(conn)
+            for row in rows:
+                row["writer"] = writer
             for start in range(0, len(rows), LABEL_CHUNK):
                 chunk = rows[start : start + LABEL_CHUNK]
                 statement = self._insert(table).values(chunk)
                 conn.execute(
                     statement.on_conflict_do_update(
-                        index_elements=[table.c.request_id],
+                        index_elements=[table.c.request_id, table.c.writer],
                         set_={
                             "label": statement.excluded.label,
                             "time": statement.excluded.time,
@@ -98,32 +107,41 @@ class SqlPredictionsMixin(AbstractPredictionStore):
                 )
         return len(rows)
 
-    def labels_for(self, request_ids: Iterable[str]) -> dict[str, str]:
+    def labels_for(
+        self, request_ids: Iterable[str], *, writers: Collection[str] | None = None
+    ) -> dict[str, str]:
         wanted = list(dict.fromkeys(str(r) for r in request_ids))
         table = PREDICTION_LABELS
         found: dict[str, str] = {}
         with self._read() as conn:
             for start in range(0, len(wanted), LABEL_CHUNK):
                 chunk = wanted[start : start + LABEL_CHUNK]
-                query = select(table.c.request_id, table.c.label).where(
-                    table.c.request_id.in_(chunk)
-                )
-                found.update((rid, label) for rid, label in conn.execute(query))
+                query = _newest_last(table.c.request_id.in_(chunk), writers)
+                found.update((rid, label) for rid, label, _ in conn.execute(query))
         return found
 
-    def labels_since(self, since: float, model: str | None = None) -> dict[str, str]:
-        table = PREDICTION_LABELS
-        query = select(table.c.request_id, table.c.label).where(table.c.time >= since)
-        if model is not None:
-            query = query.where(or_(table.c.model == model, table.c.model.is_(None)))
+    def labels_since(
+        self, since: float, model: str | None = None, *, writers: Collection[str] | None = None
+    ) -> dict[str, str]:
         with self._read() as conn:
-            return {rid: label for rid, label in conn.execute(query)}
+            query = _newest_last(_arrived(since, model), writers)
+            return {rid: label for rid, label, _ in conn.execute(query)}
+
+    def labels_by_writer_since(
+        self, since: float, model: str | None = None
+    ) -> dict[str, dict[str, str]]:
+        found: dict[str, dict[str, str]] = {}
+        with self._read() as conn:
+            for rid, label, writer in conn.execute(_newest_last(_arrived(since, model), None)):
+                found.setdefault(writer, {})[rid] = label
+        return found
 
     def heartbeat_endpoint(self, endpoint: ServingEndpoint) -> None:
         table = SERVING_ENDPOINTS
         values = endpoint.to_dict()
-        statement = self._insert(table).values(values)
         with self._write() as conn:
+            values["writer"] = self._row_writer(conn)
+            statement = self._insert(table).values(values)
             conn.execute(
                 statement.on_conflict_do_update(
                     index_elements=[table.c.id],
@@ -138,14 +156,28 @@ class SqlPredictionsMixin(AbstractPredictionStore):
         with self._write() as conn:
             conn.execute(delete(SERVING_ENDPOINTS).where(SERVING_ENDPOINTS.c.id == endpoint_id))
 
-    def serving_endpoints(self, *, fresh_within: float | None = None) -> list[ServingEndpoint]:
+    def serving_endpoints(
+        self, *, fresh_within: float | None = None, writers: Collection[str] | None = None
+    ) -> list[ServingEndpoint]:
         import time
 
         query = select(SERVING_ENDPOINTS).order_by(SERVING_ENDPOINTS.c.started)
         if fresh_within is not None:
             query = query.where(SERVING_ENDPOINTS.c.heartbeat >= time.time() - fresh_within)
+        if writers is not None:
+            query = query.where(SERVING_ENDPOINTS.c.writer.in_(list(writers)))
         with self._read() as conn:
             return [ServingEndpoint(**dict(row)) for row in conn.execute(query).mappings()]
+
+    def model_run_owners(self, model: str) -> set[str]:
+        query = (
+            select(RUNS.c.user)
+            .distinct()
+            .join(MODEL_VERSIONS, MODEL_VERSIONS.c.run_id == RUNS.c.id)
+            .where(MODEL_VERSIONS.c.model == model, RUNS.c.user.is_not(None))
+        )
+        with self._read() as conn:
+            return {str(user) for (user,) in conn.execute(query)}
 
     def set_reference_profile(self, link: ReferenceProfileLink) -> None:
         if not self.blobs.exists(link.digest):
@@ -193,10 +225,17 @@ class SqlPredictionsMixin(AbstractPredictionStore):
             "failed": failed,
         }
         with self._write() as conn:
+            values["writer"] = self._row_writer(conn)
             conn.execute(REQUEST_FAILURES.insert(), values)
 
     def request_failures(
-        self, model: str, version: int, *, since: float, until: float | None = None
+        self,
+        model: str,
+        version: int,
+        *,
+        since: float,
+        until: float | None = None,
+        writers: Collection[str] | None = None,
     ) -> int:
         table = REQUEST_FAILURES
         query = select(func.coalesce(func.sum(table.c.failed), 0)).where(
@@ -204,5 +243,26 @@ class SqlPredictionsMixin(AbstractPredictionStore):
         )
         if until is not None:
             query = query.where(table.c.start_time <= until)
+        if writers is not None:
+            query = query.where(table.c.writer.in_(list(writers)))
         with self._read() as conn:
             return int(conn.execute(query).scalar_one())
+
+
+def _arrived(since: float, model: str | None) -> Any:
+    """Labels that arrived at or after ``since``, given for ``model`` or for none."""
+    table = PREDICTION_LABELS
+    condition = table.c.time >= since
+    if model is not None:
+        condition = and_(condition, or_(table.c.model == model, table.c.model.is_(None)))
+    return condition
+
+
+def _newest_last(condition: Any, writers: Collection[str] | None) -> Any:
+    """(request id, label, writer) of the labels matching ``condition`` from ``writers``
+    (every writer when None), oldest first: read into a dict, a request keeps its newest."""
+    table = PREDICTION_LABELS
+    query = select(table.c.request_id, table.c.label, table.c.writer).where(condition)
+    if writers is not None:
+        query = query.where(table.c.writer.in_(list(writers)))
+    return query.order_by(table.c.time, table.c.writer)

@@ -21,11 +21,13 @@ from . import convert, record_writes
 from .models import KERNEL_SESSIONS, SESSION_EXECUTIONS
 
 
-def append(conn: Connection, dialect: str, log: SessionLogAppend) -> None:
+def append(conn: Connection, dialect: str, log: SessionLogAppend, writer: str) -> None:
     """Write the session (once) and the executions ``log`` hands over, inside the caller's
-    transaction. Positions already stored are left alone (a retried run, or a second store
-    handle in the same kernel), so appending is idempotent."""
-    rows = convert.session_log_rows(log)
+    transaction, as ``writer`` (on a team store only the session's writer may append to it).
+    Positions already stored are left alone (a retried run, or a second store handle in the
+    same kernel), so appending is idempotent."""
+    rows = [(*row, writer) for row in convert.session_log_rows(log)]
+    columns = (*convert.EXECUTION_COLUMNS, "writer")
     session = record_writes.insert(dialect, KERNEL_SESSIONS).on_conflict_do_nothing()
     conn.execute(
         session,
@@ -35,20 +37,17 @@ def append(conn: Connection, dialect: str, log: SessionLogAppend) -> None:
                 "start_time": float(log.start_time),
                 "host": log.host,
                 "pid": log.pid,
+                "writer": writer,
             }
         ],
     )
     if not rows:
         return
     if dialect == "sqlite":
-        record_writes.sqlite_insert_rows(
-            conn, "session_executions", convert.EXECUTION_COLUMNS, rows
-        )
+        record_writes.sqlite_insert_rows(conn, "session_executions", columns, rows)
     else:
         statement = record_writes.insert(dialect, SESSION_EXECUTIONS).on_conflict_do_nothing()
-        conn.execute(
-            statement, [dict(zip(convert.EXECUTION_COLUMNS, r, strict=True)) for r in rows]
-        )
+        conn.execute(statement, [dict(zip(columns, r, strict=True)) for r in rows])
 
 
 def load(conn: Connection, session_id: str, position: int) -> list[ExecutionEntry]:

@@ -65,6 +65,7 @@ from .outbox import SqlOutboxMixin
 from .predictions import SqlPredictionsMixin
 from .session_log import append as append_session_log
 from .session_log import with_log
+from .writers import SqlWritersMixin
 
 #: the run fields update_run may change; the rest are fixed when the run starts
 MUTABLE_RUN_FIELDS = (
@@ -107,7 +108,12 @@ def _first_line(exc: DBAPIError) -> str:
 
 
 class SqlStore(
-    SqlApprovalsMixin, SqlPredictionsMixin, SqlDeliveriesMixin, SqlOutboxMixin, AbstractStore
+    SqlApprovalsMixin,
+    SqlPredictionsMixin,
+    SqlDeliveriesMixin,
+    SqlOutboxMixin,
+    SqlWritersMixin,
+    AbstractStore,
 ):
     """Runs, records and environments in SQL; blobs in ``blobs``.
 
@@ -218,7 +224,7 @@ class SqlStore(
         try:
             with self._write() as conn:
                 if session_log is not None:
-                    append_session_log(conn, self._dialect, session_log)
+                    append_session_log(conn, self._dialect, session_log, self._row_writer(conn))
                 if values["parent_id"] is not None:
                     parent = select(RUNS.c.id).where(RUNS.c.id == values["parent_id"])
                     if conn.execute(parent).first() is None:

@@ -578,6 +578,15 @@ export interface MetricThreshold {
   source: string;
 }
 
+/** Whose rows the report used. On a team store, `writers`: the database login roles trusted for the model (the store's owner, the users whose runs became its versions, users named with a role above read, `c.Monitor.trusted_writers`); labels and batches of other writers are left out and counted here (`(unknown)`: written before writers were recorded). `writers` is null on a single-machine store, which trusts everyone. */
+export interface MonitoringTrust {
+  writers: string[] | null;
+  ignored_labels: number;
+  ignored_label_writers: string[];
+  ignored_batches: number;
+  ignored_batch_writers: string[];
+}
+
 /** `GET /models/{name}/monitoring`, `jupyter mm monitor --json` and `jupyter_mm.monitoring.report()`. `metrics` is one flat dict for rules: the whole window's values — `accuracy`, `f1`, `roc_auc`, `log_loss` (classifiers), `rmse`, `mae` (regressors), `estimated_<metric>` (label-free estimate), `labelled`, `rows`, `drift_share`, `drifted_features`, `drift.<feature>` and `drift.prediction` (effect sizes), `p50_latency_ms`, `p95_latency_ms`, `p99_latency_ms`, `error_rate`; a value the window cannot give is null. `thresholds`: the metric bounds of the production gates, for charts. */
 export interface MonitoringReport {
   model: string;
@@ -590,6 +599,7 @@ export interface MonitoringReport {
   latency: LatencySummary;
   metrics: { [key: string]: number | null };
   thresholds: MetricThreshold[];
+  trust: MonitoringTrust;
 }
 
 export interface ErrorDetail {

@@ -1,7 +1,7 @@
 """Alerts raised once store-wide, a webhook outbox, and failed requests per time span.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-06
 
 Three new tables; nothing existing changes.
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
@@ -67,6 +67,8 @@ def upgrade() -> None:
         sa.Column("start_time", sa.Double, nullable=False),
         sa.Column("end_time", sa.Double, nullable=False),
         sa.Column("failed", sa.Integer, nullable=False),
+        # the login that wrote the row (team stores: row-level security, see 0009)
+        sa.Column("writer", sa.Text),
         sa.PrimaryKeyConstraint("id", name="pk_request_failures"),
     )
     op.create_index(
