@@ -138,6 +138,7 @@ def test_mallory_cannot_write_as_alice_or_change_her_rows(
                                "host-a", 8080, 1234, time.time(), time.time(),
                                {"requests": 10, "failed": 0})  # fmt: skip
     alice.heartbeat_endpoint(endpoint)
+    alice.add_request_failures(MODEL, 1, "champion", time.time() - 1, time.time(), 2)
     acting_as(monkeypatch, "alice")
     session = "01J" + secrets.token_hex(12)[:23].upper()
     alice.create_run(
@@ -155,7 +156,7 @@ def test_mallory_cannot_write_as_alice_or_change_her_rows(
     before = {
         table: db.rows(f"SELECT * FROM {table} WHERE writer = 'alice' ORDER BY 1")
         for table in ("prediction_labels", "prediction_batches", "serving_endpoints",
-                      "kernel_sessions", "session_executions")
+                      "kernel_sessions", "session_executions", "request_failures")
     }  # fmt: skip
     with db.connect(MALLORY) as conn:
         # a label, batch, endpoint or session in alice's name is refused, so is no name
@@ -171,6 +172,10 @@ def test_mallory_cannot_write_as_alice_or_change_her_rows(
                 "end_time, rows, digest, size FROM prediction_batches LIMIT 1")  # fmt: skip
         refused(conn, "INSERT INTO kernel_sessions (id, start_time, writer) "
                 "VALUES ('01JFORGED', 0, 'alice')")  # fmt: skip
+        # failed requests in alice's name would raise her model's error rate
+        refused(conn, "INSERT INTO request_failures (model, version, arm, start_time, "
+                "end_time, failed, writer) VALUES (%s, 1, 'champion', 0, 1, 99, 'alice')",
+                MODEL)  # fmt: skip
         # positions of alice's session are predictable: the next one is still hers alone
         refused(conn, "INSERT INTO session_executions (session_id, position, source_hash, "
                 "writer) VALUES (%s, 7, 'x', %s)", session, MALLORY)  # fmt: skip
@@ -205,7 +210,14 @@ def test_mallory_cannot_write_as_alice_or_change_her_rows(
     after = {table: db.rows(f"SELECT * FROM {table} WHERE writer = 'alice' ORDER BY 1")
              for table in before}  # fmt: skip
     assert after == before
-    assert all(before[t] for t in ("prediction_labels", "serving_endpoints", "kernel_sessions"))
+    assert all(before[t] for t in ("prediction_labels", "serving_endpoints", "kernel_sessions",
+                                   "request_failures"))  # fmt: skip
+    # the failures mallory may write in her own name do not count for alice's model
+    stores[MALLORY].add_request_failures(MODEL, 1, "champion", 0.0, 1.0, 50)
+    trusted = writer_trust(stores[OWNER], MODEL).writers
+    assert MALLORY not in trusted
+    assert alice.request_failures(MODEL, 1, since=0.0, writers=trusted) == 2
+    assert alice.request_failures(MODEL, 1, since=0.0) == 52
 
 
 def test_alice_changes_and_removes_her_own_rows(stores: dict[str, Any], db: TeamDatabase) -> None:
