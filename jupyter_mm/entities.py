@@ -1,7 +1,7 @@
 """Plain entities: the only objects that cross the store boundary.
 
-These are frozen-ish dataclasses with JSON-friendly fields. The SQL store maps its ORM
-rows to and from them; no ORM object ever leaves ``jupyter_mm.store.sql``. The server's
+These are frozen-ish dataclasses with JSON-friendly fields. The SQL store maps its table
+rows to and from them; no database row ever leaves ``jupyter_mm.store.sql``. The server's
 wire models are built from these (``to_dict``), the CLI prints them, the kernel creates them.
 
 Times are floats (seconds since the epoch, UTC) everywhere: cheap to produce in the hot

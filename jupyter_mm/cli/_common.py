@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
+    from ..config import MMConfig
     from ..entities import Run
     from ..store.abstract import AbstractStore
 
@@ -41,22 +42,26 @@ class HelpFormatter(argparse.HelpFormatter):
 EPILOG_CLASS = HelpFormatter
 
 
-def open_cli_store(*, cwd: str | os.PathLike[str] | None = None) -> AbstractStore:
+def open_cli_store(
+    *, cwd: str | os.PathLike[str] | None = None, config: MMConfig | None = None
+) -> AbstractStore:
     """Open the store the kernel would find (``--store`` has been copied into
     ``$JUPYTER_MM_STORE`` by ``main``). Reading commands never create a store: a missing one
-    is an error that says how to get one."""
+    is an error that says how to get one. ``config``: the configuration already loaded."""
     from ..store import open_store
 
-    return open_store(cwd=cwd, create=False)
+    return open_store(cwd=cwd, config=config, create=False)
 
 
 def open_existing_cli_store() -> AbstractStore | None:
     """The store as :func:`open_cli_store` opens it, or None when none exists yet: a
     listing of a store nobody has written is empty, not an error (and creates nothing)."""
-    from ..config import existing_store
+    from ..config import existing_store, load_mm_config
 
-    _, exists = existing_store()
-    return open_cli_store() if exists else None
+    # loaded once for both steps: a jupyter_mm_config.py is code, run once per command
+    config = load_mm_config()
+    _, exists = existing_store(config)
+    return open_cli_store(config=config) if exists else None
 
 
 def iter_all_runs(store: AbstractStore, **filters: Any) -> Iterator[Run]:

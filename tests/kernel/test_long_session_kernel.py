@@ -14,7 +14,7 @@ from jupyter_client.manager import start_new_kernel
 from sqlalchemy import func, select, text
 
 from jupyter_mm.store import open_store
-from jupyter_mm.store.sql.models import Base
+from jupyter_mm.store.sql.models import METADATA
 
 from .conftest import execute, kernel_env
 
@@ -28,7 +28,7 @@ def _footprint(url: str) -> dict[str, Any]:
     with open_store(url) as store:
         counts: dict[str, Any] = {}
         with store._engine.connect() as conn:
-            for table in Base.metadata.sorted_tables:
+            for table in METADATA.sorted_tables:
                 counts[table.name] = conn.execute(
                     select(func.count()).select_from(table)
                 ).scalar_one()

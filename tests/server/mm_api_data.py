@@ -26,7 +26,7 @@ from jupyter_mm.entities import (
 )
 from jupyter_mm.ids import new_id
 from jupyter_mm.store import open_store
-from jupyter_mm.store.sql.models import EventRow
+from jupyter_mm.store.sql.models import EVENTS
 
 T0 = 1_750_000_000.0
 
@@ -192,7 +192,7 @@ def add_events(root: Path, count: int, *, location: StoreLocation | None = None)
     # way they will write it.
     with open_store(location or store_location(root)) as store, store._engine.begin() as conn:
         conn.execute(
-            insert(EventRow.__table__),
+            insert(EVENTS),
             [
                 {
                     "time": T0 + i,

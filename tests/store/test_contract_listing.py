@@ -12,7 +12,7 @@ from sqlalchemy import insert
 from jupyter_mm import ids
 from jupyter_mm.entities import METRIC_OPERATORS, Metric, MetricFilter, MetricOrder, Run
 from jupyter_mm.errors import InvalidInput
-from jupyter_mm.store.sql.models import EventRow
+from jupyter_mm.store.sql.models import EVENTS
 
 T0 = 1_700_000_000.0
 
@@ -27,7 +27,7 @@ def add_events(store, rows: list[dict]) -> None:
     # The registry methods that write events arrive with the registry issue; until then the
     # tests write the append-only table directly, as those methods will.
     with store._engine.begin() as conn:
-        conn.execute(insert(EventRow.__table__), rows)
+        conn.execute(insert(EVENTS), rows)
 
 
 def event_row(i: int, model: str | None = "clf") -> dict:

@@ -24,7 +24,7 @@ from jupyter_mm.store import open_store, pid_alive
 from jupyter_mm.store.processes import process_start_time
 from jupyter_mm.store.sql import convert
 from jupyter_mm.store.sql.engine import MIGRATIONS_DIR, SCHEMA_HEAD
-from jupyter_mm.store.sql.models import RunRow
+from jupyter_mm.store.sql.models import RUNS
 from jupyter_mm.tracking import new_run
 
 pytestmark = pytest.mark.skipif(
@@ -126,7 +126,7 @@ def test_a_0002_store_is_upgraded_and_its_dead_runs_crashed(local_location) -> N
             ]
             with store._writer.begin() as conn:
                 conn.execute(
-                    insert(RunRow.__table__),
+                    insert(RUNS),
                     [
                         {
                             k: v

@@ -17,7 +17,7 @@ from jupyter_mm.errors import InvalidInput
 from jupyter_mm.store import open_store
 from jupyter_mm.store.sql import convert
 from jupyter_mm.store.sql.engine import KNOWN_REVISIONS, MIGRATIONS_DIR, SCHEMA_HEAD
-from jupyter_mm.store.sql.models import Base, LatestMetricRow, MetricRow, RunRow
+from jupyter_mm.store.sql.models import LATEST_METRICS, METADATA, METRICS, RUNS
 
 
 def _alembic_config(connection=None) -> Config:
@@ -37,7 +37,7 @@ def test_known_revisions_match_the_packaged_scripts():
 
 def test_migrated_schema_matches_the_models(store):
     with store._engine.connect() as conn:
-        differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        differences = compare_metadata(MigrationContext.configure(conn), METADATA)
     assert differences == []
 
 
@@ -90,7 +90,7 @@ def test_a_0002_store_keeps_its_inline_logs_and_new_runs_reference_their_session
             execution_log=[ExecutionEntry(1, "a", "h1"), ExecutionEntry(2, None, "h2")],
         )
         with store._writer.begin() as conn:
-            conn.execute(insert(RunRow.__table__), [_row_before_0003(old)])
+            conn.execute(insert(RUNS), [_row_before_0003(old)])
     with open_store(any_location) as store:
         assert store.schema_version() == SCHEMA_HEAD
         assert store.get_run(old.id).execution_log == old.execution_log
@@ -129,14 +129,14 @@ def test_a_0001_store_with_metrics_is_upgraded_and_latest_metrics_backfilled(any
         ]
         with store._writer.begin() as conn:
             conn.execute(
-                insert(RunRow.__table__),
+                insert(RUNS),
                 [
                     _row_before_0003(Run(id=run_id, start_time=1000.0 + i))
                     for i, run_id in enumerate(run_ids)
                 ],
             )
             conn.execute(
-                insert(MetricRow.__table__),
+                insert(METRICS),
                 [
                     {"run_id": r, "name": n, "step": s, "timestamp": t, "value": v}
                     for r, n, s, t, v in points
@@ -146,7 +146,7 @@ def test_a_0001_store_with_metrics_is_upgraded_and_latest_metrics_backfilled(any
         assert store.schema_version() == SCHEMA_HEAD
         assert store.check_integrity() == []
         with store._engine.connect() as conn:
-            rows = conn.execute(select(LatestMetricRow.__table__).order_by("run_id", "name")).all()
+            rows = conn.execute(select(LATEST_METRICS).order_by("run_id", "name")).all()
         assert [tuple(r) for r in rows] == sorted(
             [
                 (run_ids[0], "acc", 5, 10.0, 0.7),

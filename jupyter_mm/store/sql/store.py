@@ -1,5 +1,5 @@
-"""``SqlStore``: the AbstractStore contract on SQLite or PostgreSQL (SQLAlchemy 2 Core over
-the ORM tables of :mod:`.models`).
+"""``SqlStore``: the AbstractStore contract on SQLite or PostgreSQL (SQLAlchemy 2 Core on
+the tables of :mod:`.models`).
 
 Reads run in plain transactions; writes go through the write engine, whose transactions
 start with ``BEGIN IMMEDIATE`` on SQLite (see :mod:`.engine`). Each public write method is

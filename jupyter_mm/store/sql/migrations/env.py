@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from alembic import context
 
-from jupyter_mm.store.sql.models import Base
+from jupyter_mm.store.sql.models import METADATA
 
-target_metadata = Base.metadata
+target_metadata = METADATA
 
 
 def run_offline() -> None:
