@@ -43,6 +43,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0008",
     "0009",
     "0010",
+    "0011",
 )
 SCHEMA_HEAD = KNOWN_REVISIONS[-1]
 

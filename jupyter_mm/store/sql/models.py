@@ -228,6 +228,9 @@ EVENTS = Table(
     Column("to_stage", String(16)),
     Column("reason", Text),
     Index("ix_events_model_version", "model", "version"),
+    # the alert listings the lab polls (``action IN (...) ORDER BY id DESC``) read only the
+    # alert events, however long the audit trail
+    Index("ix_events_action_id", "action", "id"),
 )
 
 # A transition waiting for (or decided by) a second person; its history is in events.
