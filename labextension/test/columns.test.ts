@@ -10,6 +10,7 @@ import {
   metricKey,
   minimumWidth,
   NAME_MIN,
+  splitName,
   ROW_PADDING,
   sharedNames,
   TOOK
@@ -121,5 +122,23 @@ describe('sharedNames', () => {
       { name: null }
     ];
     expect([...sharedNames(runs)]).toEqual(['logreg']);
+  });
+});
+
+describe('splitName', () => {
+  it('keeps the end of a long name apart so that it is never cut', () => {
+    expect(splitName('logreg-c005-balanced')).toEqual({
+      head: 'logreg-c005-bal',
+      tail: 'anced'
+    });
+  });
+  it('leaves short names whole', () => {
+    expect(splitName('logreg-c1')).toEqual({ head: 'logreg-c1', tail: '' });
+    expect(splitName('')).toEqual({ head: '', tail: '' });
+  });
+  it('never splits a character', () => {
+    const { head, tail } = splitName('model-🚀🚀🚀🚀🚀🚀');
+    expect(tail).toBe('🚀🚀🚀🚀🚀');
+    expect(head + tail).toBe('model-🚀🚀🚀🚀🚀🚀');
   });
 });

@@ -10,7 +10,7 @@ import {
   shortRunId,
   statusLabel
 } from '../../format';
-import { IColumnLayout } from './columns';
+import { IColumnLayout, splitName } from './columns';
 
 /** Significant digits of metric values in the narrow columns (the tooltip has them all). */
 const LIST_DIGITS = 4;
@@ -77,7 +77,7 @@ export function RunRow(props: IRunRowProps): JSX.Element {
       />
       <span className="jp-mm-RunRow-name">
         {/* The name ellipsizes first; a shared name keeps its id visible after it. */}
-        {run.name && <span className="jp-mm-RunRow-label">{run.name}</span>}
+        {run.name && <NameLabel name={run.name} />}
         {(!run.name || props.nameShared) && (
           <span className="jp-mm-RunRow-id">{shortRunId(run.id)}</span>
         )}
@@ -105,5 +105,17 @@ export function RunRow(props: IRunRowProps): JSX.Element {
         )}
       </span>
     </div>
+  );
+}
+
+/** The run's name, cut in the middle when the column is too narrow (see splitName). */
+function NameLabel(props: { name: string }): JSX.Element {
+  // one line: breaks and tabs in a name show as one space (the tooltip has it as stored)
+  const { head, tail } = splitName(props.name.replace(/\s+/g, ' '));
+  return (
+    <span className="jp-mm-RunRow-label">
+      <span className="jp-mm-RunRow-head">{head}</span>
+      {tail && <span className="jp-mm-RunRow-tail">{tail}</span>}
+    </span>
   );
 }

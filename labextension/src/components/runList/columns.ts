@@ -172,3 +172,22 @@ export function sharedNames(
   }
   return shared;
 }
+
+/** Characters at the end of a long name that stay visible when the name is cut. */
+export const NAME_TAIL = 5;
+
+/**
+ * A name split for a cut in the middle: the head ellipsizes, the tail never does. Runs of
+ * one cell are often named alike up to their end ("logreg-c1", "logreg-c005"), so the end
+ * is what tells them apart. Short names are not split.
+ */
+export function splitName(name: string): { head: string; tail: string } {
+  const chars = Array.from(name); // code points: an emoji is never cut in half
+  if (chars.length <= NAME_TAIL * 2) {
+    return { head: name, tail: '' };
+  }
+  return {
+    head: chars.slice(0, -NAME_TAIL).join(''),
+    tail: chars.slice(-NAME_TAIL).join('')
+  };
+}
