@@ -84,11 +84,10 @@ def serve(options: ServeOptions) -> int:
 
 
 def _serve_forever(options: ServeOptions, sockets: list[socket.socket]) -> int:
-    import tornado.httpserver
-    import tornado.ioloop
+    import asyncio
 
     from ..store import open_store
-    from .app import ServingState, make_app
+    from .app import ServingState
     from .predlog import PredictionLogWriter
 
     store = open_store(create=False)
@@ -100,25 +99,15 @@ def _serve_forever(options: ServeOptions, sockets: list[socket.socket]) -> int:
         else None
     )
     state = ServingState(deployment, writer)
-    server = tornado.httpserver.HTTPServer(make_app(state), max_body_size=64 * 1024 * 1024)
-    server.add_sockets(sockets)
     deployment.start_polling(options.poll)
     stop = threading.Event()
     heartbeat = threading.Thread(
         target=_heartbeat, args=(store, options, state, endpoint_id, stop), daemon=True
     )
     heartbeat.start()
-    loop = tornado.ioloop.IOLoop.current()
-
-    def shutdown(signum: int, _frame: object) -> None:
-        loop.add_callback_from_signal(loop.stop)
-
-    signal.signal(signal.SIGTERM, shutdown)
-    signal.signal(signal.SIGINT, shutdown)
     try:
-        loop.start()
+        asyncio.run(_listen_until_signalled(state, sockets))
     finally:
-        server.stop()
         stop.set()
         deployment.stop()
         state.shadow_pool.shutdown(wait=True)
@@ -131,6 +120,28 @@ def _serve_forever(options: ServeOptions, sockets: list[socket.socket]) -> int:
         store.close()
     print(f"jupyter mm serve: stopped after {state.answered} requests", file=sys.stderr)
     return 0
+
+
+async def _listen_until_signalled(state, sockets: list[socket.socket]) -> None:
+    """Serve until SIGTERM/SIGINT; then stop accepting, answer what was read, close."""
+    import asyncio
+
+    from .app import MAX_BODY_BYTES, make_handler
+    from .http import start_server
+
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    servers, connections = await start_server(make_handler(state), sockets, MAX_BODY_BYTES)
+    await stopping.wait()
+    for server in servers:
+        server.close()
+    await asyncio.sleep(0)  # a batch read in the last turn is answered in the next one
+    for connection in list(connections):
+        connection.close_when_idle()
+    for server in servers:
+        await server.wait_closed()
 
 
 def _heartbeat(store, options, state, endpoint_id, stop) -> None:
