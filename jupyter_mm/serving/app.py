@@ -48,6 +48,10 @@ class Metrics:
             registry=self.registry,
         )  # fmt: skip
         self.rows = Counter("jupyter_mm_predictions", "Rows scored", labels, registry=self.registry)
+        # fewer calls than requests: requests that arrived together were scored together
+        self.calls = Counter(
+            "jupyter_mm_model_calls", "Calls of the model's predict", labels, registry=self.registry
+        )
         self.latency = Histogram(
             "jupyter_mm_latency_seconds", "Scoring latency", labels,
             buckets=_LATENCY_BUCKETS, registry=self.registry,
@@ -72,6 +76,10 @@ class Metrics:
         requests.inc()
         scored.inc(rows)
         latencies.observe(latency)
+
+    def called(self, served: LoadedModel, arm: str) -> None:
+        version = served.version
+        self.calls.labels(version.model, str(version.version), arm).inc()
 
     def failed(self, served: LoadedModel, arm: str, status: int) -> None:
         self._of(served, arm, str(status))[0].inc()
@@ -127,7 +135,6 @@ class Scorer:
     def __init__(self, state: ServingState) -> None:
         self.state = state
         self._pending: list[_Scoring] = []
-        self.batches = 0
 
     def __call__(self, request: Request, reply: Reply) -> None:
         started = time.perf_counter()
@@ -152,7 +159,7 @@ class Scorer:
             self._failed(scoring, 400, str(exc))
             return
         if not served.batchable:
-            self._answer(scoring, *_predict_one(served, scoring.data))
+            self._answer(scoring, *self._predict_one(scoring))
             return
         self._pending.append(scoring)
         if len(self._pending) == 1:  # after the other requests read in this loop turn
@@ -164,9 +171,34 @@ class Scorer:
         for scoring in pending:
             groups.setdefault(id(scoring.served), []).append(scoring)
         for group in groups.values():
-            self.batches += 1
-            for scoring, outcome in zip(group, _predict_together(group), strict=True):
+            for scoring, outcome in zip(group, self._predict_together(group), strict=True):
                 self._answer(scoring, *outcome)
+
+    def _predict_one(self, scoring: _Scoring) -> tuple[Any, str | None]:
+        self.state.metrics.called(scoring.served, scoring.arm.name)
+        try:
+            return scoring.served.predict(scoring.data), None
+        except Exception as exc:  # the model itself failed on valid-looking input
+            return None, f"The model failed: {_one_line(exc)}"
+
+    def _predict_together(self, group: list[_Scoring]) -> list[tuple[Any, str | None]]:
+        """Each request's (predictions, problem), from one call when that call succeeds
+        and answers a row per row; otherwise (a request the model refuses) request by
+        request, so one bad request fails alone."""
+        import numpy as np
+
+        if len(group) > 1:
+            first = group[0]
+            self.state.metrics.called(first.served, first.arm.name)
+            sizes = [len(s.data) for s in group]
+            try:
+                together = first.served.predict(np.concatenate([s.data for s in group]))
+            except Exception:
+                together = None
+            if together is not None and len(together) == sum(sizes):
+                bounds = np.cumsum(sizes)[:-1]
+                return [(part, None) for part in np.split(together, bounds)]
+        return [self._predict_one(s) for s in group]
 
     def _answer(self, scoring: _Scoring, predictions: Any, problem: str | None) -> None:
         state = self.state
@@ -198,32 +230,6 @@ class Scorer:
         self.state.metrics.failed(scoring.served, scoring.arm.name, status)
         self.state.failed += 1
         scoring.reply.json(status, _error(status, message), tuple(scoring.headers))
-
-
-def _predict_one(served: LoadedModel, data: Any) -> tuple[Any, str | None]:
-    try:
-        return served.predict(data), None
-    except Exception as exc:  # the model itself failed on valid-looking input
-        return None, f"The model failed: {_one_line(exc)}"
-
-
-def _predict_together(group: list[_Scoring]) -> list[tuple[Any, str | None]]:
-    """Each request's (predictions, problem), from one call when that call succeeds and
-    answers a row per row; otherwise (a request the model refuses) request by request, so
-    one bad request fails alone."""
-    import numpy as np
-
-    served = group[0].served
-    if len(group) > 1:
-        sizes = [len(s.data) for s in group]
-        try:
-            together = served.predict(np.concatenate([s.data for s in group]))
-        except Exception:
-            together = None
-        if together is not None and len(together) == sum(sizes):
-            bounds = np.cumsum(sizes)[:-1]
-            return [(part, None) for part in np.split(together, bounds)]
-    return [_predict_one(served, s.data) for s in group]
 
 
 def _error(status: int, message: str) -> dict[str, str]:

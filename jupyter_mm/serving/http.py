@@ -25,6 +25,8 @@ from collections.abc import Callable
 from typing import Any
 
 MAX_HEAD_BYTES = 64 * 1024
+#: how long a closing connection waits for the client to close its side
+LINGER_SECONDS = 2.0
 #: answers waiting to be written on one connection before it stops reading (pipelining)
 MAX_QUEUED = 64
 REASONS = {
@@ -115,7 +117,17 @@ class Connection(asyncio.Protocol):
         self.closing = True
         self.connections.discard(self)
 
+    def eof_received(self) -> bool:
+        """The client sent all it will: answer what is pending, then close."""
+        self._last = True
+        if not self._replies:
+            return False  # the transport closes
+        self._replies[-1].close = True
+        return True
+
     def data_received(self, data: bytes) -> None:
+        if self._last:  # the connection closes after its last answer; the rest is dropped
+            return
         self._buffer += data
         try:
             while not self.closing and not self._last and self._next_request():
@@ -250,9 +262,19 @@ class Connection(asyncio.Protocol):
         reply.send(status, body, [("Content-Type", "application/json")], close=True)
 
     def _close(self) -> None:
-        self.closing = True
-        if self.transport is not None:
-            self.transport.close()
+        """Close after the answers written so far. Closing a socket with unread input makes
+        the kernel reset the connection, and the client may lose the answer (a refused
+        oversized body is still arriving): so half-close, drop what still comes, and close
+        when the client does (or after :data:`LINGER_SECONDS`)."""
+        self.closing = self._last = True
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        if transport.can_write_eof():
+            transport.write_eof()
+            asyncio.get_running_loop().call_later(LINGER_SECONDS, transport.close)
+        else:
+            transport.close()
 
     def close_when_idle(self) -> None:
         """Shutdown: close now when no answer is pending, else after the last one."""
