@@ -56,10 +56,21 @@ Logged = tuple[str, float, float, Any, Any]
 class PredictionLogWriter:
     """Collects served requests and writes them in batches from a background thread."""
 
-    def __init__(self, store: AbstractStore, *, interval: float = 1.0, source: str | None = None):
+    def __init__(
+        self,
+        store: AbstractStore,
+        *,
+        interval: float = 1.0,
+        source: str | None = None,
+        compact_every: float | None = None,
+    ):
         self.store = store
         self.interval = interval
         self.source = source
+        #: every so many seconds the writer merges its own small batches (compaction.py)
+        self.compact_every = compact_every
+        self._written: set[tuple[str, int]] = set()  # (model, version) this writer wrote
+        self._compacted_at = time.monotonic()
         self.written_rows = 0
         self.failures: list[str] = []
         self._pending: dict[tuple[str, int, str], tuple[LoadedModel, list[Logged]]] = {}
@@ -80,6 +91,22 @@ class PredictionLogWriter:
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
             self.flush()
+            every = self.compact_every
+            if every is not None and time.monotonic() - self._compacted_at >= every:
+                self.compact()
+
+    def compact(self) -> None:
+        """Merge the small batches this writer wrote (see :mod:`.compaction`)."""
+        from .compaction import compact_predictions
+
+        self._compacted_at = time.monotonic()
+        for model, version in sorted(self._written):
+            try:
+                compact_predictions(
+                    self.store, model, version=version, source=self.source, any_source=False
+                )
+            except Exception as exc:  # the log stays as written; say why once
+                self.failures.append(f"compaction: {type(exc).__name__}: {exc}")
 
     def flush(self) -> None:
         with self._write_lock:  # the thread and close() never write the same rows twice
@@ -117,6 +144,7 @@ class PredictionLogWriter:
         )
         version = served.version
         write_batch(self.store, version.model, version.version, arm, table, self.source)
+        self._written.add((version.model, version.version))
         self.written_rows += table.num_rows
 
     def close(self) -> None:
