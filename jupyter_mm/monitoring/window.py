@@ -92,6 +92,19 @@ def read_window(
 ) -> Any:
     """The window's rows of the version's prediction log (every arm), oldest first, as a
     DataFrame of the requested ``columns`` (plus ``time``); empty when nothing was logged."""
+    from ..errors import NotFound
+
+    try:
+        return _read_window(store, model, version, spec, columns)
+    except NotFound:
+        # a batch listed a moment ago was compacted and its blob collected by gc since:
+        # the listing now names the merged batch instead
+        return _read_window(store, model, version, spec, columns)
+
+
+def _read_window(
+    store: AbstractStore, model: str, version: int, spec: WindowSpec, columns: list[str] | None
+) -> Any:
     import pandas as pd
 
     batches = store.prediction_batches(model, version=version, since=spec.since, until=spec.until)

@@ -136,3 +136,31 @@ def test_a_server_merges_its_own_small_files(registry_store, tmp_path) -> None:
     assert all(b.source == batches[0].source for b in batches)
     frame = read_window(store, "churn", 1, WindowSpec(rows=len(ids)))
     assert np.isfinite(frame["time"]).all() and len(frame) == len(ids)
+
+
+def test_a_window_read_as_gc_collects_compacted_files_lists_again(registry_store) -> None:
+    """The one moment a reader can miss a blob: it listed the small batches, then they
+    were compacted and `jupyter mm gc` removed them before it read them. It lists again
+    and reads the merged batch."""
+    from jupyter_mm.cli.maintenance import collect_garbage
+
+    _url, store = registry_store
+    _log_small_batches(store, count=5, rows=10)
+    listing = store.prediction_batches
+    collected: list[int] = []
+
+    def list_then_compact_and_collect(*args, **kwargs):
+        found = listing(*args, **kwargs)
+        if not collected:  # only after the reader's first listing
+            collected.append(0)
+            compact_predictions(store, "churn")
+            collected[0] = len(collect_garbage(store, grace_hours=0, delete=True)["unreferenced"])
+        return found
+
+    store.prediction_batches = list_then_compact_and_collect
+    try:
+        frame = read_window(store, "churn", 1, WindowSpec(since=0.0))
+    finally:
+        del store.prediction_batches
+    assert collected[0] >= 5  # the small files were really gone
+    assert len(frame) == 50 and frame["time"].is_monotonic_increasing
