@@ -7,7 +7,7 @@ throughput, and swaps under load.
     python bench/run.py --only serving
 
 Targets: throughput >= 2x MLflow's requests/s and p99 <= 1/2 of MLflow's, with prediction
-logging on; logging adds <= 0.3 ms to p50; mm.log_predictions >= 20 000 rows/s; bytes per
+logging on (also measured with two worker processes each, ``--workers 2``); logging adds <= 0.3 ms to p50; mm.log_predictions >= 20 000 rows/s; bytes per
 logged prediction of a 20-feature model (10M predictions <= 1 GB means <= 100 B each);
 0 failed requests across 20 swaps at full load.
 """
@@ -102,18 +102,56 @@ def summary(latencies: list[float], seconds: float, failures: int) -> dict[str, 
     }
 
 
-def interleaved(ports: dict[str, int], body: bytes, seconds: float, rounds: int) -> dict:
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) of ``pid`` and its descendants so far (Linux /proc), or None
+    where there is no /proc: a server's workers, and uvicorn under ``mlflow models serve``,
+    are child processes."""
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        stats = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                with contextlib.suppress(OSError):
+                    with open(f"/proc/{entry}/stat") as handle:
+                        fields = handle.read().rsplit(")", 1)[1].split()
+                    stats[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    except OSError:
+        return None
+    tree, total, frontier = {pid}, 0, [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, (ppid, _ticks) in stats.items():
+            if ppid == parent and child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    total = sum(stats[p][1] for p in tree if p in stats)
+    return total / tick
+
+
+def interleaved(
+    ports: dict[str, int], pids: dict[str, int], body: bytes, seconds: float, rounds: int
+) -> dict:
     """Load each server in turn, ``rounds`` times, ``seconds / rounds`` each, and pool the
     results: on a shared machine the load changes by the minute, and measuring the servers
-    one after another would hand that change to whichever ran in the quiet minute."""
+    one after another would hand that change to whichever ran in the quiet minute. Each
+    result has ``cpu_ms``: the server's CPU time (all its processes) per answered request,
+    which the other work on the machine changes much less than wall-clock rates."""
     pooled: dict[str, list[float]] = {name: [] for name in ports}
     failures = dict.fromkeys(ports, 0)
+    cpu = dict.fromkeys(ports, 0.0)
     for _ in range(rounds):
         for name, port in ports.items():
+            before = cpu_seconds(pids[name])
             outcome = load(port, body, seconds / rounds)
+            after = cpu_seconds(pids[name])
             pooled[name] += outcome["latencies"]
             failures[name] += outcome["failures"]
-    return {name: summary(pooled[name], seconds, failures[name]) for name in ports}
+            if before is not None and after is not None:
+                cpu[name] += after - before
+    results = {name: summary(pooled[name], seconds, failures[name]) for name in ports}
+    for name, result in results.items():
+        result["cpu_ms"] = cpu[name] * 1000 / max(len(pooled[name]), 1)
+    return results
 
 
 def _model():
@@ -127,35 +165,23 @@ def _model():
     return model.fit(data.data, data.target), data.data
 
 
-def run(quick: bool) -> list[Result]:
-    import jupyter_mm as mm
-    from jupyter_mm import tracking
-    from jupyter_mm.store import open_store
+def _commands(version: int, mlflow_model: Path) -> dict[str, list[str]]:
+    """The servers compared: ours with and without the log, MLflow; then both with two
+    worker processes (``--workers 2``)."""
+    ours = [sys.executable, "-m", "jupyter_mm.cli", "serve", f"bench/{version}"]
+    mlflow = [sys.executable, "-m", "mlflow", "models", "serve", "-m", str(mlflow_model),
+              "--env-manager", "local", "-h", "127.0.0.1"]  # fmt: skip
+    return {
+        "ours": ours,
+        "ours-nolog": [*ours, "--no-log"],
+        "mlflow": mlflow,
+        "ours-w2": [*ours, "--workers", "2"],
+        "mlflow-w2": [*mlflow, "--workers", "2"],
+    }
 
+
+def _compare(servers: dict[str, list[str]], work: Path, env: dict, body: bytes, quick: bool):
     seconds = 5.0 if quick else 20.0
-    work = Path(tempfile.mkdtemp(prefix="mm-serve-bench-"))
-    url = f"sqlite:///{work / 'store' / 'mm.db'}"
-    env = dict(os.environ, JUPYTER_MM_STORE=url)
-    store = open_store(url)
-    tracking.set_default_store(store)
-    model, X = _model()
-    with mm.start_run("bench") as run:
-        mm.log_model(model, "model", input_example=X.head(5))
-    version = mm.register_model(run.id, "model", "bench", store=store)
-    body = json.dumps(
-        {"dataframe_split": {"columns": list(X.columns), "data": X.head(1).values.tolist()}}
-    ).encode()
-    servers = {
-        "ours": [sys.executable, "-m", "jupyter_mm.cli", "serve", f"bench/{version.version}"],
-        "ours-nolog": [sys.executable, "-m", "jupyter_mm.cli", "serve",
-                       f"bench/{version.version}", "--no-log"],
-    }  # fmt: skip
-    mlflow_model = work / "mlflow-model"
-    import mlflow.sklearn
-
-    mlflow.sklearn.save_model(model, str(mlflow_model))
-    servers["mlflow"] = [sys.executable, "-m", "mlflow", "models", "serve", "-m",
-                         str(mlflow_model), "--env-manager", "local", "-h", "127.0.0.1"]  # fmt: skip
     processes: dict[str, subprocess.Popen] = {}
     ports = {name: _port() for name in servers}
     try:
@@ -168,16 +194,20 @@ def run(quick: bool) -> list[Result]:
         for name in servers:
             _wait(ports[name], "/ping", processes[name])
             load(ports[name], body, 2.0)  # warm-up
-        results = interleaved(ports, body, seconds, rounds=2 if quick else 5)
+        pids = {name: process.pid for name, process in processes.items()}
+        return interleaved(ports, pids, body, seconds, rounds=2 if quick else 5)
     finally:
         for process in processes.values():
             process.terminate()
             process.wait(timeout=60)
-    served = store.prediction_batches("bench", version=version.version)
+
+
+def _comparison_rows(results: dict, served: list) -> list[Result]:
     served_rows = sum(b.rows for b in served)
     ours, nolog, peer = results["ours"], results["ours-nolog"], results["mlflow"]
+    ours2, peer2 = results["ours-w2"], results["mlflow-w2"]
     ms = 1 / 1000  # Result takes seconds for "ms" rows
-    rows = [
+    return [
         Result("15 serve req/s (1 row, 8 clients)", 1 / ours["rps"], 1 / peer["rps"],
                "mlflow models serve", unit="ms", min_ratio=2.0,
                note=f"time per request; {ours['rps']:.0f} vs {peer['rps']:.0f} req/s"),
@@ -185,6 +215,14 @@ def run(quick: bool) -> list[Result]:
                "mlflow models serve", min_ratio=2.0),
         Result("15 serve p50 latency", ours["p50"] * ms, peer["p50"] * ms,
                "mlflow models serve"),
+        Result("15 serve CPU time per request (all server processes)", ours["cpu_ms"] * ms,
+               peer["cpu_ms"] * ms, "mlflow models serve"),
+        Result("15 serve req/s, --workers 2 each", 1 / ours2["rps"], 1 / peer2["rps"],
+               "mlflow --workers 2", unit="ms", min_ratio=2.0,
+               note=f"time per request; {ours2['rps']:.0f} vs {peer2['rps']:.0f} req/s; CPU "
+               f"{ours2['cpu_ms']:.2f} vs {peer2['cpu_ms']:.2f} ms per request"),
+        Result("15 serve p99 latency, --workers 2 each", ours2["p99"] * ms, peer2["p99"] * ms,
+               "mlflow --workers 2", min_ratio=2.0),
         Result("15 prediction log added to p50", max(0.0, ours["p50"] - nolog["p50"]) * ms,
                None, "", max_ours=0.3 * ms,
                note=f"{ours['p50']:.3f} vs {nolog['p50']:.3f} ms (--no-log), "
@@ -194,6 +232,30 @@ def run(quick: bool) -> list[Result]:
                note=f"{served_rows:,} logged while serving, {len(served)} batches, "
                "with class scores, latency and time"),
     ]  # fmt: skip
+
+
+def run(quick: bool) -> list[Result]:
+    import mlflow.sklearn
+
+    import jupyter_mm as mm
+    from jupyter_mm import tracking
+    from jupyter_mm.store import open_store
+
+    work = Path(tempfile.mkdtemp(prefix="mm-serve-bench-"))
+    url = f"sqlite:///{work / 'store' / 'mm.db'}"
+    env = dict(os.environ, JUPYTER_MM_STORE=url)
+    store = open_store(url)
+    tracking.set_default_store(store)
+    model, X = _model()
+    with mm.start_run("bench") as run:
+        mm.log_model(model, "model", input_example=X.head(5))
+    version = mm.register_model(run.id, "model", "bench", store=store)
+    body = json.dumps(
+        {"dataframe_split": {"columns": list(X.columns), "data": X.head(1).values.tolist()}}
+    ).encode()
+    mlflow.sklearn.save_model(model, str(work / "mlflow-model"))
+    results = _compare(_commands(version.version, work / "mlflow-model"), work, env, body, quick)
+    rows = _comparison_rows(results, store.prediction_batches("bench", version=version.version))
     rows.append(_log_cost(store, model, X, version))
     rows += _batch_rows(store, quick)
     rows.append(_swaps(url, env, body, version, store, quick))

@@ -51,6 +51,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--log-interval", type=float, default=1.0, metavar="S", help="seconds between log writes"
     )
+    p.add_argument(
+        "--compact-every",
+        type=float,
+        default=300.0,
+        metavar="S",
+        help="seconds between merges of this server's small log files into larger ones "
+        "(default 300; 0 never merges)",
+    )
     p.set_defaults(func=cmd_serve)
 
 
@@ -69,5 +77,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
             poll=args.poll,
             log_predictions=not args.no_log,
             log_interval=args.log_interval,
+            compact_every=args.compact_every or None,
         )
     )

@@ -95,6 +95,24 @@ def read_window(
     """The window's rows of the version's prediction log (every arm), oldest first, as a
     DataFrame of the requested ``columns`` (plus ``time``); empty when nothing was logged.
     With ``writers``, only the batches these writers logged (see ``monitoring.trust``)."""
+    from ..errors import NotFound
+
+    try:
+        return _read_window(store, model, version, spec, columns, writers)
+    except NotFound:
+        # a batch listed a moment ago was compacted and its blob collected by gc since:
+        # the listing now names the merged batch instead
+        return _read_window(store, model, version, spec, columns, writers)
+
+
+def _read_window(
+    store: AbstractStore,
+    model: str,
+    version: int,
+    spec: WindowSpec,
+    columns: list[str] | None,
+    writers: Collection[str] | None,
+) -> Any:
     import pandas as pd
 
     batches = store.prediction_batches(

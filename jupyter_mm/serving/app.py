@@ -1,4 +1,4 @@
-"""The scoring server: MLflow's scoring protocol over tornado.
+"""The scoring server: MLflow's scoring protocol over :mod:`.http` (asyncio).
 
 Routes: ``POST /invocations`` (see :mod:`.inputs`), ``GET /ping`` and ``/health`` (200 when
 the champion is loaded), ``GET /version``, ``GET /metrics`` (Prometheus), ``POST /feedback``
@@ -12,16 +12,17 @@ one version), else the request id.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-import tornado.web
-
 from .batchfile import new_id_prefix
 from .deployment import Arm, Deployment
+from .http import Reply, Request
 from .inputs import InputProblem, read_input
 from .predlog import PredictionLogWriter
 
@@ -47,10 +48,41 @@ class Metrics:
             registry=self.registry,
         )  # fmt: skip
         self.rows = Counter("jupyter_mm_predictions", "Rows scored", labels, registry=self.registry)
+        # fewer calls than requests: requests that arrived together were scored together
+        self.calls = Counter(
+            "jupyter_mm_model_calls", "Calls of the model's predict", labels, registry=self.registry
+        )
         self.latency = Histogram(
             "jupyter_mm_latency_seconds", "Scoring latency", labels,
             buckets=_LATENCY_BUCKETS, registry=self.registry,
         )  # fmt: skip
+        # ``labels()`` validates and locks on every call; a version's children are fixed
+        self._children: dict[tuple[Any, ...], tuple[Any, Any, Any]] = {}
+
+    def _of(self, served: LoadedModel, arm: str, status: str) -> tuple[Any, Any, Any]:
+        key = (served.version.model, served.version.version, arm, status)
+        children = self._children.get(key)
+        if children is None:
+            labels = (served.version.model, str(served.version.version), arm)
+            children = self._children[key] = (
+                self.requests.labels(*labels, status),
+                self.rows.labels(*labels),
+                self.latency.labels(*labels),
+            )
+        return children
+
+    def answered(self, served: LoadedModel, arm: str, rows: int, latency: float) -> None:
+        requests, scored, latencies = self._of(served, arm, "200")
+        requests.inc()
+        scored.inc(rows)
+        latencies.observe(latency)
+
+    def called(self, served: LoadedModel, arm: str) -> None:
+        version = served.version
+        self.calls.labels(version.model, str(version.version), arm).inc()
+
+    def failed(self, served: LoadedModel, arm: str, status: int) -> None:
+        self._of(served, arm, str(status))[0].inc()
 
 
 class ServingState:
@@ -80,69 +112,135 @@ class ServingState:
         return f"{self._id_prefix}{next(self._ids):016x}"
 
 
-class _Base(tornado.web.RequestHandler):
-    state: ServingState
+class _Scoring:
+    """One accepted ``/invocations`` request between reading and answering."""
 
-    def initialize(self, state: ServingState) -> None:
+    __slots__ = ("arm", "data", "headers", "reply", "request_id", "served", "started")
+
+    def __init__(self, reply: Reply, started: float, request_id: str, arm: Arm, served: Any):
+        self.reply, self.started, self.request_id = reply, started, request_id
+        self.arm, self.served = arm, served
+        self.data: Any = None
+        self.headers: list[tuple[str, str]] = [
+            ("X-Request-Id", request_id),
+            ("X-Model-Version", served.label),
+            ("X-Model-Arm", arm.name),
+        ]
+
+
+class Scorer:
+    """``POST /invocations``: read and check the body, predict, answer, log.
+
+    Requests read in the same turn of the event loop are predicted together when the model
+    allows it (``LoadedModel.batchable``: checked when loaded to give every row the answer
+    it gives that row alone): with 8 clients a scikit-learn pipeline spent ~0.8 ms per call
+    on input validation whatever the row count, so one call for the requests waiting costs
+    what one request did. Nothing waits for a batch to fill: the batch is whatever arrived
+    while the previous one was scored; at low load it is one request and costs one loop
+    turn."""
+
+    def __init__(self, state: ServingState) -> None:
         self.state = state
+        self._pending: list[_Scoring] = []
 
-    def fail(self, status: int, message: str) -> None:
-        self.set_status(status)
-        self.finish({"error_code": "BAD_REQUEST" if status == 400 else "ERROR", "message": message})
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        # tornado's own errors (405, oversized bodies…) as JSON, never a traceback page
-        self.finish({"error_code": "ERROR", "message": self._reason})
-
-
-class InvocationsHandler(_Base):
-    def post(self) -> None:
+    def __call__(self, request: Request, reply: Reply) -> None:
         started = time.perf_counter()
         state = self.state
-        headers = self.request.headers
-        request_id = (headers.get("X-Request-Id") or state.new_request_id())[:64]
-        self.set_header("X-Request-Id", request_id)
-        arm = state.deployment.route(headers.get("X-Routing-Key") or request_id)
+        headers = request.headers
+        request_id = (headers.get("x-request-id") or state.new_request_id())[:64]
+        arm = state.deployment.route(headers.get("x-routing-key") or request_id)
         served = arm.current
         if served is None:
-            self.fail(503, "No model version is loaded yet.")
+            reply.json(503, _error(503, "No model version is loaded yet."),
+                       (("X-Request-Id", request_id),))  # fmt: skip
             return
-        labels = (served.version.model, str(served.version.version), arm.name)
-        self.set_header("X-Model-Version", served.label)
-        self.set_header("X-Model-Arm", arm.name)
+        scoring = _Scoring(reply, started, request_id, arm, served)
         try:
-            data = read_input(
-                self.request.body,
-                headers.get("Content-Type"),
+            scoring.data = read_input(
+                request.body,
+                headers.get("content-type"),
                 served.version.signature,
                 served.array_input,
             )
-            predictions = served.predict(data)
         except InputProblem as exc:
-            state.metrics.requests.labels(*labels, "400").inc()
-            state.record_failure(served, arm.name)
-            self.fail(400, str(exc))
+            self._failed(scoring, 400, str(exc))
             return
+        if not served.batchable:
+            self._answer(scoring, *self._predict_one(scoring))
+            return
+        self._pending.append(scoring)
+        if len(self._pending) == 1:  # after the other requests read in this loop turn
+            asyncio.get_running_loop().call_soon(self._score_pending)
+
+    def _score_pending(self) -> None:
+        pending, self._pending = self._pending, []
+        groups: dict[int, list[_Scoring]] = {}
+        for scoring in pending:
+            groups.setdefault(id(scoring.served), []).append(scoring)
+        for group in groups.values():
+            for scoring, outcome in zip(group, self._predict_together(group), strict=True):
+                self._answer(scoring, *outcome)
+
+    def _predict_one(self, scoring: _Scoring) -> tuple[Any, str | None]:
+        self.state.metrics.called(scoring.served, scoring.arm.name)
+        try:
+            return scoring.served.predict(scoring.data), None
         except Exception as exc:  # the model itself failed on valid-looking input
-            state.metrics.requests.labels(*labels, "500").inc()
-            state.record_failure(served, arm.name)
-            self.fail(500, f"The model failed: {_one_line(exc)}")
+            return None, f"The model failed: {_one_line(exc)}"
+
+    def _predict_together(self, group: list[_Scoring]) -> list[tuple[Any, str | None]]:
+        """Each request's (predictions, problem), from one call when that call succeeds
+        and answers a row per row; otherwise (a request the model refuses) request by
+        request, so one bad request fails alone."""
+        import numpy as np
+
+        if len(group) > 1:
+            first = group[0]
+            self.state.metrics.called(first.served, first.arm.name)
+            sizes = [len(s.data) for s in group]
+            try:
+                together = first.served.predict(np.concatenate([s.data for s in group]))
+            except Exception:
+                together = None
+            if together is not None and len(together) == sum(sizes):
+                bounds = np.cumsum(sizes)[:-1]
+                return [(part, None) for part in np.split(together, bounds)]
+        return [self._predict_one(s) for s in group]
+
+    def _answer(self, scoring: _Scoring, predictions: Any, problem: str | None) -> None:
+        state = self.state
+        if problem is not None:
+            self._failed(scoring, 500, problem)
             return
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"predictions": predictions.tolist()}))
-        latency = time.perf_counter() - started
-        metrics = state.metrics
-        metrics.requests.labels(*labels, "200").inc()
-        metrics.rows.labels(*labels).inc(len(predictions))
-        metrics.latency.labels(*labels).observe(latency)
+        scoring.reply.send(
+            200,
+            json.dumps({"predictions": predictions.tolist()}).encode(),
+            [("Content-Type", "application/json"), *scoring.headers],
+        )
+        latency = time.perf_counter() - scoring.started
+        served, arm = scoring.served, scoring.arm
+        state.metrics.answered(served, arm.name, len(predictions), latency)
         state.answered += 1
         if state.writer is not None:
             state.writer.add(
-                served, arm.name, (request_id, time.time(), latency * 1000, data, predictions)
+                served,
+                arm.name,
+                (scoring.request_id, time.time(), latency * 1000, scoring.data, predictions),
             )
         shadow = state.deployment.arms.get("shadow")
         if shadow is not None and shadow.current is not None:
-            state.shadow_pool.submit(_score_shadow, state, shadow, request_id, data, served)
+            state.shadow_pool.submit(
+                _score_shadow, state, shadow, scoring.request_id, scoring.data, served
+            )
+
+    def _failed(self, scoring: _Scoring, status: int, message: str) -> None:
+        self.state.metrics.failed(scoring.served, scoring.arm.name, status)
+        self.state.record_failure(scoring.served, scoring.arm.name)
+        scoring.reply.json(status, _error(status, message), tuple(scoring.headers))
+
+
+def _error(status: int, message: str) -> dict[str, str]:
+    return {"error_code": "BAD_REQUEST" if status == 400 else "ERROR", "message": message}
 
 
 def _one_line(exc: BaseException) -> str:
@@ -157,16 +255,14 @@ def _score_shadow(
     served = arm.current
     if served is None:
         return
-    labels = (served.version.model, str(served.version.version), "shadow")
     started = time.perf_counter()
     try:
         predictions = served.predict(_as_input_of(data, answered, served))
     except Exception:
-        state.metrics.requests.labels(*labels, "500").inc()
+        state.metrics.failed(served, "shadow", 500)
         return
     latency = time.perf_counter() - started
-    state.metrics.requests.labels(*labels, "200").inc()
-    state.metrics.latency.labels(*labels).observe(latency)
+    state.metrics.answered(served, "shadow", len(predictions), latency)
     if state.writer is not None:
         state.writer.add(
             served, "shadow", (request_id, time.time(), latency * 1000, data, predictions)
@@ -189,71 +285,76 @@ def _as_input_of(data: Any, answered: LoadedModel, shadow: LoadedModel) -> Any:
     return data
 
 
-class PingHandler(_Base):
-    def get(self) -> None:
-        if self.state.deployment.arms["champion"].current is None:
-            self.fail(503, "No model version is loaded.")
-            return
-        self.finish("\n")
+def _ping(state: ServingState, request: Request, reply: Reply) -> None:
+    if state.deployment.arms["champion"].current is None:
+        reply.json(503, _error(503, "No model version is loaded."))
+        return
+    reply.send(200, b"\n", [("Content-Type", "text/plain")])
 
 
-class VersionHandler(_Base):
-    def get(self) -> None:
-        from .. import __version__
+def _version(state: ServingState, request: Request, reply: Reply) -> None:
+    from .. import __version__
 
-        self.finish({"jupyter_mm": __version__, "arms": self.state.deployment.describe()})
-
-
-class MetricsHandler(_Base):
-    def get(self) -> None:
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
-        self.set_header("Content-Type", CONTENT_TYPE_LATEST)
-        self.finish(generate_latest(self.state.metrics.registry))
+    reply.json(200, {"jupyter_mm": __version__, "arms": state.deployment.describe()})
 
 
-class FeedbackHandler(_Base):
-    def post(self) -> None:
-        try:
-            body = json.loads(self.request.body or b"null")
-        except ValueError:
-            self.fail(400, "The body is not valid JSON.")
-            return
-        items = body.get("labels") if isinstance(body, dict) and "labels" in body else [body]
-        if not isinstance(items, list) or not all(
-            isinstance(i, dict) and isinstance(i.get("request_id"), str) and "label" in i
-            for i in items
-        ):
-            self.fail(400, 'Send {"request_id": id, "label": y} or {"labels": [...]} of those.')
-            return
-        champion = self.state.deployment.arms["champion"].current
-        model = champion.version.model if champion else None
-        try:
-            count = self.state.deployment.store.log_labels(
-                [(i["request_id"], json.dumps(i["label"])) for i in items], time.time(), model=model
-            )
-        except Exception as exc:
-            self.fail(400, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-            return
-        self.finish({"labels": count})
+def _metrics(state: ServingState, request: Request, reply: Reply) -> None:
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-
-def make_app(state: ServingState) -> tornado.web.Application:
-    routes = [
-        (r"/invocations", InvocationsHandler),
-        (r"/ping", PingHandler),
-        (r"/health", PingHandler),
-        (r"/version", VersionHandler),
-        (r"/metrics", MetricsHandler),
-        (r"/feedback", FeedbackHandler),
-    ]
-    return tornado.web.Application(
-        [(path, handler, {"state": state}) for path, handler in routes],
-        default_handler_class=_NotFound,
-        default_handler_args={"state": state},
+    reply.send(
+        200, generate_latest(state.metrics.registry), [("Content-Type", CONTENT_TYPE_LATEST)]
     )
 
 
-class _NotFound(_Base):
-    def prepare(self) -> None:
-        self.fail(404, f"No route {self.request.path}; see /version.")
+def _feedback(state: ServingState, request: Request, reply: Reply) -> None:
+    try:
+        body = json.loads(request.body or b"null")
+    except ValueError:
+        reply.json(400, _error(400, "The body is not valid JSON."))
+        return
+    items = body.get("labels") if isinstance(body, dict) and "labels" in body else [body]
+    if not isinstance(items, list) or not all(
+        isinstance(i, dict) and isinstance(i.get("request_id"), str) and "label" in i for i in items
+    ):
+        message = 'Send {"request_id": id, "label": y} or {"labels": [...]} of those.'
+        reply.json(400, _error(400, message))
+        return
+    champion = state.deployment.arms["champion"].current
+    model = champion.version.model if champion else None
+    try:
+        count = state.deployment.store.log_labels(
+            [(i["request_id"], json.dumps(i["label"])) for i in items], time.time(), model=model
+        )
+    except Exception as exc:
+        reply.json(400, _error(400, str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+        return
+    reply.json(200, {"labels": count})
+
+
+def make_handler(state: ServingState) -> Callable[[Request, Reply], None]:
+    """The server's one handler: the route's function for the method, or a JSON 404/405."""
+    scorer = Scorer(state)
+    routes: dict[str, tuple[str, Callable[..., None]]] = {
+        "/ping": ("GET", _ping),
+        "/health": ("GET", _ping),
+        "/version": ("GET", _version),
+        "/metrics": ("GET", _metrics),
+        "/feedback": ("POST", _feedback),
+    }
+
+    def handle(request: Request, reply: Reply) -> None:
+        if request.path == "/invocations" and request.method == "POST":
+            scorer(request, reply)
+            return
+        route = routes.get(request.path)
+        if route is None and request.path != "/invocations":
+            reply.json(404, _error(404, f"No route {request.path}; see /version."))
+        elif route is None or route[0] != request.method:
+            reply.json(405, _error(405, f"{request.method} is not allowed on {request.path}."))
+        else:
+            try:
+                route[1](state, request, reply)
+            except Exception as exc:  # a bug of ours: JSON, never a traceback page
+                reply.json(500, _error(500, _one_line(exc)))
+
+    return handle

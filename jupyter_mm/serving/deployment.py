@@ -36,6 +36,8 @@ class LoadedModel:
     model: Any
     columns: tuple[str, ...] | None = None  # the signature's column names, when it has them
     array_input: bool = False
+    #: requests may be predicted together (see :func:`answers_rows_alone`)
+    batchable: bool = False
 
     @property
     def label(self) -> str:
@@ -94,7 +96,6 @@ def accepts_array(model: Any, signature: dict[str, Any] | None) -> bool:
     import warnings
 
     import numpy as np
-    import pandas as pd
 
     names = numeric_columns(signature)
     if names is None or not hasattr(model, "predict"):
@@ -102,15 +103,7 @@ def accepts_array(model: Any, signature: dict[str, Any] | None) -> bool:
     fitted = getattr(model, "feature_names_in_", None)
     if fitted is not None and [str(n) for n in fitted] != list(names):
         return False
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame(
-        {
-            c["name"]: rng.integers(0, 10, 16).astype(c["dtype"])
-            if c["dtype"].startswith(("int", "uint"))
-            else rng.normal(size=16).astype(c["dtype"])
-            for c in (signature or {}).get("columns", [])
-        }
-    )
+    frame = _random_rows(signature, 16)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -119,6 +112,51 @@ def accepts_array(model: Any, signature: dict[str, Any] | None) -> bool:
     except Exception:
         return False
     return expected.shape == got.shape and bool(np.all(expected == got))
+
+
+def answers_rows_alone(model: Any, signature: dict[str, Any] | None) -> bool:
+    """Whether ``model``, called with an array of the signature's columns, gives each row
+    of a stack of rows exactly the answer it gives that row alone (checked on random rows,
+    values compared exactly) — what the server needs to predict requests that arrive
+    together in one call. A model whose answer for a row depends on the other rows, or
+    whose arithmetic rounds differently for a stack (float outputs of a BLAS product can),
+    fails and is called request by request."""
+    import warnings
+
+    import numpy as np
+
+    rows = _random_rows(signature, 16)
+    if rows is None:
+        return False
+    array = rows.to_numpy()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            together = np.asarray(model.predict(array))
+            alone = [np.asarray(model.predict(array[i : i + 1])) for i in range(len(array))]
+    except Exception:
+        return False
+    if together.shape[:1] != (len(array),) or any(a.shape[:1] != (1,) for a in alone):
+        return False
+    return bool(np.array_equal(together, np.concatenate(alone)))
+
+
+def _random_rows(signature: dict[str, Any] | None, count: int) -> Any:
+    """``count`` random rows of the signature's numeric columns (a DataFrame), or None."""
+    import numpy as np
+    import pandas as pd
+
+    if numeric_columns(signature) is None:
+        return None
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {
+            c["name"]: rng.integers(0, 10, count).astype(c["dtype"])
+            if c["dtype"].startswith(("int", "uint"))
+            else rng.normal(size=count).astype(c["dtype"])
+            for c in (signature or {}).get("columns", [])
+        }
+    )
 
 
 def parse_canary(text: str) -> tuple[str, float]:
@@ -219,11 +257,13 @@ class Deployment:
         ref = f"{version.model}/{version.version}"
         try:
             model = load_model(ref, trusted=self.trusted, store=self.store)
+            array_input = accepts_array(model, version.signature)
             loaded = LoadedModel(
                 version,
                 model,
                 columns=_signature_names(version.signature),
-                array_input=accepts_array(model, version.signature),
+                array_input=array_input,
+                batchable=array_input and answers_rows_alone(model, version.signature),
             )
             sample = smoke_input(version.signature)
             if sample is not None:

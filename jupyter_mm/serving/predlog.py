@@ -59,10 +59,21 @@ Logged = tuple[str, float, float, Any, Any]
 class PredictionLogWriter:
     """Collects served requests and writes them in batches from a background thread."""
 
-    def __init__(self, store: AbstractStore, *, interval: float = 1.0, source: str | None = None):
+    def __init__(
+        self,
+        store: AbstractStore,
+        *,
+        interval: float = 1.0,
+        source: str | None = None,
+        compact_every: float | None = None,
+    ):
         self.store = store
         self.interval = interval
         self.source = source
+        #: every so many seconds the writer merges its own small batches (compaction.py)
+        self.compact_every = compact_every
+        self._written: set[tuple[str, int]] = set()  # (model, version) this writer wrote
+        self._compacted_at = time.monotonic()
         self.written_rows = 0
         self.failures: list[str] = []
         self._pending: dict[tuple[str, int, str], tuple[LoadedModel, list[Logged]]] = {}
@@ -96,6 +107,22 @@ class PredictionLogWriter:
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
             self.flush()
+            every = self.compact_every
+            if every is not None and time.monotonic() - self._compacted_at >= every:
+                self.compact()
+
+    def compact(self) -> None:
+        """Merge the small batches this writer wrote (see :mod:`.compaction`)."""
+        from .compaction import compact_predictions
+
+        self._compacted_at = time.monotonic()
+        for model, version in sorted(self._written):
+            try:
+                compact_predictions(
+                    self.store, model, version=version, source=self.source, any_source=False
+                )
+            except Exception as exc:  # the log stays as written; say why once
+                self.failures.append(f"compaction: {type(exc).__name__}: {exc}")
 
     def flush(self) -> None:
         with self._write_lock:  # the thread and close() never write the same rows twice
@@ -116,29 +143,36 @@ class PredictionLogWriter:
     def _write(self, served: LoadedModel, arm: str, requests: list[Logged]) -> None:
         import numpy as np
 
+        # whole columns at once: a numpy call per request cost more than the rest of
+        # the flush (this thread shares the interpreter with the request path)
+        count = len(requests)
+        outputs = [np.asarray(r[4]) for r in requests]
+        rows = np.fromiter((len(p) for p in outputs), dtype=np.int64, count=count)
         ids: list[str] = []
-        times, latencies, predictions, features = [], [], [], []
-        for request_id, when, latency, inputs, predicted in requests:
-            n = len(predicted)
+        for (request_id, *_rest), n in zip(requests, rows.tolist(), strict=True):
             ids += [request_id] if n == 1 else [f"{request_id}/{i}" for i in range(n)]
-            times.append(np.full(n, when))
-            latencies.append(np.full(n, latency, dtype="float32"))
-            predictions.append(np.asarray(predicted).reshape(n, -1)[:, 0])
-            features.append(inputs)
+        times = np.repeat(np.fromiter((r[1] for r in requests), np.float64, count), rows)
+        latencies = np.repeat(np.fromiter((r[2] for r in requests), np.float32, count), rows)
+        if all(p.ndim == 1 for p in outputs):
+            predictions = np.concatenate(outputs)
+        else:
+            predictions = np.concatenate([p.reshape(len(p), -1)[:, 0] for p in outputs])
+        features = [r[3] for r in requests]
         stacked = _stack(features, served.columns)
         scores, classes = served.class_scores(stacked)
         table = batch_table(
             ids,
-            np.concatenate(times),
-            np.concatenate(latencies),
+            times,
+            latencies,
             stacked,
-            np.concatenate(predictions),
+            predictions,
             scores,
             classes,
             feature_names=served.columns,
         )
         version = served.version
         write_batch(self.store, version.model, version.version, arm, table, self.source)
+        self._written.add((version.model, version.version))
         self.written_rows += table.num_rows
 
     def close(self) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ..entities import ServingEndpoint
 from ..errors import InvalidInput
 from . import DEFAULT_POLL_SECONDS
+from .compaction import DEFAULT_EVERY as DEFAULT_COMPACT_EVERY
 from .endpoints import HEARTBEAT_SECONDS
 
 
@@ -31,6 +32,8 @@ class ServeOptions:
     poll: float = DEFAULT_POLL_SECONDS
     log_predictions: bool = True
     log_interval: float = 1.0
+    #: seconds between merges of this server's small prediction batches (None: never)
+    compact_every: float | None = DEFAULT_COMPACT_EVERY
 
 
 def _deployment(options: ServeOptions, store):
@@ -65,6 +68,8 @@ def serve(options: ServeOptions) -> int:
 
     if options.workers < 1:
         raise InvalidInput("--workers must be at least 1.")
+    if options.compact_every is not None and options.compact_every < 0:
+        raise InvalidInput("--compact-every must be zero (never) or more seconds.")
     # models called with plain arrays (deployment.accepts_array) were fitted on named
     # columns; scikit-learn says so on every call, which is noise here and costs time
     warnings.filterwarnings("ignore", message="X does not have valid feature names")
@@ -77,48 +82,73 @@ def serve(options: ServeOptions) -> int:
     )
     print(f"jupyter mm serve: {served} on http://{options.host}:{options.port}", flush=True)
     if options.workers > 1:
-        from tornado.process import fork_processes
-
-        fork_processes(options.workers, max_restarts=0)
+        status = _fork_workers(options.workers)
+        if status is not None:  # the parent, once every worker has stopped
+            return status
     return _serve_forever(options, sockets)
 
 
+def _fork_workers(count: int) -> int | None:
+    """Fork ``count`` workers sharing the listening sockets. Returns None in a worker; in
+    the parent, passes SIGTERM/SIGINT on to the workers (each then writes its pending log
+    and unregisters) and returns 0 once all have exited, 1 if one failed."""
+    workers = []
+    for _ in range(count):
+        pid = os.fork()
+        if pid == 0:
+            return None
+        workers.append(pid)
+
+    def forward(signum: int, _frame: object) -> None:
+        for pid in workers:
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    status = 0
+    for _ in workers:
+        try:
+            _pid, code = os.wait()
+        except ChildProcessError:
+            break
+        if os.waitstatus_to_exitcode(code) != 0:
+            status = 1
+    return status
+
+
 def _serve_forever(options: ServeOptions, sockets: list[socket.socket]) -> int:
-    import tornado.httpserver
-    import tornado.ioloop
+    import asyncio
 
     from ..store import open_store
-    from .app import ServingState, make_app
+    from .app import ServingState
     from .predlog import PredictionLogWriter
 
     store = open_store(create=False)
     endpoint_id = uuid.uuid4().hex
     deployment = _deployment(options, store)
     writer = (
-        PredictionLogWriter(store, interval=options.log_interval, source=endpoint_id)
+        PredictionLogWriter(
+            store,
+            interval=options.log_interval,
+            source=endpoint_id,
+            compact_every=options.compact_every,
+        )
         if options.log_predictions
         else None
     )
     state = ServingState(deployment, writer)
-    server = tornado.httpserver.HTTPServer(make_app(state), max_body_size=64 * 1024 * 1024)
-    server.add_sockets(sockets)
     deployment.start_polling(options.poll)
     stop = threading.Event()
     heartbeat = threading.Thread(
         target=_heartbeat, args=(store, options, state, endpoint_id, stop), daemon=True
     )
     heartbeat.start()
-    loop = tornado.ioloop.IOLoop.current()
-
-    def shutdown(signum: int, _frame: object) -> None:
-        loop.add_callback_from_signal(loop.stop)
-
-    signal.signal(signal.SIGTERM, shutdown)
-    signal.signal(signal.SIGINT, shutdown)
     try:
-        loop.start()
+        asyncio.run(_listen_until_signalled(state, sockets))
     finally:
-        server.stop()
         stop.set()
         deployment.stop()
         state.shadow_pool.shutdown(wait=True)
@@ -131,6 +161,28 @@ def _serve_forever(options: ServeOptions, sockets: list[socket.socket]) -> int:
         store.close()
     print(f"jupyter mm serve: stopped after {state.answered} requests", file=sys.stderr)
     return 0
+
+
+async def _listen_until_signalled(state, sockets: list[socket.socket]) -> None:
+    """Serve until SIGTERM/SIGINT; then stop accepting, answer what was read, close."""
+    import asyncio
+
+    from .app import MAX_BODY_BYTES, make_handler
+    from .http import start_server
+
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    servers, connections = await start_server(make_handler(state), sockets, MAX_BODY_BYTES)
+    await stopping.wait()
+    for server in servers:
+        server.close()
+    await asyncio.sleep(0)  # a batch read in the last turn is answered in the next one
+    for connection in list(connections):
+        connection.close_when_idle()
+    for server in servers:
+        await server.wait_closed()
 
 
 def _heartbeat(store, options, state, endpoint_id, stop) -> None:

@@ -42,6 +42,16 @@ class AbstractPredictionStore(ABC):
         ``writers``, only those these writers wrote."""
 
     @abstractmethod
+    def replace_prediction_batches(
+        self, old_ids: Sequence[int], batch: PredictionBatch
+    ) -> PredictionBatch:
+        """Compaction: in one transaction, drop the index rows ``old_ids`` (batches of the
+        same model, version and arm as ``batch``) and index ``batch``, whose blob (already
+        stored) holds their rows; all of them written by this store's login, which writes ``batch``. A reader lists either the old batches or the new one,
+        never both or neither. Conflict, and nothing changed, when one of ``old_ids`` is no
+        longer indexed (another compaction took it). The old blobs stay until ``gc``."""
+
+    @abstractmethod
     def log_labels(
         self, labels: Iterable[tuple[str, str]], when: float, model: str | None = None
     ) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select
 
 from ...entities import PredictionBatch, ReferenceProfileLink, ServingEndpoint
-from ...errors import InvalidInput
+from ...errors import Conflict, InvalidInput
 from ..predictions_contract import AbstractPredictionStore
 from .models import (
     MODEL_VERSIONS,
@@ -22,6 +22,8 @@ from .models import (
 
 #: rows per statement when labels arrive in bulk (SQLite's variable limit is 999)
 LABEL_CHUNK = 300
+#: batches one compaction may replace (one IN list, under SQLite's variable limit)
+MAX_REPLACED = 500
 
 
 class SqlPredictionsMixin(AbstractPredictionStore):
@@ -49,6 +51,36 @@ class SqlPredictionsMixin(AbstractPredictionStore):
             new_id = conn.execute(
                 PREDICTION_BATCHES.insert().returning(PREDICTION_BATCHES.c.id), values
             ).scalar_one()
+        return PredictionBatch(**{**values, "id": new_id})
+
+    def replace_prediction_batches(
+        self, old_ids: Sequence[int], batch: PredictionBatch
+    ) -> PredictionBatch:
+        wanted = sorted(set(old_ids))
+        if not wanted or len(wanted) > MAX_REPLACED:
+            raise InvalidInput(f"Compaction replaces 1 to {MAX_REPLACED} batches at once.")
+        if not self.blobs.exists(batch.digest):
+            raise InvalidInput(f"The batch's blob {batch.digest[:12]} is not in the store.")
+        table = PREDICTION_BATCHES
+        values = {k: v for k, v in batch.to_dict().items() if k != "id"}
+        with self._write() as conn:
+            # the merged batch is this login's, made of this login's batches only
+            values["writer"] = writer = self._row_writer(conn)
+            dropped = conn.execute(
+                delete(table).where(
+                    table.c.id.in_(wanted),
+                    table.c.model == batch.model,
+                    table.c.version == batch.version,
+                    table.c.arm == batch.arm,
+                    table.c.writer == writer,
+                )
+            ).rowcount
+            if dropped != len(wanted):  # raising rolls the delete back
+                raise Conflict(
+                    f"{len(wanted) - dropped} of the {len(wanted)} batches are no longer "
+                    "indexed (compacted elsewhere); nothing was replaced."
+                )
+            new_id = conn.execute(table.insert().returning(table.c.id), values).scalar_one()
         return PredictionBatch(**{**values, "id": new_id})
 
     def prediction_batches(
