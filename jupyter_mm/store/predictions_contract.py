@@ -46,10 +46,11 @@ class AbstractPredictionStore(ABC):
         self, old_ids: Sequence[int], batch: PredictionBatch
     ) -> PredictionBatch:
         """Compaction: in one transaction, drop the index rows ``old_ids`` (batches of the
-        same model, version and arm as ``batch``) and index ``batch``, whose blob (already
-        stored) holds their rows; all of them written by this store's login, which writes ``batch``. A reader lists either the old batches or the new one,
-        never both or neither. Conflict, and nothing changed, when one of ``old_ids`` is no
-        longer indexed (another compaction took it). The old blobs stay until ``gc``."""
+        same model, version and arm as ``batch``, written by this store's login) and index
+        ``batch`` as this login's, whose blob (already stored) holds their rows. A reader
+        lists either the old batches or the new one, never both or neither. Conflict, and
+        nothing changed, when one of ``old_ids`` is no longer indexed (another compaction
+        took it, or another login wrote it). The old blobs stay until ``gc``."""
 
     @abstractmethod
     def log_labels(
