@@ -198,3 +198,27 @@ export function eventReason(event: {
   }
   return reason;
 }
+
+/**
+ * What a team store's monitoring report left out because untrusted writers logged it, e.g.
+ * "40 labels from mallory and 1 prediction batches from mallory"; null when nothing was.
+ */
+export function ignoredRowsText(trust: {
+  ignored_labels: number;
+  ignored_label_writers: string[];
+  ignored_batches: number;
+  ignored_batch_writers: string[];
+}): string | null {
+  const parts: string[] = [];
+  if (trust.ignored_labels > 0) {
+    parts.push(
+      `${trust.ignored_labels} labels from ${trust.ignored_label_writers.join(', ')}`
+    );
+  }
+  if (trust.ignored_batches > 0) {
+    parts.push(
+      `${trust.ignored_batches} prediction batches from ${trust.ignored_batch_writers.join(', ')}`
+    );
+  }
+  return parts.length === 0 ? null : parts.join(' and ');
+}

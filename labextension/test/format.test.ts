@@ -10,6 +10,7 @@ import {
   formatMetric,
   formatSize,
   formatTime,
+  ignoredRowsText,
   SHORT_ID_LENGTH,
   shortDigest,
   shortRunId,
@@ -205,5 +206,34 @@ describe('eventReason', () => {
       '{"summary": 3}'
     );
     expect(eventReason({ action: 'alert', reason: null })).toBe('');
+  });
+});
+
+describe('ignoredRowsText', () => {
+  const none = {
+    ignored_labels: 0,
+    ignored_label_writers: [],
+    ignored_batches: 0,
+    ignored_batch_writers: []
+  };
+  it('says nothing when nothing was ignored', () => {
+    expect(ignoredRowsText(none)).toBeNull();
+  });
+  it('names what was ignored and whose it was', () => {
+    expect(
+      ignoredRowsText({
+        ...none,
+        ignored_labels: 40,
+        ignored_label_writers: ['mallory', 'eve']
+      })
+    ).toBe('40 labels from mallory, eve');
+    expect(
+      ignoredRowsText({
+        ignored_labels: 2,
+        ignored_label_writers: ['eve'],
+        ignored_batches: 1,
+        ignored_batch_writers: ['mallory']
+      })
+    ).toBe('2 labels from eve and 1 prediction batches from mallory');
   });
 });

@@ -11,9 +11,10 @@ import {
   Alert,
   FeatureDrift,
   MonitoringReport,
+  MonitoringTrust,
   PerformanceWindow
 } from '../api/schema';
-import { EMPTY, formatMetric, formatTime } from '../format';
+import { EMPTY, formatMetric, formatTime, ignoredRowsText } from '../format';
 import {
   breaches,
   histogramRows,
@@ -436,6 +437,7 @@ export function MonitoringView(props: {
         </button>
       </header>
       <Summary report={report} />
+      <IgnoredRows trust={report.trust} />
       {window.rows === 0 && (
         <p className="jp-mm-Empty">
           No predictions were logged in this window: serve the model with{' '}
@@ -470,5 +472,22 @@ export function MonitoringView(props: {
         )}
       </Section>
     </div>
+  );
+}
+
+/**
+ * On a team store the report uses only trusted writers' rows: say what it left out, and
+ * whose, so forged labels or predictions are visible rather than silently dropped.
+ */
+function IgnoredRows(props: { trust: MonitoringTrust }): JSX.Element | null {
+  const ignored = ignoredRowsText(props.trust);
+  if (ignored === null) {
+    return null;
+  }
+  return (
+    <p className="jp-mm-Warning" data-testid="mm-monitoring-ignored">
+      Ignored {ignored}: not writers this model's monitoring trusts (
+      <code>c.Monitor.trusted_writers</code>).
+    </p>
   );
 }
