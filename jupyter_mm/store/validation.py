@@ -18,6 +18,21 @@ from ..errors import InvalidInput
 if TYPE_CHECKING:
     from ..entities import MetricOrder
 
+
+def check_unicode(text: str, what: str) -> str:
+    """``text`` when it is Unicode a database can store: a lone UTF-16 surrogate (what a
+    JSON ``\\ud800`` escape or an undecodable command-line byte turns into) is not a
+    character, and UTF-8 has no encoding for it. Raises InvalidInput naming ``what``."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInput(
+            f"{what} holds U+{ord(text[exc.start]):04X}, a lone surrogate that is not a "
+            "character; send valid Unicode text."
+        ) from None
+    return text
+
+
 # -- runs and listings ------------------------------------------------------------------------
 
 

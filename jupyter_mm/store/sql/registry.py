@@ -25,6 +25,7 @@ from ..registry_contract import (
     check_version,
     rollback_target,
 )
+from ..validation import check_unicode
 from .convert import check_json, check_run_id
 from .models import (
     ARTIFACTS,
@@ -45,6 +46,7 @@ def _text(value: object, what: str) -> str | None:
     value = value.strip()
     if len(value) > MAX_TEXT:
         raise InvalidInput(f"{what} is longer than {MAX_TEXT} characters.")
+    check_unicode(value, what)
     return value or None
 
 
