@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import os
 import socket
-from typing import NoReturn
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
 
 import pytest
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -22,6 +27,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def stop_process(process: subprocess.Popen[Any], timeout: float) -> None:
+    """Ask ``process`` to stop (SIGTERM) and wait up to ``timeout`` seconds; kill it if it
+    does not, and reap it."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=30)
+
+
 def unavailable(reason: str, *, ci_must: str) -> NoReturn:
     """Skip on a developer machine where a component the test needs is missing, fail in CI
     (``CI`` set): a broken CI image must never silently drop part of the suite.
@@ -29,3 +45,22 @@ def unavailable(reason: str, *, ci_must: str) -> NoReturn:
     if os.environ.get("CI"):
         pytest.fail(f"{reason}; CI must {ci_must}.")
     pytest.skip(reason)
+
+
+def run_cli(
+    *args: str, store: str, cwd: Path, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    """``jupyter mm ARGS`` in a subprocess working in ``cwd``, on the store URL ``store``
+    (no artifact root from the caller's environment), importing this source tree whether
+    or not the package is pip-installed."""
+    env = dict(os.environ, JUPYTER_MM_STORE=store)
+    env.pop("JUPYTER_MM_ARTIFACTS", None)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return subprocess.run(
+        [sys.executable, "-m", "jupyter_mm.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

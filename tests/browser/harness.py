@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from mm_test_support import free_port, unavailable
+from mm_test_support import free_port, stop_process, unavailable
 
 from jupyter_mm.config import DB_FILE, ENV_ARTIFACTS, ENV_STORE, STORE_DIR_NAME, StoreLocation
 
@@ -186,12 +186,7 @@ def running_lab(
         _wait_for_server(f"{url}/api/status?token={token}", process, log_path, timeout=60)
         yield Lab(base_url=url, token=token, root_dir=root, store_url=store_url)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=15)
         ARTIFACTS.mkdir(exist_ok=True)
         shutil.copyfile(log_path, ARTIFACTS / log_path.name)
 

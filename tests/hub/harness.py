@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
-from mm_test_support import free_port, unavailable
+from mm_test_support import free_port, stop_process, unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -386,12 +386,7 @@ def running_hub(base: Path, db: TeamDatabase) -> Iterator[Hub]:
         hub.started_in = time.monotonic() - started
         yield hub
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=30)
+        stop_process(process, timeout=60)
 
 
 def _write_lab_settings(directory: Path) -> None:
