@@ -67,7 +67,12 @@ CORPUS = {**SEQUENCES, **MARKUP, **STRUCTURE}
 #: every form in one string, for a field that holds one stored string (about 1 KB: within
 #: the store's 10,000-character limit on reasons and descriptions)
 HOSTILE = "".join(SEQUENCES.values())
-EVERYTHING = " ".join(CORPUS.values())
+#: all but NUL, which no backend keeps as text (PostgreSQL cannot; the store refuses it)
+EVERYTHING = " ".join(value for key, value in CORPUS.items() if key != "nul")
+
+#: for columns of at most 255 characters (a webhook's name): a title, a link, an override
+#: and an event handler
+SHORT = SEQUENCES["title"] + SEQUENCES["hyperlink"] + SEQUENCES["bidi"] + MARKUP["img-onerror"]
 
 #: a 64 KiB string: fields without a limit must carry it, fields with one refuse it
 HUGE = ("\x1b[2J<b>long</b>" * (64 * 1024 // 16 + 1))[: 64 * 1024]
@@ -104,7 +109,7 @@ def fill_registry(store: Any, model: str = "churn") -> None:
     """Write every newer free-text field of the registry with the corpus, straight into
     ``store`` as anyone sharing it could: a version of ``model`` (its run finished, its
     descriptions hostile) moved to staging, a rejected and a pending approval request, an
-    alert, a failed webhook delivery with a 64 KiB hook name, a live serving endpoint.
+    alert, a failed webhook delivery, a live serving endpoint on a 64 KiB host name.
     Each field holds :func:`tag` of its name."""
     from jupyter_mm.entities import Artifact, Run, ServingEndpoint
     from jupyter_mm.ids import new_id
@@ -156,7 +161,7 @@ def fill_registry(store: Any, model: str = "churn") -> None:
         WebhookDelivery(
             delivery=new_id(),
             time=now,
-            hook=tag("hook", HUGE),
+            hook=tag("hook", SHORT),
             event="alert",
             attempt=1,
             outcome="failed",
@@ -170,7 +175,7 @@ def fill_registry(store: Any, model: str = "churn") -> None:
         ServingEndpoint(
             id="e1",
             reference=tag("reference"),
-            host=tag("host"),
+            host=tag("host", HUGE),
             port=5001,
             pid=4242,
             started=now,

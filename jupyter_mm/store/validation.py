@@ -20,9 +20,10 @@ if TYPE_CHECKING:
 
 
 def check_unicode(text: str, what: str) -> str:
-    """``text`` when it is Unicode a database can store: a lone UTF-16 surrogate (what a
+    """``text`` when it is Unicode every backend can store: a lone UTF-16 surrogate (what a
     JSON ``\\ud800`` escape or an undecodable command-line byte turns into) is not a
-    character, and UTF-8 has no encoding for it. Raises InvalidInput naming ``what``."""
+    character, and UTF-8 has no encoding for it; PostgreSQL text holds no NUL (SQLite
+    does, so it is refused on both alike). Raises InvalidInput naming ``what``."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
@@ -30,6 +31,8 @@ def check_unicode(text: str, what: str) -> str:
             f"{what} holds U+{ord(text[exc.start]):04X}, a lone surrogate that is not a "
             "character; send valid Unicode text."
         ) from None
+    if "\x00" in text:
+        raise InvalidInput(f"{what} holds a NUL character, which a store cannot keep as text.")
     return text
 
 

@@ -1,6 +1,6 @@
 """Hostile stored strings in a real JupyterLab: every newer free-text field written with
 the suite's corpus (tests/hostile_strings.py: OWASP XSS filter-evasion forms, javascript:
-links, Markdown, terminal sequences, a 64 KiB hook name) is shown as text in the model view
+links, Markdown, terminal sequences, a 64 KiB host name) is shown as text in the model view
 (descriptions, audit trail, approval requests, serving endpoints) and the approval review;
 no markup from the store is ever parsed, no link from it ever runs.
 
