@@ -350,8 +350,12 @@ class TrackMagics(Magics):
 
         session = session_reads.current(self.shell)
         if session is not None and active.store is not None:
-            with active.guard("recording upstream data"):
-                session.forget(record_upstream(active, session.upstream()))
+            try:
+                with active.guard("recording upstream data"):
+                    session.forget(record_upstream(active, session.upstream()))
+            except KeyboardInterrupt:  # stopped while hashing: the body does not run
+                plan.interrupted = True
+                return None
         with active.guard("starting data capture"):
             from functools import partial
 

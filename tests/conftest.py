@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 # the shared store (PostgreSQL + S3) fixtures: s3_server, team_store (see that module)
+from mm_test_support import free_port, unavailable
 from team_fixtures import s3_server, team_store  # noqa: F401
 
 from jupyter_mm.config import DB_FILE, OBJECTS_DIR, STORE_DIR_NAME, StoreLocation, ensure_store_dir
@@ -50,12 +50,6 @@ class PostgresServer:
             conn.execute(sql)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _as_postgres(argv: list[str]) -> list[str]:
     """PostgreSQL refuses to run as root; as root, run its tools as the postgres user."""
     return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
@@ -67,15 +61,13 @@ def postgres_server() -> Iterator[PostgresServer]:
     initdb, pg_ctl = PG_BIN / "initdb", PG_BIN / "pg_ctl"
     if not (initdb.exists() and pg_ctl.exists()):
         reason = f"PostgreSQL binaries not found in {PG_BIN} (set JUPYTER_MM_PG_BIN)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}; CI must test the PostgreSQL backend.")
-        pytest.skip(reason)
+        unavailable(reason, ci_must="test the PostgreSQL backend")
     # not under pytest's tmp dir: that is private to root and the server runs as postgres
     base = Path(tempfile.mkdtemp(prefix="jupyter-mm-pg-"))
     if os.geteuid() == 0:
         shutil.chown(base, "postgres", "postgres")
     data = base / "data"
-    port = _free_port()
+    port = free_port()
     run = {"check": True, "capture_output": True, "text": True, "timeout": 120}
     try:
         subprocess.run(

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import string
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mm_test_support import free_port, unavailable
 
 from jupyter_mm.config import StoreLocation
 
@@ -40,15 +40,7 @@ def _require(module: str) -> None:
         __import__(module)
     except ImportError:
         reason = f"{module} is not installed (pip install -e '.[test]')"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}; CI must test the S3 artifact root.")
-        pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        unavailable(reason, ci_must="test the S3 artifact root")
 
 
 @dataclass(frozen=True)
@@ -92,7 +84,7 @@ def s3_server() -> Iterator[S3Server]:
     _require("s3fs")
     from moto.server import ThreadedMotoServer
 
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:

@@ -71,3 +71,24 @@ def test_a_removed_upstream_file_is_reported_by_the_next_run_only(shell, tmp_pat
     ]
     run(shell, "%%track -q\ntotal = 2")
     assert magics.last_run.warnings == []
+
+
+def test_the_notebook_read_for_its_checkpoint_is_not_upstream_data(
+    shell, tmp_path, monkeypatch
+) -> None:
+    """Without a frontend's snapshot the checkpoint is the kernel's saved notebook file,
+    read while the tracked cell runs, where the session's reads are recorded: that read is
+    jupyter-mm's own, and the notebook is the run's code, not its data."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    notebook = tmp_path / "train.ipynb"
+    cells = ["%%track -q --name first\nx = 1", "%%track -q --name second\ny = 2"]
+    nbformat.write(new_notebook(cells=[new_code_cell(c) for c in cells]), notebook)
+    monkeypatch.setenv("JPY_SESSION_NAME", str(notebook))
+    for cell in cells:
+        run(shell, cell)
+    active = shell.magics_manager.registry["TrackMagics"].last_run
+    assert active.run.checkpoint_digest is not None  # it was read from the file
+    detail = tracking.default_store().get_run_detail(active.id)
+    assert [(d.role, d.name) for d in detail.data] == []

@@ -94,10 +94,15 @@ class SessionReads(CellEventListener):
             if path not in self._reads:
                 self._produced.add(path)  # made by the session: its cells are the source
         tool = _tool_prefixes()
+        # the session's own notebook is the run's code, not its data: without a frontend's
+        # snapshot the checkpoint reads it from disk while the tracked cell runs
+        notebook = self._notebook_path()
         reads = [
             path
             for path in accesses.read
-            if path not in self._produced and not path.startswith(tool)
+            if path not in self._produced
+            and not path.startswith(tool)
+            and not _same_file(path, notebook)
         ]
         if not reads:
             return
@@ -112,6 +117,15 @@ class SessionReads(CellEventListener):
                 key = stat_tuple(st) if st is not None else None
                 rewritten = path in accesses.written
                 self._reads[path] = UpstreamRead(path, "file", count, cell_id, key, rewritten)
+
+    def _notebook_path(self) -> str | None:
+        from .notebook import session_path
+
+        try:
+            path = session_path(self.shell)
+        except Exception:
+            return None
+        return os.path.realpath(path) if path else None
 
     def forget(self, paths: list[str]) -> None:
         """Drop entries (a file removed since it was read: reported by one run, not all)."""
@@ -144,6 +158,13 @@ class SessionReads(CellEventListener):
             self._reads[directory] = UpstreamRead(
                 directory, "directory", latest.count, latest.cell_id, None
             )
+
+
+def _same_file(path: str, notebook: str | None) -> bool:
+    """``path`` (as the recorder wrote it, links unresolved) names ``notebook`` (resolved)."""
+    if notebook is None or os.path.basename(path) != os.path.basename(notebook):
+        return False
+    return path == notebook or os.path.realpath(path) == notebook
 
 
 def _tool_prefixes() -> tuple[str, ...]:

@@ -207,6 +207,30 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_command(
+    subparsers: argparse._SubParsersAction,
+    name: str,
+    *,
+    run: Any,
+    summary: str,
+    description: str,
+    examples: Sequence[str],
+    **defaults: Any,
+) -> argparse.ArgumentParser:
+    """Add the subcommand ``name``: ``summary`` in the command list, ``description`` and the
+    example command lines in its ``--help``, and ``run(args)`` (plus ``defaults``) as what
+    it does. The caller adds its arguments (and :func:`add_json_flag` last)."""
+    parser = subparsers.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog="examples:\n" + "\n".join(f"  {example}" for example in examples),
+        formatter_class=EPILOG_CLASS,
+    )
+    parser.set_defaults(func=run, **defaults)
+    return parser
+
+
 def run_summary(run: Run) -> dict[str, Any]:
     """The run fields every JSON output shares (execution log left out: it can be long)."""
     data = run.to_dict()

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 from ._common import (
-    EPILOG_CLASS,
+    add_command,
     add_json_flag,
     format_time,
     open_cli_store,
@@ -42,9 +42,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _register_watch(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "watch",
-        help="evaluate the monitor rules (once, or every N seconds) and run their actions",
+        run=cmd_watch,
+        summary="evaluate the monitor rules (once, or every N seconds) and run their actions",
         description="Evaluate c.Monitor.rules on the production version of each model they "
         "name (or of NAME): a rule that starts firing appends an alert event with its "
         "evidence and runs its actions (notify, rollback, retrain). A rule that stays firing "
@@ -52,9 +54,11 @@ def _register_watch(subparsers: argparse._SubParsersAction) -> None:
         "evaluating until SIGTERM or Ctrl-C (the pass in progress finishes first). With "
         "c.Webhooks.hooks set, it also delivers the webhooks queued in the store (its own, "
         "and those other processes left).",
-        epilog="examples:\n  jupyter mm watch fraud --check\n  jupyter mm watch --every 60s\n"
-        "  jupyter mm watch fraud --check --dry-run --json",
-        formatter_class=EPILOG_CLASS,
+        examples=[
+            "jupyter mm watch fraud --check",
+            "jupyter mm watch --every 60s",
+            "jupyter mm watch fraud --check --dry-run --json",
+        ],
     )
     p.add_argument("name", nargs="?", metavar="NAME", help="only this model")
     when = p.add_mutually_exclusive_group(required=True)
@@ -64,50 +68,52 @@ def _register_watch(subparsers: argparse._SubParsersAction) -> None:
         "--dry-run", action="store_true", help="show verdicts; write no alert, run no action"
     )
     add_json_flag(p)
-    p.set_defaults(func=cmd_watch)
 
 
 def _register_logs(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "alerts",
-        help="list monitor alerts with their evidence",
+        run=cmd_alerts,
+        summary="list monitor alerts with their evidence",
         description="Alerts (open and cleared) from the event log, newest first.",
-        epilog="examples:\n  jupyter mm alerts\n  jupyter mm alerts --model fraud --json",
-        formatter_class=EPILOG_CLASS,
+        examples=["jupyter mm alerts", "jupyter mm alerts --model fraud --json"],
     )
     p.add_argument("--model", help="only this model")
     p.add_argument("--limit", type=int, default=50, help="how many (default 50)")
     add_json_flag(p)
-    p.set_defaults(func=cmd_alerts)
 
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "deliveries",
-        help="the webhook delivery log",
+        run=cmd_deliveries,
+        summary="the webhook delivery log",
         description="Every attempt to deliver a webhook, newest first: hook, event, attempt, "
         "HTTP status or error, outcome (delivered, retrying, failed).",
-        epilog="examples:\n  jupyter mm deliveries\n  jupyter mm deliveries --model fraud --json",
-        formatter_class=EPILOG_CLASS,
+        examples=["jupyter mm deliveries", "jupyter mm deliveries --model fraud --json"],
     )
     p.add_argument("--model", help="only deliveries about this model")
     p.add_argument("--hook", help="only this hook (its name, or host:port)")
     p.add_argument("--limit", type=int, default=50, help="how many (default 50)")
     add_json_flag(p)
-    p.set_defaults(func=cmd_deliveries)
 
 
 def _register_retrain(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "retrain",
-        help="re-execute the production version's notebook and register what it logs",
+        run=cmd_retrain,
+        summary="re-execute the production version's notebook and register what it logs",
         description="Re-execute the checkpoint of NAME's production version headless, in a "
         "scratch directory, with parameters injected after its parameters cell (--data PATH "
         "is data_path=PATH), register the model the re-run logs as a new version and move it "
         "to staging (gates apply). --promote: to production too, if it scores higher than "
         "the production version on the same recent labelled predictions. Every step is an "
         "event; a failure leaves production untouched.",
-        epilog="examples:\n  jupyter mm retrain fraud --data data/latest.csv\n"
-        "  jupyter mm retrain fraud -p n_estimators=200 --promote --json",
-        formatter_class=EPILOG_CLASS,
+        examples=[
+            "jupyter mm retrain fraud --data data/latest.csv",
+            "jupyter mm retrain fraud -p n_estimators=200 --promote --json",
+        ],
     )
     p.add_argument("name", metavar="NAME")
     p.add_argument("--data", metavar="PATH", help="injected as data_path=PATH")
@@ -117,7 +123,6 @@ def _register_retrain(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--promote", action="store_true", help="promote to production if it wins")
     p.add_argument("--timeout", type=float, default=None, help="seconds per cell")
     add_json_flag(p)
-    p.set_defaults(func=cmd_retrain)
 
 
 def _outcome_rows(outcomes: list[Any]) -> list[list[str]]:

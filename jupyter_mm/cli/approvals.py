@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ..entities import ApprovalRequest
 
 from ._common import (
-    EPILOG_CLASS,
+    add_command,
     add_json_flag,
     format_time,
     open_cli_store,
@@ -27,26 +27,29 @@ from ._common import (
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "request",
-        help="ask for a transition that needs approval",
+        run=cmd_request,
+        summary="ask for a transition that needs approval",
         description="Ask for VERSION of NAME to move to a stage listed in "
         "c.Registry.require_approval. The rules and the stage's gates must allow it now; "
         "someone else then approves (`jupyter mm approve`) or rejects it. Requests expire "
         "after c.Registry.approval_expiry_days.",
-        epilog="examples:\n  jupyter mm request churn/3 --stage production --reason 'A/B test won'",
-        formatter_class=EPILOG_CLASS,
+        examples=["jupyter mm request churn/3 --stage production --reason 'A/B test won'"],
     )
     p.add_argument("ref", metavar="NAME/VERSION")
     p.add_argument("--stage", required=True, help="target stage (e.g. production)")
     p.add_argument("--reason", required=True, help="why the version should move")
     add_json_flag(p)
-    p.set_defaults(func=cmd_request)
 
     for verb, what in (("approve", "the transition happens now"), ("reject", "nothing moves")):
-        p = subparsers.add_parser(
+        p = add_command(
+            subparsers,
             verb,
-            help=f"{verb} someone else's transition request",
+            run=cmd_decide,
+            decision=verb,
+            summary=f"{verb} someone else's transition request",
             description=f"{verb.capitalize()} pending request REQUEST_ID ({what}). Your own "
             "requests are for someone else to decide."
             + (
@@ -54,28 +57,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                 if verb == "approve"
                 else ""
             ),
-            epilog=f"examples:\n  jupyter mm {verb} 12 --reason 'reviewed the diff'",
-            formatter_class=EPILOG_CLASS,
+            examples=[f"jupyter mm {verb} 12 --reason 'reviewed the diff'"],
         )
         p.add_argument("request_id", metavar="REQUEST_ID", type=_request_id)
         p.add_argument("--reason", required=True, help="why")
         add_json_flag(p)
-        p.set_defaults(func=cmd_decide, decision=verb)
 
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "requests",
-        help="list transition requests",
+        run=cmd_requests,
+        summary="list transition requests",
         description="List approval requests, newest first: who asked, for what, and what "
         "was decided. Overdue pending requests are marked expired first.",
-        epilog="examples:\n  jupyter mm requests --pending\n  jupyter mm requests --mine --json",
-        formatter_class=EPILOG_CLASS,
+        examples=["jupyter mm requests --pending", "jupyter mm requests --mine --json"],
     )
     p.add_argument("--mine", action="store_true", help="only requests I made")
     p.add_argument("--pending", action="store_true", help="only pending requests")
     p.add_argument("--status", choices=APPROVAL_STATUSES, help="only requests in this state")
     p.add_argument("--model", help="only requests for this model")
     add_json_flag(p)
-    p.set_defaults(func=cmd_requests)
 
 
 def _request_id(text: str) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 from ._common import (
-    EPILOG_CLASS,
+    add_command,
     add_json_flag,
     format_time,
     open_cli_store,
@@ -36,9 +36,11 @@ def parse_since(text: str, now: float | None = None) -> float:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "monitor",
-        help="drift, live performance and latency of a model's logged predictions",
+        run=cmd_monitor,
+        summary="drift, live performance and latency of a model's logged predictions",
         description="Compare a window of REF's logged predictions (from `jupyter mm serve` or "
         "mm.log_predictions) with the version's reference profile: drift per feature and "
         "of the prediction (effect sizes against thresholds calibrated on the reference, "
@@ -46,9 +48,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "labels, estimated from calibrated scores without them), latency percentiles and "
         "error rate. REF: NAME (its production version, else the latest), NAME@stage, "
         "NAME@alias or NAME/N.",
-        epilog="examples:\n  jupyter mm monitor fraud\n  jupyter mm monitor fraud@production --window 5000\n"
-        "  jupyter mm monitor fraud/3 --since 1h --json",
-        formatter_class=EPILOG_CLASS,
+        examples=[
+            "jupyter mm monitor fraud",
+            "jupyter mm monitor fraud@production --window 5000",
+            "jupyter mm monitor fraud/3 --since 1h --json",
+        ],
     )
     p.add_argument("reference", metavar="REF")
     group = p.add_mutually_exclusive_group()
@@ -64,17 +68,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--every", metavar="DURATION", help="time per timeline window (e.g. 10m, 1h)"
     )
     add_json_flag(p)
-    p.set_defaults(func=cmd_monitor)
 
-    q = subparsers.add_parser(
+    q = add_command(
+        subparsers,
         "profile",
-        help="store the reference profile of a registered version from its training data",
+        run=cmd_profile,
+        summary="store the reference profile of a registered version from its training data",
         description="Profile the data file PATH (CSV, Parquet, Feather or JSON lines: the "
         "model's input columns, as it was trained on) with the version's model, and link the "
         "profile to the version; monitoring compares served data with it. For versions "
         "logged without mm.log_model(..., reference=X).",
-        epilog="example:\n  jupyter mm profile fraud/3 --data data/train.parquet --target is_fraud",
-        formatter_class=EPILOG_CLASS,
+        examples=["jupyter mm profile fraud/3 --data data/train.parquet --target is_fraud"],
     )
     q.add_argument("reference", metavar="NAME/VERSION")
     q.add_argument("--data", required=True, metavar="PATH", help="the reference data file")
@@ -83,7 +87,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="COLUMN",
         help="a label column of PATH: dropped from the inputs, used to calibrate class scores",
     )
-    q.set_defaults(func=cmd_profile)
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..formatting import short_id
 from ..vocabulary import STAGES
 from ._common import (
-    EPILOG_CLASS,
+    add_command,
     add_json_flag,
     format_time,
     open_cli_store,
@@ -28,133 +28,147 @@ if TYPE_CHECKING:
     from ..entities import ModelVersion
 
 REF_HELP = "name@stage, name@alias, name/VERSION or name/latest"
+REASON_HELP = "why (kept in the audit trail)"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "models",
-        help="list registered models",
+        run=cmd_models,
+        summary="list registered models",
         description="List registered models with their production version, the versions "
         "in staging, aliases and the newest version.",
-        epilog="examples:\n  jupyter mm models\n  jupyter mm models --json",
-        formatter_class=EPILOG_CLASS,
+        examples=["jupyter mm models", "jupyter mm models --json"],
     )
     add_json_flag(p)
-    p.set_defaults(func=cmd_models)
 
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "model",
-        help="one model's versions and audit trail",
+        run=cmd_model,
+        summary="one model's versions and audit trail",
         description="Show one model: every version (stage, aliases, run, flavor) and the "
         "audit trail of every change, refused transitions included.",
-        epilog="examples:\n  jupyter mm model churn\n  jupyter mm model churn --json",
-        formatter_class=EPILOG_CLASS,
+        examples=["jupyter mm model churn", "jupyter mm model churn --json"],
     )
     p.add_argument("name", metavar="NAME")
     add_json_flag(p)
-    p.set_defaults(func=cmd_model)
 
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "register",
-        help="register a run's model artifact as a new version",
+        run=cmd_register,
+        summary="register a run's model artifact as a new version",
         description="Create the next version of model NAME from an artifact of RUN (logged "
         "with mm.log_model or mm.log_artifact). RUN is an id, a unique prefix or 'latest'.",
-        epilog="examples:\n  jupyter mm register latest --artifact model --name churn\n"
-        "  jupyter mm register 01JD3K --artifact model --name churn -d 'forest, 200 trees'",
-        formatter_class=EPILOG_CLASS,
+        examples=[
+            "jupyter mm register latest --artifact model --name churn",
+            "jupyter mm register 01JD3K --artifact model --name churn -d 'forest, 200 trees'",
+        ],
     )
     p.add_argument("run", metavar="RUN")
     p.add_argument("--artifact", default="model", help="artifact name (default: model)")
     p.add_argument("--name", required=True, help="model name")
     p.add_argument("-d", "--description", help="what this version is")
     add_json_flag(p)
-    p.set_defaults(func=cmd_register)
 
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "promote",
-        help="move a version to another stage (gates apply)",
+        run=cmd_promote,
+        summary="move a version to another stage (gates apply)",
         description="Move VERSION of NAME to STAGE. Allowed: none->staging, "
         "staging->production, production->staging, archived->staging, any->archived. "
         "Gates configured for STAGE (c.Registry.gates) must hold for the version's run. "
         "Promoting to production archives the previous production version. A refusal is "
         "recorded in the audit trail and exits with status 1.",
-        epilog="examples:\n  jupyter mm promote churn 3 staging --reason 'offline eval ok'\n"
-        "  jupyter mm promote churn 3 production --reason 'A/B test won'",
-        formatter_class=EPILOG_CLASS,
+        examples=[
+            "jupyter mm promote churn 3 staging --reason 'offline eval ok'",
+            "jupyter mm promote churn 3 production --reason 'A/B test won'",
+        ],
     )
-    p.add_argument("name", metavar="NAME")
-    p.add_argument("version", metavar="VERSION", type=int)
+    _add_version_arguments(p)
     p.add_argument("stage", metavar="STAGE", choices=STAGES)
-    p.add_argument("--reason", help="why (kept in the audit trail)")
+    p.add_argument("--reason", help=REASON_HELP)
     p.add_argument(
         "--force",
         action="store_true",
         help="archive even a version a live `jupyter mm serve` is serving (refused otherwise)",
     )
     add_json_flag(p)
-    p.set_defaults(func=cmd_promote)
 
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "alias",
-        help="point an alias (e.g. champion) at a version",
+        run=cmd_alias,
+        summary="point an alias (e.g. champion) at a version",
         description="Point ALIAS at VERSION of NAME; a version of NAME holding it loses it. "
         "Load it with mm.load_model('NAME@ALIAS').",
-        epilog="examples:\n  jupyter mm alias churn 3 champion",
-        formatter_class=EPILOG_CLASS,
+        examples=["jupyter mm alias churn 3 champion"],
     )
-    p.add_argument("name", metavar="NAME")
-    p.add_argument("version", metavar="VERSION", type=int)
+    _add_version_arguments(p)
     p.add_argument("alias", metavar="ALIAS")
-    p.add_argument("--reason", help="why (kept in the audit trail)")
-    p.set_defaults(func=cmd_alias)
+    p.add_argument("--reason", help=REASON_HELP)
 
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "unalias",
-        help="remove an alias from a model",
+        run=cmd_unalias,
+        summary="remove an alias from a model",
         description="Remove ALIAS from the version of NAME holding it.",
-        epilog="examples:\n  jupyter mm unalias churn champion",
-        formatter_class=EPILOG_CLASS,
+        examples=["jupyter mm unalias churn champion"],
     )
     p.add_argument("name", metavar="NAME")
     p.add_argument("alias", metavar="ALIAS")
-    p.set_defaults(func=cmd_unalias)
 
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "rollback",
-        help="put the previous production version back",
+        run=cmd_rollback,
+        summary="put the previous production version back",
         description="Archive the production version of NAME and put the previous production "
         "version back (the audit trail says which). Gates are not re-checked.",
-        epilog="examples:\n  jupyter mm rollback churn --reason 'latency regression'",
-        formatter_class=EPILOG_CLASS,
+        examples=["jupyter mm rollback churn --reason 'latency regression'"],
     )
     p.add_argument("name", metavar="NAME")
-    p.add_argument("--reason", help="why (kept in the audit trail)")
-    p.set_defaults(func=cmd_rollback)
+    p.add_argument("--reason", help=REASON_HELP)
 
-    p = subparsers.add_parser(
+    _register_lineage_and_reproduce(subparsers)
+
+
+def _add_version_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", metavar="NAME")
+    parser.add_argument("version", metavar="VERSION", type=int)
+
+
+def _register_lineage_and_reproduce(subparsers: argparse._SubParsersAction) -> None:
+    p = add_command(
+        subparsers,
         "lineage",
-        help="from a model version back to its run, notebook, data and environment",
+        run=cmd_lineage,
+        summary="from a model version back to its run, notebook, data and environment",
         description="Show what produced a model version: its run (params, metrics), the "
         "notebook checkpoint, the data digests, the environment and the version's audit "
         f"trail. REF is {REF_HELP}.",
-        epilog="examples:\n  jupyter mm lineage churn@production\n"
-        "  jupyter mm lineage churn/3 --json",
-        formatter_class=EPILOG_CLASS,
+        examples=["jupyter mm lineage churn@production", "jupyter mm lineage churn/3 --json"],
     )
     p.add_argument("ref", metavar="REF")
     add_json_flag(p)
-    p.set_defaults(func=cmd_lineage)
 
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "reproduce",
-        help="re-execute a run's checkpoint and check it gives the same result",
+        run=cmd_reproduce,
+        summary="re-execute a run's checkpoint and check it gives the same result",
         description="Check the run's input data against the recorded digests, re-execute "
         "its notebook checkpoint in a fresh kernel in a temporary directory, and compare "
         "metrics (relative tolerance), data digests and the environment. Exit status 1 "
         "with the reasons when the run does not reproduce. The store is only read.",
-        epilog="examples:\n  jupyter mm reproduce latest\n"
-        "  jupyter mm reproduce 01JD3K --tolerance 1e-3 --timeout 600 --json",
-        formatter_class=EPILOG_CLASS,
+        examples=[
+            "jupyter mm reproduce latest",
+            "jupyter mm reproduce 01JD3K --tolerance 1e-3 --timeout 600 --json",
+        ],
     )
     p.add_argument("run", metavar="RUN")
     p.add_argument(
@@ -174,7 +188,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--keep", action="store_true", help="keep the temporary directory and print its path"
     )
     add_json_flag(p)
-    p.set_defaults(func=cmd_reproduce)
 
 
 def _version_row(v: ModelVersion) -> list[str]:

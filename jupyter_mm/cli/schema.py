@@ -26,6 +26,7 @@ from ..server.schema import (
     DataRef,
     Event,
     ExecutionEntry,
+    LineageEnvironment,
     LineageRunFields,
     MetricChange,
     Model,
@@ -193,17 +194,6 @@ class LineageRun(LineageRunFields):
 
 class LineageCheckpoint(Checkpoint):
     flags: list[ReproFlag]
-
-
-class LineageEnvironment(TypedDict):
-    id: str
-    python: str
-    platform: str
-    executable: str | None
-    git: dict[str, Any]
-    packages: dict[str, str]
-    #: the top-level modules the run's process had imported -> version
-    modules: dict[str, str]
 
 
 class LineageOutput(TypedDict):
@@ -386,7 +376,6 @@ CLI_MODELS: list[type] = [
     PromoteOutput,
     LineageRun,
     LineageCheckpoint,
-    LineageEnvironment,
     LineageOutput,
     ReproducedInput,
     ReproducedMetric,

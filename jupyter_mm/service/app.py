@@ -110,8 +110,21 @@ class ServiceHandler(web.RequestHandler):
             )
         return principal
 
+    async def authorized(self, body: dict[str, Any], role: str, model: str) -> Principal:
+        """The caller (see :meth:`acting`), refused unless they hold ``role`` on ``model``."""
+        principal = await self.acting(body)
+        self.state.permissions.check(principal, role, model)
+        return principal
+
     async def run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(None, lambda: fn(*args, **kwargs))
+
+    async def write_as(self, principal: Principal, fn: Any, *args: Any) -> Any:
+        """``fn(*args)``, a registry write of :mod:`jupyter_mm.registry`, on the service's
+        store and rules, recorded for ``principal``."""
+        return await self.run(
+            fn, *args, store=self.state.store, registry=self.state.rules, actor=principal.name
+        )
 
     def write_json(self, body: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -153,17 +166,14 @@ class RegisterHandler(ServiceHandler):
     async def post(self) -> None:
         body = self.body({"run_id": str, "artifact": str, "name": str}, {"description": str})
         name = check_model_name(body["name"])
-        principal = await self.acting(body)
-        self.state.permissions.check(principal, "register", name)
-        version = await self.run(
+        principal = await self.authorized(body, "register", name)
+        version = await self.write_as(
+            principal,
             registry.register_model,
             body["run_id"],
             body["artifact"],
             name,
             body.get("description"),
-            store=self.state.store,
-            actor=principal.name,
-            registry=self.state.rules,
         )
         self.write_json(version.to_dict(), status=201)
 
@@ -188,15 +198,8 @@ class TransitionHandler(ServiceHandler):
                 principal.name,
             )
             raise
-        version = await self.run(
-            registry.transition,
-            name,
-            body["version"],
-            stage,
-            body.get("reason"),
-            store=self.state.store,
-            registry=self.state.rules,
-            actor=principal.name,
+        version = await self.write_as(
+            principal, registry.transition, name, body["version"], stage, body.get("reason")
         )
         self.write_json(version.to_dict())
 
@@ -205,17 +208,9 @@ class AliasHandler(ServiceHandler):
     async def post(self) -> None:
         body = self.body({"name": str, "version": int, "alias": str}, {"reason": str})
         name, alias = check_model_name(body["name"]), check_alias(body["alias"])
-        principal = await self.acting(body)
-        self.state.permissions.check(principal, "manage", name)
-        version = await self.run(
-            registry.set_alias,
-            name,
-            body["version"],
-            alias,
-            body.get("reason"),
-            store=self.state.store,
-            actor=principal.name,
-            registry=self.state.rules,
+        principal = await self.authorized(body, "manage", name)
+        version = await self.write_as(
+            principal, registry.set_alias, name, body["version"], alias, body.get("reason")
         )
         self.write_json(version.to_dict())
 
@@ -224,16 +219,8 @@ class UnaliasHandler(ServiceHandler):
     async def post(self) -> None:
         body = self.body({"name": str, "alias": str}, {})
         name, alias = check_model_name(body["name"]), check_alias(body["alias"])
-        principal = await self.acting(body)
-        self.state.permissions.check(principal, "manage", name)
-        version = await self.run(
-            registry.remove_alias,
-            name,
-            alias,
-            store=self.state.store,
-            actor=principal.name,
-            registry=self.state.rules,
-        )
+        principal = await self.authorized(body, "manage", name)
+        version = await self.write_as(principal, registry.remove_alias, name, alias)
         self.write_json(version.to_dict())
 
 
@@ -241,16 +228,8 @@ class RollbackHandler(ServiceHandler):
     async def post(self) -> None:
         body = self.body({"name": str}, {"reason": str})
         name = check_model_name(body["name"])
-        principal = await self.acting(body)
-        self.state.permissions.check(principal, "approve", name)
-        done = await self.run(
-            registry.rollback_versions,
-            name,
-            body.get("reason"),
-            store=self.state.store,
-            actor=principal.name,
-            registry=self.state.rules,
-        )
+        principal = await self.authorized(body, "approve", name)
+        done = await self.write_as(principal, registry.rollback_versions, name, body.get("reason"))
         self.write_json({"restored": done.restored.to_dict(), "archived": done.archived.to_dict()})
 
 
@@ -261,17 +240,9 @@ class RequestHandler(ServiceHandler):
     async def post(self) -> None:
         body = self.body({"name": str, "version": int, "stage": str, "reason": str}, {})
         name, stage = check_model_name(body["name"]), check_stage(body["stage"])
-        principal = await self.acting(body)
-        self.state.permissions.check(principal, "stage", name)
-        request = await self.run(
-            approvals.request_transition,
-            name,
-            body["version"],
-            stage,
-            body["reason"],
-            store=self.state.store,
-            registry=self.state.rules,
-            actor=principal.name,
+        principal = await self.authorized(body, "stage", name)
+        request = await self.write_as(
+            principal, approvals.request_transition, name, body["version"], stage, body["reason"]
         )
         self.write_json(request.to_dict(), status=201)
 
@@ -287,14 +258,7 @@ class DecideHandler(ServiceHandler):
         pending = await self.run(self.state.store.get_approval_request, body["request"])
         self.state.permissions.check(principal, "approve", pending.model)
         decide = approvals.approve if body["decision"] == "approve" else approvals.reject
-        request = await self.run(
-            decide,
-            body["request"],
-            body["reason"],
-            store=self.state.store,
-            registry=self.state.rules,
-            actor=principal.name,
-        )
+        request = await self.write_as(principal, decide, body["request"], body["reason"])
         self.write_json(request.to_dict())
 
 

@@ -18,6 +18,24 @@ from ..errors import InvalidInput
 if TYPE_CHECKING:
     from ..entities import MetricOrder
 
+
+def check_unicode(text: str, what: str) -> str:
+    """``text`` when it is Unicode every backend can store: a lone UTF-16 surrogate (what a
+    JSON ``\\ud800`` escape or an undecodable command-line byte turns into) is not a
+    character, and UTF-8 has no encoding for it; PostgreSQL text holds no NUL (SQLite
+    does, so it is refused on both alike). Raises InvalidInput naming ``what``."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInput(
+            f"{what} holds U+{ord(text[exc.start]):04X}, a lone surrogate that is not a "
+            "character; send valid Unicode text."
+        ) from None
+    if "\x00" in text:
+        raise InvalidInput(f"{what} holds a NUL character, which a store cannot keep as text.")
+    return text
+
+
 # -- runs and listings ------------------------------------------------------------------------
 
 

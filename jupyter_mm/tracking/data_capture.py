@@ -71,8 +71,13 @@ def record_upstream(active: ActiveRun, entries: list[UpstreamRead]) -> list[str]
     A file whose stat is no longer the one it had when it was read is recorded with
     the digest the stat cache remembers for that stat when there is one (that is the
     content the cell read), else as it is now, with a warning either way. Returns the
-    paths that no longer exist (warned about once; the caller forgets them)."""
+    paths that no longer exist (warned about once; the caller forgets them).
+
+    The hashing runs before the cell's body and may be long (the progress bar invites an
+    interrupt): an interrupt stops it, is warned about, and is raised again so that the
+    cell stops before its body, as an interrupt at any other point of the start does."""
     from ..capture.data import describe_path
+    from .interrupts import interruptible, pause_for_tests
 
     missing: list[str] = []
     if active.store is None:
@@ -80,7 +85,8 @@ def record_upstream(active: ActiveRun, entries: list[UpstreamRead]) -> list[str]
     cache, bars = stat_cache(active.store), progress()
     for done, entry in enumerate(entries):
         try:
-            with active.guard(f"hashing upstream data {entry.path}"):
+            with active.guard(f"hashing upstream data {entry.path}"), interruptible():
+                pause_for_tests("upstream")
                 if not os.path.exists(entry.path):
                     active.warn(f"{entry.path}, read by {entry.reader()}, no longer exists")
                     missing.append(entry.path)
@@ -93,7 +99,7 @@ def record_upstream(active: ActiveRun, entries: list[UpstreamRead]) -> list[str]
         except KeyboardInterrupt:
             left = len(entries) - done
             active.warn(f"hashing interrupted; {left} upstream data path(s) not recorded")
-            return missing
+            raise
     return missing
 
 

@@ -113,8 +113,9 @@ def interruptible() -> Iterator[None]:
 #: Test-only: ``JUPYTER_MM_TEST_PAUSE="begin=1.5,finish=1"`` sleeps that many seconds at
 #: those points of a tracked cell, so tests can interrupt a real kernel exactly there.
 #: Points: ``warmup`` (the warm-up thread, before it prepares anything), ``begin`` (the run
-#: is in the store, the body has not started), ``after_body``, ``finish`` (before the run
-#: ends). Never set it in normal use.
+#: is in the store, the body has not started), ``upstream`` (hashing each file earlier cells
+#: read, before the body), ``after_body``, ``finish`` (before the run ends). Never set it in
+#: normal use.
 TEST_PAUSE_VARIABLE = "JUPYTER_MM_TEST_PAUSE"
 
 

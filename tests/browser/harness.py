@@ -13,7 +13,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,9 +21,9 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-import pytest
+from mm_test_support import free_port, stop_process, unavailable
 
 from jupyter_mm.config import DB_FILE, ENV_ARTIFACTS, ENV_STORE, STORE_DIR_NAME, StoreLocation
 
@@ -54,17 +53,9 @@ USER_SETTINGS = {
 }
 
 
-def missing(reason: str) -> None:
+def missing(reason: str) -> NoReturn:
     """Skip on a developer machine, fail in CI: CI must never drop the browser tests."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must run the browser tests.")
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    unavailable(reason, ci_must="run the browser tests")
 
 
 @dataclass(frozen=True)
@@ -165,7 +156,7 @@ def running_lab(
     # test-artifacts/ at the end, where CI keeps it
     module, app_class = APPS[app]
     log_path = base / f"jupyter-{app}.log"
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [
@@ -195,12 +186,7 @@ def running_lab(
         _wait_for_server(f"{url}/api/status?token={token}", process, log_path, timeout=60)
         yield Lab(base_url=url, token=token, root_dir=root, store_url=store_url)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=15)
         ARTIFACTS.mkdir(exist_ok=True)
         shutil.copyfile(log_path, ARTIFACTS / log_path.name)
 

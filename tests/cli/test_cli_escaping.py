@@ -3,9 +3,9 @@ data names, warnings, errors, model descriptions and audit reasons holding termi
 sequences are printed escaped by every human-readable command, while ``--json`` keeps them
 exact. The real CLI in a subprocess, on a real SQLite store.
 
-The forbidden characters are defined here from Unicode's own properties, not from the
-CLI's list: every control character (category Cc) but newline and tab, the line and
-paragraph separators, and the explicit bidirectional formatting characters.
+The sequences and the forbidden characters are those of the suite's hostile corpus
+(tests/hostile_strings.py), defined from what attacks on terminals use and from Unicode's
+own properties, not from the CLI's list.
 """
 
 from __future__ import annotations
@@ -15,49 +15,25 @@ import os
 import subprocess
 import sys
 import time
-import unicodedata
 from pathlib import Path
 
+import hostile_strings
 import pytest
+from hostile_strings import HOSTILE, SEQUENCES, forbidden
 
 from jupyter_mm.config import ENV_ARTIFACTS, ENV_STORE
 from jupyter_mm.entities import Artifact, DataRef, Metric, Param, Run
 from jupyter_mm.ids import new_id
 from jupyter_mm.store import open_store
 
-#: what real attacks on terminals use (xterm control sequences, C1 CSI, a bidi override)
-SEQUENCES = {
-    "title": "\x1b]0;owned\x07",  # OSC: set the window title, ended by BEL
-    "clear": "\x1b[2J\x1b[H",  # erase the screen, cursor home
-    "overwrite": "\x1b[1A\r",  # cursor up, back to the line start
-    "c1": "\x9b31m",  # C1 CSI (8-bit): red
-    "backspace": "ok\x08\x08no",
-    "bidi": "abc\u202etxt.exe",  # right-to-left override
-    "isolate": "\u2067x\u2069",
-    "separator": "line\u2028break",
-}
-HOSTILE = "".join(SEQUENCES.values())
-BIDI_CONTROLS = {"LRE", "RLE", "PDF", "LRO", "RLO", "LRI", "RLI", "FSI", "PDI"}
-
-
-def forbidden(text: str) -> list[str]:
-    """The characters of ``text`` a terminal must never receive from stored strings."""
-    found = []
-    for char in text:
-        if char in "\n\t":
-            continue
-        category = unicodedata.category(char)
-        if (
-            category in ("Cc", "Zl", "Zp")
-            or unicodedata.bidirectional(char) in BIDI_CONTROLS
-            or char in "\u200e\u200f\u061c"  # the directional marks
-        ):
-            found.append(f"U+{ord(char):04X}")
-    return found
-
 
 def tag(what: str) -> str:
     return f"{what}{HOSTILE}"
+
+
+def typed(what: str) -> str:
+    """What can be typed on a command line: argv cannot hold a NUL."""
+    return tag(what).replace("\x00", "")
 
 
 @pytest.fixture
@@ -110,9 +86,9 @@ def test_every_human_readable_output_escapes_stored_strings(store_url: str) -> N
     runs = json.loads(mm(store_url, "runs", "--all", "--json").stdout)["runs"]
     first, second = (r["id"] for r in runs[::-1])
     setup = [
-        ("register", first, "--name", "churn", "-d", tag("description")),
+        ("register", first, "--name", "churn", "-d", typed("description")),
         ("register", second, "--name", "churn"),
-        ("promote", "churn", "1", "staging", "--reason", tag("reason")),
+        ("promote", "churn", "1", "staging", "--reason", typed("reason")),
     ]
     for argv in setup:
         done = mm(store_url, *argv)
@@ -127,8 +103,8 @@ def test_every_human_readable_output_escapes_stored_strings(store_url: str) -> N
         ("lineage", "churn/1"),
         # errors carry stored or typed strings too
         ("show", "zz" + SEQUENCES["clear"]),
-        ("model", tag("m")),
-        ("promote", "churn", "2", "production", "--reason", tag("why")),
+        ("model", typed("m")),
+        ("promote", "churn", "2", "production", "--reason", typed("why")),
     ]
     for argv in commands:
         done = mm(store_url, *argv)
@@ -151,3 +127,68 @@ def test_json_output_keeps_stored_strings_exact(store_url: str) -> None:
     assert detail["run"]["tags"] == {tag("tagkey"): tag("tagvalue")}
     assert set(detail["params"]) == {tag("param")}
     assert set(detail["metrics"]) == {tag("metric")}
+
+
+# -- the registry's newer free-text fields ------------------------------------------------------
+# Approval reasons and decision comments, alert evidence, webhook hook names and errors,
+# serving endpoints' hosts, references and URLs, model and version descriptions: written
+# straight into the store, as anyone sharing it could write them, with the whole corpus.
+
+
+@pytest.fixture
+def registry_store_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'mm.db'}"
+    with open_store(url) as store:
+        hostile_strings.fill_registry(store)
+    return url
+
+
+def test_registry_commands_escape_every_newer_field(registry_store_url: str) -> None:
+    commands = [
+        ("models",),
+        ("model", "churn"),
+        ("lineage", "churn/1"),
+        ("requests",),
+        ("alerts",),
+        ("deliveries",),
+        # refused: a live endpoint serves it; the refusal names the endpoint's URL
+        ("promote", "churn", "1", "archived"),
+    ]
+    for argv in commands:
+        done = mm(registry_store_url, *argv)
+        output = done.stdout + done.stderr
+        assert "Traceback" not in output, (argv, output[-2000:])
+        assert forbidden(output) == [], (argv, forbidden(output)[:10])
+    shown = mm(registry_store_url, "requests").stdout + mm(registry_store_url, "alerts").stdout
+    assert "request reason:" in shown and "summary:" in shown  # escaped, not dropped
+    refused = mm(registry_store_url, "promote", "churn", "1", "archived")
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr[:500]
+    assert "url:" in refused.stderr
+    # a byte that is not UTF-8 on the command line arrives as a lone surrogate: one line
+    undecodable = mm(registry_store_url, "promote", "churn", "1", "none", "--reason", "x\udcff")
+    assert undecodable.returncode == 2, undecodable.stderr[-2000:]
+    assert "lone surrogate" in undecodable.stderr and undecodable.stderr.count("\n") == 1
+
+
+def test_registry_json_keeps_every_newer_field_exact(registry_store_url: str) -> None:
+    field = hostile_strings.tag
+
+    def out(*argv: str) -> dict:
+        done = mm(registry_store_url, *argv, "--json")
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    requests = out("requests")["requests"]
+    assert {r["reason"] for r in requests} == {field("request reason")}
+    assert {r["requester"] for r in requests} == {field("requester")}
+    assert {r["decision_reason"] for r in requests} == {field("comment"), None}
+    (alert,) = out("alerts")["alerts"]
+    assert (alert["rule"], alert["summary"]) == (field("rule"), field("summary"))
+    assert alert["actions"] == [field("action")] and alert["user"] == field("alert user")
+    (delivery,) = out("deliveries")["deliveries"]
+    assert delivery["hook"] == field("hook", hostile_strings.SHORT)
+    assert delivery["error"] == field("delivery error")
+    model = out("model", "churn")
+    assert model["model"]["description"] == field("model description")
+    assert model["versions"][0]["description"] == field("version description")
+    assert field("moved") in {e["reason"] for e in model["events"]}

@@ -4,38 +4,19 @@ extension, a temporary store named by ``JUPYTER_MM_STORE``, then the reading com
 from __future__ import annotations
 
 import json
-import os
 import platform
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+from mm_test_support import run_cli
 from nbformat.v4 import new_code_cell, new_notebook
 
 REPO = Path(__file__).resolve().parents[2]
 QUICKSTART = REPO / "examples" / "quickstart.ipynb"
 
 pytestmark = pytest.mark.kernel
-
-
-def jupyter_mm(
-    *args: str, store: str, cwd: Path, timeout: float = 240
-) -> subprocess.CompletedProcess:
-    env = dict(os.environ, JUPYTER_MM_STORE=store)
-    env.pop("JUPYTER_MM_ARTIFACTS", None)
-    # The tests run from the source tree whether or not the package is pip-installed.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    return subprocess.run(
-        [sys.executable, "-m", "jupyter_mm.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def test_quickstart_runs_headless_and_is_fully_recorded(tmp_path: Path) -> None:
@@ -45,7 +26,7 @@ def test_quickstart_runs_headless_and_is_fully_recorded(tmp_path: Path) -> None:
     shutil.copy(QUICKSTART, notebook)  # the notebook writes data/ next to itself
     store = f"sqlite:///{tmp_path / 'store' / 'mm.db'}"
 
-    ran = jupyter_mm(
+    ran = run_cli(
         "run", str(notebook), "-p", "n_estimators=30", "-o", "executed.ipynb",
         store=store, cwd=tmp_path,
     )  # fmt: skip
@@ -59,7 +40,7 @@ def test_quickstart_runs_headless_and_is_fully_recorded(tmp_path: Path) -> None:
     executed = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
     nbformat.validate(executed)
 
-    listing = jupyter_mm("runs", "--json", store=store, cwd=tmp_path)
+    listing = run_cli("runs", "--json", store=store, cwd=tmp_path)
     assert listing.returncode == 0, listing.stderr
     runs = json.loads(listing.stdout)["runs"]
     assert [r["name"] for r in runs] == ["random-forest", "logreg-c005", "logreg-c1"]
@@ -73,7 +54,7 @@ def test_quickstart_runs_headless_and_is_fully_recorded(tmp_path: Path) -> None:
     assert runs[2]["params"]["C"] == "1.0" and runs[1]["params"]["C"] == "0.05"
     assert runs[0]["params"]["n_estimators"] == "30"  # the injected value, not the default
 
-    shown = jupyter_mm("show", "latest", "--json", store=store, cwd=tmp_path)
+    shown = run_cli("show", "latest", "--json", store=store, cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     detail = json.loads(shown.stdout)
     assert detail["run"]["name"] == "random-forest"
@@ -88,7 +69,7 @@ def test_quickstart_runs_headless_and_is_fully_recorded(tmp_path: Path) -> None:
     assert [a["name"] for a in detail["artifacts"]] == ["model", "model.profile"]
     assert detail["checkpoint"]["digest"]
     assert detail["checkpoint"]["source"] == "headless"
-    text = jupyter_mm("show", "latest", store=store, cwd=tmp_path)
+    text = run_cli("show", "latest", store=store, cwd=tmp_path)
     assert "(source: notebook file as executed headless by jupyter mm run)" in text.stdout
     assert "unsaved edits" not in text.stdout
     assert detail["environment"] is not None
@@ -98,13 +79,13 @@ def test_quickstart_runs_headless_and_is_fully_recorded(tmp_path: Path) -> None:
     # the checkpoint is the notebook as it ran, with the injected parameter cell
     restored = tmp_path / "restored.ipynb"
     assert (
-        jupyter_mm("checkout", "latest", "-o", str(restored), store=store, cwd=tmp_path).returncode
+        run_cli("checkout", "latest", "-o", str(restored), store=store, cwd=tmp_path).returncode
         == 0
     )
     sources = [c.source for c in nbformat.read(restored, as_version=4).cells]
     assert any("n_estimators = 30" in s for s in sources)
 
-    verified = jupyter_mm("verify", store=store, cwd=tmp_path)
+    verified = run_cli("verify", store=store, cwd=tmp_path)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert verified.stdout.strip().endswith("3 runs: OK")
 
@@ -122,7 +103,7 @@ def test_run_exits_1_on_a_failing_cell(tmp_path: Path) -> None:
     nbformat.write(nb, path)
     store = f"sqlite:///{tmp_path / 'mm.db'}"
 
-    result = jupyter_mm("run", str(path), store=store, cwd=tmp_path)
+    result = run_cli("run", str(path), store=store, cwd=tmp_path)
     assert result.returncode == 1
     # The kernel's own stderr is inherited (as with nbclient and papermill); on a loaded
     # machine ipykernel may log shutdown noise there. Our report is one line, and the last.
@@ -133,7 +114,7 @@ def test_run_exits_1_on_a_failing_cell(tmp_path: Path) -> None:
     assert "[2/3] cell 1  raise KeyError('no such column: price')" in result.stdout
     assert "FAILED" in result.stdout and "never" not in result.stdout
 
-    missing = jupyter_mm("run", str(tmp_path / "nope.ipynb"), store=store, cwd=tmp_path)
+    missing = run_cli("run", str(tmp_path / "nope.ipynb"), store=store, cwd=tmp_path)
     assert missing.returncode == 1
     assert missing.stderr.strip().splitlines() == [
         f"jupyter mm: error: Notebook {tmp_path / 'nope.ipynb'} does not exist."

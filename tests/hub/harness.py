@@ -21,7 +21,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -31,9 +30,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-import pytest
+from mm_test_support import free_port, stop_process, unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -52,17 +51,9 @@ REQUIRE_APPROVAL = ["archived"]
 MM_SCOPES = [f"custom:jupyter-mm:{role}" for role in ("register", "stage", "approve", "manage")]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def missing(reason: str) -> None:
+def missing(reason: str) -> NoReturn:
     """Skip on a developer machine, fail in CI: CI must never drop the hub tests."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must run the JupyterHub tests.")
-    pytest.skip(reason)
+    unavailable(reason, ci_must="run the JupyterHub tests")
 
 
 def find_proxy() -> str:
@@ -395,12 +386,7 @@ def running_hub(base: Path, db: TeamDatabase) -> Iterator[Hub]:
         hub.started_in = time.monotonic() - started
         yield hub
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=30)
+        stop_process(process, timeout=60)
 
 
 def _write_lab_settings(directory: Path) -> None:

@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+from mm_test_support import run_cli
 from nbformat.v4 import new_code_cell, new_notebook
 
 from jupyter_mm.capture.data import hash_bytes
@@ -25,21 +24,6 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
 pytestmark = pytest.mark.kernel
-REPO = Path(__file__).resolve().parents[2]
-
-
-def jupyter_mm(*args: str, store: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, JUPYTER_MM_STORE=store)
-    env.pop("JUPYTER_MM_ARTIFACTS", None)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    return subprocess.run(
-        [sys.executable, "-m", "jupyter_mm.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=400,
-    )
 
 
 def write_notebook(path: Path, cells: list[str]) -> None:
@@ -158,9 +142,9 @@ def test_real_shaped_notebook_records_every_kind_of_data(tmp_path: Path) -> None
     write_notebook(project / "train.ipynb", ["%load_ext jupyter_mm", LOAD, MORE, TRACKED])
     store = f"sqlite:///{tmp_path / 'store' / 'mm.db'}"
 
-    ran = jupyter_mm("run", "train.ipynb", store=store, cwd=project)
+    ran = run_cli("run", "train.ipynb", store=store, cwd=project, timeout=400)
     assert ran.returncode == 0, ran.stdout + ran.stderr
-    shown = jupyter_mm("show", "latest", "--json", store=store, cwd=project)
+    shown = run_cli("show", "latest", "--json", store=store, cwd=project, timeout=400)
     detail = json.loads(shown.stdout)
     assert detail["run"]["status"] == "finished", detail["run"]
     refs = {(d["role"], os.path.relpath(d["name"], project), d["kind"]): d for d in detail["data"]}
@@ -193,7 +177,7 @@ def test_real_shaped_notebook_records_every_kind_of_data(tmp_path: Path) -> None
     assert refs[("upstream", data + "parts", "directory")]["detail"].startswith("3 files; ")
     assert detail["warnings"] == []
 
-    text = jupyter_mm("show", "latest", store=store, cwd=project).stdout
+    text = run_cli("show", "latest", store=store, cwd=project, timeout=400).stdout
     assert "upstream file      data/train.csv" in text
 
 
@@ -216,10 +200,10 @@ def test_reproduce_the_common_layout_and_refuse_changed_upstream_data(tmp_path: 
     train.write_text("x,y\n" + "\n".join(f"{x},{int(x > 4)}" for x in range(10)) + "\n")
     write_notebook(project / "train.ipynb", COMMON)
     store = f"sqlite:///{tmp_path / 'store' / 'mm.db'}"
-    ran = jupyter_mm("run", "train.ipynb", store=store, cwd=project)
+    ran = run_cli("run", "train.ipynb", store=store, cwd=project, timeout=400)
     assert ran.returncode == 0, ran.stdout + ran.stderr
 
-    same = jupyter_mm("reproduce", "latest", "--json", store=store, cwd=project)
+    same = run_cli("reproduce", "latest", "--json", store=store, cwd=project, timeout=400)
     report = json.loads(same.stdout)
     assert same.returncode == 0, report
     assert report["ok"] and report["executed"] and report["reasons"] == []
@@ -229,7 +213,7 @@ def test_reproduce_the_common_layout_and_refuse_changed_upstream_data(tmp_path: 
     assert report["metrics"][0]["ok"]
 
     train.write_text(train.read_text().replace("9,1", "9,0"))
-    changed = jupyter_mm("reproduce", "latest", store=store, cwd=project)
+    changed = run_cli("reproduce", "latest", store=store, cwd=project, timeout=400)
     assert changed.returncode == 1
     assert f"  - upstream input {train} (read by In [2]" in changed.stdout
     assert "changed since the run" in changed.stdout

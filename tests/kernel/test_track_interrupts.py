@@ -152,3 +152,33 @@ def test_interrupt_at_each_stage(paused_kernel, point, body_completes) -> None:
         assert run.status == "failed"
         assert run.error == "KeyboardInterrupt"
     _next_cell_works(kc, url, f"after-{point}")
+
+
+def test_interrupt_while_hashing_upstream_data(paused_kernel, tmp_path) -> None:
+    """Before the body, the files earlier (untracked) cells read are hashed; a big one takes
+    long and its progress bar invites Ctrl-C. The interrupt stops the hashing, not only
+    the body after it: the upstream file is left out with a warning, the cell stops with
+    KeyboardInterrupt before its body, the run is failed, and the next cell works."""
+    url, km, kc = paused_kernel
+    data = tmp_path / "upstream.csv"
+    data.write_text("a,b\n1,2\n")
+    assert execute(kc, f"with open({str(data)!r}) as f:\n    text = f.read()").status == "ok"
+    _with_pause(kc, "upstream")
+    try:
+        cell = execute(
+            kc,
+            "%%track -q -n stage-upstream\nupstream_body_ran = True",
+            after_send=_interrupt_after(km, 1.5),
+        )
+    finally:
+        _with_pause(kc, None)
+    assert cell.status == "error"
+    assert cell.errors[0]["ename"] == "KeyboardInterrupt"
+    assert execute(kc, "'upstream_body_ran' in dir()").results[0]["text/plain"] == "False"
+    (run,) = _runs_named(url, "stage-upstream")
+    assert (run.status, run.error) == ("failed", "KeyboardInterrupt")
+    assert any("hashing interrupted" in w for w in run.warnings), run.warnings
+    with open_store(url) as store:
+        data_refs = store.get_run_detail(run.id).data
+    assert [d.name for d in data_refs if d.role == "upstream"] == []  # stopped, not finished
+    _next_cell_works(kc, url, "after-upstream")

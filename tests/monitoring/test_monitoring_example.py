@@ -5,42 +5,20 @@ rolls production back, and a retrain re-executes the notebook's own checkpoint."
 from __future__ import annotations
 
 import re
-import shutil
-import sys
-from pathlib import Path
 
-import nbformat
 import pytest
-
-from jupyter_mm.runner import run_notebook
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from example_notebooks import assert_matches_generator, output_text, run_example
 
 pytestmark = pytest.mark.kernel
 
 
 def test_the_committed_notebook_matches_its_generator() -> None:
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        import make_monitoring
-    finally:
-        sys.path.remove(str(EXAMPLES))
-    assert nbformat.read(EXAMPLES / "monitoring.ipynb", as_version=4) == make_monitoring.build()
+    assert_matches_generator("monitoring")
 
 
 def test_monitoring_example_shows_drift_and_the_drop(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("JUPYTER_MM_STORE", f"sqlite:///{tmp_path / 'store' / 'mm.db'}")
-    monkeypatch.delenv("JUPYTER_MM_ARTIFACTS", raising=False)
-    notebook = tmp_path / "monitoring.ipynb"
-    shutil.copy(EXAMPLES / "monitoring.ipynb", notebook)
-    result = run_notebook(notebook, timeout=300)
-    assert result.failure is None, result.failure
-    text = "\n".join(
-        o.get("text", "") or o.get("data", {}).get("text/plain", "")
-        for c in result.notebook.cells
-        if c.cell_type == "code"
-        for o in c.outputs
-    )
+    _, result = run_example("monitoring", tmp_path, monkeypatch, timeout=300)
+    text = output_text(result.notebook, plain=True)
     assert "6 of 30 features drifted" in text
     drifted = set(
         re.findall(

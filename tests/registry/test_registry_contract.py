@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from hostile_strings import fill_registry, tag
 
 from jupyter_mm import ids
 from jupyter_mm.entities import Artifact, Event, Run
@@ -296,3 +297,20 @@ def test_the_registry_contract_is_apart_from_the_run_store_and_sql_keeps_both():
         run_methods | registry_methods | prediction_methods | delivery_methods
     )
     assert not SqlStore.__abstractmethods__
+
+
+def test_hostile_text_is_kept_exactly_and_unstorable_text_refused_alike(store):
+    """Both backends keep the hostile corpus byte for byte and refuse, with the same
+    InvalidInput, what one of them could not store (PostgreSQL text holds no NUL; no
+    backend stores a lone surrogate): a shared store behaves the same on either."""
+    fill_registry(store)
+    (version,) = store.list_versions("churn")
+    assert version.description == tag("version description")
+    reasons = {r.reason for r in store.list_approval_requests(model="churn")}
+    assert reasons == {tag("request reason")}
+    for reason in ("a\x00b", "a\ud800b"):
+        with pytest.raises(InvalidInput):
+            store.transition_version(
+                "churn", 1, from_stage="staging", to_stage="archived", user=None, reason=reason
+            )
+    assert store.get_version("churn", 1).stage == "staging"

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ from typing import Any
 import pytest
 from mm_api_data import fill_store
 from mm_registry_data import register_versions
+from mm_test_support import free_port
 
 from jupyter_mm.config import ENV_ARTIFACTS, ENV_STORE, StoreLocation
 
@@ -212,12 +212,6 @@ def test_every_place_reaches_the_cli(layout: Layout) -> None:
 # -- a real Jupyter server ----------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _request(url: str, token: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
     request = urllib.request.Request(
         url,
@@ -233,7 +227,7 @@ def _request(url: str, token: str, body: dict[str, Any] | None = None) -> tuple[
 
 
 def test_every_place_reaches_a_jupyter_server(layout: Layout) -> None:
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     server = subprocess.Popen(
         [
             sys.executable,

@@ -16,6 +16,7 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from ...errors import InvalidInput, MMError, NotFound
+from ...store.validation import check_unicode
 from ..wire import PathMapper
 
 if TYPE_CHECKING:
@@ -62,9 +63,12 @@ def parse_json_body(raw: bytes) -> Any:
             "deep; jupyter-mm request bodies are flat JSON objects."
         )
     try:
-        return json.loads(raw or b"null")
+        body = json.loads(raw or b"null")
     except (ValueError, RecursionError):
         raise InvalidInput("The request body is not valid JSON.") from None
+    # JSON escapes can spell lone surrogates ("\ud800"), which no store can hold as text
+    check_unicode(json.dumps(body, ensure_ascii=False), "The request body")
+    return body
 
 
 class MMAPIHandler(APIHandler):

@@ -16,9 +16,9 @@ from sqlalchemy import Connection, select, update
 
 from ...entities import APPROVAL_STATUSES, ApprovalRequest, Event
 from ...errors import Conflict, InvalidInput, NotFound
-from ..registry_contract import DECISIONS, check_model_name, check_stage, check_version
+from ..registry_contract import DECISIONS, check_model_name
 from .models import APPROVAL_REQUESTS as REQUESTS
-from .registry import SqlRegistryMixin, _text
+from .registry import SqlRegistryMixin, _checked_transition, _text
 
 MAX_LISTED = 1000
 
@@ -64,20 +64,10 @@ class SqlApprovalsMixin(SqlRegistryMixin):
         expires_time: float,
     ) -> ApprovalRequest:
         """A pending request with its ``transition_requested`` event."""
-        check_model_name(model)
-        check_version(version)
-        check_stage(from_stage)
-        check_stage(to_stage)
-        reason = _text(reason, "The reason")
+        reason = _checked_transition(model, version, from_stage, to_stage, reason)
         now = time.time()
         with self._write() as conn:
-            self._lock_model(conn, model)
-            current = self._version_row(conn, model, version)["stage"]
-            if current != from_stage:
-                raise Conflict(
-                    f"Version {version} of {model} is in {current} now, not {from_stage}; "
-                    "someone changed it meanwhile. Check its stage and try again."
-                )
+            self._lock_version_at(conn, model, version, from_stage)
             open_id = conn.execute(
                 select(REQUESTS.c.id).where(
                     REQUESTS.c.model == model,

@@ -25,6 +25,7 @@ from ..registry_contract import (
     check_version,
     rollback_target,
 )
+from ..validation import check_unicode
 from .convert import check_json, check_run_id
 from .models import (
     ARTIFACTS,
@@ -45,7 +46,19 @@ def _text(value: object, what: str) -> str | None:
     value = value.strip()
     if len(value) > MAX_TEXT:
         raise InvalidInput(f"{what} is longer than {MAX_TEXT} characters.")
+    check_unicode(value, what)
     return value or None
+
+
+def _checked_transition(
+    model: str, version: int, from_stage: str, to_stage: str, reason: str | None
+) -> str | None:
+    """Validate the names of a stage change; returns the reason as it is stored."""
+    check_model_name(model)
+    check_version(version)
+    check_stage(from_stage)
+    check_stage(to_stage)
+    return _text(reason, "The reason")
 
 
 def _row_to_version(row: Any) -> ModelVersion:
@@ -247,22 +260,23 @@ class SqlRegistryMixin(AbstractRegistryStore):
         reason: str | None,
     ) -> list[Event]:
         """Move a version between stages with its event(s), in one transaction."""
-        check_model_name(model)
-        check_version(version)
-        check_stage(from_stage)
-        check_stage(to_stage)
-        reason = _text(reason, "The reason")
+        reason = _checked_transition(model, version, from_stage, to_stage, reason)
         if from_stage == to_stage:
             raise InvalidInput(f"Version {version} of {model} is already in {to_stage}.")
         with self._write() as conn:
-            self._lock_model(conn, model)
-            current = self._version_row(conn, model, version)["stage"]
-            if current != from_stage:
-                raise Conflict(
-                    f"Version {version} of {model} is in {current} now, not {from_stage}; "
-                    "someone changed it meanwhile. Check its stage and try again."
-                )
+            self._lock_version_at(conn, model, version, from_stage)
             return self._move(conn, model, version, from_stage, to_stage, user, reason)
+
+    def _lock_version_at(self, conn: Connection, model: str, version: int, stage: str) -> None:
+        """Take the model's lock and check the version is still in ``stage``: what the
+        caller decided from may have changed since it read it."""
+        self._lock_model(conn, model)
+        current = self._version_row(conn, model, version)["stage"]
+        if current != stage:
+            raise Conflict(
+                f"Version {version} of {model} is in {current} now, not {stage}; "
+                "someone changed it meanwhile. Check its stage and try again."
+            )
 
     def _move(
         self,
