@@ -18,8 +18,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from mm_test_support import run_cli as jupyter_mm
 from nbformat.v4 import new_code_cell, new_notebook
-from test_run_end_to_end import jupyter_mm
 
 pytestmark = pytest.mark.kernel
 
