@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(
         "Sidebar latency and scrolling (target 7) come from the browser tests: "
-        "python -m pytest tests/browser/test_browser_runs.py tests/browser/test_browser_sidebar.py"
+        "python -m pytest tests/browser/test_browser_runs.py tests/browser/test_browser_sidebar.py -n 0"
         " -s prints the latency and writes test-artifacts/sidebar-latency.json."
     )
     print()

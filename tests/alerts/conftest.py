@@ -150,3 +150,16 @@ def log_scored(store: Any, ref: str, *, seed: int, rows: int, flip: bool) -> lis
     )  # fmt: skip
     mm.log_labels(ids, (1 - y) if flip else y, store=store)
     return ids
+
+
+def two_versions_failing(store: Any) -> tuple[Any, Any]:
+    """Two versions of fraud registered in turn (the second in production) and 100 scored,
+    labelled predictions the second gets mostly wrong."""
+    tracking.set_default_store(store)
+    try:
+        first = register_production(store, seed=0)
+        second = register_production(store, seed=1)
+        log_scored(store, "fraud@production", seed=2, rows=100, flip=True)
+    finally:
+        tracking.set_default_store(None)
+    return first, second

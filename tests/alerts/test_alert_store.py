@@ -9,13 +9,12 @@ import time
 import pytest
 from traitlets.config import Config
 
-from jupyter_mm import tracking
 from jupyter_mm.alerts.evaluate import check
 from jupyter_mm.errors import InvalidInput
 from jupyter_mm.monitoring.settings import Monitor
 from jupyter_mm.store.deliveries_contract import WebhookDelivery
 
-from .conftest import log_scored, register_production
+from .conftest import two_versions_failing
 
 
 def attempt(
@@ -47,13 +46,7 @@ def test_delivery_log(store) -> None:
 
 
 def test_monitor_pass_on_each_backend(store) -> None:
-    tracking.set_default_store(store)
-    try:
-        first = register_production(store, seed=0)
-        second = register_production(store, seed=1)
-        log_scored(store, "fraud@production", seed=2, rows=100, flip=True)
-    finally:
-        tracking.set_default_store(None)
+    first, second = two_versions_failing(store)
     config = Config()
     config.Monitor.rules = [
         {"when": "roc_auc < 0.78 over 100 labelled", "actions": ["rollback"], "name": "auc"}

@@ -24,7 +24,7 @@ from jupyter_mm.monitoring.settings import Monitor
 from jupyter_mm.store import open_store
 from jupyter_mm.store.deliveries_contract import episode_key
 
-from .conftest import log_scored, register_production
+from .conftest import log_scored, register_production, two_versions_failing
 
 RULE = "roc_auc < 0.78 over 100 labelled"
 EVALUATORS = 4
@@ -44,17 +44,6 @@ def rules(actions: list[str]) -> Monitor:
     config = Config()
     config.Monitor.rules = [{"when": RULE, "actions": actions, "name": "auc"}]
     return Monitor(config=config)
-
-
-def two_versions_failing(store: Any) -> tuple[Any, Any]:
-    tracking.set_default_store(store)
-    try:
-        first = register_production(store, seed=0)
-        second = register_production(store, seed=1)
-        log_scored(store, "fraud@production", seed=2, rows=100, flip=True)
-    finally:
-        tracking.set_default_store(None)
-    return first, second
 
 
 def evaluate_together(location: StoreLocation, monitor: Monitor) -> list[Any]:
