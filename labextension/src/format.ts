@@ -186,7 +186,7 @@ export function eventReason(event: {
     return reason;
   }
   try {
-    const evidence: unknown = JSON.parse(reason);
+    const evidence: unknown = parseStoredJSON(reason);
     if (evidence && typeof evidence === 'object' && 'summary' in evidence) {
       const summary = (evidence as { summary: unknown }).summary;
       if (typeof summary === 'string') {
@@ -221,4 +221,49 @@ export function ignoredRowsText(trust: {
     );
   }
   return parts.length === 0 ? null : parts.join(' and ');
+}
+
+/** Unicode's explicit bidi formatting characters: embeddings, overrides, isolates. */
+const BIDI_CONTROL = /[\u202a-\u202e\u2066-\u2069]/g;
+/** Whether a JSON text may hold one, raw or escaped (a cheap test before any walk). */
+const MAY_HOLD_BIDI =
+  /[\u202a-\u202e\u2066-\u2069]|\\u(?:202[a-eA-E]|206[6-9])/;
+
+/**
+ * A stored string as the lab shows it: explicit bidi controls as visible escapes
+ * (`\u202e`), as the CLI prints them, so that a name cannot make itself read backwards
+ * (`abc\u202etxt.exe` shown as "abcexe.txt").
+ */
+export function withVisibleBidi(text: string): string {
+  return text.replace(
+    BIDI_CONTROL,
+    char => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`
+  );
+}
+
+/**
+ * Parse a JSON answer of the server with `withVisibleBidi` applied to every string, keys
+ * included (so that a metric named with a bidi control still finds its values).
+ */
+export function parseStoredJSON(text: string): unknown {
+  const parsed: unknown = JSON.parse(text);
+  return MAY_HOLD_BIDI.test(text) ? visibleBidiDeep(parsed) : parsed;
+}
+
+function visibleBidiDeep(value: unknown): unknown {
+  if (typeof value === 'string') {
+    return withVisibleBidi(value);
+  }
+  if (Array.isArray(value)) {
+    return value.map(visibleBidiDeep);
+  }
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [
+        withVisibleBidi(key),
+        visibleBidiDeep(item)
+      ])
+    );
+  }
+  return value;
 }

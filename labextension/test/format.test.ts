@@ -11,10 +11,12 @@ import {
   formatSize,
   formatTime,
   ignoredRowsText,
+  parseStoredJSON,
   SHORT_ID_LENGTH,
   shortDigest,
   shortRunId,
-  statusLabel
+  statusLabel,
+  withVisibleBidi
 } from '../src/format';
 import { MMApiError } from '../src/api/client';
 import type { MetricValue } from '../src/api/schema';
@@ -235,5 +237,35 @@ describe('ignoredRowsText', () => {
         ignored_batch_writers: ['mallory']
       })
     ).toBe('2 labels from eve and 1 prediction batches from mallory');
+  });
+});
+
+describe('withVisibleBidi', () => {
+  it('shows bidi controls as escapes, nothing else changes', () => {
+    expect(withVisibleBidi('abc\u202etxt.exe')).toBe('abc\\u202etxt.exe');
+    expect(withVisibleBidi('\u2067x\u2069 é 日本 ✓')).toBe(
+      '\\u2067x\\u2069 é 日本 ✓'
+    );
+    expect(withVisibleBidi('plain')).toBe('plain');
+  });
+  it('applies to every string of a server answer, keys too, raw or escaped', () => {
+    const raw = JSON.stringify({
+      name: 'a\u202eb',
+      metrics: { 'm\u202e': 1 },
+      n: 2
+    });
+    const escaped = '{"name": "a\\u202eb", "list": ["\\u2066x"]}';
+    expect(parseStoredJSON(raw)).toEqual({
+      name: 'a\\u202eb',
+      metrics: { 'm\\u202e': 1 },
+      n: 2
+    });
+    expect(parseStoredJSON(escaped)).toEqual({
+      name: 'a\\u202eb',
+      list: ['\\u2066x']
+    });
+    expect(parseStoredJSON('{"a": [1, null, true]}')).toEqual({
+      a: [1, null, true]
+    });
   });
 });

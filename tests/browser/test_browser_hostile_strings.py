@@ -10,11 +10,12 @@ otherwise reach every later module's pages.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hostile_strings import MARKUP, fill_registry, tag
+from hostile_strings import BIDI_CONTROLS, MARKUP, fill_registry, tag
 
 from jupyter_mm.store import open_store
 
@@ -43,8 +44,31 @@ def page(browser: Any, hostile_lab: Lab) -> Iterator[Any]:
         page.context.close()
 
 
+#: the text nodes under a node that hold an explicit bidi control: "class | text"
+BIDI_LEAKS = """node => {
+    const found = [];
+    const walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+        const text = walker.currentNode.textContent;
+        if (/[\\u202a-\\u202e\\u2066-\\u2069]/.test(text)) {
+            found.push(walker.currentNode.parentElement.className + ' | ' + text.slice(0, 80));
+        }
+    }
+    return found;
+}"""
+
+
 def _text_of(locator: Any) -> str:
     return str(locator.evaluate("node => node.textContent"))
+
+
+def shown(stored: str) -> str:
+    """How the lab shows a stored string: as it is, but for explicit bidi controls, which
+    are shown as escapes (``\\u202e``) so that no name reads backwards."""
+    return "".join(
+        f"\\u{ord(char):04x}" if unicodedata.bidirectional(char) in BIDI_CONTROLS else char
+        for char in stored
+    )
 
 
 def _nothing_parsed(page: Any, view: Any) -> None:
@@ -61,9 +85,14 @@ def test_the_model_view_shows_every_field_as_text(page: Any) -> None:
     expect(view.locator('[data-testid="mm-approval-row"]')).to_have_count(2)
     text = _text_of(view)
     for field in ("version description", "moved"):
-        assert tag(field) in text, field
+        assert shown(tag(field)) in text, field
     for form in MARKUP.values():
         assert form in text  # shown as the characters that were stored
+    # nothing in it can reorder how the text around it reads
+    # nothing in it can reorder how the text around it reads; a leak names its element
+    leaks = view.evaluate(BIDI_LEAKS)
+    assert leaks == []
+    assert "abc\\u202etxt.exe" in text
     _nothing_parsed(page, view)
     screenshot(page, "hostile-model")
 
@@ -78,7 +107,8 @@ def test_the_approval_review_shows_the_reasons_as_text(page: Any, hostile_lab: L
     view = page.locator(f'.jp-mm-Approval[data-request="{request.id}"]')
     expect(view.locator("h2")).to_contain_text(f"Request #{request.id}")
     text = _text_of(view)
-    assert tag("request reason") in text and tag("requester") in text
+    assert shown(tag("request reason")) in text and shown(tag("requester")) in text
+    assert view.evaluate(BIDI_LEAKS) == []
     _nothing_parsed(page, view)
     # the Models panel (its approval rows) and the notifications (the alert) too
     _nothing_parsed(page, page.locator("#jupyter-mm-models, .Toastify"))

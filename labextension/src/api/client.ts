@@ -6,6 +6,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import { parseStoredJSON } from '../format';
 import { API_PREFIX } from '../tokens';
 import type {
   Alert,
@@ -334,7 +335,8 @@ export async function requestAPI<T>(
   let body: unknown = null;
   if (text.length > 0) {
     try {
-      body = JSON.parse(text);
+      // stored strings are data: none may reorder how the text around it reads
+      body = parseStoredJSON(text);
     } catch {
       // A proxy or an old server may answer HTML; keep the status for the message.
       body = null;
